@@ -1,0 +1,153 @@
+//! Wire types of patchdeck API v1 that are not domain resources: list envelopes,
+//! action bodies and RFC 9457 problems. Shared by the server and the client.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Seq;
+
+/// Every list: `{"items": [...], "next_cursor": "..." | null, "sequence": N}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    /// Sequence number the items are valid at: watch events from here.
+    pub sequence: Seq,
+}
+
+/// Body of every `POST` action. `reason` and `ticket` are required for halt, rollback,
+/// exclude and emergency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// `POST /v1/emergency` only: the patch to expedite...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_id: Option<String>,
+    /// ...or the exploited CVE it fixes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve: Option<String>,
+}
+
+/// Stable problem types (the `type` member of a problem+json body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemType {
+    Malformed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    SecondApproverRequired,
+    VersionMismatch,
+    Invalid,
+    IdempotencyKeyReused,
+    Compacted,
+    RateLimited,
+    Unavailable,
+    Unsupported,
+    Internal,
+}
+
+impl ProblemType {
+    pub const ALL: [ProblemType; 14] = [
+        ProblemType::Malformed,
+        ProblemType::Unauthorized,
+        ProblemType::Forbidden,
+        ProblemType::NotFound,
+        ProblemType::Conflict,
+        ProblemType::SecondApproverRequired,
+        ProblemType::VersionMismatch,
+        ProblemType::Invalid,
+        ProblemType::IdempotencyKeyReused,
+        ProblemType::Compacted,
+        ProblemType::RateLimited,
+        ProblemType::Unavailable,
+        ProblemType::Unsupported,
+        ProblemType::Internal,
+    ];
+
+    /// The `type` URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            ProblemType::Malformed => "urn:patchdeck:problem:malformed-request",
+            ProblemType::Unauthorized => "urn:patchdeck:problem:unauthorized",
+            ProblemType::Forbidden => "urn:patchdeck:problem:forbidden",
+            ProblemType::NotFound => "urn:patchdeck:problem:not-found",
+            ProblemType::Conflict => "urn:patchdeck:problem:conflict",
+            ProblemType::SecondApproverRequired => "urn:patchdeck:problem:second-approver-required",
+            ProblemType::VersionMismatch => "urn:patchdeck:problem:version-mismatch",
+            ProblemType::Invalid => "urn:patchdeck:problem:invalid",
+            ProblemType::IdempotencyKeyReused => "urn:patchdeck:problem:idempotency-key-reused",
+            ProblemType::Compacted => "urn:patchdeck:problem:events-compacted",
+            ProblemType::RateLimited => "urn:patchdeck:problem:rate-limited",
+            ProblemType::Unavailable => "urn:patchdeck:problem:unavailable",
+            ProblemType::Unsupported => "urn:patchdeck:problem:unsupported",
+            ProblemType::Internal => "urn:patchdeck:problem:internal",
+        }
+    }
+
+    pub fn from_uri(uri: &str) -> Option<ProblemType> {
+        ProblemType::ALL.into_iter().find(|t| t.uri() == uri)
+    }
+
+    /// HTTP status that goes with the type.
+    pub fn status(self) -> u16 {
+        match self {
+            ProblemType::Malformed => 400,
+            ProblemType::Unauthorized => 401,
+            ProblemType::Forbidden => 403,
+            ProblemType::NotFound => 404,
+            ProblemType::Conflict | ProblemType::SecondApproverRequired => 409,
+            ProblemType::Compacted => 410,
+            ProblemType::VersionMismatch => 412,
+            ProblemType::Invalid | ProblemType::IdempotencyKeyReused => 422,
+            ProblemType::RateLimited => 429,
+            ProblemType::Internal => 500,
+            ProblemType::Unsupported => 501,
+            ProblemType::Unavailable => 503,
+        }
+    }
+}
+
+/// RFC 9457 problem details (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// 412: the target's current version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
+    /// 410: the oldest sequence number still available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_sequence: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(problem_type: ProblemType, title: impl Into<String>) -> Self {
+        Problem {
+            problem_type: problem_type.uri().to_string(),
+            title: title.into(),
+            status: problem_type.status(),
+            detail: None,
+            current_version: None,
+            oldest_sequence: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn kind(&self) -> Option<ProblemType> {
+        ProblemType::from_uri(&self.problem_type)
+    }
+}
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

@@ -1,0 +1,1 @@
+//! App state and update (being written).

@@ -1,0 +1,115 @@
+//! The Backend seam: a fleet that can be read (lists with the sequence they are valid
+//! at), watched (change events) and acted on. The simulator is one; vendor adapters
+//! are others. The API server exposes any Backend as patchdeck API v1.
+//!
+//! Auth, roles, idempotency and paging belong to the server; the fleet's own rules
+//! (what an action does, the two-person rule on production rings, `If-Match`) belong to
+//! the Backend, so that they are applied atomically with the change.
+
+use tokio::sync::broadcast;
+
+use crate::model::{
+    Action, Capabilities, Deployment, Event, Host, HostState, Identity, Patch, Ring, Seq, Summary,
+    Target, Verb,
+};
+
+/// Items valid at one point of the event stream: watch from `sequence` to stay current.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub sequence: Seq,
+}
+
+/// Filter and page of a host list. Hosts are ordered by id; `after` is the last id of
+/// the previous page (keyset paging, stable while hosts change).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostQuery {
+    pub ring: Option<String>,
+    pub state: Option<HostState>,
+    /// Failure code, e.g. "0x800f0922".
+    pub error: Option<String>,
+    /// Case-insensitive substring of name, model, site or group.
+    pub text: Option<String>,
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// A page of hosts; `more` says whether hosts follow the last one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostPage {
+    pub items: Vec<Host>,
+    pub more: bool,
+    pub sequence: Seq,
+}
+
+/// An action asked of the fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRequest {
+    pub verb: Verb,
+    pub target: Target,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    /// Emergency: the patch to expedite (or found by `cve`).
+    pub patch_id: Option<String>,
+    pub cve: Option<String>,
+    /// Act only if the target is still at this version (`If-Match`).
+    pub if_match: Option<u64>,
+}
+
+/// Why an action was refused. Each maps to one problem `type` of the API.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ActError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The target changed since the operator looked.
+    #[error("{target} changed: now at version {current}, you acted on {expected}")]
+    VersionMismatch {
+        target: String,
+        expected: u64,
+        current: u64,
+    },
+    /// Not possible in the target's state ("deployment is halted").
+    #[error("{0}")]
+    Conflict(String),
+    /// Two-person rule: the second approval came from the first approver.
+    #[error("{0}")]
+    SecondApproverRequired(String),
+    /// A field is missing or wrong ("reason is required for halt").
+    #[error("{0}")]
+    Invalid(String),
+    /// The backend cannot do this at all (e.g. a vendor without rollback).
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Events since a sequence number were compacted away: list again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("events before {oldest} were compacted")]
+pub struct Compacted {
+    /// Oldest sequence number still replayable.
+    pub oldest: Seq,
+}
+
+pub trait Backend: Send + Sync + 'static {
+    fn capabilities(&self) -> Capabilities;
+    fn summary(&self) -> (Summary, Seq);
+    fn rings(&self) -> Listing<Ring>;
+    fn ring(&self, id: &str) -> Option<Ring>;
+    fn deployments(&self) -> Listing<Deployment>;
+    fn deployment(&self, id: &str) -> Option<Deployment>;
+    fn patches(&self) -> Listing<Patch>;
+    /// The audit trail, oldest first.
+    fn actions(&self) -> Listing<Action>;
+    fn hosts(&self, query: &HostQuery) -> HostPage;
+    /// One host with its lifecycle history.
+    fn host(&self, id: &str) -> Option<Host>;
+    /// Current sequence number (of the last event).
+    fn sequence(&self) -> Seq;
+    /// Events after `since`, in order; `Compacted` if some were dropped.
+    fn events_since(&self, since: Seq) -> Result<Vec<Event>, Compacted>;
+    /// Live events from now on. Subscribe, then call `events_since` to close the gap.
+    fn subscribe(&self) -> broadcast::Receiver<Event>;
+    /// Act. Returns the recorded action (the audit entry), which may be
+    /// `awaiting-second-approver` for a first approval on a production ring.
+    fn act(&self, request: ActionRequest, actor: &Identity) -> Result<Action, ActError>;
+}
