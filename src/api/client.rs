@@ -748,18 +748,20 @@ where
     })
 }
 
-/// Ends the stream after the first error.
+/// Ends the stream right after its first error (without polling it again).
 fn end_after_error<S>(stream: S) -> impl Stream<Item = Result<Event, ClientError>> + Send
 where
     S: Stream<Item = Result<Event, ClientError>> + Send,
 {
-    stream.scan(false, |failed, item| {
-        let out = if *failed {
-            None
-        } else {
-            *failed = item.is_err();
-            Some(item)
-        };
-        futures_util::future::ready(out)
-    })
+    futures_util::stream::unfold(
+        (Box::pin(stream), false),
+        |(mut stream, failed)| async move {
+            if failed {
+                return None;
+            }
+            let item = stream.next().await?;
+            let failed = item.is_err();
+            Some((item, (stream, failed)))
+        },
+    )
 }
