@@ -4,14 +4,14 @@
 //! fault injection (dropped streams, 429 bursts, compaction).
 
 mod client_mock;
+mod sync_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use client_mock::{recording_sleeper, story, within};
+use client_mock::story;
 use patchdeck::api::client::{Client, ClientError};
 use patchdeck::api::server::{Faults, RunningServer, ServerOptions, spawn};
-use patchdeck::api::sync::{Connection, SyncOptions, SyncUpdate, spawn_sync_with};
 use patchdeck::api::tokens::Tokens;
 use patchdeck::backend::{
     ActError, ActionRequest, Backend, Compacted, HostPage, HostQuery, Listing,
@@ -19,7 +19,8 @@ use patchdeck::backend::{
 use patchdeck::model::{
     Action, Capabilities, Deployment, Event, Fleet, Host, Identity, Patch, Ring, Role, Seq, Summary,
 };
-use tokio::sync::{broadcast, mpsc};
+use sync_support::Synced;
+use tokio::sync::broadcast;
 
 const TOKEN: &str = "approver-token-0123456789";
 
@@ -164,65 +165,6 @@ async fn serve(backend: Arc<LogBackend>, faults: Faults) -> RunningServer {
         .unwrap()
 }
 
-struct Synced {
-    updates: mpsc::Receiver<SyncUpdate>,
-    fleet: Fleet,
-    applied: Vec<Seq>,
-    snapshots: Vec<Seq>,
-    live: bool,
-    reconnects: usize,
-    slept: Arc<Mutex<Vec<Duration>>>,
-}
-
-impl Synced {
-    fn start(url: &str) -> Synced {
-        let (sleeper, slept) = recording_sleeper();
-        let client = Client::new(url, Some(TOKEN.into()))
-            .unwrap()
-            .with_sleeper(sleeper);
-        let (sender, updates) = mpsc::channel(16);
-        spawn_sync_with(client, sender, SyncOptions::default());
-        Synced {
-            updates,
-            fleet: Fleet::default(),
-            applied: Vec::new(),
-            snapshots: Vec::new(),
-            live: false,
-            reconnects: 0,
-            slept,
-        }
-    }
-
-    /// Take updates until the fleet is live at `seq`.
-    async fn until_live_at(&mut self, seq: Seq) {
-        within("the synced fleet to catch up", async {
-            while !(self.live && self.fleet.sequence >= seq) {
-                match self.updates.recv().await.expect("sync ended") {
-                    SyncUpdate::Snapshot(fleet) => {
-                        self.snapshots.push(fleet.sequence);
-                        self.fleet = *fleet;
-                    }
-                    SyncUpdate::Events(events) => {
-                        for event in events {
-                            self.applied.push(event.seq);
-                            assert!(self.fleet.apply(event), "an event applied twice");
-                        }
-                    }
-                    SyncUpdate::Connection(connection) => {
-                        self.live = matches!(connection, Connection::Live { .. });
-                        if matches!(connection, Connection::Reconnecting { .. }) {
-                            self.reconnects += 1;
-                        }
-                    }
-                    SyncUpdate::Problem(problem) => panic!("unexpected problem: {problem}"),
-                    SyncUpdate::Identity(identity) => assert_eq!(identity.name, "alice"),
-                }
-            }
-        })
-        .await;
-    }
-}
-
 #[tokio::test]
 async fn the_client_reads_the_real_server() {
     let backend = LogBackend::new(2500, 30);
@@ -252,7 +194,7 @@ async fn live_events_reach_the_synced_fleet_through_dropped_streams() {
         ..Faults::default()
     };
     let server = serve(backend.clone(), faults).await;
-    let mut synced = Synced::start(&server.url);
+    let mut synced = Synced::start(&server.url, TOKEN);
     synced.until_live_at(10).await;
 
     for seq in [25, 26, 60, 61, 62, 120] {
@@ -280,7 +222,7 @@ async fn rate_limited_snapshots_wait_retry_after() {
         ..Faults::default()
     };
     let server = serve(backend.clone(), faults).await;
-    let mut synced = Synced::start(&server.url);
+    let mut synced = Synced::start(&server.url, TOKEN);
 
     synced.until_live_at(5).await;
 
@@ -297,7 +239,7 @@ async fn compacted_history_relists() {
         ..Faults::default()
     };
     let server = serve(backend.clone(), faults).await;
-    let mut synced = Synced::start(&server.url);
+    let mut synced = Synced::start(&server.url, TOKEN);
     synced.until_live_at(10).await;
 
     // The open stream carries 11..=15 and is dropped; by then 16..=18 are compacted.
