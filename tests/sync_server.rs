@@ -254,3 +254,32 @@ async fn compacted_history_relists() {
     assert_eq!(synced.applied, expected);
     assert!(synced.fleet.same_content(&backend.fleet()));
 }
+
+#[tokio::test]
+async fn a_malformed_listing_is_a_problem_then_listed_again() {
+    let backend = LogBackend::new(30, 20);
+    backend.publish_through(12);
+    // Requests: me, rings, summary, deployments, patches, actions, hosts (the 7th,
+    // cut in half), then the whole listing again and the event stream.
+    let faults = Faults {
+        malformed_every: 7,
+        ..Faults::default()
+    };
+    let server = serve(backend.clone(), faults).await;
+    let mut synced = Synced::start(&server.url, TOKEN);
+    synced.problems_allowed = true;
+
+    synced.until_live_at(12).await;
+    backend.publish_through(20);
+    synced.until_live_at(20).await;
+
+    assert_eq!(synced.problems.len(), 1, "{:?}", synced.problems);
+    assert!(
+        synced.problems[0].starts_with("malformed answer from the server: /v1/hosts: "),
+        "{}",
+        synced.problems[0]
+    );
+    assert_eq!(synced.snapshots, [12]);
+    assert_eq!(synced.applied, (13..=20).collect::<Vec<_>>());
+    assert!(synced.fleet.same_content(&backend.fleet()));
+}
