@@ -20,9 +20,10 @@
 //!   gate's minimum soak time; then, if enough of its reachable hosts (offline ones do
 //!   not count) succeeded, an automatic gate opens the next ring and a manual gate waits
 //!   for approval. Production rings need two different approvers.
-//! - Failure threshold: while a ring deploys, once at least [`MIN_FAILURES_TO_HALT`]
-//!   hosts failed and failures exceed the gate's share of the hosts that finished
-//!   (succeeded + failed), the system halts the ring and the deployment.
+//! - Failure threshold: while a ring deploys, once enough hosts failed to mean something
+//!   (2% of the ring, at least [`MIN_FAILURES_TO_HALT`], at most 25) and failures exceed
+//!   the gate's share of the hosts that finished (succeeded + failed), the system halts
+//!   the ring and the deployment.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -43,7 +44,7 @@ use super::Scenario;
 /// Fleet seconds per engine step.
 pub const STEP_SECS: i64 = 10;
 /// The failure threshold is judged only once this many hosts of the ring failed.
-pub const MIN_FAILURES_TO_HALT: u32 = 5;
+pub const MIN_FAILURES_TO_HALT: u32 = 3;
 /// The identity of automatic actions.
 pub const SYSTEM: &str = "system";
 /// Default and largest page of hosts.
@@ -660,7 +661,7 @@ impl Engine {
     /// Largest number of hosts of a ring in flight at once.
     fn ring_cap(&self, r: usize) -> u32 {
         let members = self.ring_runs[r].members.len() as u32;
-        (members / 10).clamp(20, 500)
+        (members / 10).clamp(25, 500)
     }
 
     fn start_installs(&mut self, r: usize) {
@@ -696,6 +697,19 @@ impl Engine {
                 continue;
             }
             self.begin(h, d);
+            // A server patching group starts together, so it can reboot in order.
+            if let Some(g) = self.host_runs[h].group {
+                for m in self.groups[g].members.clone() {
+                    let m = m as usize;
+                    if m != h
+                        && self.hosts[m].state == HostState::Pending
+                        && self.host_runs[m].deployment == Some(d)
+                        && self.host_runs[m].uninstall.is_none()
+                    {
+                        self.begin(m, d);
+                    }
+                }
+            }
         }
     }
 
@@ -849,7 +863,8 @@ impl Engine {
     fn failure_tripped(&self, r: usize) -> Option<f64> {
         let c = &self.rings[r].counts;
         let finished = c.succeeded + c.failed;
-        if c.failed < MIN_FAILURES_TO_HALT || finished == 0 {
+        let least = (c.total / 50).clamp(MIN_FAILURES_TO_HALT, 25);
+        if c.failed < least || finished == 0 {
             return None;
         }
         let pct = f64::from(c.failed) * 100.0 / f64::from(finished);
@@ -1017,7 +1032,12 @@ impl Engine {
 
     fn system_halt(&mut self, d: usize, r: usize, pct: f64) {
         let limit = self.rings[r].gate.failure_threshold_pct;
-        let reason = format!("failure threshold: {pct:.0}% failed (limit {limit}%)");
+        let c = self.rings[r].counts;
+        let reason = format!(
+            "failure threshold: {pct:.0}% failed (limit {limit}%): {} of {} finished hosts",
+            c.failed,
+            c.failed + c.succeeded
+        );
         self.halt(d, Some(r), reason.clone());
         self.set_gate(r, GateState::Blocked, Some(reason.clone()));
         let name = self.deployments[d].name.clone();
