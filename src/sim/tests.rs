@@ -510,6 +510,12 @@ fn rollback_uninstalls_where_possible_and_says_restore_required_elsewhere() {
     assert!(detail.contains("restore required"), "{detail}");
     assert!(detail.contains(&cu), "{detail}");
     assert_eq!(ring(&sim, "pilot").state, RingState::Halted);
+    let dep = deployment_named(&sim, "2026-11 Patch Tuesday");
+    assert_eq!(
+        dep.state,
+        DeploymentState::Halted,
+        "rolling back its ring halts it"
+    );
     sim.advance(600);
     let done = sim
         .actions()
@@ -755,14 +761,21 @@ fn emergency_deploys_lookalikes_first_then_by_exposure_and_criticality() {
         sim.deployment(&dep.id).unwrap().state,
         DeploymentState::Completed
     );
+    // Hosts went back to the monthly deployment; the emergency keeps its report.
+    let dep_done = sim.deployment(&dep.id).unwrap();
+    assert!(dep_done.counts.succeeded > 0);
+    let back = sim.host(&lookalike[0].id).unwrap();
+    assert_ne!(back.deployment_id.as_deref(), Some(dep.id.as_str()));
+    assert!(back.installed.contains(&patch.id));
     // Its patch can be uninstalled: rolling it back succeeds without restore.
     let rollback = sim
         .act(
-            request(Verb::Rollback, TargetKind::Host, &lookalike[0].id),
+            request(Verb::Rollback, TargetKind::Deployment, &dep.id),
             &approver("alice"),
         )
         .unwrap();
     assert_eq!(rollback.state, ActionState::Running);
+    assert!(rollback.progress_total > 0);
     sim.advance(600);
     let done = sim
         .actions()
@@ -770,11 +783,23 @@ fn emergency_deploys_lookalikes_first_then_by_exposure_and_criticality() {
         .into_iter()
         .find(|a| a.id == rollback.id)
         .unwrap();
-    assert_eq!(done.state, ActionState::Succeeded);
+    assert_eq!(done.state, ActionState::Succeeded, "{:?}", done.detail);
+    assert_eq!(done.progress_done, done.progress_total);
     assert_eq!(
-        sim.host(&lookalike[0].id).unwrap().state,
-        HostState::RolledBack
+        sim.deployment(&dep.id).unwrap().state,
+        DeploymentState::RolledBack
     );
+    // Every host is rid of the patch; hosts the emergency gave back keep their state in
+    // the monthly deployment.
+    assert!(
+        all_hosts(&sim)
+            .iter()
+            .all(|h| !h.installed.contains(&patch.id))
+    );
+    let host = sim.host(&lookalike[0].id).unwrap();
+    assert_eq!(host.state, back.state);
+    let note = host.history.last().unwrap().note.clone().unwrap();
+    assert!(note.starts_with("uninstalled"), "{note}");
     assert_counts_consistent(&sim);
 }
 
@@ -1007,6 +1032,36 @@ fn host_queries_filter_and_page_by_id() {
     );
 }
 
+#[tokio::test]
+async fn a_frozen_clock_never_changes_anything() {
+    let sim = sim(1000, 16, Scenario::PatchTuesday);
+    let before = (sim.now(), sim.sequence());
+    sim.spawn_clock(0.0).await.unwrap();
+    let (summary, _) = sim.summary();
+    assert_eq!(summary.clock_speed, 0.0);
+    assert_eq!((sim.now(), sim.sequence()), before);
+}
+
+#[tokio::test]
+async fn a_running_clock_advances_the_fleet() {
+    let sim = sim(1000, 17, Scenario::PatchTuesday);
+    let start = sim.now();
+    let mut live = sim.subscribe();
+    let clock = sim.spawn_clock(3600.0);
+    assert_eq!(sim.summary().0.clock_speed, 3600.0);
+    // The speed change itself is an event; then the fleet moves.
+    let mut moved = false;
+    while !moved {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), live.recv())
+            .await
+            .expect("events within 10 s")
+            .unwrap();
+        moved = event.at > start;
+    }
+    assert!(sim.now() > start);
+    clock.abort();
+}
+
 #[test]
 #[ignore = "exploration: prints the story"]
 fn explore() {
@@ -1058,4 +1113,60 @@ fn explore() {
             }
         }
     }
+}
+
+#[test]
+#[ignore = "measurement: prints timings and event rates"]
+fn measure() {
+    for scenario in [
+        Scenario::PatchTuesday,
+        Scenario::BadPatch,
+        Scenario::ZeroDay,
+    ] {
+        let t = std::time::Instant::now();
+        let big = sim(100_000, 1, scenario);
+        println!("{scenario:?}: new(100k) {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        big.advance(600);
+        println!(
+            "  advance 10 min at 100k: {:?}, {} events",
+            t.elapsed(),
+            big.sequence()
+        );
+    }
+    let s = sim(10_000, 1, Scenario::PatchTuesday);
+    s.advance(3600);
+    println!(
+        "10k patch-tuesday: {} events in the first fleet hour",
+        s.sequence()
+    );
+    let dep = deployment_named(&s, "2026-11 Patch Tuesday");
+    s.act(
+        request(Verb::Approve, TargetKind::Deployment, &dep.id),
+        &approver("a"),
+    )
+    .unwrap();
+    s.act(
+        request(Verb::Approve, TargetKind::Deployment, &dep.id),
+        &approver("b"),
+    )
+    .unwrap();
+    let before = s.sequence();
+    let t = std::time::Instant::now();
+    s.advance(3600);
+    println!(
+        "10k wave 1 deploying: {} events/fleet minute, hour took {:?}",
+        (s.sequence() - before) / 60,
+        t.elapsed()
+    );
+    let z = sim(10_000, 1, Scenario::ZeroDay);
+    let mut body = request(Verb::Emergency, TargetKind::Fleet, "fleet");
+    body.cve = Some("CVE-2026-41234".into());
+    z.act(body, &approver("a")).unwrap();
+    let before = z.sequence();
+    z.advance(3600);
+    println!(
+        "10k emergency: {} events/fleet minute",
+        (z.sequence() - before) / 60
+    );
 }
