@@ -10,8 +10,12 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::api::client::Client;
-use crate::api::sync::spawn_sync;
+use std::path::PathBuf;
+
+use crate::api::client::{Client, ClientError};
+use crate::app::dialog::ActFailure;
+use crate::audit;
+use crate::api::sync::{SyncUpdate, spawn_sync};
 use crate::app::{App, Effect, Msg, update};
 use crate::terminal::TerminalGuard;
 use crate::ui::{Look, view};
@@ -22,7 +26,25 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 pub const TICK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Run the console until the operator quits or the terminal goes away.
-pub async fn run(mut app: App, look: Look, client: Client) -> color_eyre::Result<()> {
+/// What the dialog needs to know of a failed action.
+pub fn act_failure(error: ClientError) -> ActFailure {
+    match error {
+        ClientError::VersionMismatch { current_version } => ActFailure::Changed { current_version },
+        ClientError::Forbidden(why) => ActFailure::Forbidden(why),
+        ClientError::Unauthorized => ActFailure::Forbidden(error.to_string()),
+        ClientError::Timeout { .. } | ClientError::Network { .. } => ActFailure::Timeout(error.to_string()),
+        other => ActFailure::Refused(other.to_string()),
+    }
+}
+
+/// Run the console until the operator quits or the terminal goes away. Actions sent are
+/// recorded in `audit_log` (when there is one).
+pub async fn run(
+    mut app: App,
+    look: Look,
+    client: Client,
+    audit_log: Option<PathBuf>,
+) -> color_eyre::Result<()> {
     let mut terminal = TerminalGuard::enter()?;
     let (width, height) = terminal.size()?;
     app.width = width;
@@ -110,11 +132,21 @@ pub async fn run(mut app: App, look: Look, client: Client) -> color_eyre::Result
                                     let _ = to_app.send(Msg::HostDetail { id, result: Box::new(result) }).await;
                                 });
                             }
+                            Effect::Audit(record) => {
+                                if let Some(path) = &audit_log
+                                    && let Err(error) = audit::append(path, &record)
+                                {
+                                    update(&mut app, Msg::Sync(SyncUpdate::Problem(format!(
+                                        "cannot write the audit log {}: {error}",
+                                        path.display()
+                                    ))));
+                                }
+                            }
                             Effect::Act(call) => {
                                 let client = client.clone();
                                 let to_app = messages.clone();
                                 tokio::spawn(async move {
-                                    let result = client.act(&call).await.map_err(|e| e.to_string());
+                                    let result = client.act(&call).await.map_err(act_failure);
                                     let _ = to_app
                                         .send(Msg::ActionDone { idempotency_key: call.idempotency_key.clone(), result })
                                         .await;

@@ -4,10 +4,11 @@
 //! effects all arrive as `Msg`s on one channel; `update` changes the state and returns
 //! `Effect`s that the runner (src/console.rs) executes.
 
+pub mod dialog;
 pub mod keymap;
 pub mod lists;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -16,7 +17,9 @@ use tui_input::backend::crossterm::EventHandler;
 
 use crate::api::client::ActionCall;
 use crate::api::sync::{Connection, SyncUpdate};
-use crate::model::{Action, Fleet, Host, HostState, Identity};
+use crate::audit::AuditRecord;
+use crate::model::{Action, ActionState, Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb};
+use dialog::{ActFailure, ConfirmDialog, Field, PlannedAction, Resend, Stage};
 use keymap::{Key, KeyAction, Keymap};
 use lists::{FailureGroup, HostFilter, Pane};
 
@@ -49,7 +52,7 @@ pub enum Msg {
     /// Answer to `Effect::Act`.
     ActionDone {
         idempotency_key: String,
-        result: Result<Action, String>,
+        result: Result<Action, ActFailure>,
     },
 }
 
@@ -63,6 +66,8 @@ pub enum Effect {
     FetchHost(String),
     /// Send an action to the API.
     Act(ActionCall),
+    /// Append to the local audit log.
+    Audit(Box<AuditRecord>),
 }
 
 /// A screen pushed over the main panes.
@@ -75,6 +80,39 @@ pub enum Screen {
     /// A host list (`:hosts failed`, a failure group opened, a ring's hosts).
     Hosts(HostFilter),
     Help,
+}
+
+/// A dialog over everything else; keys go to it first.
+#[derive(Debug, Clone)]
+pub enum Dialog {
+    Confirm(Box<ConfirmDialog>),
+    Emergency(EmergencyWizard),
+    /// Leaving emergency mode: type the CVE.
+    LeaveEmergency { cve: String, input: Input },
+}
+
+/// The steps of `E` before the confirmation: pick the patch, see the order of targets,
+/// confirm the rollback plan. Then reason, ticket and the CVE typed to confirm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmergencyWizard {
+    pub step: WizardStep,
+    pub selected: usize,
+    pub rollback_plan_ready: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WizardStep {
+    Patch,
+    Targets,
+    RollbackPlan,
+}
+
+/// An action sent and not yet answered, for the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentAction {
+    pub call: ActionCall,
+    pub target_name: String,
 }
 
 /// Input mode of the bottom line.
@@ -154,6 +192,14 @@ pub struct App {
     pub dirty: bool,
     /// What the time-dependent parts of the screen said at the last draw.
     time_marks: String,
+    pub dialog: Option<Dialog>,
+    /// Prefix of idempotency keys, unique per console session.
+    pub session: String,
+    next_key: u64,
+    /// Requests sent and not answered, by idempotency key.
+    pub sent: BTreeMap<String, SentAction>,
+    /// The emergency (deployment id) the operator deliberately left.
+    pub emergency_left: Option<String>,
 }
 
 /// Terminal size the console needs.
@@ -193,6 +239,56 @@ impl App {
             host_rows: Vec::new(),
             dirty: true,
             time_marks: String::new(),
+            dialog: None,
+            session: "console".into(),
+            next_key: 0,
+            sent: BTreeMap::new(),
+            emergency_left: None,
+        }
+    }
+
+    /// A fresh idempotency key.
+    fn new_key(&mut self) -> String {
+        self.next_key += 1;
+        format!("{}-{}", self.session, self.next_key)
+    }
+
+    /// The emergency the console shows as on (unless the operator left it).
+    pub fn emergency(&self) -> Option<&Emergency> {
+        self.fleet
+            .summary
+            .as_ref()
+            .and_then(|s| s.emergency.as_ref())
+            .filter(|e| self.emergency_left.as_deref() != Some(e.deployment_id.as_str()))
+    }
+
+    /// Can the operator use this key here? Err says why not.
+    pub fn availability(&self, action: KeyAction) -> Result<(), String> {
+        let Some(verb) = verb_of(action, self) else {
+            return Ok(());
+        };
+        dialog::role_check(
+            verb,
+            self.target_kind_here(verb),
+            self.identity.as_ref().map(|i| i.role),
+            self.context.read_only,
+        )
+    }
+
+    /// The kind of thing an action acts on from where the operator is.
+    fn target_kind_here(&self, verb: Verb) -> TargetKind {
+        if verb == Verb::Emergency {
+            return TargetKind::Fleet;
+        }
+        match self.screen() {
+            Some(Screen::Deployment(_)) => TargetKind::Deployment,
+            Some(Screen::Ring(_)) => TargetKind::Ring,
+            Some(Screen::Host(_) | Screen::Hosts(_)) => TargetKind::Host,
+            _ => match self.focus {
+                Pane::Rings => TargetKind::Ring,
+                Pane::Deployments | Pane::Actions => TargetKind::Deployment,
+                Pane::Failed => TargetKind::Host,
+            },
         }
     }
 
@@ -502,7 +598,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dirty = true;
             Vec::new()
         }
-        Msg::ActionDone { .. } => Vec::new(),
+        Msg::ActionDone { idempotency_key, result } => on_action_done(app, idempotency_key, result),
         Msg::Key(key) => on_key(app, key),
     }
 }
@@ -561,6 +657,10 @@ fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     if event.code == KeyCode::Char('z') && event.modifiers.contains(KeyModifiers::CONTROL) {
         app.dirty = true;
         return vec![Effect::Suspend];
+    }
+    if let Some(dialog) = app.dialog.take() {
+        app.dirty = true;
+        return on_dialog_key(app, dialog, event);
     }
     match std::mem::take(&mut app.mode) {
         Mode::Normal => {}
@@ -675,13 +775,7 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         | KeyAction::Retry
         | KeyAction::Exclude
         | KeyAction::Rollback
-        | KeyAction::Emergency => {
-            app.set_flash(
-                format!("{}: not available in this build yet", action.label()),
-                true,
-            );
-            app.dirty = true;
-        }
+        | KeyAction::Emergency => return on_fleet_action(app, action),
     }
     Vec::new()
 }
@@ -1010,3 +1104,452 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     app.dirty = true;
     Vec::new()
 }
+
+/// The verb a key means here (`p` is pause or resume depending on the target).
+fn verb_of(action: KeyAction, app: &App) -> Option<Verb> {
+    Some(match action {
+        KeyAction::Approve => Verb::Approve,
+        KeyAction::Decline => Verb::Decline,
+        KeyAction::Halt => Verb::Halt,
+        KeyAction::Retry => Verb::Retry,
+        KeyAction::Exclude => Verb::Exclude,
+        KeyAction::Rollback => Verb::Rollback,
+        KeyAction::Emergency => Verb::Emergency,
+        KeyAction::PauseResume => {
+            let paused = match target_here(app) {
+                Some(Here::Deployment(id)) => app
+                    .fleet
+                    .deployments
+                    .get(&id)
+                    .is_some_and(|d| d.state == crate::model::DeploymentState::Paused),
+                Some(Here::Ring(id)) => app
+                    .fleet
+                    .rings
+                    .get(&id)
+                    .is_some_and(|r| r.state == crate::model::RingState::Paused),
+                _ => false,
+            };
+            if paused { Verb::Resume } else { Verb::Pause }
+        }
+        _ => return None,
+    })
+}
+
+/// What the operator points at.
+#[derive(Debug, Clone, PartialEq)]
+enum Here {
+    Deployment(String),
+    Ring(String),
+    Hosts(Vec<String>),
+}
+
+fn target_here(app: &App) -> Option<Here> {
+    match app.screen() {
+        Some(Screen::Deployment(id)) => return Some(Here::Deployment(id.clone())),
+        Some(Screen::Ring(id)) => return Some(Here::Ring(id.clone())),
+        Some(Screen::Host(id)) => return Some(Here::Hosts(vec![id.clone()])),
+        Some(Screen::Hosts(_)) => return Some(Here::Hosts(selected_hosts(app))),
+        Some(_) => return None,
+        None => {}
+    }
+    match app.focus {
+        Pane::Deployments => app.selected_key(ListId::Pane(Pane::Deployments)).map(Here::Deployment),
+        Pane::Rings => app.selected_key(ListId::Pane(Pane::Rings)).map(Here::Ring),
+        Pane::Failed => Some(Here::Hosts(selected_hosts(app))),
+        Pane::Actions => None,
+    }
+}
+
+fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
+    app.dirty = true;
+    if let Err(why) = app.availability(action) {
+        app.set_flash(format!("{}: {why}", action.label()), true);
+        return Vec::new();
+    }
+    if action == KeyAction::Emergency {
+        if let Some(emergency) = app.emergency() {
+            app.dialog = Some(Dialog::LeaveEmergency {
+                cve: emergency.cve.clone(),
+                input: Input::default(),
+            });
+        } else if app.fleet.patches.is_empty() {
+            app.set_flash("no patches known: nothing to deploy in an emergency", true);
+        } else {
+            app.dialog = Some(Dialog::Emergency(EmergencyWizard {
+                step: WizardStep::Patch,
+                selected: 0,
+                rollback_plan_ready: false,
+                error: None,
+            }));
+        }
+        return Vec::new();
+    }
+    let Some(verb) = verb_of(action, app) else {
+        return Vec::new();
+    };
+    match plan_here(app, verb) {
+        Ok(plan) => open_confirm(app, plan),
+        Err(why) => app.set_flash(format!("{}: {why}", action.label()), true),
+    }
+    Vec::new()
+}
+
+fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> {
+    let now = app.fleet_now();
+    let fleet = &app.fleet;
+    match target_here(app) {
+        Some(Here::Deployment(id)) => {
+            let deployment = fleet.deployments.get(&id).ok_or("that deployment is gone")?;
+            dialog::plan_deployment(fleet, verb, deployment, now)
+        }
+        Some(Here::Ring(id)) => {
+            let ring = fleet.rings.get(&id).ok_or("that ring is gone")?;
+            match verb {
+                Verb::Pause | Verb::Resume | Verb::Rollback => dialog::plan_ring(fleet, verb, ring, now),
+                // Approve, decline and halt act on the deployment in the ring.
+                _ => {
+                    let deployment = fleet
+                        .deployments
+                        .values()
+                        .filter(|d| {
+                            d.state.is_active()
+                                && (d.current_ring.as_deref() == Some(id.as_str())
+                                    || d.next_ring.as_deref() == Some(id.as_str()))
+                        })
+                        .max_by_key(|d| d.created_at)
+                        .ok_or_else(|| format!("no deployment is in {}", ring.name))?;
+                    let mut plan = dialog::plan_deployment(fleet, verb, deployment, now)?;
+                    if verb == Verb::Halt {
+                        plan.title = format!("Halt {} ({} in this ring)", ring.name, deployment.name);
+                        plan.confirm_text = Some(ring.name.clone());
+                    }
+                    Ok(plan)
+                }
+            }
+        }
+        Some(Here::Hosts(ids)) => match verb {
+            Verb::Retry | Verb::Exclude | Verb::Rollback => dialog::plan_hosts(fleet, verb, &ids, now),
+            _ => Err("select a deployment (2) or a ring (1) for this".into()),
+        },
+        None => Err("select a deployment, a ring or hosts first".into()),
+    }
+}
+
+fn open_confirm(app: &mut App, plan: PlannedAction) {
+    let keys = plan.targets.iter().map(|_| app.new_key()).collect();
+    app.dialog = Some(Dialog::Confirm(Box::new(ConfirmDialog::new(plan, keys))));
+}
+
+fn on_dialog_key(app: &mut App, dialog: Dialog, event: KeyEvent) -> Vec<Effect> {
+    match dialog {
+        Dialog::Confirm(confirm) => on_confirm_key(app, *confirm, event),
+        Dialog::Emergency(wizard) => on_wizard_key(app, wizard, event),
+        Dialog::LeaveEmergency { cve, mut input } => {
+            match event.code {
+                KeyCode::Esc => {}
+                KeyCode::Enter if input.value().trim().eq_ignore_ascii_case(&cve) => {
+                    app.emergency_left = app.emergency().map(|e| e.deployment_id.clone());
+                    app.set_flash(
+                        "left emergency mode (the emergency deployment itself goes on)",
+                        false,
+                    );
+                }
+                _ => {
+                    input.handle_event(&crossterm::event::Event::Key(event));
+                    app.dialog = Some(Dialog::LeaveEmergency { cve, input });
+                }
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn on_wizard_key(app: &mut App, mut wizard: EmergencyWizard, event: KeyEvent) -> Vec<Effect> {
+    let candidates = dialog::emergency_candidates(&app.fleet);
+    wizard.error = None;
+    match (wizard.step, event.code) {
+        (_, KeyCode::Esc) => return Vec::new(),
+        (WizardStep::Patch, KeyCode::Down | KeyCode::Char('j')) => {
+            wizard.selected = (wizard.selected + 1).min(candidates.len().saturating_sub(1));
+        }
+        (WizardStep::Patch, KeyCode::Up | KeyCode::Char('k')) => {
+            wizard.selected = wizard.selected.saturating_sub(1);
+        }
+        (WizardStep::Patch, KeyCode::Enter) => wizard.step = WizardStep::Targets,
+        (WizardStep::Targets, KeyCode::Enter) => wizard.step = WizardStep::RollbackPlan,
+        (WizardStep::Targets, KeyCode::Backspace | KeyCode::BackTab) => wizard.step = WizardStep::Patch,
+        (WizardStep::RollbackPlan, KeyCode::Char(' ')) => {
+            wizard.rollback_plan_ready = !wizard.rollback_plan_ready;
+        }
+        (WizardStep::RollbackPlan, KeyCode::Backspace | KeyCode::BackTab) => {
+            wizard.step = WizardStep::Targets;
+        }
+        (WizardStep::RollbackPlan, KeyCode::Enter) => {
+            if !wizard.rollback_plan_ready {
+                wizard.error = Some("confirm the rollback plan first (Space)".into());
+            } else if let Some(patch) = candidates.get(wizard.selected) {
+                let plan = dialog::plan_emergency(&app.fleet, patch, app.fleet_now());
+                open_confirm(app, plan);
+                return Vec::new();
+            }
+        }
+        _ => {}
+    }
+    app.dialog = Some(Dialog::Emergency(wizard));
+    Vec::new()
+}
+
+fn on_confirm_key(app: &mut App, mut confirm: ConfirmDialog, event: KeyEvent) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match (&confirm.stage, event.code) {
+        (Stage::Sending { .. }, KeyCode::Esc) => {
+            app.set_flash("sent: results will show in Actions", false);
+            return effects;
+        }
+        (_, KeyCode::Esc) => return effects,
+        (Stage::Sending { .. }, _) => {}
+        (Stage::Problem { resend, .. }, KeyCode::Enter) => match resend {
+            Resend::No => return effects,
+            Resend::SameKeys => effects = send(app, &mut confirm),
+            Resend::Replan => {
+                let targets: Vec<String> = confirm.plan.targets.iter().map(|t| t.target.id.clone()).collect();
+                match replan(app, &confirm.plan, &targets) {
+                    Ok(plan) => {
+                        confirm.keys = plan.targets.iter().map(|_| app.new_key()).collect();
+                        confirm.plan = plan;
+                        confirm.done.clear();
+                        confirm.stage = Stage::Editing;
+                        confirm.error = Some("the fleet changed: check the preview again, Enter sends".into());
+                    }
+                    Err(why) => {
+                        app.set_flash(why, true);
+                        return effects;
+                    }
+                }
+            }
+        },
+        (Stage::Problem { .. }, _) => {}
+        (Stage::Editing, KeyCode::Enter) => match confirm.validate() {
+            Ok(()) => effects = send(app, &mut confirm),
+            Err((field, why)) => {
+                confirm.field = field;
+                confirm.error = Some(why);
+            }
+        },
+        (Stage::Editing, KeyCode::Tab | KeyCode::Down) => {
+            let fields = confirm.fields();
+            let at = fields.iter().position(|f| *f == confirm.field).unwrap_or(0);
+            confirm.field = fields[(at + 1) % fields.len()];
+        }
+        (Stage::Editing, KeyCode::BackTab | KeyCode::Up) => {
+            let fields = confirm.fields();
+            let at = fields.iter().position(|f| *f == confirm.field).unwrap_or(0);
+            confirm.field = fields[(at + fields.len() - 1) % fields.len()];
+        }
+        (Stage::Editing, _) => {
+            let field: Field = confirm.field;
+            confirm
+                .input_mut(field)
+                .handle_event(&crossterm::event::Event::Key(event));
+            confirm.error = None;
+        }
+    }
+    app.dialog = Some(Dialog::Confirm(Box::new(confirm)));
+    effects
+}
+
+/// Plan the same action again against the current fleet (after a 412).
+fn replan(app: &App, old: &PlannedAction, target_ids: &[String]) -> Result<PlannedAction, String> {
+    let now = app.fleet_now();
+    let fleet = &app.fleet;
+    let Some(first) = old.targets.first() else {
+        return Err("nothing to act on".into());
+    };
+    let mut plan = match first.target.kind {
+        TargetKind::Deployment => {
+            let deployment = fleet.deployments.get(&first.target.id).ok_or("the deployment is gone")?;
+            dialog::plan_deployment(fleet, old.verb, deployment, now)?
+        }
+        TargetKind::Ring => {
+            let ring = fleet.rings.get(&first.target.id).ok_or("the ring is gone")?;
+            dialog::plan_ring(fleet, old.verb, ring, now)?
+        }
+        TargetKind::Host => dialog::plan_hosts(fleet, old.verb, target_ids, now)?,
+        TargetKind::Fleet => {
+            let patch = old
+                .patch_id
+                .as_ref()
+                .and_then(|id| fleet.patches.get(id))
+                .ok_or("the patch is gone")?;
+            dialog::plan_emergency(fleet, patch, now)
+        }
+    };
+    plan.title = old.title.clone();
+    plan.confirm_text = old.confirm_text.clone();
+    Ok(plan)
+}
+
+/// Emit one request per target not yet done, each with the idempotency key fixed for
+/// it when the dialog opened: a resend after a timeout reuses it, so the server acts once.
+fn send(app: &mut App, confirm: &mut ConfirmDialog) -> Vec<Effect> {
+    let body = confirm.body();
+    let mut waiting = BTreeSet::new();
+    let mut effects = Vec::new();
+    for (planned, key) in confirm.plan.targets.iter().zip(&confirm.keys) {
+        if confirm.done.contains(key) {
+            continue;
+        }
+        let call = ActionCall {
+            verb: confirm.plan.verb,
+            target: planned.target.clone(),
+            body: body.clone(),
+            if_match: Some(planned.version),
+            idempotency_key: key.clone(),
+        };
+        app.sent.insert(
+            key.clone(),
+            SentAction {
+                call: call.clone(),
+                target_name: planned.name.clone(),
+            },
+        );
+        waiting.insert(key.clone());
+        effects.push(Effect::Act(call));
+    }
+    confirm.stage = Stage::Sending { waiting };
+    confirm.error = None;
+    effects
+}
+
+fn outcome_words(result: &Result<Action, ActFailure>) -> (String, Option<String>) {
+    match result {
+        Ok(action) => (
+            match action.state {
+                ActionState::AwaitingSecondApprover => "awaiting-second-approver".to_string(),
+                ActionState::Running => "accepted, running".to_string(),
+                ActionState::Succeeded => "succeeded".to_string(),
+                ActionState::Partial => format!(
+                    "partial: {}",
+                    action.detail.clone().unwrap_or_default()
+                ),
+                ActionState::Failed => format!("failed: {}", action.detail.clone().unwrap_or_default()),
+            },
+            Some(action.id.clone()),
+        ),
+        Err(ActFailure::Changed { current_version }) => (
+            format!(
+                "refused: changed since planned (now version {})",
+                current_version.map_or("?".into(), |v| v.to_string())
+            ),
+            None,
+        ),
+        Err(ActFailure::Forbidden(why)) => (format!("forbidden: {why}"), None),
+        Err(ActFailure::Timeout(why)) => (format!("no answer: {why}"), None),
+        Err(ActFailure::Refused(why)) => (format!("refused: {why}"), None),
+    }
+}
+
+fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>) -> Vec<Effect> {
+    app.dirty = true;
+    let mut effects = Vec::new();
+    let (outcome, action_id) = outcome_words(&result);
+    if let Some(sent) = app.sent.remove(&key) {
+        let identity = app.identity.as_ref();
+        effects.push(Effect::Audit(Box::new(AuditRecord {
+            time: app.now,
+            context: app.context.name.clone(),
+            api: app.context.api_url.clone(),
+            identity: identity.map_or("unknown".into(), |i| format!("{} ({})", i.name, i.role.as_str())),
+            action: sent.call.verb.as_str().to_string(),
+            target_kind: format!("{:?}", sent.call.target.kind).to_lowercase(),
+            target_id: sent.call.target.id.clone(),
+            target_name: sent.target_name.clone(),
+            reason: sent.call.body.reason.clone(),
+            ticket: sent.call.body.ticket.clone(),
+            idempotency_key: key.clone(),
+            outcome: outcome.clone(),
+            action_id,
+        })));
+    }
+    if let Ok(action) = &result {
+        // Show it at once; the event stream brings its progress.
+        app.fleet.upsert(crate::model::Change::Action(action.clone()));
+        app.fleet_changed();
+    }
+    let Some(Dialog::Confirm(mut confirm)) = app.dialog.take() else {
+        // The dialog was closed: say what happened.
+        app.set_flash(outcome, result.is_err());
+        return effects;
+    };
+    let Stage::Sending { waiting } = &mut confirm.stage else {
+        app.dialog = Some(Dialog::Confirm(confirm));
+        return effects;
+    };
+    if !waiting.remove(&key) {
+        app.dialog = Some(Dialog::Confirm(confirm));
+        return effects;
+    }
+    let name = confirm
+        .plan
+        .targets
+        .iter()
+        .zip(&confirm.keys)
+        .find(|(_, k)| **k == key)
+        .map(|(t, _)| t.clone());
+    match &result {
+        Ok(_) => {
+            confirm.done.insert(key.clone());
+            confirm.outcomes.push(outcome);
+        }
+        Err(failure) => {
+            let what = match (failure, &name) {
+                (ActFailure::Changed { .. }, Some(planned)) => dialog::what_changed(&app.fleet, planned),
+                _ => outcome,
+            };
+            confirm.outcomes.push(what);
+        }
+    }
+    let waiting_empty = waiting.is_empty();
+    if !waiting_empty {
+        app.dialog = Some(Dialog::Confirm(confirm));
+        return effects;
+    }
+    let failures: Vec<&String> = confirm
+        .outcomes
+        .iter()
+        .filter(|o| !(o.starts_with("succeeded") || o.starts_with("awaiting") || o.starts_with("accepted") || o.starts_with("partial")))
+        .collect();
+    if confirm.done.len() == confirm.keys.len() {
+        let summary = if confirm.outcomes.iter().all(|o| o == "succeeded") {
+            "done".to_string()
+        } else {
+            confirm.outcomes.first().cloned().unwrap_or_default()
+        };
+        app.set_flash(format!("{}: {summary}", confirm.plan.title), false);
+        return effects;
+    }
+    let changed = matches!(result, Err(ActFailure::Changed { .. }))
+        || confirm.outcomes.iter().any(|o| o.contains(" -> ") || o.contains("changed"));
+    let timed_out = matches!(result, Err(ActFailure::Timeout(_)));
+    let message = failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ");
+    confirm.outcomes.clear();
+    confirm.stage = Stage::Problem {
+        message: if changed {
+            format!("changed since you looked: {message}. Enter plans again, Esc cancels")
+        } else if timed_out {
+            format!("{message}. Enter sends again with the same idempotency key, Esc cancels")
+        } else {
+            format!("{message}. Enter closes")
+        },
+        resend: if changed {
+            Resend::Replan
+        } else if timed_out {
+            Resend::SameKeys
+        } else {
+            Resend::No
+        },
+    };
+    app.dialog = Some(Dialog::Confirm(confirm));
+    effects
+}
+
