@@ -78,7 +78,16 @@ pub fn read(path: &Path) -> std::io::Result<(Vec<AuditRecord>, Vec<String>)> {
 /// The records as a plain-text table.
 pub fn table(records: &[AuditRecord]) -> String {
     let clean = |s: &str| crate::ui::text::clean(s).into_owned();
-    let header = ["TIME (UTC)", "CONTEXT", "WHO", "ACTION", "TARGET", "TICKET", "OUTCOME", "REASON"];
+    let header = [
+        "TIME (UTC)",
+        "CONTEXT",
+        "WHO",
+        "ACTION",
+        "TARGET",
+        "TICKET",
+        "OUTCOME",
+        "REASON",
+    ];
     let rows: Vec<[String; 8]> = records
         .iter()
         .map(|r| {
@@ -127,7 +136,9 @@ mod tests {
 
     fn record(outcome: &str) -> AuditRecord {
         AuditRecord {
-            time: DateTime::parse_from_rfc3339("2026-11-12T14:05:00Z").unwrap().with_timezone(&Utc),
+            time: DateTime::parse_from_rfc3339("2026-11-12T14:05:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
             context: "prod".into(),
             api: "https://patch.example.com".into(),
             identity: "alice".into(),
@@ -150,11 +161,19 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         append(&path, &record("succeeded")).unwrap();
         append(&path, &record("refused: changed")).unwrap();
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"not json\n").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"not json\n")
+            .unwrap();
         let (records, problems) = read(&path).unwrap();
         assert_eq!(records.len(), 2);
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].ends_with(&format!("audit.jsonl:3: {}", problems[0].split(": ").last().unwrap())));
+        assert!(problems[0].ends_with(&format!(
+            "audit.jsonl:3: {}",
+            problems[0].split(": ").last().unwrap()
+        )));
         let text = table(&records);
         assert!(text.starts_with("TIME (UTC)"));
         assert!(text.contains("deployment 2026-11 Patch Tuesday"));
@@ -162,7 +181,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

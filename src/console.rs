@@ -13,10 +13,10 @@ use tokio::time::Instant;
 use std::path::PathBuf;
 
 use crate::api::client::{Client, ClientError};
-use crate::app::dialog::ActFailure;
-use crate::audit;
 use crate::api::sync::{SyncUpdate, spawn_sync};
+use crate::app::dialog::ActFailure;
 use crate::app::{App, Effect, Msg, update};
+use crate::audit;
 use crate::terminal::TerminalGuard;
 use crate::ui::{Look, view};
 
@@ -32,7 +32,9 @@ pub fn act_failure(error: ClientError) -> ActFailure {
         ClientError::VersionMismatch { current_version } => ActFailure::Changed { current_version },
         ClientError::Forbidden(why) => ActFailure::Forbidden(why),
         ClientError::Unauthorized => ActFailure::Forbidden(error.to_string()),
-        ClientError::Timeout { .. } | ClientError::Network { .. } => ActFailure::Timeout(error.to_string()),
+        ClientError::Timeout { .. } | ClientError::Network { .. } => {
+            ActFailure::Timeout(error.to_string())
+        }
         other => ActFailure::Refused(other.to_string()),
     }
 }

@@ -99,7 +99,11 @@ fn main() -> ExitCode {
                 || error.downcast_ref::<TokenFileError>().is_some()
                 || error.downcast_ref::<config::ConfigError>().is_some()
                 || error.downcast_ref::<config::TokenError>().is_some();
-            if usage { ExitCode::from(2) } else { ExitCode::FAILURE }
+            if usage {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -117,7 +121,11 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
         return Err(UsageError(format!(
             "no context `{name}` in {} (known: {})",
             config_path.map_or("the config".into(), |p| p.display().to_string()),
-            if known.is_empty() { "none".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
         ))
         .into());
     }
@@ -138,7 +146,9 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     let token_from = |file: Option<&PathBuf>| -> color_eyre::Result<Option<String>> {
         match file {
             Some(path) => Ok(Some(config::read_token_file(path)?)),
-            None => Ok(std::env::var("PATCHDECK_TOKEN").ok().filter(|t| !t.trim().is_empty())),
+            None => Ok(std::env::var("PATCHDECK_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())),
         }
     };
 
@@ -152,7 +162,10 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
             demo: false,
             read_only: args.read_only,
         };
-        (context, Client::new(api, token).map_err(|e| UsageError(e.to_string()))?)
+        (
+            context,
+            Client::new(api, token).map_err(|e| UsageError(e.to_string()))?,
+        )
     } else if let Some(ctx) = context_config {
         let token = token_from(args.token_file.as_ref().or(ctx.token_file.as_ref()))?;
         let context = Context {
@@ -161,7 +174,10 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
             demo: false,
             read_only: args.read_only || ctx.read_only,
         };
-        (context, Client::new(&ctx.api, token).map_err(|e| UsageError(e.to_string()))?)
+        (
+            context,
+            Client::new(&ctx.api, token).map_err(|e| UsageError(e.to_string()))?,
+        )
     } else {
         let simulator = Simulator::new(SimConfig {
             hosts: args.hosts,

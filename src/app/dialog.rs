@@ -89,9 +89,14 @@ pub enum ActFailure {
 pub enum Stage {
     Editing,
     /// Requests sent; waiting for these idempotency keys.
-    Sending { waiting: BTreeSet<String> },
+    Sending {
+        waiting: BTreeSet<String>,
+    },
     /// Some requests did not succeed: what to tell, and whether Enter sends again.
-    Problem { message: String, resend: Resend },
+    Problem {
+        message: String,
+        resend: Resend,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,14 +172,24 @@ impl ConfirmDialog {
         }
         if self.plan.needs_reason() {
             if self.reason.value().trim().is_empty() {
-                return Err((Field::Reason, format!("a reason is required to {}", self.plan.verb.as_str())));
+                return Err((
+                    Field::Reason,
+                    format!("a reason is required to {}", self.plan.verb.as_str()),
+                ));
             }
             if self.ticket.value().trim().is_empty() {
-                return Err((Field::Ticket, format!("a ticket is required to {}", self.plan.verb.as_str())));
+                return Err((
+                    Field::Ticket,
+                    format!("a ticket is required to {}", self.plan.verb.as_str()),
+                ));
             }
         }
         if let Some(expected) = &self.plan.confirm_text
-            && !self.confirm.value().trim().eq_ignore_ascii_case(expected.trim())
+            && !self
+                .confirm
+                .value()
+                .trim()
+                .eq_ignore_ascii_case(expected.trim())
         {
             return Err((Field::Confirm, format!("type `{expected}` to confirm")));
         }
@@ -196,7 +211,12 @@ impl ConfirmDialog {
 }
 
 /// The least role for a verb on a target kind, and whether this identity has it.
-pub fn role_check(verb: Verb, kind: TargetKind, role: Option<Role>, read_only: bool) -> Result<(), String> {
+pub fn role_check(
+    verb: Verb,
+    kind: TargetKind,
+    role: Option<Role>,
+    read_only: bool,
+) -> Result<(), String> {
     if read_only {
         return Err("read-only: actions are disabled".into());
     }
@@ -212,7 +232,10 @@ pub fn role_check(verb: Verb, kind: TargetKind, role: Option<Role>, read_only: b
 }
 
 fn ring_name(fleet: &Fleet, id: &str) -> String {
-    fleet.rings.get(id).map_or_else(|| id.to_string(), |r| r.name.clone())
+    fleet
+        .rings
+        .get(id)
+        .map_or_else(|| id.to_string(), |r| r.name.clone())
 }
 
 fn window_words(ring: &Ring, now: chrono::DateTime<chrono::Utc>) -> String {
@@ -361,7 +384,12 @@ fn deployment_in_ring<'a>(fleet: &'a Fleet, ring_id: &str) -> Option<&'a Deploym
 }
 
 /// Plan a deployment action.
-pub fn plan_deployment(fleet: &Fleet, verb: Verb, deployment: &Deployment, now: chrono::DateTime<chrono::Utc>) -> Result<PlannedAction, String> {
+pub fn plan_deployment(
+    fleet: &Fleet,
+    verb: Verb,
+    deployment: &Deployment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PlannedAction, String> {
     let patches = deployment_patches(fleet, deployment);
     let (blast, title) = match verb {
         Verb::Approve => {
@@ -376,7 +404,10 @@ pub fn plan_deployment(fleet: &Fleet, verb: Verb, deployment: &Deployment, now: 
                     format!("{:?}", deployment.state).to_lowercase()
                 ));
             }
-            let hosts = fleet.hosts.values().filter(|h| h.ring_id == next && h.state != HostState::Excluded);
+            let hosts = fleet
+                .hosts
+                .values()
+                .filter(|h| h.ring_id == next && h.state != HostState::Excluded);
             let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
             if fleet.rings.get(next).is_some_and(|r| r.production) {
                 blast.notes.push(format!(
@@ -384,13 +415,21 @@ pub fn plan_deployment(fleet: &Fleet, verb: Verb, deployment: &Deployment, now: 
                     ring_name(fleet, next)
                 ));
             }
-            (blast, format!("Approve {} for {}", deployment.name, ring_name(fleet, next)))
+            (
+                blast,
+                format!("Approve {} for {}", deployment.name, ring_name(fleet, next)),
+            )
         }
         Verb::Decline | Verb::Pause | Verb::Resume | Verb::Halt => {
-            let ring = deployment.current_ring.clone().or(deployment.next_ring.clone());
+            let ring = deployment
+                .current_ring
+                .clone()
+                .or(deployment.next_ring.clone());
             let hosts = fleet.hosts.values().filter(|h| {
                 h.deployment_id.as_deref() == Some(deployment.id.as_str())
-                    && (h.state.is_in_flight() || h.state == HostState::Pending || h.state == HostState::Deferred)
+                    && (h.state.is_in_flight()
+                        || h.state == HostState::Pending
+                        || h.state == HostState::Deferred)
             });
             let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
             blast.reboots = 0;
@@ -402,9 +441,13 @@ pub fn plan_deployment(fleet: &Fleet, verb: Verb, deployment: &Deployment, now: 
             };
             blast.notes.push(format!(
                 "{what} ({})",
-                ring.map(|r| ring_name(fleet, &r)).unwrap_or_else(|| "no ring".into())
+                ring.map(|r| ring_name(fleet, &r))
+                    .unwrap_or_else(|| "no ring".into())
             ));
-            (blast, format!("{} {}", capitalised(verb.as_str()), deployment.name))
+            (
+                blast,
+                format!("{} {}", capitalised(verb.as_str()), deployment.name),
+            )
         }
         Verb::Rollback => {
             let hosts = touched_hosts(fleet, &deployment.id, None);
@@ -433,7 +476,9 @@ fn rollback_notes(blast: &mut BlastRadius) {
             blast.not_uninstallable.join(", ")
         ));
     }
-    blast.notes.push("uninstalling needs a reboot of each host".into());
+    blast
+        .notes
+        .push("uninstalling needs a reboot of each host".into());
 }
 
 fn capitalised(word: &str) -> String {
@@ -445,10 +490,17 @@ fn capitalised(word: &str) -> String {
 }
 
 /// Plan a ring action (pause, resume, rollback).
-pub fn plan_ring(fleet: &Fleet, verb: Verb, ring: &Ring, now: chrono::DateTime<chrono::Utc>) -> Result<PlannedAction, String> {
+pub fn plan_ring(
+    fleet: &Fleet,
+    verb: Verb,
+    ring: &Ring,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PlannedAction, String> {
     let (blast, confirm_text) = match verb {
         Verb::Pause | Verb::Resume => {
-            let hosts = fleet.hosts.values().filter(|h| h.ring_id == ring.id && (h.state.is_in_flight() || h.state == HostState::Pending));
+            let hosts = fleet.hosts.values().filter(|h| {
+                h.ring_id == ring.id && (h.state.is_in_flight() || h.state == HostState::Pending)
+            });
             let mut blast = measure_hosts(fleet, hosts, &[], false, now);
             blast.notes.push(if verb == Verb::Pause {
                 "no new installs start in this ring; installs under way finish".into()
@@ -463,7 +515,9 @@ pub fn plan_ring(fleet: &Fleet, verb: Verb, ring: &Ring, now: chrono::DateTime<c
             let patches = deployment_patches(fleet, deployment);
             let hosts = touched_hosts(fleet, &deployment.id, Some(&ring.id));
             let mut blast = measure_hosts(fleet, hosts, &patches, true, now);
-            blast.notes.insert(0, format!("rolls back {} in this ring", deployment.name));
+            blast
+                .notes
+                .insert(0, format!("rolls back {} in this ring", deployment.name));
             rollback_notes(&mut blast);
             (blast, Some(ring.name.clone()))
         }
@@ -481,39 +535,72 @@ pub fn plan_ring(fleet: &Fleet, verb: Verb, ring: &Ring, now: chrono::DateTime<c
 }
 
 /// Plan a host action (retry, exclude, rollback) on a set of hosts.
-pub fn plan_hosts(fleet: &Fleet, verb: Verb, host_ids: &[String], now: chrono::DateTime<chrono::Utc>) -> Result<PlannedAction, String> {
-    let hosts: Vec<&Host> = host_ids.iter().filter_map(|id| fleet.hosts.get(id)).collect();
+pub fn plan_hosts(
+    fleet: &Fleet,
+    verb: Verb,
+    host_ids: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PlannedAction, String> {
+    let hosts: Vec<&Host> = host_ids
+        .iter()
+        .filter_map(|id| fleet.hosts.get(id))
+        .collect();
     if hosts.is_empty() {
         return Err("select hosts first (a failure group, a host, or Space in a host list)".into());
     }
     let eligible = |h: &&Host| match verb {
         Verb::Retry => h.state == HostState::Failed,
         Verb::Exclude => h.state != HostState::Excluded,
-        Verb::Rollback => matches!(h.state, HostState::Succeeded | HostState::Failed | HostState::PendingReboot),
+        Verb::Rollback => matches!(
+            h.state,
+            HostState::Succeeded | HostState::Failed | HostState::PendingReboot
+        ),
         _ => false,
     };
     let (chosen, skipped): (Vec<&Host>, Vec<&Host>) = hosts.into_iter().partition(eligible);
     if chosen.is_empty() {
-        return Err(format!("none of the selected hosts can be {}", past_tense(verb)));
+        return Err(format!(
+            "none of the selected hosts can be {}",
+            past_tense(verb)
+        ));
     }
     let mut patch_ids = BTreeSet::new();
     for host in &chosen {
-        if let Some(deployment) = host.deployment_id.as_ref().and_then(|d| fleet.deployments.get(d)) {
+        if let Some(deployment) = host
+            .deployment_id
+            .as_ref()
+            .and_then(|d| fleet.deployments.get(d))
+        {
             patch_ids.extend(deployment.patch_ids.iter().cloned());
         }
     }
-    let patches: Vec<&Patch> = patch_ids.iter().filter_map(|id| fleet.patches.get(id)).collect();
-    let mut blast = measure_hosts(fleet, chosen.iter().copied(), &patches, verb == Verb::Rollback, now);
+    let patches: Vec<&Patch> = patch_ids
+        .iter()
+        .filter_map(|id| fleet.patches.get(id))
+        .collect();
+    let mut blast = measure_hosts(
+        fleet,
+        chosen.iter().copied(),
+        &patches,
+        verb == Verb::Rollback,
+        now,
+    );
     match verb {
         Verb::Exclude => {
             blast.reboots = 0;
             blast.notes.push("an exception is recorded with your reason and ticket; these hosts are never deployed to until it expires".into());
         }
         Verb::Rollback => rollback_notes(&mut blast),
-        _ => blast.notes.push("re-queued: installs again in its ring's window".into()),
+        _ => blast
+            .notes
+            .push("re-queued: installs again in its ring's window".into()),
     }
     if !skipped.is_empty() {
-        blast.notes.push(format!("{} selected hosts skipped: not in a state to be {}", skipped.len(), past_tense(verb)));
+        blast.notes.push(format!(
+            "{} selected hosts skipped: not in a state to be {}",
+            skipped.len(),
+            past_tense(verb)
+        ));
     }
     let title = if chosen.len() == 1 {
         format!("{} host {}", capitalised(verb.as_str()), chosen[0].name)
@@ -548,18 +635,33 @@ pub fn emergency_order(fleet: &Fleet) -> Vec<(String, u32)> {
         .values()
         .filter(|h| !matches!(h.state, HostState::Excluded))
         .collect();
-    let first_wave = eligible.iter().filter(|h| h.exposed || h.criticality == Criticality::MissionCritical).count() as u32;
+    let first_wave = eligible
+        .iter()
+        .filter(|h| h.exposed || h.criticality == Criticality::MissionCritical)
+        .count() as u32;
     let mut by_criticality: BTreeMap<Criticality, u32> = BTreeMap::new();
-    for host in eligible.iter().filter(|h| !(h.exposed || h.criticality == Criticality::MissionCritical)) {
+    for host in eligible
+        .iter()
+        .filter(|h| !(h.exposed || h.criticality == Criticality::MissionCritical))
+    {
         *by_criticality.entry(host.criticality).or_default() += 1;
     }
     let test_group = (first_wave / 20).clamp(1, 25).min(first_wave.max(1));
     let mut order = vec![
-        ("look-alike test group (same models and tiers as the critical hosts)".to_string(), test_group),
-        ("exposed and mission-critical".to_string(), first_wave.saturating_sub(test_group)),
+        (
+            "look-alike test group (same models and tiers as the critical hosts)".to_string(),
+            test_group,
+        ),
+        (
+            "exposed and mission-critical".to_string(),
+            first_wave.saturating_sub(test_group),
+        ),
     ];
     for (criticality, n) in by_criticality {
-        order.push((format!("{} criticality", format!("{criticality:?}").to_lowercase()), n));
+        order.push((
+            format!("{} criticality", format!("{criticality:?}").to_lowercase()),
+            n,
+        ));
     }
     order
 }
@@ -580,18 +682,28 @@ pub fn emergency_candidates(fleet: &Fleet) -> Vec<&Patch> {
 }
 
 /// Plan an emergency deployment of a patch.
-pub fn plan_emergency(fleet: &Fleet, patch: &Patch, now: chrono::DateTime<chrono::Utc>) -> PlannedAction {
+pub fn plan_emergency(
+    fleet: &Fleet,
+    patch: &Patch,
+    now: chrono::DateTime<chrono::Utc>,
+) -> PlannedAction {
     let cve = patch
         .exploited_cves
         .first()
         .or(patch.cves.first())
         .cloned()
         .unwrap_or_else(|| patch.kb.clone());
-    let hosts = fleet.hosts.values().filter(|h| h.state != HostState::Excluded);
+    let hosts = fleet
+        .hosts
+        .values()
+        .filter(|h| h.state != HostState::Excluded);
     let mut blast = measure_hosts(fleet, hosts, &[patch], false, now);
     blast.windows = vec!["maintenance windows are overridden: installs start now".into()];
     if !patch.uninstallable {
-        blast.notes.push(format!("{} cannot be uninstalled: the rollback plan is a restore", patch.kb));
+        blast.notes.push(format!(
+            "{} cannot be uninstalled: the rollback plan is a restore",
+            patch.kb
+        ));
     }
     let version = fleet.summary.as_ref().map_or(0, |s| s.version);
     PlannedAction {
@@ -629,14 +741,28 @@ pub fn what_changed(fleet: &Fleet, planned: &PlannedTarget) -> String {
             None => return format!("{} is gone", planned.name),
         },
         TargetKind::Fleet => (
-            if fleet.summary.as_ref().is_some_and(|s| s.emergency.is_some()) { "in emergency".into() } else { "normal".into() },
+            if fleet
+                .summary
+                .as_ref()
+                .is_some_and(|s| s.emergency.is_some())
+            {
+                "in emergency".into()
+            } else {
+                "normal".into()
+            },
             fleet.summary.as_ref().map_or(0, |s| s.version),
         ),
     };
     if now_state != planned.seen_state {
-        format!("{}: {} -> {} (version {} -> {})", planned.name, planned.seen_state, now_state, planned.version, now_version)
+        format!(
+            "{}: {} -> {} (version {} -> {})",
+            planned.name, planned.seen_state, now_state, planned.version, now_version
+        )
     } else {
-        format!("{}: changed (version {} -> {})", planned.name, planned.version, now_version)
+        format!(
+            "{}: changed (version {} -> {})",
+            planned.name, planned.version, now_version
+        )
     }
 }
 

@@ -18,7 +18,9 @@ use tui_input::backend::crossterm::EventHandler;
 use crate::api::client::ActionCall;
 use crate::api::sync::{Connection, SyncUpdate};
 use crate::audit::AuditRecord;
-use crate::model::{Action, ActionState, Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb};
+use crate::model::{
+    Action, ActionState, Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb,
+};
 use dialog::{ActFailure, ConfirmDialog, Field, PlannedAction, Resend, Stage};
 use keymap::{Key, KeyAction, Keymap};
 use lists::{FailureGroup, HostFilter, Pane};
@@ -88,7 +90,10 @@ pub enum Dialog {
     Confirm(Box<ConfirmDialog>),
     Emergency(EmergencyWizard),
     /// Leaving emergency mode: type the CVE.
-    LeaveEmergency { cve: String, input: Input },
+    LeaveEmergency {
+        cve: String,
+        input: Input,
+    },
 }
 
 /// The steps of `E` before the confirmation: pick the patch, see the order of targets,
@@ -598,7 +603,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dirty = true;
             Vec::new()
         }
-        Msg::ActionDone { idempotency_key, result } => on_action_done(app, idempotency_key, result),
+        Msg::ActionDone {
+            idempotency_key,
+            result,
+        } => on_action_done(app, idempotency_key, result),
         Msg::Key(key) => on_key(app, key),
     }
 }
@@ -1153,7 +1161,9 @@ fn target_here(app: &App) -> Option<Here> {
         None => {}
     }
     match app.focus {
-        Pane::Deployments => app.selected_key(ListId::Pane(Pane::Deployments)).map(Here::Deployment),
+        Pane::Deployments => app
+            .selected_key(ListId::Pane(Pane::Deployments))
+            .map(Here::Deployment),
         Pane::Rings => app.selected_key(ListId::Pane(Pane::Rings)).map(Here::Ring),
         Pane::Failed => Some(Here::Hosts(selected_hosts(app))),
         Pane::Actions => None,
@@ -1199,13 +1209,18 @@ fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> {
     let fleet = &app.fleet;
     match target_here(app) {
         Some(Here::Deployment(id)) => {
-            let deployment = fleet.deployments.get(&id).ok_or("that deployment is gone")?;
+            let deployment = fleet
+                .deployments
+                .get(&id)
+                .ok_or("that deployment is gone")?;
             dialog::plan_deployment(fleet, verb, deployment, now)
         }
         Some(Here::Ring(id)) => {
             let ring = fleet.rings.get(&id).ok_or("that ring is gone")?;
             match verb {
-                Verb::Pause | Verb::Resume | Verb::Rollback => dialog::plan_ring(fleet, verb, ring, now),
+                Verb::Pause | Verb::Resume | Verb::Rollback => {
+                    dialog::plan_ring(fleet, verb, ring, now)
+                }
                 // Approve, decline and halt act on the deployment in the ring.
                 _ => {
                     let deployment = fleet
@@ -1220,7 +1235,8 @@ fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> {
                         .ok_or_else(|| format!("no deployment is in {}", ring.name))?;
                     let mut plan = dialog::plan_deployment(fleet, verb, deployment, now)?;
                     if verb == Verb::Halt {
-                        plan.title = format!("Halt {} ({} in this ring)", ring.name, deployment.name);
+                        plan.title =
+                            format!("Halt {} ({} in this ring)", ring.name, deployment.name);
                         plan.confirm_text = Some(ring.name.clone());
                     }
                     Ok(plan)
@@ -1228,7 +1244,9 @@ fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> {
             }
         }
         Some(Here::Hosts(ids)) => match verb {
-            Verb::Retry | Verb::Exclude | Verb::Rollback => dialog::plan_hosts(fleet, verb, &ids, now),
+            Verb::Retry | Verb::Exclude | Verb::Rollback => {
+                dialog::plan_hosts(fleet, verb, &ids, now)
+            }
             _ => Err("select a deployment (2) or a ring (1) for this".into()),
         },
         None => Err("select a deployment, a ring or hosts first".into()),
@@ -1277,7 +1295,9 @@ fn on_wizard_key(app: &mut App, mut wizard: EmergencyWizard, event: KeyEvent) ->
         }
         (WizardStep::Patch, KeyCode::Enter) => wizard.step = WizardStep::Targets,
         (WizardStep::Targets, KeyCode::Enter) => wizard.step = WizardStep::RollbackPlan,
-        (WizardStep::Targets, KeyCode::Backspace | KeyCode::BackTab) => wizard.step = WizardStep::Patch,
+        (WizardStep::Targets, KeyCode::Backspace | KeyCode::BackTab) => {
+            wizard.step = WizardStep::Patch
+        }
         (WizardStep::RollbackPlan, KeyCode::Char(' ')) => {
             wizard.rollback_plan_ready = !wizard.rollback_plan_ready;
         }
@@ -1312,14 +1332,20 @@ fn on_confirm_key(app: &mut App, mut confirm: ConfirmDialog, event: KeyEvent) ->
             Resend::No => return effects,
             Resend::SameKeys => effects = send(app, &mut confirm),
             Resend::Replan => {
-                let targets: Vec<String> = confirm.plan.targets.iter().map(|t| t.target.id.clone()).collect();
+                let targets: Vec<String> = confirm
+                    .plan
+                    .targets
+                    .iter()
+                    .map(|t| t.target.id.clone())
+                    .collect();
                 match replan(app, &confirm.plan, &targets) {
                     Ok(plan) => {
                         confirm.keys = plan.targets.iter().map(|_| app.new_key()).collect();
                         confirm.plan = plan;
                         confirm.done.clear();
                         confirm.stage = Stage::Editing;
-                        confirm.error = Some("the fleet changed: check the preview again, Enter sends".into());
+                        confirm.error =
+                            Some("the fleet changed: check the preview again, Enter sends".into());
                     }
                     Err(why) => {
                         app.set_flash(why, true);
@@ -1367,11 +1393,17 @@ fn replan(app: &App, old: &PlannedAction, target_ids: &[String]) -> Result<Plann
     };
     let mut plan = match first.target.kind {
         TargetKind::Deployment => {
-            let deployment = fleet.deployments.get(&first.target.id).ok_or("the deployment is gone")?;
+            let deployment = fleet
+                .deployments
+                .get(&first.target.id)
+                .ok_or("the deployment is gone")?;
             dialog::plan_deployment(fleet, old.verb, deployment, now)?
         }
         TargetKind::Ring => {
-            let ring = fleet.rings.get(&first.target.id).ok_or("the ring is gone")?;
+            let ring = fleet
+                .rings
+                .get(&first.target.id)
+                .ok_or("the ring is gone")?;
             dialog::plan_ring(fleet, old.verb, ring, now)?
         }
         TargetKind::Host => dialog::plan_hosts(fleet, old.verb, target_ids, now)?,
@@ -1428,11 +1460,12 @@ fn outcome_words(result: &Result<Action, ActFailure>) -> (String, Option<String>
                 ActionState::AwaitingSecondApprover => "awaiting-second-approver".to_string(),
                 ActionState::Running => "accepted, running".to_string(),
                 ActionState::Succeeded => "succeeded".to_string(),
-                ActionState::Partial => format!(
-                    "partial: {}",
-                    action.detail.clone().unwrap_or_default()
-                ),
-                ActionState::Failed => format!("failed: {}", action.detail.clone().unwrap_or_default()),
+                ActionState::Partial => {
+                    format!("partial: {}", action.detail.clone().unwrap_or_default())
+                }
+                ActionState::Failed => {
+                    format!("failed: {}", action.detail.clone().unwrap_or_default())
+                }
             },
             Some(action.id.clone()),
         ),
@@ -1459,7 +1492,9 @@ fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>
             time: app.now,
             context: app.context.name.clone(),
             api: app.context.api_url.clone(),
-            identity: identity.map_or("unknown".into(), |i| format!("{} ({})", i.name, i.role.as_str())),
+            identity: identity.map_or("unknown".into(), |i| {
+                format!("{} ({})", i.name, i.role.as_str())
+            }),
             action: sent.call.verb.as_str().to_string(),
             target_kind: format!("{:?}", sent.call.target.kind).to_lowercase(),
             target_id: sent.call.target.id.clone(),
@@ -1473,7 +1508,8 @@ fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>
     }
     if let Ok(action) = &result {
         // Show it at once; the event stream brings its progress.
-        app.fleet.upsert(crate::model::Change::Action(action.clone()));
+        app.fleet
+            .upsert(crate::model::Change::Action(action.clone()));
         app.fleet_changed();
     }
     let Some(Dialog::Confirm(mut confirm)) = app.dialog.take() else {
@@ -1503,7 +1539,9 @@ fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>
         }
         Err(failure) => {
             let what = match (failure, &name) {
-                (ActFailure::Changed { .. }, Some(planned)) => dialog::what_changed(&app.fleet, planned),
+                (ActFailure::Changed { .. }, Some(planned)) => {
+                    dialog::what_changed(&app.fleet, planned)
+                }
                 _ => outcome,
             };
             confirm.outcomes.push(what);
@@ -1517,7 +1555,12 @@ fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>
     let failures: Vec<&String> = confirm
         .outcomes
         .iter()
-        .filter(|o| !(o.starts_with("succeeded") || o.starts_with("awaiting") || o.starts_with("accepted") || o.starts_with("partial")))
+        .filter(|o| {
+            !(o.starts_with("succeeded")
+                || o.starts_with("awaiting")
+                || o.starts_with("accepted")
+                || o.starts_with("partial"))
+        })
         .collect();
     if confirm.done.len() == confirm.keys.len() {
         let summary = if confirm.outcomes.iter().all(|o| o == "succeeded") {
@@ -1529,9 +1572,16 @@ fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>
         return effects;
     }
     let changed = matches!(result, Err(ActFailure::Changed { .. }))
-        || confirm.outcomes.iter().any(|o| o.contains(" -> ") || o.contains("changed"));
+        || confirm
+            .outcomes
+            .iter()
+            .any(|o| o.contains(" -> ") || o.contains("changed"));
     let timed_out = matches!(result, Err(ActFailure::Timeout(_)));
-    let message = failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ");
+    let message = failures
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     confirm.outcomes.clear();
     confirm.stage = Stage::Problem {
         message: if changed {
@@ -1552,4 +1602,3 @@ fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>
     app.dialog = Some(Dialog::Confirm(confirm));
     effects
 }
-

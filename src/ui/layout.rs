@@ -8,6 +8,8 @@ use crate::app::lists::Pane;
 
 pub const HEADER_HEIGHT: u16 = 2;
 pub const FOOTER_HEIGHT: u16 = 1;
+/// Emergency checklist: five items and a border.
+pub const CHECKLIST_HEIGHT: u16 = 7;
 
 /// Terminals smaller than this stack Rings over one tabbed pane.
 pub const WIDE_WIDTH: u16 = 110;
@@ -16,6 +18,9 @@ pub const TALL_HEIGHT: u16 = 34;
 #[derive(Debug, Clone, PartialEq)]
 pub struct MainLayout {
     pub header: Rect,
+    /// The emergency checklist, while emergency mode is on.
+    pub checklist: Option<Rect>,
+    /// What is under the header and the checklist.
     pub body: Rect,
     pub footer: Rect,
     /// Panes drawn and where.
@@ -35,6 +40,15 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
         Constraint::Length(FOOTER_HEIGHT),
     ])
     .areas(area);
+    let (checklist, body) = match app.emergency() {
+        Some(_) => {
+            let height = CHECKLIST_HEIGHT.min(body.height / 3);
+            let [checklist, rest] =
+                Layout::vertical([Constraint::Length(height), Constraint::Min(1)]).areas(body);
+            (Some(checklist), rest)
+        }
+        None => (None, body),
+    };
     let rings_wanted = (app.fleet.rings.len() as u16).max(3) + 3;
     let panes = if app.zoomed {
         vec![(app.focus, body)]
@@ -64,6 +78,7 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
     };
     MainLayout {
         header,
+        checklist,
         body,
         footer,
         tabbed: !app.zoomed && is_compact(area.width, area.height),

@@ -1,6 +1,7 @@
 //! The view: draws the app's state, reads nothing else. One module per part.
 
 pub mod detail;
+pub mod dialog;
 pub mod layout;
 pub mod panes;
 pub mod text;
@@ -42,16 +43,45 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
         draw_too_small(app, frame, area);
         return;
     }
+    // Emergency mode changes the whole look: red accents, a checklist on top.
+    let emergency_look;
+    let look = match app.emergency() {
+        Some(_) => {
+            let mut changed = look.clone();
+            changed.theme.accent = look.theme.emergency;
+            changed.theme.title = look.theme.emergency;
+            emergency_look = changed;
+            &emergency_look
+        }
+        None => look,
+    };
     let layout = layout::main_layout(app, area);
     draw_header(app, look, frame, layout.header);
+    let body = layout.body;
+    if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist) {
+        let lines = dialog::checklist_lines(app, &look.theme, emergency);
+        let block = Block::bordered()
+            .border_style(look.theme.emergency)
+            .title(Span::styled(
+                format!(
+                    " EMERGENCY {}: checklist (E to leave) ",
+                    text::clean(&emergency.cve)
+                ),
+                look.theme.emergency.add_modifier(Modifier::REVERSED),
+            ));
+        frame.render_widget(Paragraph::new(lines).block(block), checklist);
+    }
     match app.screen() {
         None => {
             for (pane, rect) in &layout.panes {
                 panes::draw(app, look, frame, *pane, *rect, layout.tabbed);
             }
         }
-        Some(Screen::Help) => draw_help(app, look, frame, layout.body),
-        Some(screen) => detail::draw(app, look, frame, screen, layout.body),
+        Some(Screen::Help) => draw_help(app, look, frame, body),
+        Some(screen) => detail::draw(app, look, frame, screen, body),
+    }
+    if let Some(open) = &app.dialog {
+        dialog::draw(app, look, frame, open, layout.body);
     }
     draw_footer(app, look, frame, layout.footer);
 }
@@ -185,24 +215,28 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     }
 
     let mut second = Vec::new();
+    let narrow = area.width < 120;
     match &app.fleet.summary {
         Some(summary) => {
             let now = app.fleet_now();
             let local = now.with_timezone(&look.local_offset);
-            second.push(Span::styled(text::fit(&summary.name, 24), theme.text));
-            if let Some(scenario) = &summary.scenario {
-                second.push(Span::styled(
-                    format!(" [{}]", text::fit(scenario, 16)),
-                    theme.muted,
-                ));
+            if !narrow {
+                second.push(Span::styled(text::fit(&summary.name, 24), theme.text));
+                if let Some(scenario) = &summary.scenario {
+                    second.push(Span::styled(
+                        format!(" [{}]", text::fit(scenario, 16)),
+                        theme.muted,
+                    ));
+                }
+                second.push(sep());
             }
-            second.push(sep());
+            let clock = if narrow { "%a %H:%M" } else { "%a %b %d %H:%M" };
             second.push(Span::styled(
-                format!("{} UTC", now.format("%a %b %d %H:%M")),
+                format!("{} UTC", now.format(clock)),
                 theme.text,
             ));
             second.push(Span::styled(
-                format!(" / {} local", local.format("%H:%M")),
+                format!("/{} local", local.format("%H:%M")),
                 theme.muted,
             ));
             if summary.clock_speed != 1.0 {
@@ -213,10 +247,11 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             }
             second.push(sep());
             let since = now - summary.patch_tuesday;
+            let label = if narrow { "PT" } else { "Patch Tuesday" };
             let when = if since.num_seconds() >= 0 {
-                format!("Patch Tuesday +{}", text::duration(since))
+                format!("{label} +{}", text::duration(since))
             } else {
-                format!("Patch Tuesday in {}", text::duration(-since))
+                format!("{label} in {}", text::duration(-since))
             };
             second.push(Span::styled(when, theme.text));
             let counts = summary.counts;
@@ -226,6 +261,12 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                 second.push(Span::styled(
                     format!(" {} failed", counts.failed),
                     theme.fail,
+                ));
+            }
+            if counts.offline > 0 {
+                second.push(Span::styled(
+                    format!(" {} offline", counts.offline),
+                    theme.muted,
                 ));
             }
         }
@@ -283,12 +324,12 @@ pub fn footer_keys(app: &App) -> Vec<KeyAction> {
                 Pane::Actions => vec![],
             });
             keys.extend([
+                A::Help,
+                A::Quit,
                 A::Emergency,
                 A::Filter,
                 A::Command,
                 A::Zoom,
-                A::Help,
-                A::Quit,
             ]);
             keys
         }
@@ -329,6 +370,13 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                     let Some(key) = app.keymap.primary(action) else {
                         continue;
                     };
+                    if app.availability(action).is_err() {
+                        // Unavailable to this identity: shown, struck out (help says why).
+                        let struck = theme.muted.add_modifier(Modifier::CROSSED_OUT);
+                        spans.push(Span::styled(format!("{key} {}", action.label()), struck));
+                        spans.push(Span::raw("  "));
+                        continue;
+                    }
                     let style = if action == KeyAction::Emergency {
                         theme.emergency
                     } else {
@@ -360,10 +408,17 @@ fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
         if keys.is_empty() {
             continue;
         }
-        lines.push(Line::from(vec![
+        let mut line = vec![
             Span::styled(format!("  {:<18}", keys.join(" ")), theme.accent),
             Span::styled(action.description().to_string(), theme.text),
-        ]));
+        ];
+        if let Err(why) = app.availability(action) {
+            line.push(Span::styled(
+                format!("  (unavailable here: {why})"),
+                theme.warn,
+            ));
+        }
+        lines.push(Line::from(line));
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(

@@ -226,7 +226,7 @@ pub fn gate_words(app: &App, ring: &Ring) -> (String, Loudness) {
     let now = app.fleet_now();
     if ring.state == RingState::Halted {
         let why = ring.state_reason.as_deref().unwrap_or("halted");
-        return (format!("halted: {}", text::clean(why)), Loudness::Fail);
+        return (text::clean(why).into_owned(), Loudness::Fail);
     }
     match ring.gate.state {
         GateState::NotReached => ("not reached".into(), Loudness::Muted),
@@ -265,11 +265,11 @@ pub fn window_words(app: &App, ring: &Ring) -> (String, Loudness) {
             ("always open".into(), Loudness::Ok)
         }
         WindowStatus::Open { closes_at } => (
-            format!("open, {} left", text::duration(closes_at - now)),
+            format!("open {}", text::duration(closes_at - now)),
             Loudness::Ok,
         ),
         WindowStatus::Closed { opens_at } => (
-            format!("opens in {}", text::duration(opens_at - now)),
+            format!("in {}", text::duration(opens_at - now)),
             Loudness::Muted,
         ),
     }
@@ -361,7 +361,7 @@ fn rings_table<'a>(
                 Constraint::Length(5),
                 Constraint::Length(5),
                 Constraint::Length(5),
-                Constraint::Length(22),
+                Constraint::Length(24),
                 Constraint::Min(20),
                 Constraint::Length(18),
             ],
@@ -370,12 +370,12 @@ fn rings_table<'a>(
         (
             vec!["RING", "STATE", "PROGRESS", "FAIL", "GATE", "WINDOW"],
             vec![
-                Constraint::Length(12),
+                Constraint::Length(16),
                 Constraint::Length(9),
                 Constraint::Length(bar_width as u16 + 5),
                 Constraint::Length(4),
-                Constraint::Min(16),
-                Constraint::Length(15),
+                Constraint::Min(14),
+                Constraint::Length(12),
             ],
         )
     };
@@ -482,7 +482,11 @@ fn deployments_table<'a>(
         let (patches, severity) = deployment_patches(app, deployment);
         let (severity_text, severity_loudness) =
             severity.map_or(("-", Loudness::Muted), severity_word);
-        let (state, state_loudness) = deployment_state_word(deployment.state);
+        let (state, state_loudness) = if deployment.pending_approval.is_some() {
+            ("2nd approver", Loudness::Warn)
+        } else {
+            deployment_state_word(deployment.state)
+        };
         let ring = match (&deployment.current_ring, &deployment.next_ring) {
             (current, Some(_)) if deployment.state == DeploymentState::AwaitingApproval => {
                 format!(
@@ -524,10 +528,12 @@ fn deployments_table<'a>(
             cells.push(Cell::from(format!("{:.0}/h", deployment.rate_per_hour)));
         }
         cells.push(Cell::from(eta));
-        cells.push(Cell::from(Span::styled(
-            approvals,
-            approval_loudness.style(theme),
-        )));
+        if wide {
+            cells.push(Cell::from(Span::styled(
+                approvals,
+                approval_loudness.style(theme),
+            )));
+        }
         rows.push(Row::new(cells).style(row_style(theme, index, selected, focused)));
     }
     let (header, widths) = if wide {
@@ -567,17 +573,15 @@ fn deployments_table<'a>(
                 "RING",
                 "DONE",
                 "ETA",
-                "APPROVALS",
             ],
             vec![
-                Constraint::Length(18),
+                Constraint::Min(16),
                 Constraint::Length(12),
                 Constraint::Length(9),
-                Constraint::Length(10),
-                Constraint::Length(10),
+                Constraint::Length(12),
+                Constraint::Length(12),
                 Constraint::Length(4),
-                Constraint::Length(6),
-                Constraint::Min(10),
+                Constraint::Length(7),
             ],
         )
     };
@@ -636,7 +640,11 @@ fn failed_table<'a>(
                         theme.fail,
                     )),
                     Cell::from(format!("{:>5}", group.count())),
-                    Cell::from(text::time(group.first_seen, now)),
+                    Cell::from(if wide {
+                        text::time(group.first_seen, now)
+                    } else {
+                        text::duration(now - group.first_seen)
+                    }),
                     Cell::from(ranked_names(app, &group.rings, true)),
                 ];
                 if wide {
@@ -666,7 +674,11 @@ fn failed_table<'a>(
                 let mut cells = vec![
                     Cell::from(format!("  {mark} {}", fit(&host.name, 14))),
                     Cell::from(""),
-                    Cell::from(text::time(at, now)),
+                    Cell::from(if wide {
+                        text::time(at, now)
+                    } else {
+                        text::duration(now - at)
+                    }),
                     Cell::from(fit(&ring, 16)),
                 ];
                 if wide {
@@ -699,12 +711,12 @@ fn failed_table<'a>(
         )
     } else {
         (
-            vec!["ERROR", "HOSTS", "FIRST", "RINGS", "MESSAGE"],
+            vec!["ERROR", "HOSTS", "AGE", "RINGS", "MESSAGE"],
             vec![
-                Constraint::Length(21),
+                Constraint::Length(19),
                 Constraint::Length(5),
-                Constraint::Length(5),
-                Constraint::Length(14),
+                Constraint::Length(7),
+                Constraint::Length(16),
                 Constraint::Min(10),
             ],
         )
