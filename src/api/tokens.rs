@@ -1,1 +1,402 @@
-//! (being written)
+//! Bearer tokens of `patchdeck serve`: who may call the API and with which role.
+//!
+//! The file given to `serve --tokens PATH` is TOML:
+//!
+//! ```toml
+//! [[token]]
+//! name = "alice"
+//! role = "approver"
+//! token = "a long random string"
+//! ```
+//!
+//! It must not be readable by group or other (`chmod 600`). Without `--tokens`, `serve`
+//! generates one token per role (and a second approver, so that the two-person rule can
+//! be exercised) and writes them to a file with mode 0600. Tokens are never printed,
+//! logged or echoed; `Debug` shows names and roles only.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Identity, Role};
+
+/// One caller: a name (recorded in the audit trail), a role and the secret token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEntry {
+    pub name: String,
+    pub role: Role,
+    pub token: String,
+}
+
+impl fmt::Debug for TokenEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenEntry")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The set of tokens a server accepts.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    #[serde(rename = "token", default)]
+    entries: Vec<TokenEntry>,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.entries).finish()
+    }
+}
+
+/// Why a token file could not be used. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenFileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: token file is readable by group or other (mode {mode:03o}); run `chmod 600 {path}`"
+    )]
+    TooOpen { path: PathBuf, mode: u32 },
+    #[error("{path}, line {line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}, line {line}, key `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        message: String,
+    },
+    #[error("{path}: no [[token]] entries")]
+    Empty { path: PathBuf },
+}
+
+/// The shape of the file with spans, so that validation errors can name the line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFile {
+    #[serde(default)]
+    token: Vec<SpannedEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpannedEntry {
+    name: toml::Spanned<String>,
+    role: Role,
+    token: toml::Spanned<String>,
+}
+
+/// Shortest token accepted from a file: shorter secrets are guessable.
+const MIN_TOKEN_LEN: usize = 16;
+
+impl Tokens {
+    /// Tokens from a list of entries (no validation beyond what `identify` needs).
+    pub fn new(entries: Vec<TokenEntry>) -> Tokens {
+        Tokens { entries }
+    }
+
+    /// A single known token, e.g. the approver token of the console's demo mode.
+    pub fn single(name: impl Into<String>, role: Role, token: impl Into<String>) -> Tokens {
+        Tokens::new(vec![TokenEntry {
+            name: name.into(),
+            role,
+            token: token.into(),
+        }])
+    }
+
+    /// One fresh random token per role: "vera" (viewer), "oscar" (operator), and two
+    /// approvers, "alice" and "bob", so that the two-person rule can be exercised.
+    pub fn generate() -> Tokens {
+        let people = [
+            ("vera", Role::Viewer),
+            ("oscar", Role::Operator),
+            ("alice", Role::Approver),
+            ("bob", Role::Approver),
+        ];
+        Tokens::new(
+            people
+                .into_iter()
+                .map(|(name, role)| TokenEntry {
+                    name: name.to_string(),
+                    role,
+                    token: random_token(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Reads a `[[token]]` TOML file, refusing one readable by group or other.
+    pub fn load(path: &Path) -> Result<Tokens, TokenFileError> {
+        let io_error = |source| TokenFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        check_private(path, &file)?;
+        let text = std::io::read_to_string(file).map_err(io_error)?;
+        Tokens::parse(path, &text)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Tokens, TokenFileError> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let file: TokenFile = toml::from_str(text).map_err(|error| TokenFileError::Syntax {
+            path: path.to_path_buf(),
+            line: error.span().map(|span| line_of(span.start)).unwrap_or(1),
+            message: error.message().trim().to_string(),
+        })?;
+        if file.token.is_empty() {
+            return Err(TokenFileError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        let invalid =
+            |span: std::ops::Range<usize>, key, message: String| TokenFileError::Invalid {
+                path: path.to_path_buf(),
+                line: line_of(span.start),
+                key,
+                message,
+            };
+        let mut entries: Vec<TokenEntry> = Vec::with_capacity(file.token.len());
+        for entry in file.token {
+            let name = entry.name.get_ref().trim();
+            if name.is_empty() || name.chars().any(char::is_control) {
+                return Err(invalid(
+                    entry.name.span(),
+                    "name",
+                    "name must be a non-empty printable string".into(),
+                ));
+            }
+            let token = entry.token.get_ref();
+            if token.len() < MIN_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(invalid(
+                    entry.token.span(),
+                    "token",
+                    format!(
+                        "token of `{name}` must be at least {MIN_TOKEN_LEN} printable ASCII characters without spaces"
+                    ),
+                ));
+            }
+            if entries.iter().any(|e| e.name == name) {
+                return Err(invalid(
+                    entry.name.span(),
+                    "name",
+                    format!("`{name}` appears twice"),
+                ));
+            }
+            if entries.iter().any(|e| e.token == *token) {
+                return Err(invalid(
+                    entry.token.span(),
+                    "token",
+                    format!("the token of `{name}` is already used by another entry"),
+                ));
+            }
+            entries.push(TokenEntry {
+                name: name.to_string(),
+                role: entry.role,
+                token: token.clone(),
+            });
+        }
+        Ok(Tokens::new(entries))
+    }
+
+    /// Writes the tokens as a `[[token]]` file with mode 0600 (replacing any file there).
+    pub fn write(&self, path: &Path) -> Result<(), TokenFileError> {
+        let io_error = |source| TokenFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = toml::to_string(self).map_err(|error| {
+            io_error(std::io::Error::new(std::io::ErrorKind::InvalidData, error))
+        })?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(io_error)?;
+        #[cfg(unix)]
+        {
+            // An existing file keeps its mode on open: tighten it before writing.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io_error)?;
+        }
+        file.write_all(b"# patchdeck serve tokens: keep this file private (chmod 600)\n")
+            .and_then(|()| file.write_all(text.as_bytes()))
+            .map_err(io_error)
+    }
+
+    /// The identity behind a bearer token. Compares against every entry in constant time
+    /// per entry, so timing says nothing about how much of a token matched.
+    pub fn identify(&self, bearer: &str) -> Option<Identity> {
+        let mut found = None;
+        for entry in &self.entries {
+            if constant_time_eq(entry.token.as_bytes(), bearer.as_bytes()) && found.is_none() {
+                found = Some(Identity {
+                    name: entry.name.clone(),
+                    role: entry.role,
+                });
+            }
+        }
+        found
+    }
+
+    pub fn entries(&self) -> &[TokenEntry] {
+        &self.entries
+    }
+
+    /// The token of the entry called `name` (for tests and the demo).
+    pub fn token_of(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.token.as_str())
+    }
+
+    /// The first entry with exactly this role.
+    pub fn first_with_role(&self, role: Role) -> Option<&TokenEntry> {
+        self.entries.iter().find(|e| e.role == role)
+    }
+}
+
+/// 32 random bytes from the OS-seeded CSPRNG, as 64 hex digits.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path, file: &std::fs::File) -> Result<(), TokenFileError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file
+        .metadata()
+        .map_err(|source| TokenFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(TokenFileError::TooOpen {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path, _file: &std::fs::File) -> Result<(), TokenFileError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Tokens, TokenFileError> {
+        Tokens::parse(Path::new("tokens.toml"), text)
+    }
+
+    #[test]
+    fn parses_entries_and_identifies_by_token() {
+        let tokens = parse(
+            "[[token]]\nname = \"alice\"\nrole = \"approver\"\ntoken = \"aaaaaaaaaaaaaaaa1\"\n\n\
+             [[token]]\nname = \"vera\"\nrole = \"viewer\"\ntoken = \"vvvvvvvvvvvvvvvv2\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            tokens.identify("vvvvvvvvvvvvvvvv2"),
+            Some(Identity {
+                name: "vera".into(),
+                role: Role::Viewer
+            })
+        );
+        assert_eq!(tokens.identify("aaaaaaaaaaaaaaaa1").unwrap().name, "alice");
+        assert_eq!(tokens.identify("aaaaaaaaaaaaaaaa"), None);
+        assert_eq!(tokens.identify(""), None);
+    }
+
+    #[test]
+    fn unknown_role_names_the_line() {
+        let error =
+            parse("[[token]]\nname = \"alice\"\nrole = \"admin\"\ntoken = \"aaaaaaaaaaaaaaaa1\"\n")
+                .unwrap_err();
+        let message = error.to_string();
+        assert!(message.starts_with("tokens.toml, line 3:"), "{message}");
+        assert!(message.contains("admin"), "{message}");
+    }
+
+    #[test]
+    fn short_or_duplicate_tokens_name_line_and_key() {
+        let error = parse("[[token]]\nname = \"alice\"\nrole = \"approver\"\ntoken = \"short\"\n")
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "tokens.toml, line 4, key `token`: token of `alice` must be at least 16 printable ASCII characters without spaces"
+        );
+        let error = parse(
+            "[[token]]\nname = \"alice\"\nrole = \"approver\"\ntoken = \"aaaaaaaaaaaaaaaa1\"\n\
+             [[token]]\nname = \"alice\"\nrole = \"viewer\"\ntoken = \"bbbbbbbbbbbbbbbb1\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "tokens.toml, line 6, key `name`: `alice` appears twice"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let tokens = Tokens::single("alice", Role::Approver, "secret-secret-secret");
+        let shown = format!("{tokens:?}");
+        assert!(!shown.contains("secret-secret"), "{shown}");
+        assert!(shown.contains("alice"), "{shown}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_then_load_round_trips_and_open_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("patchdeck-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tokens.toml");
+        let tokens = Tokens::generate();
+        assert_eq!(tokens.entries().len(), 4);
+        tokens.write(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(Tokens::load(&path).unwrap(), tokens);
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let message = Tokens::load(&path).unwrap_err().to_string();
+        assert!(message.contains("chmod 600"), "{message}");
+        assert!(message.contains("tokens.toml"), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,399 @@
+//! `POST` actions: role check, body and `If-Match` validation, `Idempotency-Key`, and
+//! the mapping of the backend's refusals to problem types. The fleet's own rules (the
+//! two-person rule, the version check) are applied by the Backend, atomically.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::idempotency::{MAX_KEY_LEN, Stored, valid_key};
+use super::problem::ApiProblem;
+use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, ProblemType};
+use crate::backend::ActionRequest;
+use crate::model::{Identity, Role, Target, TargetKind, Verb};
+
+/// Target id of `POST /v1/emergency` (the whole fleet).
+pub const FLEET_TARGET_ID: &str = "fleet";
+
+/// Longest accepted reason and ticket, in characters.
+const MAX_REASON_CHARS: usize = 2000;
+const MAX_TICKET_CHARS: usize = 200;
+
+/// The verbs each kind of target answers to.
+pub(crate) fn verbs_for(kind: TargetKind) -> &'static [Verb] {
+    match kind {
+        TargetKind::Deployment => &[
+            Verb::Approve,
+            Verb::Decline,
+            Verb::Pause,
+            Verb::Resume,
+            Verb::Halt,
+            Verb::Rollback,
+        ],
+        TargetKind::Ring => &[Verb::Pause, Verb::Resume, Verb::Rollback],
+        TargetKind::Host => &[Verb::Retry, Verb::Exclude, Verb::Rollback],
+        TargetKind::Fleet => &[Verb::Emergency],
+    }
+}
+
+fn collection(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::Deployment => "deployments",
+        TargetKind::Ring => "rings",
+        TargetKind::Host => "hosts",
+        TargetKind::Fleet => "fleet",
+    }
+}
+
+/// The parts of an action request common to every route.
+struct Call {
+    identity: Identity,
+    kind: TargetKind,
+    id: String,
+    verb_word: String,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+pub(crate) async fn on_deployment(
+    state: State<AppState>,
+    identity: Extension<Identity>,
+    path: Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    on_target(
+        TargetKind::Deployment,
+        state,
+        identity,
+        path,
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await
+}
+
+pub(crate) async fn on_ring(
+    state: State<AppState>,
+    identity: Extension<Identity>,
+    path: Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    on_target(
+        TargetKind::Ring,
+        state,
+        identity,
+        path,
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await
+}
+
+pub(crate) async fn on_host(
+    state: State<AppState>,
+    identity: Extension<Identity>,
+    path: Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    on_target(
+        TargetKind::Host,
+        state,
+        identity,
+        path,
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await
+}
+
+pub(crate) async fn emergency(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let call = Call {
+        identity,
+        kind: TargetKind::Fleet,
+        id: FLEET_TARGET_ID.to_string(),
+        verb_word: Verb::Emergency.as_str().to_string(),
+        method,
+        uri,
+        headers,
+        body,
+    };
+    act(&state, call)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn on_target(
+    kind: TargetKind,
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path((id, verb_word)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let call = Call {
+        identity,
+        kind,
+        id,
+        verb_word,
+        method,
+        uri,
+        headers,
+        body,
+    };
+    act(&state, call)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
+    let verb = Verb::parse(&call.verb_word)
+        .filter(|verb| verbs_for(call.kind).contains(verb))
+        .ok_or_else(|| {
+            let known: Vec<&str> = verbs_for(call.kind).iter().map(|v| v.as_str()).collect();
+            ApiProblem::not_found(format!(
+                "no action `{}` on {}; one of {}",
+                call.verb_word,
+                collection(call.kind),
+                known.join(", ")
+            ))
+        })?;
+    let needed = Role::required_for(verb, call.kind);
+    if call.identity.role < needed {
+        return Err(ApiProblem::forbidden(
+            needed,
+            verb.as_str(),
+            &format!("{} `{}`", singular(call.kind), call.id),
+        ));
+    }
+    let body = parse_body(&call.body)?;
+    validate(verb, &body)?;
+    let if_match = parse_if_match(&call.headers)?;
+    let key = idempotency_key(&call.headers)?;
+
+    let request = ActionRequest {
+        verb,
+        target: Target {
+            kind: call.kind,
+            id: call.id.clone(),
+        },
+        reason: trimmed(&body.reason),
+        ticket: trimmed(&body.ticket),
+        patch_id: trimmed(&body.patch_id),
+        cve: trimmed(&body.cve),
+        if_match,
+    };
+
+    let Some(key) = key else {
+        return Ok(perform(state, request, &call.identity));
+    };
+    // Same method, path, If-Match and body (in canonical form) = the same request.
+    let fingerprint = format!(
+        "{} {}\nif-match: {:?}\n{}",
+        call.method,
+        call.uri.path(),
+        if_match,
+        serde_json::to_string(&body).unwrap_or_default()
+    );
+    let slot = state.idempotency.slot(&call.identity.name, &key);
+    let mut stored = slot.lock().await;
+    if let Some(previous) = stored.as_ref() {
+        if previous.fingerprint == fingerprint {
+            return Ok(previous.response(true));
+        }
+        return Err(ApiProblem::new(
+            ProblemType::IdempotencyKeyReused,
+            "Idempotency-Key reused for a different request",
+        )
+        .detail(format!(
+            "the key `{key}` was first used for another request; use a new key for a new request"
+        )));
+    }
+    let answer = Stored::capture(fingerprint, perform(state, request, &call.identity)).await;
+    let response = answer.response(false);
+    *stored = Some(answer);
+    Ok(response)
+}
+
+/// Asks the backend; the answer is the recorded Action or a problem.
+fn perform(state: &AppState, request: ActionRequest, identity: &Identity) -> Response {
+    match state.backend.act(request, identity) {
+        Ok(action) => {
+            let etag = format!("\"{}\"", action.version);
+            let mut response = axum::Json(action).into_response();
+            if let Ok(value) = etag.parse() {
+                response.headers_mut().insert(header::ETAG, value);
+            }
+            response
+        }
+        Err(error) => ApiProblem::from(error).into_response(),
+    }
+}
+
+fn singular(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::Deployment => "deployment",
+        TargetKind::Ring => "ring",
+        TargetKind::Host => "host",
+        TargetKind::Fleet => "fleet",
+    }
+}
+
+/// An empty body is an empty `ActionBody`; anything else must be its JSON.
+fn parse_body(body: &Bytes) -> Result<ActionBody, ApiProblem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ActionBody::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ApiProblem::malformed(format!("body is not an action body: {error}")))
+}
+
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// Reason and ticket for the verbs that need them, sane lengths, and what to expedite.
+fn validate(verb: Verb, body: &ActionBody) -> Result<(), ApiProblem> {
+    if verb.needs_reason() {
+        let missing: Vec<&str> = [("reason", &body.reason), ("ticket", &body.ticket)]
+            .into_iter()
+            .filter(|(_, value)| trimmed(value).is_none())
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiProblem::invalid(format!(
+                "{} needs a reason and a ticket; missing: {}",
+                verb.as_str(),
+                missing.join(", ")
+            )));
+        }
+    }
+    let too_long = |value: &Option<String>, max: usize| {
+        value.as_deref().is_some_and(|v| v.chars().count() > max)
+    };
+    if too_long(&body.reason, MAX_REASON_CHARS) {
+        return Err(ApiProblem::invalid(format!(
+            "reason is longer than {MAX_REASON_CHARS} characters"
+        )));
+    }
+    if too_long(&body.ticket, MAX_TICKET_CHARS) {
+        return Err(ApiProblem::invalid(format!(
+            "ticket is longer than {MAX_TICKET_CHARS} characters"
+        )));
+    }
+    if verb == Verb::Emergency && trimmed(&body.patch_id).is_none() && trimmed(&body.cve).is_none()
+    {
+        return Err(ApiProblem::invalid(
+            "emergency needs the patch to expedite: patch_id or cve",
+        ));
+    }
+    Ok(())
+}
+
+/// `If-Match: "12"` (or a bare `12`); `*` means any version.
+fn parse_if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiProblem> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let unquoted = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    unquoted.parse::<u64>().map(Some).map_err(|_| {
+        ApiProblem::malformed(
+            "If-Match must be one version, as the ETag it came from (\"12\") or a bare number",
+        )
+    })
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiProblem> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if valid_key(key) => Ok(Some(key.to_string())),
+        _ => Err(ApiProblem::malformed(format!(
+            "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_if_match(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_MATCH, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn if_match_takes_quoted_or_bare_versions() {
+        assert_eq!(parse_if_match(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(parse_if_match(&with_if_match("\"12\"")).unwrap(), Some(12));
+        assert_eq!(parse_if_match(&with_if_match("12")).unwrap(), Some(12));
+        assert_eq!(parse_if_match(&with_if_match("*")).unwrap(), None);
+        assert!(parse_if_match(&with_if_match("\"1\", \"2\"")).is_err());
+        assert!(parse_if_match(&with_if_match("W/\"1\"")).is_err());
+    }
+
+    #[test]
+    fn reason_and_ticket_are_required_where_the_verb_needs_them() {
+        let blank = ActionBody {
+            reason: Some("  ".into()),
+            ..ActionBody::default()
+        };
+        let problem = validate(Verb::Halt, &blank).unwrap_err();
+        assert_eq!(
+            problem.problem.detail.as_deref(),
+            Some("halt needs a reason and a ticket; missing: reason, ticket")
+        );
+        assert!(validate(Verb::Pause, &ActionBody::default()).is_ok());
+        let full = ActionBody {
+            reason: Some("bad patch".into()),
+            ticket: Some("CHG-1".into()),
+            ..ActionBody::default()
+        };
+        assert!(validate(Verb::Rollback, &full).is_ok());
+        assert!(validate(Verb::Emergency, &full).is_err());
+    }
+}

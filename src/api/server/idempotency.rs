@@ -1,0 +1,146 @@
+//! `Idempotency-Key`: the first answer to an action is kept, keyed by the caller's
+//! identity and the key; a repeat of the same request gets that answer again without
+//! acting, a different request under the same key is refused.
+//!
+//! Each key has its own async lock, held while the action runs, so two concurrent
+//! requests with the same key act once: the second waits and gets the stored answer.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Header set on an answer that is a replay of a stored one.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// Longest accepted key.
+pub(crate) const MAX_KEY_LEN: usize = 255;
+
+/// A stored answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    /// What the request asked (method, path, If-Match, canonical body).
+    pub fingerprint: String,
+    pub status: StatusCode,
+    pub content_type: HeaderValue,
+    pub etag: Option<HeaderValue>,
+    pub body: Bytes,
+}
+
+impl Stored {
+    /// Keeps what matters of a response: status, content type, ETag and body.
+    pub async fn capture(fingerprint: String, response: Response) -> Stored {
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        Stored {
+            fingerprint,
+            status: parts.status,
+            content_type: parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .cloned()
+                .unwrap_or_else(|| HeaderValue::from_static("application/json")),
+            etag: parts.headers.get(header::ETAG).cloned(),
+            body,
+        }
+    }
+
+    pub fn response(&self, replayed: bool) -> Response {
+        let mut response = (self.status, self.body.clone()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
+        if let Some(etag) = &self.etag {
+            headers.insert(header::ETAG, etag.clone());
+        }
+        if replayed {
+            headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Stored>>>;
+
+/// Bounded map of (identity, key) -> answer; the oldest keys are forgotten first.
+pub(crate) struct IdempotencyStore {
+    capacity: usize,
+    inner: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    by_key: HashMap<(String, String), Slot>,
+    order: VecDeque<(String, String)>,
+}
+
+impl IdempotencyStore {
+    pub fn new(capacity: usize) -> IdempotencyStore {
+        IdempotencyStore {
+            capacity: capacity.max(1),
+            inner: Mutex::new(Slots::default()),
+        }
+    }
+
+    /// The slot of one key, created empty if new. Lock it for the whole action.
+    pub fn slot(&self, identity: &str, key: &str) -> Slot {
+        let mut slots = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let id = (identity.to_string(), key.to_string());
+        if let Some(slot) = slots.by_key.get(&id) {
+            return slot.clone();
+        }
+        let slot = Slot::default();
+        slots.by_key.insert(id.clone(), slot.clone());
+        slots.order.push_back(id);
+        while slots.order.len() > self.capacity {
+            if let Some(oldest) = slots.order.pop_front() {
+                slots.by_key.remove(&oldest);
+            }
+        }
+        slot
+    }
+}
+
+/// Checks a key: 1 to 255 visible ASCII characters.
+pub(crate) fn valid_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_identity_and_key_share_a_slot_others_do_not() {
+        let store = IdempotencyStore::new(10);
+        let first = store.slot("alice", "k1");
+        assert!(Arc::ptr_eq(&first, &store.slot("alice", "k1")));
+        assert!(!Arc::ptr_eq(&first, &store.slot("bob", "k1")));
+        assert!(!Arc::ptr_eq(&first, &store.slot("alice", "k2")));
+    }
+
+    #[test]
+    fn oldest_keys_are_forgotten_beyond_capacity() {
+        let store = IdempotencyStore::new(2);
+        let first = store.slot("alice", "k1");
+        store.slot("alice", "k2");
+        store.slot("alice", "k3");
+        assert!(!Arc::ptr_eq(&first, &store.slot("alice", "k1")));
+        let slots = store.inner.lock().unwrap();
+        assert_eq!(slots.by_key.len(), 2);
+    }
+
+    #[test]
+    fn keys_must_be_short_visible_ascii() {
+        assert!(valid_key("6f1c2a-retry"));
+        assert!(!valid_key(""));
+        assert!(!valid_key("has space"));
+        assert!(!valid_key(&"k".repeat(256)));
+    }
+}

@@ -1,0 +1,439 @@
+//! The API v1 server: exposes any [`Backend`] over HTTP with axum (`patchdeck serve`).
+//!
+//! The server owns what is about callers: Bearer auth and roles, `Idempotency-Key`,
+//! paging, ETags, problem+json errors, the SSE stream, and fault injection for tests.
+//! The fleet's own rules (what an action does, the two-person rule, `If-Match`) are the
+//! Backend's. docs/api.md documents every endpoint.
+
+mod actions;
+mod events;
+mod idempotency;
+mod problem;
+mod resources;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use color_eyre::eyre::WrapErr;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::tokens::Tokens;
+use crate::api::wire::ProblemType;
+use crate::backend::Backend;
+
+pub use actions::FLEET_TARGET_ID;
+pub use idempotency::REPLAYED_HEADER;
+pub use resources::{DEFAULT_LIMIT, MAX_LIMIT, SEQUENCE_HEADER};
+
+use problem::ApiProblem;
+
+/// What a server needs besides its fleet.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Who may call, with which role.
+    pub tokens: Tokens,
+    /// Faults to inject (tests and demos of a bad network); none by default.
+    pub faults: Faults,
+}
+
+/// Fault injection. Requests under `/v1` are numbered from 1 in the order they arrive
+/// (all endpoints, the event stream included); the options below pick requests by that
+/// number. `Faults::default()` injects nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Delay added before every `/v1` request is handled.
+    pub latency: Duration,
+    /// Requests 1..=N are refused with 429 (or 503, see `unavailable`) + `Retry-After`.
+    pub throttle_first: u32,
+    /// Every Nth request (N, 2N, ...) is refused the same way; 0 = never.
+    pub throttle_every: u32,
+    /// Refuse with 503 `unavailable` instead of 429 `rate-limited`.
+    pub unavailable: bool,
+    /// The `Retry-After` of refused requests, seconds.
+    pub retry_after_secs: u64,
+    /// End every event stream after this many events (the client must resume).
+    pub drop_stream_after: Option<u32>,
+    /// Every Nth request that answers `application/json` gets a truncated, unparsable
+    /// body (status and headers unchanged); 0 = never.
+    pub malformed_every: u32,
+}
+
+impl Faults {
+    fn throttles(&self, request_number: u64) -> bool {
+        request_number <= u64::from(self.throttle_first)
+            || (self.throttle_every > 0 && request_number % u64::from(self.throttle_every) == 0)
+    }
+
+    fn malforms(&self, request_number: u64) -> bool {
+        self.malformed_every > 0 && request_number % u64::from(self.malformed_every) == 0
+    }
+}
+
+struct FaultState {
+    config: Faults,
+    requests: AtomicU64,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    backend: Arc<dyn Backend>,
+    tokens: Arc<Tokens>,
+    faults: Arc<FaultState>,
+    idempotency: Arc<idempotency::IdempotencyStore>,
+    /// Turns true when the server shuts down; ends the event streams.
+    shutdown: watch::Receiver<bool>,
+}
+
+/// How many `Idempotency-Key`s are remembered (per server, oldest forgotten first).
+const IDEMPOTENCY_CAPACITY: usize = 10_000;
+
+/// The API v1 routes over `backend`. Event streams of this router end only when the
+/// client goes away; use [`spawn`] for a server that can be shut down.
+pub fn router(backend: Arc<dyn Backend>, options: ServerOptions) -> Router {
+    let (_never, shutdown) = watch::channel(false);
+    build_router(backend, options, shutdown)
+}
+
+fn build_router(
+    backend: Arc<dyn Backend>,
+    options: ServerOptions,
+    shutdown: watch::Receiver<bool>,
+) -> Router {
+    let state = AppState {
+        backend,
+        tokens: Arc::new(options.tokens),
+        faults: Arc::new(FaultState {
+            config: options.faults,
+            requests: AtomicU64::new(0),
+        }),
+        idempotency: Arc::new(idempotency::IdempotencyStore::new(IDEMPOTENCY_CAPACITY)),
+        shutdown,
+    };
+    Router::new()
+        .route("/v1/me", get(resources::me))
+        .route("/v1/summary", get(resources::summary))
+        .route("/v1/rings", get(resources::rings))
+        .route("/v1/rings/{id}", get(resources::ring))
+        .route("/v1/rings/{id}/{verb}", post(actions::on_ring))
+        .route("/v1/deployments", get(resources::deployments))
+        .route("/v1/deployments/{id}", get(resources::deployment))
+        .route("/v1/deployments/{id}/{verb}", post(actions::on_deployment))
+        .route("/v1/hosts", get(resources::hosts))
+        .route("/v1/hosts/{id}", get(resources::host))
+        .route("/v1/hosts/{id}/{verb}", post(actions::on_host))
+        .route("/v1/patches", get(resources::patches))
+        .route("/v1/actions", get(resources::actions))
+        .route("/v1/emergency", post(actions::emergency))
+        .route("/v1/events", get(events::events))
+        .fallback(|| async { ApiProblem::not_found("no such endpoint in patchdeck API v1") })
+        .method_not_allowed_fallback(|| async { ApiProblem::method_not_allowed() })
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .with_state(state)
+}
+
+/// `Authorization: Bearer <token>` on every request; the identity goes to the handlers.
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    let Some(bearer) = bearer else {
+        return ApiProblem::unauthorized("send `Authorization: Bearer <token>`").into_response();
+    };
+    let Some(identity) = state.tokens.identify(bearer) else {
+        return ApiProblem::unauthorized("the token is not known to this server").into_response();
+    };
+    request.extensions_mut().insert(identity);
+    next.run(request).await
+}
+
+/// Latency, 429/503 bursts and malformed bodies, as configured in [`Faults`].
+async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let faults = &state.faults.config;
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let number = state.faults.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    if faults.throttles(number) {
+        let kind = if faults.unavailable {
+            ProblemType::Unavailable
+        } else {
+            ProblemType::RateLimited
+        };
+        return ApiProblem::throttled(kind, faults.retry_after_secs).into_response();
+    }
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !(faults.malforms(number) && is_json) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    // Half of a JSON document never parses.
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(cut))
+}
+
+/// A server running on a loopback (or given) address. Dropping it stops it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// `http://ADDR`, e.g. "http://127.0.0.1:40123".
+    pub url: String,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, ends the event streams, lets requests in flight finish.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        self.shutdown.send_replace(true);
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops at once, as a crash would: the port is released and streams end.
+    pub fn abort(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        self.shutdown.send_replace(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Serves `backend` on `listen` (use 127.0.0.1:0 for an ephemeral port).
+pub async fn spawn(
+    backend: Arc<dyn Backend>,
+    options: ServerOptions,
+    listen: SocketAddr,
+) -> std::io::Result<RunningServer> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, stop) = watch::channel(false);
+    let app = build_router(backend, options, stop.clone());
+    let mut stop = stop;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { events::shut_down(&mut stop).await })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        url: format!("http://{addr}"),
+        shutdown,
+        task: Some(task),
+    })
+}
+
+/// `patchdeck serve`: the simulated fleet as an API v1 server.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub listen: SocketAddr,
+    /// Number of simulated hosts.
+    #[arg(long, default_value_t = 2000)]
+    pub hosts: usize,
+    /// Seed of the simulation: same seed, same fleet, same story.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds per real second; 0 freezes the clock.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// The story the fleet tells.
+    #[arg(long, value_enum, default_value_t = crate::sim::Scenario::PatchTuesday)]
+    pub scenario: crate::sim::Scenario,
+    /// TOML file of `[[token]]` entries (name, role, token), mode 0600. Without it, one
+    /// token per role is generated and written to a file whose path is printed.
+    #[arg(long, value_name = "PATH")]
+    pub tokens: Option<PathBuf>,
+
+    /// Fault injection: delay every request by this many milliseconds.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 0,
+        help_heading = "Fault injection (for tests)"
+    )]
+    pub fault_latency_ms: u64,
+    /// Fault injection: refuse the first N requests with 429 and Retry-After.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Fault injection (for tests)"
+    )]
+    pub fault_throttle_first: u32,
+    /// Fault injection: refuse every Nth request with 429 and Retry-After.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Fault injection (for tests)"
+    )]
+    pub fault_throttle_every: u32,
+    /// Fault injection: refuse with 503 (unavailable) instead of 429.
+    #[arg(long, help_heading = "Fault injection (for tests)")]
+    pub fault_unavailable: bool,
+    /// Fault injection: the Retry-After of refused requests, seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1,
+        help_heading = "Fault injection (for tests)"
+    )]
+    pub fault_retry_after: u64,
+    /// Fault injection: end every event stream after N events (clients must resume).
+    #[arg(long, value_name = "N", help_heading = "Fault injection (for tests)")]
+    pub fault_drop_stream_after: Option<u32>,
+    /// Fault injection: truncate the JSON body of every Nth response.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Fault injection (for tests)"
+    )]
+    pub fault_malformed_every: u32,
+}
+
+impl ServeArgs {
+    pub fn faults(&self) -> Faults {
+        Faults {
+            latency: Duration::from_millis(self.fault_latency_ms),
+            throttle_first: self.fault_throttle_first,
+            throttle_every: self.fault_throttle_every,
+            unavailable: self.fault_unavailable,
+            retry_after_secs: self.fault_retry_after,
+            drop_stream_after: self.fault_drop_stream_after,
+            malformed_every: self.fault_malformed_every,
+        }
+    }
+}
+
+/// Runs `patchdeck serve` until Ctrl-C or SIGTERM. Prints the URL and, when tokens are
+/// generated, the path of the token file (never the tokens).
+pub async fn run_serve(args: ServeArgs) -> color_eyre::Result<()> {
+    if !(args.speed.is_finite() && args.speed >= 0.0) {
+        color_eyre::eyre::bail!("--speed must be 0 or more, got {}", args.speed);
+    }
+    let (tokens, generated) = match &args.tokens {
+        Some(path) => (Tokens::load(path)?, None),
+        None => (Tokens::generate(), Some(())),
+    };
+    let simulator = crate::sim::Simulator::new(crate::sim::SimConfig {
+        hosts: args.hosts,
+        seed: args.seed,
+        scenario: args.scenario,
+        start: chrono::Utc::now(),
+    });
+    // TODO(sim): start the clock at `args.speed` once the simulator has one.
+    let options = ServerOptions {
+        tokens,
+        faults: args.faults(),
+    };
+    let server = spawn(simulator, options.clone(), args.listen)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
+    println!("patchdeck API v1 at {}", server.url);
+    if generated.is_some() {
+        let path = token_file_path(server.addr.port());
+        write_generated(&options.tokens, &path)?;
+        println!("tokens written to {} (mode 0600)", path.display());
+        let names: Vec<String> = options
+            .tokens
+            .entries()
+            .iter()
+            .map(|e| format!("{} ({})", e.name, e.role.as_str()))
+            .collect();
+        println!("identities: {}", names.join(", "));
+    }
+    println!("press Ctrl-C to stop");
+    wait_for_signal().await;
+    server.shutdown().await?;
+    Ok(())
+}
+
+/// Where generated tokens go: the runtime dir if there is one (it is private), else the
+/// local data dir, else the temporary dir; one file per port.
+fn token_file_path(port: u16) -> PathBuf {
+    let file = format!("serve-{port}-tokens.toml");
+    let dirs = directories::ProjectDirs::from("", "", "patchdeck");
+    match dirs {
+        Some(dirs) => dirs
+            .runtime_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .join(file),
+        None => std::env::temp_dir().join(format!("patchdeck-{file}")),
+    }
+}
+
+fn write_generated(tokens: &Tokens, path: &Path) -> color_eyre::Result<()> {
+    if let Some(dir) = path.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    }
+    tokens.write(path)?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

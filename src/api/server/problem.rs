@@ -1,0 +1,157 @@
+//! Errors as RFC 9457 `application/problem+json` responses, with the headers that go
+//! with some of them (`WWW-Authenticate` on 401, `Retry-After` on 429/503, the current
+//! `ETag` on 412).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::api::wire::{PROBLEM_CONTENT_TYPE, Problem, ProblemType};
+use crate::backend::{ActError, Compacted};
+use crate::model::Role;
+
+/// A problem on its way to the client.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiProblem {
+    /// Boxed: problems travel in `Result`s and should keep them small.
+    pub problem: Box<Problem>,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
+    /// HTTP status when it differs from the type's usual one (405).
+    pub status_override: Option<StatusCode>,
+}
+
+impl ApiProblem {
+    pub fn new(kind: ProblemType, title: impl Into<String>) -> ApiProblem {
+        ApiProblem {
+            problem: Box::new(Problem::new(kind, title)),
+            retry_after: None,
+            status_override: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> ApiProblem {
+        self.problem.detail = Some(detail.into());
+        self
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> ApiProblem {
+        ApiProblem::new(ProblemType::Malformed, "Malformed request").detail(detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> ApiProblem {
+        ApiProblem::new(ProblemType::Invalid, "Invalid request").detail(detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> ApiProblem {
+        ApiProblem::new(ProblemType::NotFound, "Not found").detail(detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> ApiProblem {
+        ApiProblem::new(ProblemType::Unauthorized, "Authentication required").detail(detail)
+    }
+
+    pub fn forbidden(needed: Role, verb: &str, target: &str) -> ApiProblem {
+        ApiProblem::new(ProblemType::Forbidden, "Role not allowed").detail(format!(
+            "{verb} on {target} needs the {} role",
+            needed.as_str()
+        ))
+    }
+
+    pub fn method_not_allowed() -> ApiProblem {
+        let mut problem = ApiProblem::malformed("method not allowed on this resource");
+        problem.problem.title = "Method not allowed".into();
+        problem.problem.status = StatusCode::METHOD_NOT_ALLOWED.as_u16();
+        problem.status_override = Some(StatusCode::METHOD_NOT_ALLOWED);
+        problem
+    }
+
+    /// 429 or 503 with `Retry-After`.
+    pub fn throttled(kind: ProblemType, retry_after_secs: u64) -> ApiProblem {
+        let title = if kind == ProblemType::Unavailable {
+            "Service unavailable"
+        } else {
+            "Too many requests"
+        };
+        let mut problem =
+            ApiProblem::new(kind, title).detail(format!("retry after {retry_after_secs} s"));
+        problem.retry_after = Some(retry_after_secs);
+        problem
+    }
+
+    pub fn compacted(oldest: u64) -> ApiProblem {
+        let mut problem = ApiProblem::new(ProblemType::Compacted, "Event history compacted")
+            .detail(format!(
+                "events before sequence {oldest} are no longer kept; list again and watch from the list's sequence"
+            ));
+        problem.problem.oldest_sequence = Some(oldest);
+        problem
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status_override.unwrap_or_else(|| {
+            StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        })
+    }
+}
+
+impl From<ActError> for ApiProblem {
+    fn from(error: ActError) -> ApiProblem {
+        let detail = error.to_string();
+        match error {
+            ActError::NotFound(_) => ApiProblem::not_found(detail),
+            ActError::VersionMismatch { current, .. } => {
+                let mut problem =
+                    ApiProblem::new(ProblemType::VersionMismatch, "Target changed").detail(detail);
+                problem.problem.current_version = Some(current);
+                problem
+            }
+            ActError::Conflict(_) => {
+                ApiProblem::new(ProblemType::Conflict, "Not possible now").detail(detail)
+            }
+            ActError::SecondApproverRequired(_) => ApiProblem::new(
+                ProblemType::SecondApproverRequired,
+                "A second, different approver is required",
+            )
+            .detail(detail),
+            ActError::Invalid(_) => ApiProblem::invalid(detail),
+            ActError::Unsupported(_) => {
+                ApiProblem::new(ProblemType::Unsupported, "Not supported by this fleet")
+                    .detail(detail)
+            }
+        }
+    }
+}
+
+impl From<Compacted> for ApiProblem {
+    fn from(compacted: Compacted) -> ApiProblem {
+        ApiProblem::compacted(compacted.oldest)
+    }
+}
+
+impl IntoResponse for ApiProblem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&*self.problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"patchdeck\""),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(current) = self.problem.current_version {
+            if let Ok(etag) = HeaderValue::from_str(&format!("\"{current}\"")) {
+                headers.insert(header::ETAG, etag);
+            }
+        }
+        response
+    }
+}
