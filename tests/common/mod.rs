@@ -219,33 +219,50 @@ pub fn screen(app: &mut App, width: u16, height: u16) -> String {
     text(&draw(app, width, height))
 }
 
-/// Rows with struck-out cells, each followed by a line marking them with `~`: a text
-/// snapshot cannot show the modifier otherwise.
-pub fn struck_out(buffer: &Buffer) -> String {
+/// Runs of cells drawn with `modifier`, as "row N: text", one a line: a text snapshot
+/// cannot show styles otherwise (the selected row and the focused pane's title are in
+/// reverse video without colour; keys the operator may not use are struck out).
+pub fn runs_with(buffer: &Buffer, modifier: Modifier) -> String {
     let width = usize::from(buffer.area.width);
     let mut out = Vec::new();
     for (y, row) in buffer.content.chunks(width).enumerate() {
-        if !row
+        let mut run = String::new();
+        for cell in row
             .iter()
-            .any(|c| c.modifier.contains(Modifier::CROSSED_OUT))
+            .chain(std::iter::once(&ratatui::buffer::Cell::EMPTY))
         {
-            continue;
-        }
-        let line: String = row.iter().map(|c| c.symbol()).collect();
-        let marks: String = row
-            .iter()
-            .map(|c| {
-                if c.modifier.contains(Modifier::CROSSED_OUT) {
-                    '~'
-                } else {
-                    ' '
+            if cell.modifier.contains(modifier) {
+                run.push_str(cell.symbol());
+            } else if !run.is_empty() {
+                // Borders in the style say nothing more than the title they carry.
+                let words: String = run
+                    .chars()
+                    .filter(|c| !('\u{2500}'..='\u{257f}').contains(c))
+                    .collect();
+                let words = words.trim();
+                if !words.is_empty() {
+                    out.push(format!("row {y}: {words}"));
                 }
-            })
-            .collect();
-        out.push(format!("row {y}: {}", line.trim_end()));
-        out.push(format!("row {y}: {}", marks.trim_end()));
+                run.clear();
+            }
+        }
     }
     out.join("\n")
+}
+
+/// The screen as text, then what is in reverse video and what is struck out.
+pub fn annotated(buffer: &Buffer) -> String {
+    let mut out = text(buffer);
+    for (title, modifier) in [
+        ("reverse video", Modifier::REVERSED),
+        ("struck out", Modifier::CROSSED_OUT),
+    ] {
+        let runs = runs_with(buffer, modifier);
+        if !runs.is_empty() {
+            out.push_str(&format!("\n--- {title} ---\n{runs}"));
+        }
+    }
+    out
 }
 
 /// Act on the simulator as approver `actor`, as the API would for a console.
