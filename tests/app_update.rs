@@ -997,6 +997,10 @@ fn a_timeout_then_enter_resends_with_the_same_key() {
     assert_eq!(again[0].idempotency_key, first[0].idempotency_key);
     assert_eq!(again[0].if_match, first[0].if_match);
     assert_eq!(again[0].body, first[0].body);
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "Enter again while resending sends nothing"
+    );
 }
 
 #[test]
@@ -1007,9 +1011,7 @@ fn a_timeout_on_some_hosts_resends_only_those() {
     let calls = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(calls.len(), 6);
     for call in &calls[1..] {
-        let mut action = app.fleet.actions.values().next().cloned().expect("actions");
-        action.id = format!("act-{}", call.idempotency_key);
-        action.state = patchdeck::model::ActionState::Running;
+        let action = accepted(&app, call);
         done(&mut app, call, Ok(action));
     }
     done(&mut app, &calls[0], Err(ActFailure::Timeout("gone".into())));
@@ -1140,10 +1142,11 @@ fn space_marks_hosts_and_r_plans_one_request_per_marked_host() {
         app.marked,
         BTreeSet::from([rows[0].clone(), rows[2].clone()])
     );
+    let marked = app.marked.clone();
     press(&mut app, KeyCode::Char('r'));
     let calls = acts(&press(&mut app, KeyCode::Enter));
     let targets: BTreeSet<String> = calls.iter().map(|c| c.target.id.clone()).collect();
-    assert_eq!(targets, app.marked);
+    assert_eq!(targets, marked);
 }
 
 #[test]
@@ -1186,8 +1189,10 @@ fn select_all_of_a_filtered_host_list_then_r_retries_each_failed_host() {
         "one request per failed host, none for the rest"
     );
     assert_eq!(calls.len(), failed.len());
-    // * again unmarks the list.
+    // * marks the list again, and once more unmarks it.
     press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('*'));
+    assert_eq!(app.marked.len(), shown.len());
     press(&mut app, KeyCode::Char('*'));
     assert!(app.marked.is_empty());
 }
@@ -1327,4 +1332,120 @@ fn emergency_started_in_the_simulator_then_e_offers_to_leave_it() {
         "the typed CVE leaves emergency mode"
     );
     let _ = app;
+}
+
+// ---------------------------------------------------------------------------------
+// Acting twice by accident
+// ---------------------------------------------------------------------------------
+
+/// An action the API accepted for a call (the console only reads its id and state).
+fn accepted(app: &App, call: &ActionCall) -> Action {
+    let mut action = app
+        .fleet
+        .actions
+        .values()
+        .next()
+        .cloned()
+        .expect("the fleet has actions");
+    action.id = format!("act-{}", call.idempotency_key);
+    action.verb = call.verb;
+    action.target = call.target.clone();
+    action.state = patchdeck::model::ActionState::Running;
+    action.version = 1;
+    action
+}
+
+#[test]
+fn replanning_after_a_412_leaves_out_the_targets_already_done() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('r'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), 6);
+    for call in &calls[1..] {
+        let action = accepted(&app, call);
+        done(&mut app, call, Ok(action));
+    }
+    // The first host changed meanwhile; the events of the five retries have not
+    // arrived yet, so those hosts still read as failed.
+    let changed = calls[0].target.id.clone();
+    let mut host = app.fleet.hosts[&changed].clone();
+    host.version += 1;
+    send_changes(&mut app, vec![Change::Host(host.clone())]);
+    done(
+        &mut app,
+        &calls[0],
+        Err(ActFailure::Changed {
+            current_version: Some(host.version),
+        }),
+    );
+    assert!(matches!(
+        confirm(&app).stage,
+        Stage::Problem {
+            resend: Resend::Replan,
+            ..
+        }
+    ));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let plan = &confirm(&app).plan;
+    assert_eq!(
+        plan.targets
+            .iter()
+            .map(|t| t.target.id.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&changed),
+        "only the refused host is planned again"
+    );
+    let again = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        again.len(),
+        1,
+        "the five retried hosts are not retried twice"
+    );
+    assert_eq!(again[0].target.id, changed);
+    assert_eq!(again[0].if_match, Some(host.version));
+}
+
+#[test]
+fn marks_are_cleared_once_sent_so_the_next_action_targets_what_is_selected() {
+    let mut app = console();
+    command(&mut app, "hosts failed");
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.marked.len(), 2);
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), 2);
+    assert!(app.marked.is_empty(), "the marks were used");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('3'));
+    select_row(&mut app, OTHER_GROUP);
+    press(&mut app, KeyCode::Char('x'));
+    let targets: Vec<String> = confirm(&app)
+        .plan
+        .targets
+        .iter()
+        .map(|t| t.target.id.clone())
+        .collect();
+    assert_eq!(targets, app.failure_groups[1].hosts);
+}
+
+#[test]
+fn closing_a_dialog_while_sending_still_audits_and_reports_the_outcome() {
+    let mut app = console();
+    on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('a'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.dialog.is_none());
+    assert!(flash(&app).contains("results will show in Actions"));
+    let action = accepted(&app, &calls[0]);
+    let effects = done(&mut app, &calls[0], Ok(action));
+    assert!(matches!(effects.as_slice(), [Effect::Audit(_)]));
+    assert!(flash(&app).contains("accepted"), "{}", flash(&app));
+    assert!(
+        app.fleet
+            .actions
+            .contains_key(&format!("act-{}", calls[0].idempotency_key))
+    );
 }
