@@ -1332,11 +1332,14 @@ fn on_confirm_key(app: &mut App, mut confirm: ConfirmDialog, event: KeyEvent) ->
             Resend::No => return effects,
             Resend::SameKeys => effects = send(app, &mut confirm),
             Resend::Replan => {
+                // Only what was not done: a target already acted on is not planned twice.
                 let targets: Vec<String> = confirm
                     .plan
                     .targets
                     .iter()
-                    .map(|t| t.target.id.clone())
+                    .zip(&confirm.keys)
+                    .filter(|(_, key)| !confirm.done.contains(*key))
+                    .map(|(t, _)| t.target.id.clone())
                     .collect();
                 match replan(app, &confirm.plan, &targets) {
                     Ok(plan) => {
@@ -1406,7 +1409,8 @@ fn replan(app: &App, old: &PlannedAction, target_ids: &[String]) -> Result<Plann
                 .ok_or("the ring is gone")?;
             dialog::plan_ring(fleet, old.verb, ring, now)?
         }
-        TargetKind::Host => dialog::plan_hosts(fleet, old.verb, target_ids, now)?,
+        // The host plan's own title counts the hosts left.
+        TargetKind::Host => return dialog::plan_hosts(fleet, old.verb, target_ids, now),
         TargetKind::Fleet => {
             let patch = old
                 .patch_id
@@ -1450,6 +1454,15 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog) -> Vec<Effect> {
     }
     confirm.stage = Stage::Sending { waiting };
     confirm.error = None;
+    // The marks were for this action: the next one acts on what is selected then.
+    if confirm
+        .plan
+        .targets
+        .iter()
+        .any(|t| t.target.kind == TargetKind::Host)
+    {
+        app.marked.clear();
+    }
     effects
 }
 

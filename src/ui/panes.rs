@@ -763,7 +763,11 @@ fn actions_table<'a>(
             theme.text
         };
         let mut cells = vec![
-            Cell::from(text::time(action.at, now)),
+            Cell::from(if wide {
+                text::time(action.at, now)
+            } else {
+                text::short_time(action.at, now)
+            }),
             Cell::from(Span::styled(fit(&action.by, 10), by_style)),
             Cell::from(action.verb.as_str()),
             Cell::from(fit(&action.target_name, 18)),
@@ -821,7 +825,7 @@ fn actions_table<'a>(
                 "TICKET / REASON",
             ],
             vec![
-                Constraint::Length(5),
+                Constraint::Length(6),
                 Constraint::Length(8),
                 Constraint::Length(8),
                 Constraint::Length(14),
