@@ -11,9 +11,10 @@ mkdir -p "$out"
 scratch=$(mktemp -d)
 trap 'tmux kill-session -t pd-shot 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
-# shoot NAME WIDTH HEIGHT "ARGS" "KEYS..." : start, wait for the rings, type, capture.
+# shoot NAME WIDTH HEIGHT SECONDS "ARGS" "KEYS..." : start, wait for the rings, let the
+# simulated fleet (--speed 60) run SECONDS, type the keys, capture.
 shoot() {
-  local name=$1 width=$2 height=$3 args=$4; shift 4
+  local name=$1 width=$2 height=$3 wait=$4 args=$5; shift 5
   tmux kill-session -t pd-shot 2>/dev/null || true
   tmux new-session -d -s pd-shot -x "$width" -y "$height" \
     "env XDG_CONFIG_HOME=$scratch/config XDG_DATA_HOME=$scratch/data NO_COLOR=1 $bin $args"
@@ -21,7 +22,7 @@ shoot() {
     tmux capture-pane -p -t pd-shot | grep -q "1 Rings" && break
     sleep 0.1
   done
-  sleep 2 # let the simulated fleet move a little (--speed 60)
+  sleep "$wait"
   for keys in "$@"; do
     tmux send-keys -t pd-shot $keys
     sleep 0.4
@@ -31,9 +32,10 @@ shoot() {
   echo "screenshots/$name.txt"
 }
 
-shoot demo-80x24 80 24 ""
-shoot demo-120x40 120 40 ""
-shoot bad-patch-failed-80x24 80 24 "--scenario bad-patch" 3 Enter
-shoot halt-dialog-80x24 80 24 "" 2 H
-shoot zero-day-wizard-120x40 120 40 "--scenario zero-day" E
-shoot help-80x24 80 24 "" "?"
+shoot demo-80x24 80 24 3 ""
+shoot demo-120x40 120 40 3 ""
+shoot bad-patch-halted-80x24 80 24 40 "--scenario bad-patch" 3 Enter
+shoot bad-patch-halted-200x50 200 50 40 "--scenario bad-patch"
+shoot halt-dialog-80x24 80 24 3 "" 2 H
+shoot zero-day-wizard-120x40 120 40 3 "--scenario zero-day" E
+shoot help-80x24 80 24 1 "" "?"

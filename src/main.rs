@@ -69,7 +69,7 @@ struct ConsoleArgs {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the simulated fleet as patchdeck API v1 (several consoles can share it).
-        Serve(server::ServeArgs),
+    Serve(server::ServeArgs),
     /// Print the local audit log (every action this machine's consoles sent) as a table.
     Audit(AuditArgs),
 }
@@ -88,7 +88,8 @@ fn audit(args: AuditArgs) -> color_eyre::Result<()> {
     let path = match args.file {
         Some(path) => path,
         None => patchdeck::audit::log_path(
-            &config::data_dir().ok_or_else(|| UsageError("no data directory on this system".into()))?,
+            &config::data_dir()
+                .ok_or_else(|| UsageError("no data directory on this system".into()))?,
         ),
     };
     let (records, problems) = patchdeck::audit::read(&path)
@@ -125,7 +126,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-                Some(Command::Serve(args)) => runtime.block_on(server::run_serve(args)),
+        Some(Command::Serve(args)) => runtime.block_on(server::run_serve(args)),
         Some(Command::Audit(args)) => audit(args),
         None => runtime.block_on(console(cli.console)),
     };
