@@ -498,12 +498,24 @@ impl Engine {
             }
             HostState::Deferred => {
                 self.hosts[h].deferred_until = None;
-                self.set_state(
-                    h,
-                    HostState::Downloading,
-                    Some("deferral deadline reached".into()),
-                );
-                self.arm_in(h, 60, 240);
+                let r = self.queue_ring(h);
+                let d = self.host_runs[h].deployment;
+                if d == self.ring_runs[r].deployment && self.may_start(r) {
+                    self.set_state(
+                        h,
+                        HostState::Downloading,
+                        Some("deferral deadline reached".into()),
+                    );
+                    self.arm_in(h, 60, 240);
+                } else {
+                    // Paused, halted or out of its window: it waits its turn again.
+                    self.set_state(
+                        h,
+                        HostState::Pending,
+                        Some("deferral deadline reached; waiting for the ring".into()),
+                    );
+                    self.enqueue_front(h);
+                }
             }
             HostState::Downloading => {
                 self.set_state(h, HostState::Installing, None);
@@ -743,26 +755,30 @@ impl Engine {
         }
     }
 
-    fn start_installs(&mut self, r: usize) {
-        if !matches!(
+    /// May ring `r` start installs now: open for its deployment (deploying, or soaking
+    /// and done for hosts that come late), neither paused nor halted, in its window.
+    fn may_start(&self, r: usize) -> bool {
+        let Some(d) = self.ring_runs[r].deployment else {
+            return false;
+        };
+        matches!(
             self.rings[r].state,
             RingState::Deploying | RingState::Soaking | RingState::Done
-        ) || self.ring_runs[r].queue.is_empty()
-        {
+        ) && matches!(
+            self.deployments[d].state,
+            DeploymentState::Running
+                | DeploymentState::AwaitingApproval
+                | DeploymentState::Completed
+        ) && self.in_window(r, Some(d))
+    }
+
+    fn start_installs(&mut self, r: usize) {
+        if self.ring_runs[r].queue.is_empty() || !self.may_start(r) {
             return;
         }
         let Some(d) = self.ring_runs[r].deployment else {
             return;
         };
-        if !matches!(
-            self.deployments[d].state,
-            DeploymentState::Running
-                | DeploymentState::AwaitingApproval
-                | DeploymentState::Completed
-        ) || !self.in_window(r, Some(d))
-        {
-            return;
-        }
         let cap = self.ring_cap(r);
         while self.rings[r].counts.in_flight() < cap {
             let Some(h) = self.ring_runs[r].queue.pop_front() else {
@@ -1812,6 +1828,12 @@ impl Engine {
         }
         self.disarm(h);
         self.host_runs[h].adopt = None;
+        // Taken by an emergency: the deployment it came from stops counting it as away.
+        if let Some((old, before)) = self.host_runs[h].away_from.take() {
+            self.deployment_runs[old].away.remove(before);
+            self.deployments[old].counts.remove(before);
+            self.dirty.deployments.insert(old);
+        }
         let reason = request.reason.clone().unwrap_or_default();
         let host = &mut self.hosts[h];
         host.deferred_until = None;

@@ -40,6 +40,8 @@ pub const BAD_MODEL: &str = "Contoso Book 14 G3";
 pub const ZERO_DAY_CVE_NUMBER: u32 = 41234;
 /// Fewest hosts a fleet has.
 pub const MIN_HOSTS: usize = 20;
+/// Most hosts a fleet has (host ids have six digits and sort as text).
+pub const MAX_HOSTS: usize = 999_999;
 
 const LAPTOPS: [&str; 2] = [BAD_MODEL, "Contoso Book 15 G4"];
 const DESKTOPS: [&str; 3] = [
@@ -243,7 +245,7 @@ pub fn generate(config: &SimConfig) -> Engine {
     };
     b.patches(pt);
     b.rings();
-    b.hosts(config.hosts.max(MIN_HOSTS));
+    b.hosts(config.hosts.clamp(MIN_HOSTS, MAX_HOSTS));
     b.deployments(pt);
     b.start_state();
     b.finish()
@@ -562,7 +564,16 @@ impl Builder {
         let h = self.e.hosts.len();
         let group_name = group
             .as_ref()
-            .map(|(_, id, _)| id.clone())
+            .map(|(g, id, _)| {
+                let ring = self.e.groups.get(*g).map_or(ring, |run| run.ring);
+                let name = self.e.rings[ring]
+                    .groups
+                    .iter()
+                    .find(|group| &group.id == id)
+                    .map(|group| group.name.clone())
+                    .unwrap_or_default();
+                format!("{id} {name}")
+            })
             .unwrap_or_default();
         self.e
             .search_keys

@@ -1063,6 +1063,128 @@ async fn a_running_clock_advances_the_fleet() {
 }
 
 #[test]
+fn tiny_fleets_tell_every_story() {
+    for scenario in [
+        Scenario::PatchTuesday,
+        Scenario::BadPatch,
+        Scenario::ZeroDay,
+    ] {
+        let sim = sim(5, 18, scenario);
+        assert_eq!(sim.summary().0.counts.total, MIN_HOSTS as u32);
+        assert!(sim.rings().items.iter().all(|r| r.counts.total > 0));
+        if scenario == Scenario::ZeroDay {
+            let mut body = request(Verb::Emergency, TargetKind::Fleet, "fleet");
+            body.cve = Some("CVE-2026-41234".into());
+            sim.act(body, &approver("alice")).unwrap();
+        }
+        for _ in 0..48 {
+            sim.advance(3600);
+        }
+        assert_counts_consistent(&sim);
+    }
+}
+
+/// One arbitrary action: verb, a pick among the targets, and whether to give reasons.
+fn arbitrary_action(sim: &Simulator, verb: usize, pick: usize, reasons: bool) -> ActionRequest {
+    let verbs = [
+        Verb::Approve,
+        Verb::Decline,
+        Verb::Pause,
+        Verb::Resume,
+        Verb::Halt,
+        Verb::Rollback,
+        Verb::Retry,
+        Verb::Exclude,
+        Verb::Emergency,
+    ];
+    let verb = verbs[verb % verbs.len()];
+    let (kind, id) = match (verb, pick % 4) {
+        (Verb::Emergency, _) => (TargetKind::Fleet, "fleet".to_string()),
+        (_, 3) => (TargetKind::Host, format!("h-{:06}", pick % 400)),
+        (Verb::Retry | Verb::Exclude, _) | (Verb::Rollback, 2) => {
+            let hosts = all_hosts(sim);
+            let failed: Vec<_> = hosts
+                .iter()
+                .filter(|h| h.state == HostState::Failed)
+                .collect();
+            let host = if failed.is_empty() || pick % 2 == 0 {
+                &hosts[pick % hosts.len()]
+            } else {
+                failed[pick % failed.len()]
+            };
+            (TargetKind::Host, host.id.clone())
+        }
+        (Verb::Pause | Verb::Resume, 0) | (Verb::Rollback, 1) => {
+            let rings = sim.rings().items;
+            (TargetKind::Ring, rings[pick % rings.len()].id.clone())
+        }
+        _ => {
+            let deployments = sim.deployments().items;
+            (
+                TargetKind::Deployment,
+                deployments[pick % deployments.len()].id.clone(),
+            )
+        }
+    };
+    let mut body = request(verb, kind, &id);
+    if !reasons {
+        body.reason = None;
+        body.ticket = None;
+    }
+    if verb == Verb::Emergency {
+        body.cve = Some("CVE-2026-41234".into());
+        if pick % 3 == 0 {
+            body.cve = None;
+            body.patch_id = Some(sim.patches().items[pick % 6].id.clone());
+        }
+    }
+    body
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+
+    /// Whatever operators do, in whatever order, the fleet stays consistent: counts
+    /// match the hosts, action ids ascend, versions only grow, history runs forward.
+    #[test]
+    fn any_sequence_of_actions_keeps_the_fleet_consistent(
+        seed in 0u64..1000,
+        moves in proptest::collection::vec((0u64..7200, 0usize..9, 0usize..10_000, proptest::bool::weighted(0.8)), 1..20),
+    ) {
+        let scenario = [Scenario::PatchTuesday, Scenario::BadPatch, Scenario::ZeroDay][seed as usize % 3];
+        let sim = sim(300, seed, scenario);
+        let mut last_action = String::new();
+        for (secs, verb, pick, reasons) in moves {
+            sim.advance(secs);
+            let body = arbitrary_action(&sim, verb, pick, reasons);
+            let who = if pick % 2 == 0 { "alice" } else { "bob" };
+            if let Ok(action) = sim.act(body, &approver(who)) {
+                proptest::prop_assert!(action.id > last_action);
+                last_action = action.id;
+            }
+        }
+        assert_counts_consistent(&sim);
+        let mut versions = std::collections::BTreeMap::new();
+        for event in sim.events_since(0).unwrap() {
+            let (key, version) = match &event.change {
+                Change::Host(h) => (format!("host {}", h.id), h.version),
+                Change::Ring(r) => (format!("ring {}", r.id), r.version),
+                Change::Deployment(d) => (format!("deployment {}", d.id), d.version),
+                Change::Action(a) => (format!("action {}", a.id), a.version),
+                Change::Summary(s) => ("summary".to_string(), s.version),
+                Change::Patch(p) => (format!("patch {}", p.id), p.version),
+            };
+            let before = versions.insert(key.clone(), version);
+            proptest::prop_assert!(before.is_none_or(|v| v < version), "{key} went back");
+        }
+        for host in all_hosts(&sim).iter().step_by(17) {
+            let host = sim.host(&host.id).unwrap();
+            proptest::prop_assert!(host.history.windows(2).all(|w| w[0].at <= w[1].at));
+        }
+    }
+}
+
+#[test]
 #[ignore = "exploration: prints the story"]
 fn explore() {
     for scenario in [
