@@ -618,7 +618,7 @@ impl Builder {
         let model = if laptop && ring == TEST {
             LAPTOPS[1]
         } else if laptop {
-            LAPTOPS[usize::from(!self.rng().random_bool(0.45))]
+            LAPTOPS[usize::from(!self.rng().random_bool(0.6))]
         } else {
             DESKTOPS[self.rng().random_range(0..DESKTOPS.len())]
         };
