@@ -776,7 +776,7 @@ impl Engine {
             .deployment
             .is_some_and(|d| self.deployments[d].emergency);
         if emergency {
-            (members / 5).clamp(50, 1000)
+            (members / 5).clamp(50, 500)
         } else {
             (members / 10).clamp(25, 500)
         }
@@ -1193,7 +1193,6 @@ impl Engine {
             installs_done(&c)
         );
         self.halt(d, Some(r), reason.clone());
-        self.set_gate(r, GateState::Blocked, Some(reason.clone()));
         let name = self.deployments[d].name.clone();
         let id = self.deployments[d].id.clone();
         let a = self.record(
@@ -1212,14 +1211,28 @@ impl Engine {
         self.actions[a].finished_at = Some(self.now);
     }
 
+    /// Settle the first half of a two-person approval: succeeded with the second, or
+    /// failed when the deployment is declined or halted first.
+    fn close_first_approval(&mut self, d: usize, state: ActionState, detail: String) {
+        if let Some(first) = self.deployment_runs[d].first_approval.take() {
+            let action = &mut self.actions[first];
+            action.state = state;
+            action.finished_at = Some(self.now);
+            action.detail = Some(detail);
+            self.dirty.actions.insert(first);
+        }
+    }
+
     fn halt(&mut self, d: usize, r: Option<usize>, reason: String) {
+        self.close_first_approval(d, ActionState::Failed, reason.clone());
         let dep = &mut self.deployments[d];
         dep.state = DeploymentState::Halted;
         dep.state_reason = Some(reason.clone());
         dep.pending_approval = None;
         self.dirty.deployments.insert(d);
         if let Some(r) = r {
-            self.set_ring_state(r, RingState::Halted, Some(reason));
+            self.set_ring_state(r, RingState::Halted, Some(reason.clone()));
+            self.set_gate(r, GateState::Blocked, Some(reason));
             self.ring_runs[r].paused_from = None;
         }
     }
@@ -1522,7 +1535,10 @@ impl Engine {
     ///   another identity opens the ring and completes both actions.
     /// - halted: resumes the halted ring (the same ring, not the next one) once its
     ///   failures are handled (retried, excluded or rolled back so that the failure
-    ///   threshold no longer trips). One approver is enough to resume.
+    ///   threshold no longer trips). One approver is enough to resume. The ring deploys
+    ///   again and, once its installs are over, soaks again in full (a halt restarts the
+    ///   soak). A bad patch is therefore handled without a new deployment: roll back or
+    ///   exclude the broken hosts (or retry them once fixed), then approve.
     fn approve(
         &mut self,
         d: usize,
@@ -1577,15 +1593,11 @@ impl Engine {
                             )));
                         }
                         Some(p) => {
-                            if let Some(first) = self.deployment_runs[d].first_approval.take() {
-                                self.actions[first].state = ActionState::Succeeded;
-                                self.actions[first].finished_at = Some(self.now);
-                                self.actions[first].detail = Some(format!(
-                                    "{} opened after a second approval by {actor}",
-                                    self.rings[n].name
-                                ));
-                                self.dirty.actions.insert(first);
-                            }
+                            let detail = format!(
+                                "{} opened after a second approval by {actor}",
+                                self.rings[n].name
+                            );
+                            self.close_first_approval(d, ActionState::Succeeded, detail);
                             self.deployments[d].approvals.push(Approval {
                                 ring_id: p.ring_id,
                                 by: p.first_approver.clone(),
@@ -1666,12 +1678,7 @@ impl Engine {
                 deployment_state_name(state)
             )));
         }
-        if let Some(first) = self.deployment_runs[d].first_approval.take() {
-            self.actions[first].state = ActionState::Failed;
-            self.actions[first].finished_at = Some(self.now);
-            self.actions[first].detail = Some(format!("declined by {actor}"));
-            self.dirty.actions.insert(first);
-        }
+        self.close_first_approval(d, ActionState::Failed, format!("declined by {actor}"));
         if let Some(r) = self.current_ring(d)
             && matches!(
                 self.rings[r].gate.state,
@@ -1789,12 +1796,6 @@ impl Engine {
                 RingState::Deploying | RingState::Soaking | RingState::Paused
             )
         });
-        if let Some(first) = self.deployment_runs[d].first_approval.take() {
-            self.actions[first].state = ActionState::Failed;
-            self.actions[first].finished_at = Some(self.now);
-            self.actions[first].detail = Some(format!("deployment halted by {actor}"));
-            self.dirty.actions.insert(first);
-        }
         self.halt(d, ring, reason);
         Ok(self.done(Verb::Halt, Scope::Deployment(d), request, actor, None))
     }
@@ -2080,12 +2081,6 @@ impl Engine {
                                     | DeploymentState::Paused
                             ) =>
                     {
-                        if let Some(first) = self.deployment_runs[d].first_approval.take() {
-                            self.actions[first].state = ActionState::Failed;
-                            self.actions[first].finished_at = Some(self.now);
-                            self.actions[first].detail = Some(reason.clone());
-                            self.dirty.actions.insert(first);
-                        }
                         self.halt(d, Some(r), reason);
                     }
                     _ if active => self.set_ring_state(r, RingState::Halted, Some(reason)),
