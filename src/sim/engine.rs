@@ -1147,11 +1147,16 @@ impl Engine {
             self.set_ring_state(p, RingState::Done, None);
             self.set_gate(p, GateState::Passed, None);
         }
-        self.set_ring_state(n, RingState::Deploying, None);
+        // A ring paused before its turn stays paused: it will deploy when resumed.
+        if self.rings[n].state == RingState::Paused {
+            self.ring_runs[n].paused_from = Some(RingState::Deploying);
+        } else {
+            self.set_ring_state(n, RingState::Deploying, None);
+            self.ring_runs[n].paused_from = None;
+        }
         self.set_gate(n, GateState::NotReached, None);
         self.rings[n].soak_ends_at = None;
         self.ring_runs[n].deployment = Some(d);
-        self.ring_runs[n].paused_from = None;
         self.requeue(d, n);
         let ring_id = self.rings[n].id.clone();
         let now = self.now;
@@ -1375,15 +1380,15 @@ impl Engine {
             .filter(|s| !s.is_empty())
             .map(str::to_string);
         if verb.needs_reason() {
-            if reason.is_none() {
+            let missing = match (&reason, &ticket) {
+                (None, None) => Some("both are missing"),
+                (None, Some(_)) => Some("the reason is missing"),
+                (Some(_), None) => Some("the ticket is missing"),
+                (Some(_), Some(_)) => None,
+            };
+            if let Some(missing) = missing {
                 return Err(ActError::Invalid(format!(
-                    "a reason is required for {}",
-                    verb.as_str()
-                )));
-            }
-            if ticket.is_none() {
-                return Err(ActError::Invalid(format!(
-                    "a ticket is required for {}",
+                    "{} needs a reason and a ticket: {missing}",
                     verb.as_str()
                 )));
             }
@@ -1800,6 +1805,8 @@ impl Engine {
         Ok(self.done(Verb::Halt, Scope::Deployment(d), request, actor, None))
     }
 
+    /// Pause a ring: no new installs start in it (installs under way finish), its gate
+    /// waits. A ring paused before its turn stays paused when approval opens it.
     fn pause_ring(
         &mut self,
         r: usize,
@@ -1807,9 +1814,9 @@ impl Engine {
         actor: &str,
     ) -> Result<usize, ActError> {
         let state = self.rings[r].state;
-        if !matches!(state, RingState::Deploying | RingState::Soaking) {
+        if matches!(state, RingState::Paused | RingState::Halted) {
             return Err(ActError::Conflict(format!(
-                "{} is {}: only a deploying or soaking ring can be paused",
+                "{} is already {}",
                 self.rings[r].name,
                 ring_state_name(state)
             )));

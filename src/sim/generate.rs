@@ -26,12 +26,10 @@ use super::engine::{
     Applies, DeploymentRun, Engine, Fault, GroupRun, HostRun, RebootPhase, RingRun,
 };
 use super::{Scenario, SimConfig};
-use crate::backend::ActionRequest;
 use crate::model::{
     Approval, Capabilities, Criticality, Deployment, DeploymentState, Exception, Failure, Gate,
     GateMode, GateState, Host, HostCounts, HostKind, HostState, MaintenanceWindow, Patch,
-    PatchKind, PatchingGroup, Ring, RingKind, RingState, Severity, Summary, Target, TargetKind,
-    Tier, Transition, Verb,
+    PatchKind, PatchingGroup, Ring, RingKind, RingState, Severity, Summary, Tier, Transition,
 };
 
 /// The hardware model the bad patch breaks.
@@ -1078,19 +1076,9 @@ impl Builder {
         self.e.deployments[srv_dep].next_ring = Some("servers-nonprod".into());
         self.count();
         self.e.now = self.t - Duration::minutes(20);
-        let request = ActionRequest {
-            verb: Verb::Approve,
-            target: Target {
-                kind: TargetKind::Deployment,
-                id: self.e.deployments[srv_dep].id.clone(),
-            },
-            reason: Some("non-production servers first, as every month".into()),
-            ticket: Some("CHG-41877".into()),
-            patch_id: None,
-            cve: None,
-            if_match: None,
-        };
-        let _ = self.e.act(&request, OPERATORS[2]);
+        // Opened by an approver before this server's life: in the deployment's
+        // approvals, not in the audit trail (which starts empty).
+        self.e.open_ring(srv_dep, NONPROD, OPERATORS[2]);
         while self.e.now < self.t {
             self.e.step();
         }

@@ -887,6 +887,48 @@ fn pause_stops_new_installs_and_resume_restarts_them() {
 }
 
 #[test]
+fn a_ring_paused_before_its_turn_stays_paused_when_opened() {
+    let sim = sim(1000, 19, Scenario::PatchTuesday);
+    assert!(
+        sim.actions().items.is_empty(),
+        "the audit trail starts empty"
+    );
+    sim.act(
+        request(Verb::Pause, TargetKind::Ring, "wave-1"),
+        &approver("olga"),
+    )
+    .unwrap();
+    advance_until(&sim, 3600, |sim| {
+        deployment_named(sim, "2026-11 Patch Tuesday").state == DeploymentState::AwaitingApproval
+    })
+    .expect("awaiting approval");
+    let dep = deployment_named(&sim, "2026-11 Patch Tuesday");
+    for who in ["alice", "bob"] {
+        sim.act(
+            request(Verb::Approve, TargetKind::Deployment, &dep.id),
+            &approver(who),
+        )
+        .unwrap();
+    }
+    assert_eq!(ring(&sim, "wave-1").state, RingState::Paused);
+    sim.advance(600);
+    assert_eq!(ring(&sim, "wave-1").counts.in_flight(), 0);
+    sim.act(
+        request(Verb::Resume, TargetKind::Ring, "wave-1"),
+        &approver("olga"),
+    )
+    .unwrap();
+    assert_eq!(ring(&sim, "wave-1").state, RingState::Deploying);
+    sim.advance(120);
+    assert!(ring(&sim, "wave-1").counts.in_flight() > 0);
+    let verbs: Vec<Verb> = sim.actions().items.iter().map(|a| a.verb).collect();
+    assert_eq!(
+        verbs,
+        [Verb::Pause, Verb::Approve, Verb::Approve, Verb::Resume]
+    );
+}
+
+#[test]
 fn halt_and_decline_a_deployment() {
     let sim = sim(1000, 12, Scenario::PatchTuesday);
     let dep = deployment_named(&sim, "2026-11 Patch Tuesday: servers");
