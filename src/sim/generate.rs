@@ -196,6 +196,18 @@ pub fn patch_tuesday(now: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
+/// The Patch Tuesday whose rollout the scenario shows at `t`: the latest one that leaves
+/// room for the story before `t` (Test and Pilot took almost five days; in bad-patch,
+/// Test took a day and a half). In the first days after a Patch Tuesday the fleet is
+/// therefore still finishing the month before, as real fleets do.
+pub fn rollout_patch_tuesday(t: DateTime<Utc>, scenario: Scenario) -> DateTime<Utc> {
+    let lead = match scenario {
+        Scenario::BadPatch => Duration::hours(32),
+        Scenario::PatchTuesday | Scenario::ZeroDay => Duration::hours(4 * 24 + 18),
+    };
+    patch_tuesday(t - lead)
+}
+
 fn scenario_name(s: Scenario) -> &'static str {
     match s {
         Scenario::PatchTuesday => "patch-tuesday",
@@ -218,8 +230,9 @@ struct Builder {
 
 /// Build the engine in its start state.
 pub fn generate(config: &SimConfig) -> Engine {
-    let t = config.start;
-    let pt = patch_tuesday(t);
+    // Whole seconds: the engine steps in seconds.
+    let t = DateTime::from_timestamp(config.start.timestamp(), 0).unwrap_or(config.start);
+    let pt = rollout_patch_tuesday(t, config.scenario);
     let summary = Summary {
         name: "contoso (simulated)".into(),
         scenario: Some(scenario_name(config.scenario).into()),

@@ -929,6 +929,62 @@ fn a_ring_paused_before_its_turn_stays_paused_when_opened() {
 }
 
 #[test]
+fn patch_tuesday_is_the_second_tuesday_and_the_story_fits_before_start() {
+    let day = |s: &str| {
+        DateTime::parse_from_rfc3339(&format!("{s}T18:00:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    assert_eq!(second_tuesday(2026, 11), day("2026-11-10"));
+    assert_eq!(second_tuesday(2026, 12), day("2026-12-08"));
+    assert_eq!(second_tuesday(2027, 1), day("2027-01-12"));
+    assert_eq!(second_tuesday(2026, 9), day("2026-09-08"));
+    assert_eq!(patch_tuesday(day("2026-11-10")), day("2026-11-10"));
+    assert_eq!(patch_tuesday(day("2026-11-09")), day("2026-10-13"));
+    for (start, scenario) in [
+        ("2026-11-11T12:00:00Z", Scenario::PatchTuesday),
+        ("2026-11-16T14:00:00Z", Scenario::PatchTuesday),
+        ("2026-11-12T09:30:00.123Z", Scenario::BadPatch),
+        ("2027-01-01T00:00:00Z", Scenario::ZeroDay),
+    ] {
+        let start = DateTime::parse_from_rfc3339(start)
+            .unwrap()
+            .with_timezone(&Utc);
+        let sim = Simulator::new(SimConfig {
+            hosts: 300,
+            seed: 20,
+            scenario,
+            start,
+        });
+        let (summary, _) = sim.summary();
+        assert!(summary.patch_tuesday <= start);
+        assert_eq!(sim.now().timestamp(), start.timestamp());
+        let month = summary.patch_tuesday.format("%Y-%m").to_string();
+        let dep = deployment_named(&sim, &format!("{month} Patch Tuesday"));
+        for id in &dep.patch_ids {
+            let patch = sim
+                .patches()
+                .items
+                .into_iter()
+                .find(|p| &p.id == id)
+                .unwrap();
+            assert!(
+                patch.released_at <= dep.created_at,
+                "{start}: {} after the deployment",
+                patch.kb
+            );
+        }
+        let tested = sim.host(&all_hosts(&sim)[0].id).unwrap();
+        assert!(
+            tested
+                .history
+                .iter()
+                .all(|t| t.at >= dep.created_at && t.at <= start)
+        );
+    }
+}
+
+#[test]
 fn halt_and_decline_a_deployment() {
     let sim = sim(1000, 12, Scenario::PatchTuesday);
     let dep = deployment_named(&sim, "2026-11 Patch Tuesday: servers");
