@@ -2,21 +2,30 @@
 //! are simulated step by step; only the last 20 fleet minutes run through the engine,
 //! so that the non-production servers are visibly mid-reboot at start).
 //!
+//! The fleet: 1% Test (lab machines), 5% Pilot (users from every site), three waves by
+//! region (Americas/New York, EMEA/London, APAC/Singapore, business-hours windows),
+//! 8% servers in non-production and production rings of patching groups (payments,
+//! intranet, file, CRM, HR, ERP; web/app/db tiers; production web tier exposed), a few
+//! hosts under a documented exception. Laptops roam; a fifth of all workstations are
+//! "Contoso Book 14 G3".
+//!
 //! The story at `start` (T), for every scenario:
-//! - Patch Tuesday is the second Tuesday of T's month (18:00 UTC), or of the month
-//!   before if T is earlier. Its patches: a cumulative update (servicing stack included:
-//!   cannot be uninstalled), a .NET rollup, a Microsoft 365 Apps update, an Edge update
-//!   and a Contoso laptop driver; last month's cumulative update was deployed by an
-//!   older, completed deployment.
+//! - The rollout month is the latest Patch Tuesday (second Tuesday, 18:00 UTC) that
+//!   leaves room for the story below before T ([`rollout_patch_tuesday`]). Its patches:
+//!   a cumulative update (servicing stack included: cannot be uninstalled), a .NET
+//!   rollup, a Microsoft 365 Apps update, an Edge update and a Contoso laptop driver;
+//!   last month's cumulative update was deployed by an older, completed deployment.
 //! - Two deployments carry this month's patches: workstations (Test, Pilot, Wave 1-3)
-//!   and servers (non-production, then production).
+//!   and servers (non-production, then production). The audit trail starts empty.
 //! - patch-tuesday and zero-day: Test is done, Pilot finished installing three days ago
-//!   with a few failures and its soak ends 20 minutes after T (then its manual gate to
-//!   Wave 1 awaits two approvers); non-production servers started 20 minutes before T.
-//!   zero-day adds an out-of-band update for an exploited CVE, released at T.
+//!   with a few failures (three error codes) and a few laptops offline, and its soak
+//!   ends 20 minutes after T (then its manual gate to Wave 1 awaits two approvers);
+//!   non-production servers started 20 minutes before T and reboot group by group in
+//!   order. zero-day adds an out-of-band update for an exploited CVE, released at T
+//!   (no emergency yet: starting one is the operator's call).
 //! - bad-patch: Test's soak ends at T, so Pilot opens at T; the cumulative update fails
-//!   with 0x800f0922 on every "Contoso Book 14 G3" and the failure threshold halts Pilot
-//!   within minutes.
+//!   with 0x800f0922 on every "Contoso Book 14 G3" (there is none in Test, which is how
+//!   it got through) and the failure threshold halts Pilot within about ten minutes.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use rand::{Rng, SeedableRng};
