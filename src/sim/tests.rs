@@ -887,6 +887,42 @@ fn pause_stops_new_installs_and_resume_restarts_them() {
 }
 
 #[test]
+fn pausing_a_deployment_lets_installs_under_way_finish() {
+    let sim = sim(2000, 21, Scenario::PatchTuesday);
+    let dep = deployment_named(&sim, "2026-11 Patch Tuesday: servers");
+    sim.act(
+        request(Verb::Pause, TargetKind::Deployment, &dep.id),
+        &approver("olga"),
+    )
+    .unwrap();
+    let paused = sim.deployment(&dep.id).unwrap();
+    assert_eq!(paused.state, DeploymentState::Paused);
+    assert!(paused.state_reason.unwrap().contains("olga"));
+    let before = ring(&sim, "servers-nonprod").counts;
+    assert!(before.in_flight() > 0 && before.pending > 0);
+    sim.advance(2 * 3600);
+    let after = ring(&sim, "servers-nonprod").counts;
+    assert_eq!(after.pending, before.pending, "no new installs");
+    assert_eq!(after.in_flight(), 0, "installs under way finished");
+    let resume = sim.act(
+        request(Verb::Resume, TargetKind::Deployment, &dep.id),
+        &approver("olga"),
+    );
+    assert_eq!(resume.unwrap().state, ActionState::Succeeded);
+    assert_eq!(
+        sim.deployment(&dep.id).unwrap().state,
+        DeploymentState::Running
+    );
+    sim.advance(60);
+    assert!(ring(&sim, "servers-nonprod").counts.pending < before.pending);
+    let again = sim.act(
+        request(Verb::Resume, TargetKind::Deployment, &dep.id),
+        &approver("olga"),
+    );
+    assert!(matches!(again, Err(ActError::Conflict(_))), "{again:?}");
+}
+
+#[test]
 fn a_ring_paused_before_its_turn_stays_paused_when_opened() {
     let sim = sim(1000, 19, Scenario::PatchTuesday);
     assert!(
