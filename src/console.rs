@@ -8,6 +8,7 @@ use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use crate::api::client::{Client, ClientError};
 use crate::api::sync::{SyncUpdate, spawn_sync};
 use crate::app::dialog::ActFailure;
-use crate::app::{App, Effect, Msg, update};
+use crate::app::{App, Context, Effect, Msg, update};
 use crate::audit;
 use crate::terminal::TerminalGuard;
 use crate::ui::{Look, view};
@@ -25,7 +26,6 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// How often the clock ticks (the app decides whether a tick changes the screen).
 pub const TICK_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Run the console until the operator quits or the terminal goes away.
 /// What the dialog needs to know of a failed action.
 pub fn act_failure(error: ClientError) -> ActFailure {
     match error {
@@ -39,13 +39,31 @@ pub fn act_failure(error: ClientError) -> ActFailure {
     }
 }
 
+/// Connects the console to another context of the config (`:context NAME`).
+pub type ContextSwitcher = Box<dyn Fn(&str) -> Result<(Context, Client), String> + Send>;
+
+/// A running sync: its task and the channel its updates arrive on.
+struct Sync {
+    task: JoinHandle<()>,
+    updates: mpsc::Receiver<SyncUpdate>,
+}
+
+fn start_sync(client: Client) -> Sync {
+    let (sender, updates) = mpsc::channel(256);
+    Sync {
+        task: spawn_sync(client, sender),
+        updates,
+    }
+}
+
 /// Run the console until the operator quits or the terminal goes away. Actions sent are
 /// recorded in `audit_log` (when there is one).
 pub async fn run(
     mut app: App,
     look: Look,
-    client: Client,
+    mut client: Client,
     audit_log: Option<PathBuf>,
+    switch_context: ContextSwitcher,
 ) -> color_eyre::Result<()> {
     let mut terminal = TerminalGuard::enter()?;
     let (width, height) = terminal.size()?;
@@ -55,17 +73,9 @@ pub async fn run(
     let (messages, mut inbox) = mpsc::channel::<Msg>(4096);
     let mut tasks = Vec::new();
 
-    // The API: list, then watch; every update becomes a message.
-    let (sync_tx, mut sync_rx) = mpsc::channel(256);
-    tasks.push(spawn_sync(client.clone(), sync_tx));
-    let to_app = messages.clone();
-    tasks.push(tokio::spawn(async move {
-        while let Some(update) = sync_rx.recv().await {
-            if to_app.send(Msg::Sync(update)).await.is_err() {
-                break;
-            }
-        }
-    }));
+    // The API: list, then watch. Its updates have their own channel, so that switching
+    // context drops whatever the old connection still had in flight.
+    let mut sync = start_sync(client.clone());
 
     // The keyboard and the window size.
     let to_app = messages.clone();
@@ -107,61 +117,97 @@ pub async fn run(
     update(&mut app, Msg::Tick(Utc::now()));
     'run: loop {
         let next_frame = last_frame + FRAME_INTERVAL;
+        let mut batch = Vec::new();
         tokio::select! {
             msg = inbox.recv() => {
                 let Some(msg) = msg else { break 'run };
-                // Drain what is already waiting: a burst costs one frame.
-                let mut batch = vec![msg];
-                while batch.len() < 512 {
-                    match inbox.try_recv() {
-                        Ok(msg) => batch.push(msg),
-                        Err(_) => break,
-                    }
-                }
-                for msg in batch {
-                    for effect in update(&mut app, msg) {
-                        match effect {
-                            Effect::Quit => break 'run,
-                            Effect::Suspend => {
-                                terminal.suspend()?;
-                                app.dirty = true;
-                            }
-                            Effect::FetchHost(id) => {
-                                let client = client.clone();
-                                let to_app = messages.clone();
-                                tokio::spawn(async move {
-                                    let result = client.host(&id).await.map_err(|e| e.to_string());
-                                    let _ = to_app.send(Msg::HostDetail { id, result: Box::new(result) }).await;
-                                });
-                            }
-                            Effect::Audit(record) => {
-                                if let Some(path) = &audit_log
-                                    && let Err(error) = audit::append(path, &record)
-                                {
-                                    update(&mut app, Msg::Sync(SyncUpdate::Problem(format!(
-                                        "cannot write the audit log {}: {error}",
-                                        path.display()
-                                    ))));
-                                }
-                            }
-                            Effect::Act(call) => {
-                                let client = client.clone();
-                                let to_app = messages.clone();
-                                tokio::spawn(async move {
-                                    let result = client.act(&call).await.map_err(act_failure);
-                                    let _ = to_app
-                                        .send(Msg::ActionDone { idempotency_key: call.idempotency_key.clone(), result })
-                                        .await;
-                                });
-                            }
-                        }
-                    }
+                batch.push(msg);
+            }
+            update = sync.updates.recv() => {
+                match update {
+                    Some(update) => batch.push(Msg::Sync(update)),
+                    // The sync task ended (it only does when told to): start it again.
+                    None => sync = start_sync(client.clone()),
                 }
             }
             _ = tokio::time::sleep_until(next_frame), if app.dirty => {}
             _ = terminate.recv() => break 'run,
             _ = hangup.recv() => break 'run,
             _ = &mut input_closed => break 'run,
+        }
+        // Drain what is already waiting: a burst costs one frame.
+        while batch.len() < 512 {
+            match sync.updates.try_recv() {
+                Ok(update) => batch.push(Msg::Sync(update)),
+                Err(_) => break,
+            }
+        }
+        while batch.len() < 1024 {
+            match inbox.try_recv() {
+                Ok(msg) => batch.push(msg),
+                Err(_) => break,
+            }
+        }
+        for msg in batch {
+            for effect in update(&mut app, msg) {
+                match effect {
+                    Effect::Quit => break 'run,
+                    Effect::Suspend => {
+                        terminal.suspend()?;
+                        app.dirty = true;
+                    }
+                    Effect::SwitchContext(name) => match switch_context(&name) {
+                        Ok((context, new_client)) => {
+                            sync.task.abort();
+                            client = new_client;
+                            sync = start_sync(client.clone());
+                            app.switch_context(context);
+                        }
+                        Err(why) => {
+                            update(&mut app, Msg::Sync(SyncUpdate::Problem(why)));
+                        }
+                    },
+                    Effect::FetchHost(id) => {
+                        let client = client.clone();
+                        let to_app = messages.clone();
+                        tokio::spawn(async move {
+                            let result = client.host(&id).await.map_err(|e| e.to_string());
+                            let _ = to_app
+                                .send(Msg::HostDetail {
+                                    id,
+                                    result: Box::new(result),
+                                })
+                                .await;
+                        });
+                    }
+                    Effect::Audit(record) => {
+                        if let Some(path) = &audit_log
+                            && let Err(error) = audit::append(path, &record)
+                        {
+                            update(
+                                &mut app,
+                                Msg::Sync(SyncUpdate::Problem(format!(
+                                    "cannot write the audit log {}: {error}",
+                                    path.display()
+                                ))),
+                            );
+                        }
+                    }
+                    Effect::Act(call) => {
+                        let client = client.clone();
+                        let to_app = messages.clone();
+                        tokio::spawn(async move {
+                            let result = client.act(&call).await.map_err(act_failure);
+                            let _ = to_app
+                                .send(Msg::ActionDone {
+                                    idempotency_key: call.idempotency_key.clone(),
+                                    result,
+                                })
+                                .await;
+                        });
+                    }
+                }
+            }
         }
         if app.dirty && Instant::now() >= last_frame + FRAME_INTERVAL {
             if terminal.draw(|frame| view(&app, &look, frame)).is_err() {
@@ -172,6 +218,7 @@ pub async fn run(
             last_frame = Instant::now();
         }
     }
+    sync.task.abort();
     for task in tasks {
         task.abort();
     }

@@ -250,7 +250,30 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     let mut app = App::new(context, config.keymap(), Utc::now());
     app.session = uuid::Uuid::new_v4().simple().to_string();
     let audit_log = config::data_dir().map(|dir| patchdeck::audit::log_path(&dir));
-    let result = patchdeck::console::run(app, look, client, audit_log).await;
+    app.contexts = config.contexts.iter().map(|c| c.name.clone()).collect();
+    let contexts = config.contexts.clone();
+    let force_read_only = args.read_only;
+    let switch_context: patchdeck::console::ContextSwitcher = Box::new(move |name: &str| {
+        let ctx = contexts
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| format!("no context `{name}` in the config"))?;
+        let token = match &ctx.token_file {
+            Some(path) => Some(config::read_token_file(path).map_err(|e| e.to_string())?),
+            None => std::env::var("PATCHDECK_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
+        };
+        let client = Client::new(&ctx.api, token).map_err(|e| e.to_string())?;
+        let context = Context {
+            name: ctx.name.clone(),
+            api_url: ctx.api.clone(),
+            demo: false,
+            read_only: force_read_only || ctx.read_only,
+        };
+        Ok((context, client))
+    });
+    let result = patchdeck::console::run(app, look, client, audit_log, switch_context).await;
     if let Some((running, clock)) = demo_server {
         clock.abort();
         running.abort();

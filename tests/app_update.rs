@@ -1475,3 +1475,56 @@ fn closing_a_dialog_while_sending_still_audits_and_reports_the_outcome() {
             .contains_key(&format!("act-{}", calls[0].idempotency_key))
     );
 }
+
+#[test]
+fn context_command_switches_to_a_known_context_only() {
+    let mut app = console();
+    app.contexts = vec!["demo".into(), "lab".into()];
+    // Tab completes context names.
+    assert_eq!(patchdeck::app::complete_command(&app, "context l"), "context lab ");
+    let effects = command(&mut app, "context lab");
+    assert_eq!(effects, vec![Effect::SwitchContext("lab".into())]);
+    let effects = command(&mut app, "context prod");
+    assert!(effects.is_empty());
+    assert!(app.flash.as_ref().unwrap().text.contains("no context `prod`"));
+    let effects = command(&mut app, "context demo");
+    assert!(effects.is_empty(), "already there");
+}
+
+#[test]
+fn switching_context_drops_the_old_fleet_but_keeps_unanswered_actions() {
+    let mut app = console();
+    app.contexts = vec!["demo".into(), "lab".into()];
+    assert!(!app.fleet.hosts.is_empty());
+    app.sent.insert(
+        "k-1".into(),
+        patchdeck::app::SentAction {
+            call: patchdeck::api::client::ActionCall {
+                verb: patchdeck::model::Verb::Pause,
+                target: patchdeck::model::Target {
+                    kind: patchdeck::model::TargetKind::Ring,
+                    id: "pilot".into(),
+                },
+                body: Default::default(),
+                if_match: Some(1),
+                idempotency_key: "k-1".into(),
+            },
+            target_name: "Pilot".into(),
+            context: "demo".into(),
+            api_url: "http://127.0.0.1:7070".into(),
+            identity: "you (approver)".into(),
+        },
+    );
+    let lab = patchdeck::app::Context {
+        name: "lab".into(),
+        api_url: "http://127.0.0.1:7071".into(),
+        demo: false,
+        read_only: true,
+    };
+    app.switch_context(lab);
+    assert!(app.fleet.hosts.is_empty() && !app.synced, "nothing of the old fleet on screen");
+    assert_eq!(app.context.name, "lab");
+    assert!(app.context.read_only);
+    assert_eq!(app.contexts, ["demo", "lab"]);
+    assert!(app.sent.contains_key("k-1"));
+}

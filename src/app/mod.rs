@@ -64,6 +64,8 @@ pub enum Effect {
     Quit,
     /// Ctrl-Z: hand the terminal back and stop until resumed.
     Suspend,
+    /// `:context NAME`: connect to another context of the config.
+    SwitchContext(String),
     /// Load one host with its history (`GET /v1/hosts/{id}`).
     FetchHost(String),
     /// Send an action to the API.
@@ -118,6 +120,11 @@ pub enum WizardStep {
 pub struct SentAction {
     pub call: ActionCall,
     pub target_name: String,
+    /// Context and API it was sent to (the operator may switch context meanwhile).
+    pub context: String,
+    pub api_url: String,
+    /// "alice (approver)" as the console knew itself when sending.
+    pub identity: String,
 }
 
 /// Input mode of the bottom line.
@@ -207,6 +214,8 @@ pub struct App {
     pub sent: BTreeMap<String, SentAction>,
     /// The emergency (deployment id) the operator deliberately left.
     pub emergency_left: Option<String>,
+    /// Names of the config's contexts, for `:context`.
+    pub contexts: Vec<String>,
 }
 
 /// Terminal size the console needs.
@@ -252,7 +261,23 @@ impl App {
             next_key: 0,
             sent: BTreeMap::new(),
             emergency_left: None,
+            contexts: Vec::new(),
         }
+    }
+
+    /// Start over on another context: nothing of the old fleet is kept on screen.
+    pub fn switch_context(&mut self, context: Context) {
+        let mut fresh = App::new(context, self.keymap.clone(), self.now);
+        fresh.session = self.session.clone();
+        fresh.next_key = self.next_key;
+        fresh.contexts = std::mem::take(&mut self.contexts);
+        // Answers to actions sent from the old context still reach the audit log.
+        fresh.sent = std::mem::take(&mut self.sent);
+        fresh.identity = None;
+        fresh.width = self.width;
+        fresh.height = self.height;
+        fresh.set_flash(format!("switched to context {}", fresh.context.name), false);
+        *self = fresh;
     }
 
     /// A fresh idempotency key.
@@ -989,6 +1014,7 @@ fn on_command_key(app: &mut App, mut input: Input, event: KeyEvent) -> Vec<Effec
 /// Words that can follow a command, for completion.
 fn command_arguments(app: &App, command: &str) -> Vec<String> {
     match command {
+        "context" => app.contexts.clone(),
         "ring" => app
             .fleet
             .rings_in_order()
@@ -1139,10 +1165,30 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
             app.screens.clear();
             app.open_screen(Screen::Hosts(filter));
         }
-        "context" => app.set_flash(
-            "switching context: restart with --context NAME (live switching is not built yet)",
-            true,
-        ),
+        "context" | "ctx" => match args.first() {
+            None => app.set_flash(
+                format!(
+                    "context {} (others: {})",
+                    app.context.name,
+                    if app.contexts.is_empty() {
+                        "none in the config".into()
+                    } else {
+                        app.contexts.join(", ")
+                    }
+                ),
+                false,
+            ),
+            Some(name) if *name == app.context.name => {
+                app.set_flash(format!("already on context {name}"), false)
+            }
+            Some(name) if app.contexts.iter().any(|c| c == name) => {
+                return vec![Effect::SwitchContext((*name).to_string())];
+            }
+            Some(name) => app.set_flash(
+                format!("no context `{name}` in the config (Tab completes)"),
+                true,
+            ),
+        },
         other => app.set_flash(
             format!("unknown command `{other}` (Tab completes, ? for help)"),
             true,
@@ -1486,6 +1532,11 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog) -> Vec<Effect> {
             SentAction {
                 call: call.clone(),
                 target_name: planned.name.clone(),
+                context: app.context.name.clone(),
+                api_url: app.context.api_url.clone(),
+                identity: app.identity.as_ref().map_or("unknown".into(), |i| {
+                    format!("{} ({})", i.name, i.role.as_str())
+                }),
             },
         );
         waiting.insert(key.clone());
@@ -1539,14 +1590,11 @@ fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>
     let mut effects = Vec::new();
     let (outcome, action_id) = outcome_words(&result);
     if let Some(sent) = app.sent.remove(&key) {
-        let identity = app.identity.as_ref();
         effects.push(Effect::Audit(Box::new(AuditRecord {
             time: app.now,
-            context: app.context.name.clone(),
-            api: app.context.api_url.clone(),
-            identity: identity.map_or("unknown".into(), |i| {
-                format!("{} ({})", i.name, i.role.as_str())
-            }),
+            context: sent.context.clone(),
+            api: sent.api_url.clone(),
+            identity: sent.identity.clone(),
             action: sent.call.verb.as_str().to_string(),
             target_kind: format!("{:?}", sent.call.target.kind).to_lowercase(),
             target_id: sent.call.target.id.clone(),
