@@ -107,6 +107,13 @@ impl HostCounts {
         *self.slot(state) += 1;
     }
 
+    /// Removes one host in `state` (the inverse of `add`).
+    pub fn remove(&mut self, state: HostState) {
+        self.total = self.total.saturating_sub(1);
+        let slot = self.slot(state);
+        *slot = slot.saturating_sub(1);
+    }
+
     /// The counter for one state.
     pub fn get(&self, state: HostState) -> u32 {
         let mut copy = *self;

@@ -1,7 +1,22 @@
 //! Simulated fleet: a pure, clock-driven engine deterministic from its seed, and the
 //! `Simulator` Backend that wraps it with an event log and a real-time clock.
+//!
+//! - `engine`: the fleet as data and the rules it follows (lifecycle, gates, reboot
+//!   order, thresholds, actions). Pure: no I/O, no real clock.
+//! - `generate`: the fleet and its start state for each scenario, from the seed.
+//! - `log`: the numbered, compactable event history.
+//!
+//! Same seed, same start and the same sequence of `advance` and `act` calls give the
+//! same events, byte for byte. Only `spawn_clock` brings real time in, and only by
+//! calling `advance`.
 
-use std::sync::Arc;
+mod engine;
+mod generate;
+mod log;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
@@ -10,6 +25,10 @@ use crate::backend::{ActError, ActionRequest, Backend, Compacted, HostPage, Host
 use crate::model::{
     Action, Capabilities, Deployment, Event, Host, Identity, Patch, Ring, Seq, Summary,
 };
+
+pub use engine::{MIN_FAILURES_TO_HALT, STEP_SECS, SYSTEM};
+pub use generate::{BAD_MODEL, MIN_HOSTS, patch_tuesday, second_tuesday};
+pub use log::DEFAULT_CAPACITY as EVENT_LOG_CAPACITY;
 
 /// The story the simulated fleet tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -25,6 +44,7 @@ pub enum Scenario {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
+    /// Number of hosts (at least [`MIN_HOSTS`]; fewer are raised to it).
     pub hosts: usize,
     pub seed: u64,
     pub scenario: Scenario,
@@ -32,58 +52,214 @@ pub struct SimConfig {
     pub start: DateTime<Utc>,
 }
 
-/// The simulator as a Backend (stub until the engine lands).
+/// Real-time tick of `spawn_clock`.
+const TICK: std::time::Duration = std::time::Duration::from_millis(250);
+/// Capacity of the live event channel; a receiver that lags catches up with
+/// `events_since`.
+const CHANNEL_CAPACITY: usize = 16_384;
+
+struct Inner {
+    engine: engine::Engine,
+    log: log::EventLog,
+    /// Fleet seconds asked for but not yet stepped (less than one step).
+    carry_secs: u64,
+}
+
+/// The simulated fleet as a Backend.
 pub struct Simulator {
-    _config: SimConfig,
+    inner: Mutex<Inner>,
+    events: broadcast::Sender<Event>,
 }
 
 impl Simulator {
     pub fn new(config: SimConfig) -> Arc<Simulator> {
-        Arc::new(Simulator { _config: config })
+        Self::with_log_capacity(config, log::DEFAULT_CAPACITY)
+    }
+
+    /// A simulator that keeps at most about `capacity` events before compacting.
+    pub fn with_log_capacity(config: SimConfig, capacity: usize) -> Arc<Simulator> {
+        let engine = generate::generate(&config);
+        let (events, _) = broadcast::channel(CHANNEL_CAPACITY);
+        Arc::new(Simulator {
+            inner: Mutex::new(Inner {
+                engine,
+                log: log::EventLog::new(capacity),
+                carry_secs: 0,
+            }),
+            events,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Number, log and broadcast what the engine changed.
+    fn publish(&self, inner: &mut Inner) {
+        let at = inner.engine.now;
+        for change in inner.engine.flush() {
+            let event = inner.log.push(at, change);
+            // No receiver is fine: nobody is watching.
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// Advance the fleet clock by `secs` fleet seconds, in steps of [`STEP_SECS`]
+    /// (a remainder is carried to the next call), emitting the events of every step.
+    pub fn advance(&self, secs: u64) {
+        let mut inner = self.lock();
+        inner.carry_secs += secs;
+        let step = STEP_SECS as u64;
+        while inner.carry_secs >= step {
+            inner.carry_secs -= step;
+            inner.engine.step();
+            self.publish(&mut inner);
+        }
+    }
+
+    /// The fleet clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.lock().engine.now
+    }
+
+    /// Tick in real time: every 250 ms advance by `speed * 0.25` fleet seconds
+    /// (fractions carried). `speed` is reported as `Summary.clock_speed`; 0 freezes the
+    /// clock (the task ends at once and nothing ever changes). The task also ends when
+    /// the simulator is dropped.
+    pub fn spawn_clock(self: &Arc<Self>, speed: f64) -> tokio::task::JoinHandle<()> {
+        let speed = if speed.is_finite() {
+            speed.max(0.0)
+        } else {
+            0.0
+        };
+        {
+            let mut inner = self.lock();
+            inner.engine.set_clock_speed(speed);
+            self.publish(&mut inner);
+        }
+        let simulator: Weak<Simulator> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            if speed == 0.0 {
+                return;
+            }
+            let mut interval = tokio::time::interval(TICK);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval.tick().await;
+            let mut fraction = 0.0f64;
+            loop {
+                interval.tick().await;
+                let Some(simulator) = simulator.upgrade() else {
+                    return;
+                };
+                fraction += speed * TICK.as_secs_f64();
+                let whole = fraction.floor();
+                fraction -= whole;
+                if whole >= 1.0 {
+                    simulator.advance(whole as u64);
+                }
+            }
+        })
+    }
+
+    /// Drop the event history up to and including `seq`: `events_since` of an older
+    /// sequence answers `Compacted` (the API's 410 Gone).
+    pub fn compact_events_through(&self, seq: Seq) {
+        self.lock().log.compact_through(seq);
+    }
+
+    /// Events kept in the log now.
+    pub fn logged_events(&self) -> usize {
+        self.lock().log.len()
     }
 }
 
 impl Backend for Simulator {
     fn capabilities(&self) -> Capabilities {
-        todo!()
+        self.lock().engine.summary.capabilities.clone()
     }
+
     fn summary(&self) -> (Summary, Seq) {
-        todo!()
+        let inner = self.lock();
+        (inner.engine.summary(), inner.log.last())
     }
+
     fn rings(&self) -> Listing<Ring> {
-        todo!()
+        let inner = self.lock();
+        let mut items = inner.engine.rings.clone();
+        items.sort_by_key(|r| r.order);
+        Listing {
+            items,
+            sequence: inner.log.last(),
+        }
     }
-    fn ring(&self, _id: &str) -> Option<Ring> {
-        todo!()
+
+    fn ring(&self, id: &str) -> Option<Ring> {
+        let inner = self.lock();
+        inner
+            .engine
+            .ring_index(id)
+            .map(|r| inner.engine.rings[r].clone())
     }
+
     fn deployments(&self) -> Listing<Deployment> {
-        todo!()
+        let inner = self.lock();
+        Listing {
+            items: inner.engine.deployments.clone(),
+            sequence: inner.log.last(),
+        }
     }
-    fn deployment(&self, _id: &str) -> Option<Deployment> {
-        todo!()
+
+    fn deployment(&self, id: &str) -> Option<Deployment> {
+        let inner = self.lock();
+        inner
+            .engine
+            .deployment_index(id)
+            .map(|d| inner.engine.deployments[d].clone())
     }
+
     fn patches(&self) -> Listing<Patch> {
-        todo!()
+        let inner = self.lock();
+        Listing {
+            items: inner.engine.patches.clone(),
+            sequence: inner.log.last(),
+        }
     }
+
     fn actions(&self) -> Listing<Action> {
-        todo!()
+        let inner = self.lock();
+        Listing {
+            items: inner.engine.actions.clone(),
+            sequence: inner.log.last(),
+        }
     }
-    fn hosts(&self, _query: &HostQuery) -> HostPage {
-        todo!()
+
+    fn hosts(&self, query: &HostQuery) -> HostPage {
+        let inner = self.lock();
+        inner.engine.page(query, inner.log.last())
     }
-    fn host(&self, _id: &str) -> Option<Host> {
-        todo!()
+
+    fn host(&self, id: &str) -> Option<Host> {
+        self.lock().engine.host(id)
     }
+
     fn sequence(&self) -> Seq {
-        todo!()
+        self.lock().log.last()
     }
-    fn events_since(&self, _since: Seq) -> Result<Vec<Event>, Compacted> {
-        todo!()
+
+    fn events_since(&self, since: Seq) -> Result<Vec<Event>, Compacted> {
+        self.lock().log.since(since)
     }
+
     fn subscribe(&self) -> broadcast::Receiver<Event> {
-        todo!()
+        self.events.subscribe()
     }
-    fn act(&self, _request: ActionRequest, _actor: &Identity) -> Result<Action, ActError> {
-        todo!()
+
+    fn act(&self, request: ActionRequest, actor: &Identity) -> Result<Action, ActError> {
+        let mut inner = self.lock();
+        let a = inner.engine.act(&request, &actor.name)?;
+        self.publish(&mut inner);
+        Ok(inner.engine.actions[a].clone())
     }
 }

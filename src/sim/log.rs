@@ -1,0 +1,79 @@
+//! The event log: every change the fleet made, numbered, replayable from any sequence
+//! number that has not been compacted away.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::Compacted;
+use crate::model::{Change, Event, Seq};
+
+/// Events kept before the oldest are compacted automatically.
+pub const DEFAULT_CAPACITY: usize = 200_000;
+
+#[derive(Debug)]
+pub struct EventLog {
+    events: VecDeque<Event>,
+    /// Every event with `seq <= compacted_through` was dropped.
+    compacted_through: Seq,
+    last: Seq,
+    capacity: usize,
+}
+
+impl EventLog {
+    pub fn new(capacity: usize) -> Self {
+        EventLog {
+            events: VecDeque::new(),
+            compacted_through: 0,
+            last: 0,
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Sequence number of the last event (0 before any).
+    pub fn last(&self) -> Seq {
+        self.last
+    }
+
+    /// Number the change and keep it; returns the event.
+    pub fn push(&mut self, at: DateTime<Utc>, change: Change) -> Event {
+        self.last += 1;
+        let event = Event {
+            seq: self.last,
+            at,
+            change,
+        };
+        self.events.push_back(event.clone());
+        // Compact in chunks (a tenth of the capacity) rather than one event at a time.
+        if self.events.len() > self.capacity + self.capacity / 10 {
+            let keep_from = self.last - self.capacity as Seq;
+            self.compact_through(keep_from);
+        }
+        event
+    }
+
+    /// Drop every event up to and including `seq`.
+    pub fn compact_through(&mut self, seq: Seq) {
+        let seq = seq.min(self.last);
+        while self.events.front().is_some_and(|e| e.seq <= seq) {
+            self.events.pop_front();
+        }
+        self.compacted_through = self.compacted_through.max(seq);
+    }
+
+    /// Events after `since`, oldest first.
+    pub fn since(&self, since: Seq) -> Result<Vec<Event>, Compacted> {
+        if since < self.compacted_through {
+            return Err(Compacted {
+                oldest: self.compacted_through + 1,
+            });
+        }
+        let skip = (since - self.compacted_through) as usize;
+        Ok(self.events.iter().skip(skip).cloned().collect())
+    }
+
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+}
