@@ -148,10 +148,19 @@ async fn missing_or_unknown_tokens_get_401_with_www_authenticate() {
     );
 
     // Unknown paths ask for a token too (nothing is learned without one)...
-    let unknown = fleet.http.get(fleet.url("/v1/nothing")).send().await.unwrap();
+    let unknown = fleet
+        .http
+        .get(fleet.url("/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
     expect_problem(unknown, ProblemType::Unauthorized).await;
     // ...and are a not-found problem with one.
-    expect_problem(fleet.get("vera", "/v1/nothing").await, ProblemType::NotFound).await;
+    expect_problem(
+        fleet.get("vera", "/v1/nothing").await,
+        ProblemType::NotFound,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -167,6 +176,28 @@ async fn me_names_the_identity_and_role() {
     );
 }
 
+/// A ring that can be paused now (deploying or soaking).
+async fn active_ring(fleet: &Fleet) -> Value {
+    let rings = fleet.get_json("vera", "/v1/rings").await;
+    rings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["state"] == "deploying" || r["state"] == "soaking")
+        .expect("a deploying or soaking ring")
+        .clone()
+}
+
+/// The pause actions in the audit trail.
+async fn pauses(fleet: &Fleet) -> Vec<Value> {
+    fleet
+        .actions()
+        .await
+        .into_iter()
+        .filter(|a| a["verb"] == "pause")
+        .collect()
+}
+
 /// The first deployment in the list.
 async fn first_deployment(fleet: &Fleet) -> Value {
     let list = fleet.get_json("vera", "/v1/deployments").await;
@@ -178,6 +209,7 @@ async fn roles_are_enforced_with_403_naming_the_role_needed() {
     let fleet = Fleet::start(200, Scenario::PatchTuesday).await;
     let deployment = first_deployment(&fleet).await;
     let id = deployment["id"].as_str().unwrap();
+    let before = fleet.actions().await.len();
 
     let problem = expect_problem(
         fleet
@@ -201,7 +233,7 @@ async fn roles_are_enforced_with_403_naming_the_role_needed() {
     .await;
     assert!(problem.detail.unwrap().contains("approver"));
 
-    let ring = fleet.get_json("vera", "/v1/rings").await["items"][0]["id"]
+    let ring = active_ring(&fleet).await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -212,7 +244,7 @@ async fn roles_are_enforced_with_403_naming_the_role_needed() {
         ProblemType::Forbidden,
     )
     .await;
-    assert!(fleet.actions().await.is_empty(), "nothing was done");
+    assert_eq!(fleet.actions().await.len(), before, "nothing was done");
 }
 
 #[tokio::test]
@@ -240,7 +272,7 @@ async fn resources_carry_their_version_as_etag_and_answer_304() {
 #[tokio::test]
 async fn acting_on_a_stale_version_is_412_with_the_current_version() {
     let fleet = Fleet::start(200, Scenario::PatchTuesday).await;
-    let ring = fleet.get_json("vera", "/v1/rings").await["items"][0].clone();
+    let ring = active_ring(&fleet).await;
     let id = ring["id"].as_str().unwrap();
     let seen = ring["version"].as_u64().unwrap();
 
@@ -281,7 +313,7 @@ async fn acting_on_a_stale_version_is_412_with_the_current_version() {
 #[tokio::test]
 async fn a_repeated_idempotency_key_returns_the_first_answer_and_acts_once() {
     let fleet = Fleet::start(200, Scenario::PatchTuesday).await;
-    let ring = fleet.get_json("vera", "/v1/rings").await["items"][0]["id"]
+    let ring = active_ring(&fleet).await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -291,26 +323,30 @@ async fn a_repeated_idempotency_key_returns_the_first_answer_and_acts_once() {
             .header("Idempotency-Key", "7d3f-pause-ring")
             .json(&body)
     };
-    let first = pause(json!({"reason": "night shift"})).send().await.unwrap();
+    let first = pause(json!({"reason": "night shift"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     assert!(first.headers().get(REPLAYED_HEADER).is_none());
     let first_body = first.text().await.unwrap();
 
-    let second = pause(json!({"reason": "night shift"})).send().await.unwrap();
+    let second = pause(json!({"reason": "night shift"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(second.status(), StatusCode::OK);
     assert_eq!(second.headers()[REPLAYED_HEADER], "true");
     assert_eq!(second.text().await.unwrap(), first_body);
 
-    let pauses: Vec<Value> = fleet
-        .actions()
-        .await
-        .into_iter()
-        .filter(|a| a["verb"] == "pause")
-        .collect();
+    let pauses = pauses(&fleet).await;
     assert_eq!(pauses.len(), 1, "acted once: {pauses:?}");
 
     expect_problem(
-        pause(json!({"reason": "another reason"})).send().await.unwrap(),
+        pause(json!({"reason": "another reason"}))
+            .send()
+            .await
+            .unwrap(),
         ProblemType::IdempotencyKeyReused,
     )
     .await;
@@ -319,7 +355,7 @@ async fn a_repeated_idempotency_key_returns_the_first_answer_and_acts_once() {
 #[tokio::test]
 async fn concurrent_requests_with_one_key_act_once() {
     let fleet = Fleet::start(200, Scenario::PatchTuesday).await;
-    let ring = fleet.get_json("vera", "/v1/rings").await["items"][0]["id"]
+    let ring = active_ring(&fleet).await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -330,13 +366,14 @@ async fn concurrent_requests_with_one_key_act_once() {
             .send()
     };
     let (a, b, c) = tokio::join!(send(), send(), send());
-    let bodies = [
-        a.unwrap().text().await.unwrap(),
-        b.unwrap().text().await.unwrap(),
-        c.unwrap().text().await.unwrap(),
-    ];
+    let mut bodies = Vec::new();
+    for response in [a, b, c] {
+        let response = response.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        bodies.push(response.text().await.unwrap());
+    }
     assert!(bodies.iter().all(|body| *body == bodies[0]), "{bodies:?}");
-    assert_eq!(fleet.actions().await.len(), 1);
+    assert_eq!(pauses(&fleet).await.len(), 1);
 }
 
 #[tokio::test]
@@ -348,18 +385,32 @@ async fn halt_rollback_exclude_and_emergency_need_reason_and_ticket() {
         .as_str()
         .unwrap()
         .to_string();
+    let before = fleet.actions().await.len();
     let cases = [
-        ("alice", format!("/v1/deployments/{id}/halt"), json!({"reason": "bad"})),
-        ("alice", format!("/v1/deployments/{id}/rollback"), json!({"ticket": "CHG-1"})),
+        (
+            "alice",
+            format!("/v1/deployments/{id}/halt"),
+            json!({"reason": "bad"}),
+        ),
+        (
+            "alice",
+            format!("/v1/deployments/{id}/rollback"),
+            json!({"ticket": "CHG-1"}),
+        ),
         ("oscar", format!("/v1/hosts/{host}/exclude"), json!({})),
-        ("alice", "/v1/emergency".to_string(), json!({"cve": "CVE-2026-0001"})),
+        (
+            "alice",
+            "/v1/emergency".to_string(),
+            json!({"cve": "CVE-2026-0001"}),
+        ),
     ];
     for (who, path, body) in cases {
-        let problem = expect_problem(fleet.post(who, &path, body).await, ProblemType::Invalid).await;
+        let problem =
+            expect_problem(fleet.post(who, &path, body).await, ProblemType::Invalid).await;
         let detail = problem.detail.unwrap();
         assert!(detail.contains("reason and a ticket"), "{path}: {detail}");
     }
-    assert!(fleet.actions().await.is_empty(), "nothing was done");
+    assert_eq!(fleet.actions().await.len(), before, "nothing was done");
 }
 
 #[tokio::test]
@@ -426,7 +477,10 @@ async fn throttle_faults_answer_429_with_retry_after_then_serve() {
         assert_eq!(response.headers()["retry-after"], "3");
         expect_problem(response, ProblemType::RateLimited).await;
     }
-    assert_eq!(fleet.get("vera", "/v1/summary").await.status(), StatusCode::OK);
+    assert_eq!(
+        fleet.get("vera", "/v1/summary").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -460,4 +514,74 @@ async fn latency_fault_delays_answers() {
     let started = std::time::Instant::now();
     assert_eq!(fleet.get("vera", "/v1/me").await.status(), StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+/// Advances the fleet hour by hour until a deployment waits for approval to open a
+/// production ring; returns its id.
+fn deployment_awaiting_production_approval(fleet: &Fleet) -> String {
+    use patchdeck::backend::Backend;
+    use patchdeck::model::DeploymentState;
+    for _ in 0..24 * 30 {
+        let production: Vec<String> = fleet
+            .sim
+            .rings()
+            .items
+            .into_iter()
+            .filter(|r| r.production)
+            .map(|r| r.id)
+            .collect();
+        let waiting = fleet.sim.deployments().items.into_iter().find(|d| {
+            d.state == DeploymentState::AwaitingApproval
+                && d.next_ring.as_ref().is_some_and(|n| production.contains(n))
+        });
+        if let Some(deployment) = waiting {
+            return deployment.id;
+        }
+        fleet.sim.advance(3600);
+    }
+    panic!("no deployment reached a production gate in 30 simulated days");
+}
+
+#[tokio::test]
+async fn production_rings_need_two_different_approvers() {
+    let fleet = Fleet::start(300, Scenario::PatchTuesday).await;
+    let id = deployment_awaiting_production_approval(&fleet);
+    let approve = format!("/v1/deployments/{id}/approve");
+    let body = json!({"reason": "pilot soaked clean", "ticket": "CHG-4711"});
+
+    let first = fleet.post("alice", &approve, body.clone()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["state"], "awaiting-second-approver");
+    assert_eq!(first["by"], "alice");
+    let deployment = fleet
+        .get_json("vera", &format!("/v1/deployments/{id}"))
+        .await;
+    assert_eq!(deployment["pending_approval"]["first_approver"], "alice");
+    assert_eq!(deployment["state"], "awaiting-approval", "not opened yet");
+
+    let again = fleet.post("alice", &approve, body.clone()).await;
+    let problem = expect_problem(again, ProblemType::SecondApproverRequired).await;
+    assert!(problem.detail.unwrap().contains("alice"));
+
+    let second = fleet.post("bob", &approve, body).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second["state"], "succeeded");
+    assert_eq!(second["by"], "bob");
+    let deployment = fleet
+        .get_json("vera", &format!("/v1/deployments/{id}"))
+        .await;
+    assert_eq!(deployment["state"], "running");
+    assert!(deployment["pending_approval"].is_null());
+    let first_action = fleet
+        .actions()
+        .await
+        .into_iter()
+        .find(|a| a["id"] == first["id"])
+        .unwrap();
+    assert_eq!(
+        first_action["state"], "succeeded",
+        "the first approval completed"
+    );
 }

@@ -63,9 +63,7 @@ impl Fleet {
     /// A request as `who` (a generated identity).
     pub fn request(&self, who: &str, method: Method, path: &str) -> RequestBuilder {
         let token = self.tokens.token_of(who).expect("known identity");
-        self.http
-            .request(method, self.url(path))
-            .bearer_auth(token)
+        self.http.request(method, self.url(path)).bearer_auth(token)
     }
 
     pub async fn get(&self, who: &str, path: &str) -> Response {
@@ -94,11 +92,7 @@ impl Fleet {
     }
 
     /// Opens the event stream; `last_event_id` goes in the header, `since` in the query.
-    pub async fn events(
-        &self,
-        since: Option<u64>,
-        last_event_id: Option<u64>,
-    ) -> Response {
+    pub async fn events(&self, since: Option<u64>, last_event_id: Option<u64>) -> Response {
         let path = match since {
             Some(since) => format!("/v1/events?since={since}"),
             None => "/v1/events".to_string(),
