@@ -192,7 +192,7 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
         return Err(ApiProblem::forbidden(
             needed,
             verb.as_str(),
-            &format!("{} `{}`", singular(call.kind), call.id),
+            &describe(call.kind, &call.id),
         ));
     }
     let body = parse_body(&call.body)?;
@@ -259,12 +259,13 @@ fn perform(state: &AppState, request: ActionRequest, identity: &Identity) -> Res
     }
 }
 
-fn singular(kind: TargetKind) -> &'static str {
+/// The target in words: "deployment `dep-0002`", "the fleet".
+fn describe(kind: TargetKind, id: &str) -> String {
     match kind {
-        TargetKind::Deployment => "deployment",
-        TargetKind::Ring => "ring",
-        TargetKind::Host => "host",
-        TargetKind::Fleet => "fleet",
+        TargetKind::Deployment => format!("deployment `{id}`"),
+        TargetKind::Ring => format!("ring `{id}`"),
+        TargetKind::Host => format!("host `{id}`"),
+        TargetKind::Fleet => "the fleet".to_string(),
     }
 }
 
