@@ -6,7 +6,12 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod backend;
+pub mod config;
+pub mod console;
 pub mod model;
 pub mod sim;
+pub mod terminal;
+pub mod theme;
 pub mod ui;

@@ -1,28 +1,123 @@
 //! patchdeck: command line, runtime, and dispatch to the console or the simulator server.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::{Local, Utc};
 use clap::{Parser, Subcommand};
 
+use patchdeck::api::client::Client;
+use patchdeck::api::server::{self, Faults, ServerOptions};
+use patchdeck::api::tokens::{TokenFileError, Tokens};
+use patchdeck::app::{App, Context};
+use patchdeck::config::{self, Config};
+use patchdeck::model::Role;
+use patchdeck::sim::{Scenario, SimConfig, Simulator};
+use patchdeck::theme::{ColourSupport, Theme};
+use patchdeck::ui::Look;
+
 #[derive(Parser, Debug)]
-#[command(name = "patchdeck", version, about)]
+#[command(
+    name = "patchdeck",
+    version,
+    about = "A terminal console for staged patch rollouts.",
+    long_about = "A terminal console for staged patch rollouts: rings, deployments, failed hosts, \
+                  rollback and emergency mode.\n\nWith no config and no --api it runs on a built-in \
+                  simulated fleet (DEMO)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    console: ConsoleArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct ConsoleArgs {
+    /// API v1 base URL, e.g. https://patch.example.com (overrides the config's context).
+    #[arg(long, value_name = "URL")]
+    api: Option<String>,
+    /// File holding the bearer token (mode 600). Or set PATCHDECK_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
+    /// Disable every action: look, do not touch.
+    #[arg(long)]
+    read_only: bool,
+    /// Context of the config file to use (default: its current_context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Theme: default, high-contrast, solarized.
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// Config file (default: $XDG_CONFIG_HOME/patchdeck/config.toml).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Demo only: the simulator's story.
+    #[arg(long, value_enum, default_value_t = Scenario::PatchTuesday)]
+    scenario: Scenario,
+    /// Demo only: hosts in the simulated fleet.
+    #[arg(long, default_value_t = 2000)]
+    hosts: usize,
+    /// Demo only: seed of the simulated fleet.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Demo only: simulated seconds per real second.
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the simulated fleet as patchdeck API v1 (several consoles can share it).
-    Serve(patchdeck::api::server::ServeArgs),
+    Serve(server::ServeArgs),
+    /// Print the local audit log (every action this machine's consoles sent) as a table.
+    Audit(AuditArgs),
 }
+
+#[derive(clap::Args, Debug)]
+struct AuditArgs {
+    /// Audit log to read (default: audit.jsonl in the data directory).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Print the raw JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn audit(args: AuditArgs) -> color_eyre::Result<()> {
+    let path = match args.file {
+        Some(path) => path,
+        None => patchdeck::audit::log_path(
+            &config::data_dir()
+                .ok_or_else(|| UsageError("no data directory on this system".into()))?,
+        ),
+    };
+    let (records, problems) = patchdeck::audit::read(&path)
+        .map_err(|e| color_eyre::eyre::eyre!("cannot read {}: {e}", path.display()))?;
+    for problem in &problems {
+        eprintln!("patchdeck: skipped a line that is not an audit record: {problem}");
+    }
+    if records.is_empty() {
+        println!("no actions recorded in {}", path.display());
+        return Ok(());
+    }
+    if args.json {
+        for record in &records {
+            println!("{}", serde_json::to_string(record)?);
+        }
+    } else {
+        print!("{}", patchdeck::audit::table(&records));
+    }
+    Ok(())
+}
+
+/// An error the user must fix in how they called us (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(Command::Serve(args)) = cli.command else {
-        eprintln!("patchdeck: the console is not wired in yet; try `patchdeck serve --help`");
-        return ExitCode::from(2);
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -30,19 +125,131 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(patchdeck::api::server::run_serve(args)) {
+    let result = match cli.command {
+        Some(Command::Serve(args)) => runtime.block_on(server::run_serve(args)),
+        Some(Command::Audit(args)) => audit(args),
+        None => runtime.block_on(console(cli.console)),
+    };
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("patchdeck: {error:#}");
-            // A token file the user must fix is a configuration error.
-            if error
-                .downcast_ref::<patchdeck::api::tokens::TokenFileError>()
-                .is_some()
-            {
+            let usage = error.downcast_ref::<UsageError>().is_some()
+                || error.downcast_ref::<TokenFileError>().is_some()
+                || error.downcast_ref::<config::ConfigError>().is_some()
+                || error.downcast_ref::<config::TokenError>().is_some();
+            if usage {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
             }
         }
     }
+}
+
+async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
+    let config_path = args.config.clone().or_else(config::default_path);
+    let config = match &config_path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(name) = &args.context
+        && config.context(Some(name)).is_none()
+    {
+        let known: Vec<&str> = config.contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(UsageError(format!(
+            "no context `{name}` in {} (known: {})",
+            config_path.map_or("the config".into(), |p| p.display().to_string()),
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        ))
+        .into());
+    }
+    let context_config = config.context(args.context.as_deref());
+    let theme_name = args
+        .theme
+        .clone()
+        .or_else(|| context_config.and_then(|c| c.theme.clone()))
+        .or_else(|| config.theme.clone())
+        .unwrap_or_else(|| "default".into());
+    let support = ColourSupport::detect(|key| std::env::var(key).ok());
+    let theme = Theme::load(&theme_name, support).map_err(|e| UsageError(e.to_string()))?;
+    let look = Look {
+        theme,
+        local_offset: *Local::now().offset(),
+    };
+
+    let token_from = |file: Option<&PathBuf>| -> color_eyre::Result<Option<String>> {
+        match file {
+            Some(path) => Ok(Some(config::read_token_file(path)?)),
+            None => Ok(std::env::var("PATCHDECK_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())),
+        }
+    };
+
+    // Keep the demo's simulator and server alive for the whole session.
+    let mut demo_server = None;
+    let (context, client) = if let Some(api) = &args.api {
+        let token = token_from(args.token_file.as_ref())?;
+        let context = Context {
+            name: args.context.clone().unwrap_or_else(|| "--api".into()),
+            api_url: api.clone(),
+            demo: false,
+            read_only: args.read_only,
+        };
+        (
+            context,
+            Client::new(api, token).map_err(|e| UsageError(e.to_string()))?,
+        )
+    } else if let Some(ctx) = context_config {
+        let token = token_from(args.token_file.as_ref().or(ctx.token_file.as_ref()))?;
+        let context = Context {
+            name: ctx.name.clone(),
+            api_url: ctx.api.clone(),
+            demo: false,
+            read_only: args.read_only || ctx.read_only,
+        };
+        (
+            context,
+            Client::new(&ctx.api, token).map_err(|e| UsageError(e.to_string()))?,
+        )
+    } else {
+        let simulator = Simulator::new(SimConfig {
+            hosts: args.hosts,
+            seed: args.seed,
+            scenario: args.scenario,
+            start: Utc::now(),
+        });
+        let clock = simulator.spawn_clock(args.speed);
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let options = ServerOptions {
+            tokens: Tokens::single("you", Role::Approver, token.clone()),
+            faults: Faults::default(),
+        };
+        let running = server::spawn(simulator, options, "127.0.0.1:0".parse()?).await?;
+        let context = Context {
+            name: "demo".into(),
+            api_url: running.url.clone(),
+            demo: true,
+            read_only: args.read_only,
+        };
+        let client = Client::new(&running.url, Some(token))?;
+        demo_server = Some((running, clock));
+        (context, client)
+    };
+
+    let mut app = App::new(context, config.keymap(), Utc::now());
+    app.session = uuid::Uuid::new_v4().simple().to_string();
+    let audit_log = config::data_dir().map(|dir| patchdeck::audit::log_path(&dir));
+    let result = patchdeck::console::run(app, look, client, audit_log).await;
+    if let Some((running, clock)) = demo_server {
+        clock.abort();
+        running.abort();
+    }
+    result
 }

@@ -1,1 +1,468 @@
-//! Views (being written).
+//! The view: draws the app's state, reads nothing else. One module per part.
+
+pub mod detail;
+pub mod dialog;
+pub mod layout;
+pub mod panes;
+pub mod text;
+
+use chrono::FixedOffset;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::api::sync::Connection;
+use crate::app::keymap::KeyAction;
+use crate::app::lists::Pane;
+use crate::app::{App, MIN_HEIGHT, MIN_WIDTH, Mode, STALE_AFTER_SECS, Screen};
+use crate::theme::Theme;
+
+/// Presentation settings the view needs besides the state.
+#[derive(Debug, Clone)]
+pub struct Look {
+    pub theme: Theme,
+    /// The operator's local offset, for the header clock.
+    pub local_offset: FixedOffset,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            theme: Theme::default(),
+            local_offset: FixedOffset::east_opt(0).expect("zero offset"),
+        }
+    }
+}
+
+/// Draw the whole screen.
+pub fn view(app: &App, look: &Look, frame: &mut Frame) {
+    let area = frame.area();
+    if app.too_small() {
+        draw_too_small(app, frame, area);
+        return;
+    }
+    // Emergency mode changes the whole look: red accents, a checklist on top.
+    let emergency_look;
+    let look = match app.emergency() {
+        Some(_) => {
+            let mut changed = look.clone();
+            // Red, but not reversed: reverse video is for badges and the selection.
+            let red = look.theme.emergency.remove_modifier(Modifier::REVERSED);
+            changed.theme.accent = red;
+            changed.theme.title = red;
+            emergency_look = changed;
+            &emergency_look
+        }
+        None => look,
+    };
+    let layout = layout::main_layout(app, area);
+    draw_header(app, look, frame, layout.header);
+    let body = layout.body;
+    if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist) {
+        let lines = dialog::checklist_lines(app, &look.theme, emergency);
+        let block = Block::bordered()
+            .border_style(look.theme.emergency)
+            .title(Span::styled(
+                format!(
+                    " EMERGENCY {}: checklist (E to leave) ",
+                    text::clean(&emergency.cve)
+                ),
+                look.theme.emergency.add_modifier(Modifier::REVERSED),
+            ));
+        frame.render_widget(Paragraph::new(lines).block(block), checklist);
+    }
+    match app.screen() {
+        None => {
+            for (pane, rect) in &layout.panes {
+                panes::draw(app, look, frame, *pane, *rect, layout.tabbed);
+            }
+        }
+        Some(Screen::Help) => draw_help(app, look, frame, body),
+        Some(screen) => detail::draw(app, look, frame, screen, body),
+    }
+    if let Some(open) = &app.dialog {
+        dialog::draw(app, look, frame, open, layout.body);
+    }
+    draw_footer(app, look, frame, layout.footer);
+}
+
+fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
+    let message = format!(
+        "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{})",
+        app.width, app.height
+    );
+    let lines = vec![Line::from(message), Line::from("q quits")];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+}
+
+/// The time-dependent words on screen; the app redraws when they change, so an idle
+/// console writes nothing between minutes.
+pub fn time_marks(app: &App) -> String {
+    format!(
+        "{}|{}|{}",
+        app.fleet_now().format("%H:%M"),
+        app.now.format("%H:%M"),
+        connection_label(app).0
+    )
+}
+
+/// What the header says about the connection, and how loud.
+pub fn connection_label(app: &App) -> (String, Loudness) {
+    match &app.connection {
+        Connection::Live { .. } => ("LIVE".into(), Loudness::Ok),
+        Connection::Connecting { since } => (
+            format!("connecting {}", text::duration(app.now - *since)),
+            Loudness::Warn,
+        ),
+        Connection::Reconnecting {
+            since,
+            next_attempt_at,
+            ..
+        } => {
+            let age = app.now - *since;
+            let retry = (*next_attempt_at - app.now).num_seconds().max(0);
+            if age.num_seconds() < STALE_AFTER_SECS {
+                (
+                    format!("reconnecting {}", text::duration(age)),
+                    Loudness::Warn,
+                )
+            } else {
+                (
+                    format!("STALE {} (retry {retry}s)", text::duration(age)),
+                    Loudness::Fail,
+                )
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loudness {
+    Ok,
+    Warn,
+    Fail,
+    Muted,
+    Plain,
+}
+
+impl Loudness {
+    pub fn style(self, theme: &Theme) -> Style {
+        match self {
+            Loudness::Ok => theme.ok,
+            Loudness::Warn => theme.warn,
+            Loudness::Fail => theme.fail,
+            Loudness::Muted => theme.muted,
+            Loudness::Plain => theme.text,
+        }
+    }
+}
+
+fn badge(text: &str, style: Style) -> Span<'static> {
+    Span::styled(
+        format!(" {text} "),
+        style.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+    )
+}
+
+fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
+    let theme = &look.theme;
+    let sep = || Span::styled("  ", theme.muted);
+    let mut first = vec![Span::styled("patchdeck", theme.title)];
+    if app.context.demo {
+        first.push(Span::raw(" "));
+        first.push(badge("DEMO", theme.accent));
+    }
+    if let Some(emergency) = app
+        .fleet
+        .summary
+        .as_ref()
+        .and_then(|s| s.emergency.as_ref())
+    {
+        first.push(Span::raw(" "));
+        first.push(badge(
+            &format!("EMERGENCY {}", text::clean(&emergency.cve)),
+            theme.emergency,
+        ));
+    }
+    if app.context.read_only {
+        first.push(Span::raw(" "));
+        first.push(badge("READ-ONLY", theme.warn));
+    }
+    first.push(sep());
+    first.push(Span::styled(text::fit(&app.context.name, 16), theme.accent));
+    first.push(Span::raw(" "));
+    first.push(Span::styled(
+        text::fit(&app.context.api_url, if area.width < 120 { 22 } else { 40 }),
+        theme.muted,
+    ));
+    first.push(sep());
+    let (label, loudness) = connection_label(app);
+    first.push(Span::styled(
+        label,
+        loudness.style(theme).add_modifier(Modifier::BOLD),
+    ));
+    first.push(sep());
+    match &app.identity {
+        Some(identity) => first.push(Span::styled(
+            format!(
+                "{} ({})",
+                text::fit(&identity.name, 16),
+                identity.role.as_str()
+            ),
+            theme.text,
+        )),
+        None => first.push(Span::styled("identity unknown", theme.muted)),
+    }
+
+    let mut second = Vec::new();
+    let narrow = area.width < 120;
+    match &app.fleet.summary {
+        Some(summary) => {
+            let now = app.fleet_now();
+            let local = now.with_timezone(&look.local_offset);
+            if !narrow {
+                second.push(Span::styled(text::fit(&summary.name, 24), theme.text));
+                if let Some(scenario) = &summary.scenario {
+                    second.push(Span::styled(
+                        format!(" [{}]", text::fit(scenario, 16)),
+                        theme.muted,
+                    ));
+                }
+                second.push(sep());
+            }
+            let clock = if narrow { "%a %H:%M" } else { "%a %b %d %H:%M" };
+            second.push(Span::styled(
+                format!("{} UTC", now.format(clock)),
+                theme.text,
+            ));
+            second.push(Span::styled(
+                format!("/{} local", local.format("%H:%M")),
+                theme.muted,
+            ));
+            if summary.clock_speed != 1.0 {
+                second.push(Span::styled(
+                    format!(" x{}", summary.clock_speed),
+                    theme.muted,
+                ));
+            }
+            second.push(sep());
+            let since = now - summary.patch_tuesday;
+            let label = if narrow { "PT" } else { "Patch Tuesday" };
+            let when = if since.num_seconds() >= 0 {
+                format!("{label} +{}", text::duration(since))
+            } else {
+                format!("{label} in {}", text::duration(-since))
+            };
+            second.push(Span::styled(when, theme.text));
+            let counts = summary.counts;
+            second.push(sep());
+            second.push(Span::styled(format!("{} hosts", counts.total), theme.text));
+            if counts.failed > 0 {
+                second.push(Span::styled(
+                    format!(" {} failed", counts.failed),
+                    theme.fail,
+                ));
+            }
+            if counts.offline > 0 {
+                second.push(Span::styled(
+                    format!(" {} offline", counts.offline),
+                    theme.muted,
+                ));
+            }
+        }
+        None => second.push(Span::styled(
+            if app.synced {
+                "no summary from the server"
+            } else {
+                "loading the fleet..."
+            },
+            theme.muted,
+        )),
+    }
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
+}
+
+/// Keys that work where the operator is, for the footer.
+pub fn footer_keys(app: &App) -> Vec<KeyAction> {
+    use KeyAction as A;
+    match app.screen() {
+        Some(Screen::Help) => vec![A::Down, A::Up, A::Back, A::Quit],
+        Some(Screen::Hosts(_)) => vec![
+            A::Open,
+            A::Select,
+            A::SelectAll,
+            A::Retry,
+            A::Exclude,
+            A::Rollback,
+            A::Filter,
+            A::Back,
+            A::Help,
+        ],
+        Some(Screen::Ring(_)) => vec![A::PauseResume, A::Rollback, A::Back, A::Command, A::Help],
+        Some(Screen::Deployment(_)) => vec![
+            A::Approve,
+            A::Decline,
+            A::PauseResume,
+            A::Halt,
+            A::Rollback,
+            A::Back,
+            A::Help,
+        ],
+        Some(Screen::Host(_)) => vec![A::Retry, A::Exclude, A::Rollback, A::Back, A::Help],
+        Some(Screen::Action(_)) => vec![A::Back, A::Command, A::Help, A::Quit],
+        None => {
+            let mut keys = vec![A::NextPane, A::Open];
+            keys.extend(match app.focus {
+                Pane::Rings => vec![A::PauseResume, A::Rollback],
+                Pane::Deployments => {
+                    vec![A::Approve, A::Decline, A::PauseResume, A::Halt, A::Rollback]
+                }
+                Pane::Failed => vec![A::Select, A::Retry, A::Exclude, A::Rollback],
+                Pane::Actions => vec![],
+            });
+            keys.extend([
+                A::Help,
+                A::Quit,
+                A::Emergency,
+                A::Filter,
+                A::Command,
+                A::Zoom,
+            ]);
+            keys
+        }
+    }
+}
+
+fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
+    let theme = &look.theme;
+    let line = match &app.mode {
+        Mode::Filter(input) => Line::from(vec![
+            Span::styled("/", theme.title),
+            Span::raw(input.value().to_string()),
+            Span::styled("_", theme.accent.add_modifier(Modifier::SLOW_BLINK)),
+            Span::styled("   Enter keep  Esc clear", theme.muted),
+        ]),
+        Mode::Command(input) => {
+            let completions = crate::app::complete_command(app, input.value());
+            let hint = if completions != input.value() {
+                format!("   Tab: {}", text::fit(&completions, 40))
+            } else {
+                "   Tab complete  Enter run  Esc cancel".into()
+            };
+            Line::from(vec![
+                Span::styled(":", theme.title),
+                Span::raw(input.value().to_string()),
+                Span::styled("_", theme.accent),
+                Span::styled(hint, theme.muted),
+            ])
+        }
+        Mode::Normal if app.dialog.is_some() => Line::from(Span::styled(
+            match &app.dialog {
+                Some(crate::app::Dialog::Emergency(_)) => {
+                    "Enter next step  Backspace back  Space tick  Esc cancel"
+                }
+                _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
+            },
+            theme.muted,
+        )),
+        Mode::Normal => match &app.flash {
+            Some(flash) => Line::from(Span::styled(
+                text::fit(&flash.text, usize::from(area.width)),
+                if flash.error { theme.fail } else { theme.ok },
+            )),
+            None => {
+                let mut spans = Vec::new();
+                for action in footer_keys(app) {
+                    let Some(key) = app.keymap.primary(action) else {
+                        continue;
+                    };
+                    if app.availability(action).is_err() {
+                        // Unavailable to this identity: shown, struck out (help says why).
+                        let struck = theme.muted.add_modifier(Modifier::CROSSED_OUT);
+                        spans.push(Span::styled(format!("{key} {}", action.label()), struck));
+                        spans.push(Span::raw("  "));
+                        continue;
+                    }
+                    let style = if action == KeyAction::Emergency {
+                        theme.emergency
+                    } else {
+                        theme.title
+                    };
+                    spans.push(Span::styled(key.to_string(), style));
+                    spans.push(Span::styled(format!(" {}  ", action.label()), theme.muted));
+                }
+                Line::from(spans)
+            }
+        },
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
+    let theme = &look.theme;
+    let mut lines = Vec::new();
+    if app.context.read_only {
+        lines.push(Line::from(Span::styled(
+            "READ-ONLY: every action key is disabled (--read-only or the context's read_only).",
+            theme.warn,
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "Keys (from your key bindings)",
+        theme.title,
+    )));
+    for action in KeyAction::ALL {
+        let keys: Vec<String> = app
+            .keymap
+            .keys(action)
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let mut line = vec![
+            Span::styled(format!("  {:<18}", keys.join(" ")), theme.accent),
+            Span::styled(action.description().to_string(), theme.text),
+        ];
+        if let (false, Err(why)) = (app.context.read_only, app.availability(action)) {
+            line.push(Span::styled(
+                format!("  (unavailable here: {why})"),
+                theme.warn,
+            ));
+        }
+        lines.push(Line::from(line));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Commands (type : then Tab to complete)",
+        theme.title,
+    )));
+    for (_, description) in crate::app::COMMANDS {
+        lines.push(Line::from(Span::styled(
+            format!("  :{description}"),
+            theme.text,
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "States: waiting, deploying, soaking, paused, HALTED, done. Hosts: pending, downloading, installing, pending-reboot, rebooting, verifying, succeeded, failed, rolled-back, excluded, offline, deferred.",
+        theme.muted,
+    )));
+    let block = Block::bordered()
+        .title(Span::styled(" Help ", theme.title))
+        .title_bottom(Line::from(" Esc closes ").alignment(Alignment::Right));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((app.help_scroll, 0)),
+        area,
+    );
+}

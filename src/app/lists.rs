@@ -1,0 +1,259 @@
+//! What each list shows, derived from the fleet: rows in order, filtered. Pure.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{Action, Deployment, Fleet, Host, HostState, Ring};
+
+/// The four panes of the main screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    Rings,
+    Deployments,
+    Failed,
+    Actions,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Rings, Pane::Deployments, Pane::Failed, Pane::Actions];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Rings => "Rings",
+            Pane::Deployments => "Deployments",
+            Pane::Failed => "Failed hosts",
+            Pane::Actions => "Actions",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Pane {
+        Pane::ALL[(self.index() + 1) % Pane::ALL.len()]
+    }
+
+    pub fn prev(self) -> Pane {
+        Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+    }
+}
+
+/// Hosts that failed with one error code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureGroup {
+    pub code: String,
+    /// The most common message for the code.
+    pub message: String,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// Ring id -> hosts.
+    pub rings: BTreeMap<String, u32>,
+    /// Hardware model -> hosts.
+    pub models: BTreeMap<String, u32>,
+    /// Patch id -> hosts.
+    pub patches: BTreeMap<String, u32>,
+    /// Host ids, earliest failure first.
+    pub hosts: Vec<String>,
+}
+
+impl FailureGroup {
+    pub fn count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Entries of a count map, largest first.
+    pub fn ranked(map: &BTreeMap<String, u32>) -> Vec<(&str, u32)> {
+        let mut entries: Vec<(&str, u32)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        entries
+    }
+}
+
+/// Group failed hosts by error code, biggest group first.
+pub fn failure_groups(fleet: &Fleet) -> Vec<FailureGroup> {
+    let mut groups: BTreeMap<&str, (FailureGroup, BTreeMap<&str, u32>)> = BTreeMap::new();
+    let mut failed: Vec<&Host> = fleet
+        .hosts
+        .values()
+        .filter(|h| h.state == HostState::Failed)
+        .collect();
+    failed.sort_by(|a, b| {
+        let at = |h: &Host| h.failure.as_ref().map_or(h.updated_at, |f| f.at);
+        at(a).cmp(&at(b)).then_with(|| a.id.cmp(&b.id))
+    });
+    for host in failed {
+        let (code, message, at, patch) = match &host.failure {
+            Some(f) => (
+                f.code.as_str(),
+                f.message.as_str(),
+                f.at,
+                f.patch_id.as_deref(),
+            ),
+            None => (
+                "unknown",
+                "failed without an error code",
+                host.updated_at,
+                None,
+            ),
+        };
+        let (group, messages) = groups.entry(code).or_insert_with(|| {
+            (
+                FailureGroup {
+                    code: code.to_string(),
+                    message: String::new(),
+                    first_seen: at,
+                    last_seen: at,
+                    rings: BTreeMap::new(),
+                    models: BTreeMap::new(),
+                    patches: BTreeMap::new(),
+                    hosts: Vec::new(),
+                },
+                BTreeMap::new(),
+            )
+        });
+        group.first_seen = group.first_seen.min(at);
+        group.last_seen = group.last_seen.max(at);
+        *group.rings.entry(host.ring_id.clone()).or_default() += 1;
+        *group.models.entry(host.model.clone()).or_default() += 1;
+        if let Some(patch) = patch {
+            *group.patches.entry(patch.to_string()).or_default() += 1;
+        }
+        *messages.entry(message).or_default() += 1;
+        group.hosts.push(host.id.clone());
+    }
+    let mut out: Vec<FailureGroup> = groups
+        .into_values()
+        .map(|(mut group, messages)| {
+            group.message = messages
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(m, _)| m.to_string())
+                .unwrap_or_default();
+            group
+        })
+        .collect();
+    out.sort_by(|a, b| b.count().cmp(&a.count()).then_with(|| a.code.cmp(&b.code)));
+    out
+}
+
+/// Case-insensitive match of a filter against some fields.
+pub fn matches(filter: &str, fields: &[&str]) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let needle = filter.to_lowercase();
+    fields.iter().any(|f| f.to_lowercase().contains(&needle))
+}
+
+pub fn ring_matches(ring: &Ring, filter: &str) -> bool {
+    let state = format!("{:?}", ring.state);
+    matches(
+        filter,
+        &[
+            &ring.name,
+            &ring.id,
+            ring.site.as_deref().unwrap_or(""),
+            &state,
+        ],
+    )
+}
+
+pub fn deployment_matches(deployment: &Deployment, fleet: &Fleet, filter: &str) -> bool {
+    let kbs: Vec<&str> = deployment
+        .patch_ids
+        .iter()
+        .map(|id| fleet.patches.get(id).map_or(id.as_str(), |p| p.kb.as_str()))
+        .collect();
+    matches(filter, &[&deployment.name, &deployment.id, &kbs.join(" ")])
+}
+
+pub fn action_matches(action: &Action, filter: &str) -> bool {
+    matches(
+        filter,
+        &[
+            action.verb.as_str(),
+            &action.target_name,
+            &action.by,
+            action.reason.as_deref().unwrap_or(""),
+            action.ticket.as_deref().unwrap_or(""),
+        ],
+    )
+}
+
+pub fn host_matches(host: &Host, filter: &str) -> bool {
+    matches(
+        filter,
+        &[
+            &host.name,
+            &host.model,
+            &host.site,
+            &host.ring_id,
+            host.state.as_str(),
+            host.failure.as_ref().map_or("", |f| f.code.as_str()),
+            host.group_id.as_deref().unwrap_or(""),
+        ],
+    )
+}
+
+/// Deployments in the order the pane shows them: in flight first, newest first.
+pub fn deployments_in_order(fleet: &Fleet) -> Vec<&Deployment> {
+    let mut deployments: Vec<&Deployment> = fleet.deployments.values().collect();
+    deployments.sort_by(|a, b| {
+        b.emergency
+            .cmp(&a.emergency)
+            .then_with(|| b.state.is_active().cmp(&a.state.is_active()))
+            .then_with(|| b.created_at.cmp(&a.created_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    deployments
+}
+
+/// Actions newest first.
+pub fn actions_in_order(fleet: &Fleet) -> Vec<&Action> {
+    fleet.actions.values().rev().collect()
+}
+
+/// A host list opened with `:hosts`: which hosts it shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostFilter {
+    pub state: Option<HostState>,
+    pub ring: Option<String>,
+    pub error: Option<String>,
+}
+
+impl HostFilter {
+    pub fn admits(&self, host: &Host) -> bool {
+        self.state.is_none_or(|s| host.state == s)
+            && self.ring.as_ref().is_none_or(|r| &host.ring_id == r)
+            && self
+                .error
+                .as_ref()
+                .is_none_or(|code| host.failure.as_ref().is_some_and(|f| &f.code == code))
+    }
+
+    /// "failed in Pilot" style title.
+    pub fn describe(&self, fleet: &Fleet) -> String {
+        let mut parts = Vec::new();
+        if let Some(state) = self.state {
+            parts.push(state.as_str().to_string());
+        }
+        parts.push("hosts".into());
+        if let Some(code) = &self.error {
+            parts.push(format!("with {code}"));
+        }
+        if let Some(ring) = &self.ring {
+            let name = fleet
+                .rings
+                .get(ring)
+                .map_or(ring.as_str(), |r| r.name.as_str());
+            parts.push(format!("in {name}"));
+        }
+        let mut text = parts.join(" ");
+        if let Some(first) = text.get(0..1) {
+            text = first.to_uppercase() + &text[1..];
+        }
+        text
+    }
+}

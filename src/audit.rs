@@ -1,0 +1,191 @@
+//! The local audit log: one JSON line per action sent, with its outcome, in the data
+//! directory. Never the token. `patchdeck audit` prints it as a table.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When the outcome was known (wall clock, UTC).
+    pub time: DateTime<Utc>,
+    pub context: String,
+    pub api: String,
+    pub identity: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub target_name: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub ticket: Option<String>,
+    pub idempotency_key: String,
+    /// "succeeded", "awaiting-second-approver", "refused: ...", "timed out: ...".
+    pub outcome: String,
+    /// The server's action id when it recorded one.
+    #[serde(default)]
+    pub action_id: Option<String>,
+}
+
+/// The audit log file in a data directory.
+pub fn log_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("audit.jsonl")
+}
+
+/// Append one record (creating the file, mode 600, and its directory).
+pub fn append(path: &Path, record: &AuditRecord) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
+    line.push('\n');
+    file.write_all(line.as_bytes())
+}
+
+/// Read every record; lines that do not parse are reported with their number.
+pub fn read(path: &Path) -> std::io::Result<(Vec<AuditRecord>, Vec<String>)> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(e),
+    };
+    let mut records = Vec::new();
+    let mut problems = Vec::new();
+    for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(&line) {
+            Ok(record) => records.push(record),
+            Err(e) => problems.push(format!("{}:{}: {e}", path.display(), index + 1)),
+        }
+    }
+    Ok((records, problems))
+}
+
+/// The records as a plain-text table.
+pub fn table(records: &[AuditRecord]) -> String {
+    let clean = |s: &str| crate::ui::text::clean(s).into_owned();
+    let header = [
+        "TIME (UTC)",
+        "CONTEXT",
+        "WHO",
+        "ACTION",
+        "TARGET",
+        "TICKET",
+        "OUTCOME",
+        "REASON",
+    ];
+    let rows: Vec<[String; 8]> = records
+        .iter()
+        .map(|r| {
+            [
+                r.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                clean(&r.context),
+                clean(&r.identity),
+                clean(&r.action),
+                format!("{} {}", r.target_kind, clean(&r.target_name)),
+                clean(r.ticket.as_deref().unwrap_or("-")),
+                clean(&r.outcome),
+                clean(r.reason.as_deref().unwrap_or("-")),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.len());
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(crate::ui::text::width(cell)).min(40);
+        }
+    }
+    let mut out = String::new();
+    let mut push_row = |cells: Vec<String>| {
+        let line: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let c = crate::ui::text::fit(c, widths[i]);
+                let pad = widths[i].saturating_sub(crate::ui::text::width(&c));
+                format!("{c}{}", " ".repeat(pad))
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    };
+    push_row(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        push_row(row.to_vec());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(outcome: &str) -> AuditRecord {
+        AuditRecord {
+            time: DateTime::parse_from_rfc3339("2026-11-12T14:05:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            context: "prod".into(),
+            api: "https://patch.example.com".into(),
+            identity: "alice".into(),
+            action: "halt".into(),
+            target_kind: "deployment".into(),
+            target_id: "dep-1".into(),
+            target_name: "2026-11 Patch Tuesday".into(),
+            reason: Some("bad driver".into()),
+            ticket: Some("CHG-1".into()),
+            idempotency_key: "k-1".into(),
+            outcome: outcome.into(),
+            action_id: Some("act-000001".into()),
+        }
+    }
+
+    #[test]
+    fn append_then_read_then_table() {
+        let dir = std::env::temp_dir().join(format!("patchdeck-audit-{}", std::process::id()));
+        let path = log_path(&dir);
+        let _ = std::fs::remove_file(&path);
+        append(&path, &record("succeeded")).unwrap();
+        append(&path, &record("refused: changed")).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"not json\n")
+            .unwrap();
+        let (records, problems) = read(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].ends_with(&format!(
+            "audit.jsonl:3: {}",
+            problems[0].split(": ").last().unwrap()
+        )));
+        let text = table(&records);
+        assert!(text.starts_with("TIME (UTC)"));
+        assert!(text.contains("deployment 2026-11 Patch Tuesday"));
+        assert!(text.contains("refused: changed"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,245 @@
+//! The config file: contexts (name, API URL, token file, read-only, theme) and key
+//! overrides. `$XDG_CONFIG_HOME/patchdeck/config.toml` via `directories`.
+//!
+//! ```toml
+//! current_context = "prod"
+//! theme = "default"
+//!
+//! [[context]]
+//! name = "prod"
+//! api = "https://patch.example.com"
+//! token_file = "/home/me/.config/patchdeck/prod.token"
+//! read_only = true
+//!
+//! [keys]
+//! halt = ["ctrl-h"]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::app::keymap::Keymap;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub current_context: Option<String>,
+    /// Theme for every context that names none.
+    #[serde(default)]
+    pub theme: Option<String>,
+    #[serde(default, rename = "context")]
+    pub contexts: Vec<ContextConfig>,
+    /// Action name -> keys, replacing that action's default keys.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextConfig {
+    pub name: String,
+    pub api: String,
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub theme: Option<String>,
+}
+
+/// A config problem: names the file, the line and the key when it can.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Where the config lives by default.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "patchdeck")
+        .map(|dirs| dirs.config_dir().join("config.toml"))
+}
+
+/// Where the audit log and other data live.
+pub fn data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "patchdeck").map(|dirs| dirs.data_dir().to_path_buf())
+}
+
+impl Config {
+    /// Read a config file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&path.display().to_string(), &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(ConfigError {
+                path: path.display().to_string(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+
+    pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+            path: path.to_string(),
+            line: e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().trim().to_string(),
+        })?;
+        // Check the key overrides now, so a bad line is reported at start.
+        let keymap_line = |action: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(action))
+                .map(|i| i + 1)
+        };
+        for (action, keys) in &config.keys {
+            Keymap::default()
+                .with_overrides([(action.as_str(), keys.as_slice())])
+                .map_err(|e| ConfigError {
+                    path: path.to_string(),
+                    line: keymap_line(action),
+                    message: format!("[keys] {action}: {e}"),
+                })?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for context in &config.contexts {
+            if !seen.insert(&context.name) {
+                return Err(ConfigError {
+                    path: path.to_string(),
+                    line: None,
+                    message: format!("context `{}` is defined twice", context.name),
+                });
+            }
+        }
+        if let Some(current) = &config.current_context
+            && !config.contexts.iter().any(|c| &c.name == current)
+        {
+            return Err(ConfigError {
+                path: path.to_string(),
+                line: None,
+                message: format!("current_context `{current}` names no [[context]]"),
+            });
+        }
+        Ok(config)
+    }
+
+    pub fn keymap(&self) -> Keymap {
+        Keymap::default()
+            .with_overrides(self.keys.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+            .unwrap_or_default()
+    }
+
+    /// The context asked for by name, or the current one.
+    pub fn context(&self, name: Option<&str>) -> Option<&ContextConfig> {
+        let name = name.or(self.current_context.as_deref())?;
+        self.contexts.iter().find(|c| c.name == name)
+    }
+}
+
+/// A token-file problem.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TokenError {
+    #[error("token file {path} is readable by group or others: run `chmod 600 {path}`")]
+    TooOpen { path: String },
+    #[error("cannot read token file {path}: {message}")]
+    Unreadable { path: String, message: String },
+    #[error("token file {path} is empty")]
+    Empty { path: String },
+}
+
+/// Read a bearer token from a file that only its owner can read.
+pub fn read_token_file(path: &Path) -> Result<String, TokenError> {
+    let shown = path.display().to_string();
+    let metadata = std::fs::metadata(path).map_err(|e| TokenError::Unreadable {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if metadata.permissions().mode() & 0o077 != 0 {
+            return Err(TokenError::TooOpen { path: shown });
+        }
+    }
+    let _ = metadata;
+    let text = std::fs::read_to_string(path).map_err(|e| TokenError::Unreadable {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    let token = text.trim().to_string();
+    if token.is_empty() {
+        return Err(TokenError::Empty { path: shown });
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_contexts_and_keys() {
+        let config = Config::parse(
+            "config.toml",
+            r#"
+current_context = "prod"
+[[context]]
+name = "prod"
+api = "https://patch.example.com"
+read_only = true
+[keys]
+halt = ["ctrl-h"]
+"#,
+        )
+        .unwrap();
+        let prod = config.context(None).unwrap();
+        assert!(prod.read_only);
+        assert_eq!(prod.api, "https://patch.example.com");
+        assert_eq!(
+            config.keymap().action(crate::app::keymap::Key::ctrl('h')),
+            Some(crate::app::keymap::KeyAction::Halt)
+        );
+    }
+
+    #[test]
+    fn bad_line_names_file_line_and_key() {
+        let err = Config::parse(
+            "cfg.toml",
+            "theme = \"x\"\n[[context]]\nname = \"a\"\napi = \"u\"\nreadonly = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "cfg.toml");
+        assert_eq!(err.line, Some(5));
+        assert!(err.message.contains("readonly"), "{}", err.message);
+        let err = Config::parse("cfg.toml", "[keys]\nhalt = [\"ctrl-\"]\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(
+            err.to_string().starts_with("cfg.toml:2: [keys] halt"),
+            "{err}"
+        );
+        let err = Config::parse("cfg.toml", "current_context = \"nope\"\n").unwrap_err();
+        assert!(err.message.contains("nope"));
+    }
+
+    #[test]
+    fn token_file_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("patchdeck-token-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "secret\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = read_token_file(&path).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"));
+        assert!(!err.to_string().contains("secret"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_token_file(&path).unwrap(), "secret");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

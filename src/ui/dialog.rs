@@ -1,0 +1,445 @@
+//! Dialogs drawn over the screen: action confirmation with the blast radius, the
+//! emergency wizard, leaving emergency mode; and the emergency checklist.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use tui_input::Input;
+
+use super::Look;
+use super::text::{clean, fit};
+use crate::app::dialog::{self, ConfirmDialog, Field, Stage};
+use crate::app::{App, Dialog, EmergencyWizard, WizardStep};
+use crate::model::{Emergency, HostCounts};
+use crate::theme::Theme;
+
+/// A centred area of at most `width` x `height`.
+fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}
+
+pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Rect) {
+    match dialog {
+        Dialog::Confirm(confirm) => draw_confirm(app, &look.theme, frame, confirm, area),
+        Dialog::Emergency(wizard) => draw_wizard(app, &look.theme, frame, wizard, area),
+        Dialog::LeaveEmergency { cve, input } => {
+            let theme = &look.theme;
+            let lines = vec![
+                Line::from("Leave emergency mode? The emergency deployment itself goes on;"),
+                Line::from("the console stops showing the checklist and the red border."),
+                Line::from(""),
+                input_line(
+                    theme,
+                    &format!("Type {} to confirm", clean(cve)),
+                    input,
+                    true,
+                ),
+                Line::from(""),
+                Line::from(Span::styled("Enter leave   Esc stay", theme.muted)),
+            ];
+            popup(
+                frame,
+                area,
+                70,
+                9,
+                " Leave EMERGENCY mode ",
+                theme.emergency,
+                lines,
+            );
+        }
+    }
+}
+
+fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    height: u16,
+    title: &str,
+    border: Style,
+    lines: Vec<Line>,
+) {
+    let rect = centred(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(
+            title.to_string(),
+            border.add_modifier(Modifier::BOLD),
+        ))
+        .border_style(border);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+fn input_line<'a>(theme: &Theme, label: &str, input: &Input, focused: bool) -> Line<'a> {
+    let marker = if focused { "> " } else { "  " };
+    let value = input.value().to_string();
+    let mut spans = vec![
+        Span::styled(
+            format!("{marker}{label}: "),
+            if focused { theme.title } else { theme.muted },
+        ),
+        Span::styled(value, theme.text.add_modifier(Modifier::UNDERLINED)),
+    ];
+    if focused {
+        spans.push(Span::styled("_", theme.accent));
+    }
+    Line::from(spans)
+}
+
+fn fact<'a>(theme: &Theme, name: &str, value: String, style: Style) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("  {name:<9}"), theme.muted),
+        Span::styled(value, style),
+    ])
+}
+
+fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDialog, area: Rect) {
+    let plan = &confirm.plan;
+    let blast = &plan.blast;
+    let emergency = plan.verb == crate::model::Verb::Emergency;
+    let border = if emergency || plan.confirm_text.is_some() {
+        theme.fail
+    } else {
+        theme.accent
+    };
+    let width = area.width.saturating_sub(4).min(96);
+    let text_width = usize::from(width.saturating_sub(14));
+    let mut lines = vec![Line::from(Span::styled(
+        "Blast radius (nothing is sent before you confirm)",
+        theme.title,
+    ))];
+    lines.push(fact(
+        theme,
+        "rings",
+        fit(&blast.rings.join(", "), text_width),
+        theme.text,
+    ));
+    lines.push(fact(
+        theme,
+        "hosts",
+        format!(
+            "{} hosts ({} servers), {} will reboot",
+            blast.hosts, blast.servers, blast.reboots
+        ),
+        theme.text,
+    ));
+    if !blast.groups.is_empty() {
+        lines.push(fact(
+            theme,
+            "services",
+            fit(&blast.groups.join("; "), text_width),
+            theme.text,
+        ));
+    }
+    for window in blast.windows.iter().take(3) {
+        lines.push(fact(theme, "window", fit(window, text_width), theme.text));
+    }
+    if blast.windows.len() > 3 {
+        lines.push(fact(
+            theme,
+            "",
+            format!("and {} more rings", blast.windows.len() - 3),
+            theme.muted,
+        ));
+    }
+    for note in &blast.notes {
+        let style = if note.starts_with("RESTORE") {
+            theme.fail
+        } else {
+            theme.warn
+        };
+        lines.push(fact(theme, "note", fit(note, text_width), style));
+    }
+    lines.push(Line::from(""));
+    let required = if plan.needs_reason() {
+        " (required)"
+    } else {
+        " (optional)"
+    };
+    let editing = confirm.stage == Stage::Editing;
+    lines.push(input_line(
+        theme,
+        &format!("Reason{required}"),
+        &confirm.reason,
+        editing && confirm.field == Field::Reason,
+    ));
+    lines.push(input_line(
+        theme,
+        &format!("Ticket{required}"),
+        &confirm.ticket,
+        editing && confirm.field == Field::Ticket,
+    ));
+    if let Some(expected) = &plan.confirm_text {
+        lines.push(input_line(
+            theme,
+            &format!("Type \"{}\" to confirm", fit(expected, 40)),
+            &confirm.confirm,
+            editing && confirm.field == Field::Confirm,
+        ));
+    }
+    lines.push(Line::from(""));
+    match &confirm.stage {
+        Stage::Editing => {
+            if let Some(error) = &confirm.error {
+                lines.push(Line::from(Span::styled(error.clone(), theme.fail)));
+            }
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Enter {}  Tab next field  Esc cancel  ({} request{})",
+                    plan.verb.as_str(),
+                    plan.targets.len(),
+                    if plan.targets.len() == 1 { "" } else { "s" }
+                ),
+                theme.muted,
+            )));
+        }
+        Stage::Sending { waiting } => lines.push(Line::from(Span::styled(
+            format!(
+                "sending... {} of {} answered   Esc closes (results go to Actions)",
+                plan.targets.len() - waiting.len(),
+                plan.targets.len()
+            ),
+            theme.warn,
+        ))),
+        Stage::Problem { message, .. } => lines.push(Line::from(Span::styled(
+            clean(message).into_owned(),
+            theme.fail,
+        ))),
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let title = format!(
+        " {} ",
+        fit(&plan.title, usize::from(width.saturating_sub(4)))
+    );
+    popup(frame, area, width, height, &title, border, lines);
+    let _ = app;
+}
+
+fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWizard, area: Rect) {
+    let candidates = dialog::emergency_candidates(&app.fleet);
+    let width = area.width.saturating_sub(4).min(96);
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Step ", theme.muted),
+        Span::styled(
+            match wizard.step {
+                WizardStep::Patch => "1/4 pick the patch or CVE",
+                WizardStep::Targets => "2/4 targets, in the order they will be patched",
+                WizardStep::RollbackPlan => "3/4 the rollback plan",
+            },
+            theme.title,
+        ),
+        Span::styled("   (4/4 reason, ticket, type the CVE)", theme.muted),
+    ])];
+    lines.push(Line::from(""));
+    let chosen = candidates.get(wizard.selected);
+    match wizard.step {
+        WizardStep::Patch => {
+            let visible = usize::from(area.height.saturating_sub(10)).max(3);
+            let offset = crate::app::visible_offset(0, wizard.selected, visible);
+            for (index, patch) in candidates.iter().enumerate().skip(offset).take(visible) {
+                let exploited = if patch.exploited_cves.is_empty() {
+                    String::new()
+                } else {
+                    format!(" EXPLOITED {}", clean(&patch.exploited_cves.join(" ")))
+                };
+                let style = if index == wizard.selected {
+                    theme.selected
+                } else {
+                    theme.text
+                };
+                lines.push(Line::from(Span::styled(
+                    fit(
+                        &format!(
+                            "{:<10} {:<9} {}{exploited}",
+                            patch.kb,
+                            format!("{:?}", patch.severity),
+                            patch.title
+                        ),
+                        usize::from(width.saturating_sub(4)),
+                    ),
+                    style,
+                )));
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                "j/k choose   Enter next   Esc cancel",
+                theme.muted,
+            )));
+        }
+        WizardStep::Targets => {
+            if let Some(patch) = chosen {
+                lines.push(Line::from(format!(
+                    "{} {}",
+                    clean(&patch.kb),
+                    fit(&patch.title, 70)
+                )));
+            }
+            for (stage, hosts) in dialog::emergency_order(&app.fleet) {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {hosts:>6} hosts  "), theme.accent),
+                    Span::styled(stage, theme.text),
+                ]));
+            }
+            lines.push(Line::from(Span::styled(
+                "Maintenance windows and user deferrals are overridden; servers keep their reboot order.",
+                theme.warn,
+            )));
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                "Enter next   Backspace back   Esc cancel",
+                theme.muted,
+            )));
+        }
+        WizardStep::RollbackPlan => {
+            if let Some(patch) = chosen {
+                lines.push(Line::from(if patch.uninstallable {
+                    Span::styled(format!("{} can be uninstalled: rollback uninstalls it and reboots.", clean(&patch.kb)), theme.text)
+                } else {
+                    Span::styled(
+                        format!("{} CANNOT be uninstalled: rollback means restoring from backup or snapshot.", clean(&patch.kb)),
+                        theme.fail,
+                    )
+                }));
+            }
+            lines.push(Line::from(
+                "Before starting: the rollback plan is written down, the restore path is tested,",
+            ));
+            lines.push(Line::from(
+                "and the people who would run it are on the call.",
+            ));
+            lines.push(Line::from(""));
+            let mark = if wizard.rollback_plan_ready {
+                "[x]"
+            } else {
+                "[ ]"
+            };
+            lines.push(Line::from(Span::styled(
+                format!("{mark} the emergency rollback plan is ready"),
+                theme.title,
+            )));
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                "Space tick   Enter next   Backspace back   Esc cancel",
+                theme.muted,
+            )));
+        }
+    }
+    if let Some(error) = &wizard.error {
+        lines.push(Line::from(Span::styled(error.clone(), theme.fail)));
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
+    popup(
+        frame,
+        area,
+        width,
+        height,
+        " EMERGENCY deployment ",
+        theme.emergency,
+        lines,
+    );
+}
+
+/// The emergency checklist of the domain, with progress from the fleet.
+pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<Line<'static>> {
+    let deployment = app.fleet.deployments.get(&emergency.deployment_id);
+    let stage = |index: usize| -> Option<(String, HostCounts)> {
+        let ring_id = deployment?.rings.get(index)?;
+        let ring = app.fleet.rings.get(ring_id)?;
+        Some((
+            ring.name.trim_start_matches("Emergency: ").to_string(),
+            ring.counts,
+        ))
+    };
+    let tick = |done: bool, started: bool| {
+        if done {
+            "[x]"
+        } else if started {
+            "[~]"
+        } else {
+            "[ ]"
+        }
+    };
+    let progress = |counts: &HostCounts| {
+        let targeted = counts.total.saturating_sub(counts.excluded);
+        (counts.succeeded, targeted, counts.failed)
+    };
+    let mut items: Vec<(String, bool)> = vec![(
+        format!(
+            "[x] {} for {}: targets ordered by exposure and criticality (by {})",
+            clean(
+                app.fleet
+                    .patches
+                    .get(&emergency.patch_id)
+                    .map_or(emergency.patch_id.as_str(), |p| p.kb.as_str())
+            ),
+            clean(&emergency.cve),
+            clean(&emergency.started_by)
+        ),
+        false,
+    )];
+    if let Some((name, counts)) = stage(0) {
+        let (ok, total, failed) = progress(&counts);
+        items.push((
+            format!(
+                "{} test on look-alike machines first ({name}): {ok}/{total} ok, {failed} failed",
+                tick(total > 0 && ok == total, ok + failed > 0)
+            ),
+            failed > 0,
+        ));
+    }
+    let verified: u32 = deployment.map_or(0, |d| d.counts.succeeded);
+    let rebooting: u32 = deployment.map_or(0, |d| d.counts.rebooting + d.counts.verifying);
+    items.push((
+        format!(
+            "{} apps tested after reboot: {verified} verified, {rebooting} rebooting/verifying",
+            tick(false, verified > 0)
+        ),
+        false,
+    ));
+    items.push((
+        "[x] rollback plan ready (confirmed when the emergency was started)".to_string(),
+        false,
+    ));
+    let mut rest = Vec::new();
+    for index in 1..4 {
+        if let Some((name, counts)) = stage(index) {
+            let (ok, total, failed) = progress(&counts);
+            rest.push(format!(
+                "{name} {ok}/{total}{}",
+                if failed > 0 {
+                    format!(" ({failed} failed)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    if !rest.is_empty() {
+        items.push((
+            format!("[~] critical first, then the rest: {}", rest.join("; ")),
+            false,
+        ));
+    }
+    items
+        .into_iter()
+        .map(|(text, bad)| {
+            Line::from(Span::styled(
+                text,
+                if bad { theme.fail } else { theme.text },
+            ))
+        })
+        .collect()
+}
