@@ -144,11 +144,11 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
         .title(Line::from(title))
         .border_style(if focused { theme.accent } else { theme.muted });
     if pane == Pane::Rings
-        && let Some(alert) = rings_alert(app)
+        && let Some((alert, loudness)) = rings_alert(app)
     {
         block = block.title_bottom(Line::from(Span::styled(
             format!(" {} ", fit(&alert, 100)),
-            theme.fail,
+            loudness.style(theme),
         )));
     }
     block
@@ -156,7 +156,7 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
 
 /// The one line an operator must read first: a halted or blocked ring and why.
 /// Halted rings come first, then blocked gates; rings of an emergency before others.
-pub fn rings_alert(app: &App) -> Option<String> {
+pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
     let mut rings = app.fleet.rings_in_order();
     if let Some(emergency) = app.emergency()
         && let Some(deployment) = app.fleet.deployments.get(&emergency.deployment_id)
@@ -165,7 +165,10 @@ pub fn rings_alert(app: &App) -> Option<String> {
     }
     if let Some(ring) = rings.iter().find(|r| r.state == RingState::Halted) {
         let why = ring.state_reason.as_deref().unwrap_or("no reason given");
-        return Some(format!("{} HALTED: {}", ring.name, text::clean(why)));
+        return Some((
+            format!("{} HALTED: {}", ring.name, text::clean(why)),
+            Loudness::Fail,
+        ));
     }
     for ring in rings {
         if ring.gate.state == GateState::Blocked {
@@ -174,10 +177,41 @@ pub fn rings_alert(app: &App) -> Option<String> {
                 .blocked_reason
                 .as_deref()
                 .unwrap_or("threshold not met");
-            return Some(format!("{} gate BLOCKED: {}", ring.name, text::clean(why)));
+            return Some((
+                format!("{} gate BLOCKED: {}", ring.name, text::clean(why)),
+                Loudness::Fail,
+            ));
         }
     }
-    None
+    // Nothing broken: say what the rollout is waiting for.
+    let waiting = app.fleet.rings_in_order().into_iter().find(|r| {
+        matches!(
+            r.gate.state,
+            GateState::AwaitingApproval | GateState::AwaitingSecondApprover
+        )
+    })?;
+    let next = app
+        .fleet
+        .deployments
+        .values()
+        .find(|d| d.current_ring.as_deref() == Some(waiting.id.as_str()) && d.next_ring.is_some())
+        .and_then(|d| d.next_ring.as_ref())
+        .and_then(|id| app.fleet.rings.get(id))
+        .map_or("the next ring".to_string(), |r| r.name.clone());
+    Some((
+        if waiting.gate.state == GateState::AwaitingSecondApprover {
+            format!(
+                "{next} waits: a second approver must approve (gate of {})",
+                waiting.name
+            )
+        } else {
+            format!(
+                "{next} waits: {} passed its gate and needs approval (2, a)",
+                waiting.name
+            )
+        },
+        Loudness::Warn,
+    ))
 }
 
 fn row_style(theme: &Theme, index: usize, selected: usize, focused: bool) -> Style {
