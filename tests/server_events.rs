@@ -138,6 +138,14 @@ async fn garbage_positions_are_malformed() {
         ProblemType::Malformed,
     )
     .await;
+    // An empty Last-Event-ID is a client that saw nothing yet: the stream starts now.
+    let empty = fleet
+        .request("vera", reqwest::Method::GET, "/v1/events")
+        .header("Last-Event-ID", "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 200);
 }
 
 #[tokio::test]
