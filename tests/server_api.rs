@@ -585,3 +585,31 @@ async fn production_rings_need_two_different_approvers() {
         "the first approval completed"
     );
 }
+
+#[tokio::test]
+async fn a_refusal_is_replayed_too_and_keys_belong_to_one_identity() {
+    let fleet = Fleet::start(200, Scenario::PatchTuesday).await;
+    let ring = active_ring(&fleet).await;
+    let id = ring["id"].as_str().unwrap();
+    let stale = ring["version"].as_u64().unwrap() + 5;
+    let pause = |who: &'static str, if_match: u64| {
+        fleet
+            .request(who, Method::POST, &format!("/v1/rings/{id}/pause"))
+            .header("Idempotency-Key", "shared-key-1")
+            .header("If-Match", if_match.to_string())
+            .send()
+    };
+    let refused = pause("oscar", stale).await.unwrap();
+    assert!(refused.headers().get(REPLAYED_HEADER).is_none());
+    expect_problem(refused, ProblemType::VersionMismatch).await;
+    let again = pause("oscar", stale).await.unwrap();
+    assert_eq!(again.headers()[REPLAYED_HEADER], "true");
+    expect_problem(again, ProblemType::VersionMismatch).await;
+
+    // Another identity's request under the same key is its own request.
+    let current = ring["version"].as_u64().unwrap();
+    let alice = pause("alice", current).await.unwrap();
+    assert_eq!(alice.status(), StatusCode::OK);
+    assert!(alice.headers().get(REPLAYED_HEADER).is_none());
+    assert_eq!(pauses(&fleet).await.len(), 1);
+}
