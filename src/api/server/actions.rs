@@ -5,13 +5,13 @@
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::idempotency::{MAX_KEY_LEN, Stored, valid_key};
 use super::problem::ApiProblem;
-use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, ProblemType};
+use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, PROBLEM_CONTENT_TYPE, ProblemType};
 use crate::backend::ActionRequest;
 use crate::model::{Identity, Role, Target, TargetKind, Verb};
 
@@ -192,7 +192,7 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
         return Err(ApiProblem::forbidden(
             needed,
             verb.as_str(),
-            &format!("{} `{}`", singular(call.kind), call.id),
+            &describe(call.kind, &call.id),
         ));
     }
     let body = parse_body(&call.body)?;
@@ -214,7 +214,7 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
     };
 
     let Some(key) = key else {
-        return Ok(perform(state, request, &call.identity));
+        return Ok(perform(state, request, &call.identity, String::new()).response(false));
     };
     // Same method, path, If-Match and body (in canonical form) = the same request.
     let fingerprint = format!(
@@ -238,33 +238,54 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
             "the key `{key}` was first used for another request; use a new key for a new request"
         )));
     }
-    let answer = Stored::capture(fingerprint, perform(state, request, &call.identity)).await;
+    // No await from here on: once the backend has acted, the answer is stored even if
+    // the client has gone away, so its retry gets the answer instead of acting again.
+    let answer = perform(state, request, &call.identity, fingerprint);
     let response = answer.response(false);
     *stored = Some(answer);
     Ok(response)
 }
 
-/// Asks the backend; the answer is the recorded Action or a problem.
-fn perform(state: &AppState, request: ActionRequest, identity: &Identity) -> Response {
+/// Asks the backend; the answer is the recorded Action or a problem, ready to be kept.
+fn perform(
+    state: &AppState,
+    request: ActionRequest,
+    identity: &Identity,
+    fingerprint: String,
+) -> Stored {
     match state.backend.act(request, identity) {
-        Ok(action) => {
-            let etag = format!("\"{}\"", action.version);
-            let mut response = axum::Json(action).into_response();
-            if let Ok(value) = etag.parse() {
-                response.headers_mut().insert(header::ETAG, value);
+        Ok(action) => Stored {
+            fingerprint,
+            status: StatusCode::OK,
+            content_type: HeaderValue::from_static("application/json"),
+            etag: HeaderValue::from_str(&format!("\"{}\"", action.version)).ok(),
+            body: serde_json::to_vec(&action).unwrap_or_default().into(),
+        },
+        Err(error) => {
+            let problem = ApiProblem::from(error);
+            Stored {
+                fingerprint,
+                status: problem.status(),
+                content_type: HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+                etag: problem
+                    .problem
+                    .current_version
+                    .and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok()),
+                body: serde_json::to_vec(&*problem.problem)
+                    .unwrap_or_default()
+                    .into(),
             }
-            response
         }
-        Err(error) => ApiProblem::from(error).into_response(),
     }
 }
 
-fn singular(kind: TargetKind) -> &'static str {
+/// The target in words: "deployment `dep-0002`", "the fleet".
+fn describe(kind: TargetKind, id: &str) -> String {
     match kind {
-        TargetKind::Deployment => "deployment",
-        TargetKind::Ring => "ring",
-        TargetKind::Host => "host",
-        TargetKind::Fleet => "fleet",
+        TargetKind::Deployment => format!("deployment `{id}`"),
+        TargetKind::Ring => format!("ring `{id}`"),
+        TargetKind::Host => format!("host `{id}`"),
+        TargetKind::Fleet => "the fleet".to_string(),
     }
 }
 

@@ -40,11 +40,13 @@ pub(crate) async fn events(
 ) -> Result<Response, ApiProblem> {
     let Query(params) = params.map_err(|rejection| ApiProblem::malformed(rejection.body_text()))?;
     // `Last-Event-ID` (a reconnecting client) wins over `since` (the first connect).
-    let since = match headers.get("last-event-id") {
-        Some(value) => Some(parse_seq(
-            value.to_str().unwrap_or_default(),
-            "Last-Event-ID",
-        )?),
+    // An empty Last-Event-ID (a client that has seen no event yet) counts as absent.
+    let last_event_id = headers
+        .get("last-event-id")
+        .map(|value| value.to_str().unwrap_or("?").trim())
+        .filter(|value| !value.is_empty());
+    let since = match last_event_id {
+        Some(value) => Some(parse_seq(value, "Last-Event-ID")?),
         None => params
             .since
             .as_deref()

@@ -30,25 +30,6 @@ pub(crate) struct Stored {
 }
 
 impl Stored {
-    /// Keeps what matters of a response: status, content type, ETag and body.
-    pub async fn capture(fingerprint: String, response: Response) -> Stored {
-        let (parts, body) = response.into_parts();
-        let body = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .unwrap_or_default();
-        Stored {
-            fingerprint,
-            status: parts.status,
-            content_type: parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .cloned()
-                .unwrap_or_else(|| HeaderValue::from_static("application/json")),
-            etag: parts.headers.get(header::ETAG).cloned(),
-            body,
-        }
-    }
-
     pub fn response(&self, replayed: bool) -> Response {
         let mut response = (self.status, self.body.clone()).into_response();
         let headers = response.headers_mut();

@@ -349,9 +349,9 @@ pub async fn run_serve(args: ServeArgs) -> color_eyre::Result<()> {
     if !(args.speed.is_finite() && args.speed >= 0.0) {
         color_eyre::eyre::bail!("--speed must be 0 or more, got {}", args.speed);
     }
-    let (tokens, generated) = match &args.tokens {
-        Some(path) => (Tokens::load(path)?, None),
-        None => (Tokens::generate(), Some(())),
+    let tokens = match &args.tokens {
+        Some(path) => Tokens::load(path)?,
+        None => Tokens::generate(),
     };
     let simulator = crate::sim::Simulator::new(crate::sim::SimConfig {
         hosts: args.hosts,
@@ -359,7 +359,7 @@ pub async fn run_serve(args: ServeArgs) -> color_eyre::Result<()> {
         scenario: args.scenario,
         start: chrono::Utc::now(),
     });
-    // TODO(sim): start the clock at `args.speed` once the simulator has one.
+    let clock = simulator.spawn_clock(args.speed);
     let options = ServerOptions {
         tokens,
         faults: args.faults(),
@@ -368,20 +368,24 @@ pub async fn run_serve(args: ServeArgs) -> color_eyre::Result<()> {
         .await
         .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     println!("patchdeck API v1 at {}", server.url);
-    if generated.is_some() {
-        let path = token_file_path(server.addr.port());
-        write_generated(&options.tokens, &path)?;
-        println!("tokens written to {} (mode 0600)", path.display());
-        let names: Vec<String> = options
-            .tokens
-            .entries()
-            .iter()
-            .map(|e| format!("{} ({})", e.name, e.role.as_str()))
-            .collect();
-        println!("identities: {}", names.join(", "));
+    match &args.tokens {
+        Some(path) => println!("tokens from {}", path.display()),
+        None => {
+            let path = token_file_path(server.addr.port());
+            write_generated(&options.tokens, &path)?;
+            println!("tokens written to {} (mode 0600)", path.display());
+        }
     }
+    let names: Vec<String> = options
+        .tokens
+        .entries()
+        .iter()
+        .map(|e| format!("{} ({})", e.name, e.role.as_str()))
+        .collect();
+    println!("identities: {}", names.join(", "));
     println!("press Ctrl-C to stop");
     wait_for_signal().await;
+    clock.abort();
     server.shutdown().await?;
     Ok(())
 }

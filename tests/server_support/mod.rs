@@ -1,0 +1,150 @@
+//! A simulated fleet served over a real listener on 127.0.0.1, and a small HTTP client
+//! that speaks as one of the generated identities (vera viewer, oscar operator, alice
+//! and bob approvers). The simulator's clock is not started: the fleet changes only
+//! when a test calls `advance`, so every test is deterministic.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use futures_util::StreamExt;
+use patchdeck::api::server::{Faults, RunningServer, ServerOptions, spawn};
+use patchdeck::api::tokens::Tokens;
+use patchdeck::api::wire::{PROBLEM_CONTENT_TYPE, Problem, ProblemType};
+use patchdeck::model::Event;
+use patchdeck::sim::{Scenario, SimConfig, Simulator};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+pub struct Fleet {
+    pub sim: Arc<Simulator>,
+    pub server: RunningServer,
+    pub tokens: Tokens,
+    pub http: reqwest::Client,
+}
+
+pub fn config(hosts: usize, scenario: Scenario) -> SimConfig {
+    SimConfig {
+        hosts,
+        seed: 7,
+        scenario,
+        start: Utc.with_ymd_and_hms(2026, 11, 10, 17, 0, 0).unwrap(),
+    }
+}
+
+impl Fleet {
+    pub async fn start(hosts: usize, scenario: Scenario) -> Fleet {
+        Fleet::start_with(config(hosts, scenario), Faults::default()).await
+    }
+
+    pub async fn start_with(config: SimConfig, faults: Faults) -> Fleet {
+        let sim = Simulator::new(config);
+        let tokens = Tokens::generate();
+        let options = ServerOptions {
+            tokens: tokens.clone(),
+            faults,
+        };
+        let server = spawn(sim.clone(), options, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("listen on 127.0.0.1:0");
+        Fleet {
+            sim,
+            server,
+            tokens,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url)
+    }
+
+    /// A request as `who` (a generated identity).
+    pub fn request(&self, who: &str, method: Method, path: &str) -> RequestBuilder {
+        let token = self.tokens.token_of(who).expect("known identity");
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    pub async fn get(&self, who: &str, path: &str) -> Response {
+        self.request(who, Method::GET, path).send().await.unwrap()
+    }
+
+    /// GET, expect 200, parse JSON.
+    pub async fn get_json(&self, who: &str, path: &str) -> Value {
+        let response = self.get(who, path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn post(&self, who: &str, path: &str, body: Value) -> Response {
+        self.request(who, Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The audit trail, all of it.
+    pub async fn actions(&self) -> Vec<Value> {
+        let list = self.get_json("vera", "/v1/actions?limit=1000").await;
+        list["items"].as_array().unwrap().clone()
+    }
+
+    /// Opens the event stream; `last_event_id` goes in the header, `since` in the query.
+    pub async fn events(&self, since: Option<u64>, last_event_id: Option<u64>) -> Response {
+        let path = match since {
+            Some(since) => format!("/v1/events?since={since}"),
+            None => "/v1/events".to_string(),
+        };
+        let mut request = self.request("vera", Method::GET, &path);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// Reads `n` SSE events from a response; returns (id, event name, parsed Event).
+pub async fn read_events(response: Response, n: usize) -> Vec<(String, String, Event)> {
+    use eventsource_stream::Eventsource;
+    let mut stream = response.bytes_stream().eventsource();
+    let mut events = Vec::with_capacity(n);
+    while events.len() < n {
+        let sse = stream
+            .next()
+            .await
+            .expect("stream ended early")
+            .expect("well-formed SSE");
+        let event: Event = serde_json::from_str(&sse.data).expect("Event JSON");
+        events.push((sse.id, sse.event, event));
+    }
+    events
+}
+
+/// Reads SSE events until the server ends the stream.
+pub async fn read_until_end(response: Response) -> Vec<Event> {
+    use eventsource_stream::Eventsource;
+    let mut stream = response.bytes_stream().eventsource();
+    let mut events = Vec::new();
+    while let Some(Ok(sse)) = stream.next().await {
+        events.push(serde_json::from_str(&sse.data).expect("Event JSON"));
+    }
+    events
+}
+
+/// Checks an error response: status, problem+json, the type URI; returns the problem.
+pub async fn expect_problem(response: Response, kind: ProblemType) -> Problem {
+    assert_eq!(response.status().as_u16(), kind.status(), "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(content_type, PROBLEM_CONTENT_TYPE);
+    let problem: Problem = response.json().await.expect("problem JSON");
+    assert_eq!(problem.problem_type, kind.uri());
+    assert_eq!(problem.status, kind.status());
+    problem
+}
