@@ -1,0 +1,133 @@
+//! The real binary in a pseudo-terminal: it draws, answers keys, quits cleanly and
+//! always gives the terminal back (q, SIGTERM), and says plainly when it is too small.
+//! Every wait is on the parsed screen with a deadline; the demo fleet is frozen
+//! (`--speed 0`) so that what is on screen holds still while the test looks.
+
+mod common;
+
+use common::pty::Console;
+
+/// The demo on a frozen simulated fleet (2000 hosts, seed 1: Pilot has failures).
+const DEMO: &[&str] = &["--speed", "0"];
+
+/// The number in "Failed hosts (N)" on screen.
+fn failed_count(screen: &str) -> Option<usize> {
+    let start = screen.find("Failed hosts (")? + "Failed hosts (".len();
+    let end = start + screen[start..].find(')')?;
+    screen[start..end].parse().ok()
+}
+
+/// Rows of a host list on screen (they start with a selection box).
+fn host_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .filter(|line| line.trim_start_matches('│').trim_start().starts_with("[ ]"))
+        .collect()
+}
+
+#[test]
+fn keys_drive_the_console_and_q_restores_the_terminal() {
+    let mut console = Console::start(DEMO, 80, 24);
+    let first = console.wait_for_text(&["1 Rings", "Pilot", "LIVE"]);
+    assert!(
+        first.contains("DEMO"),
+        "the demo badge is missing:\n{first}"
+    );
+    assert!(
+        console.in_alternate_screen(),
+        "drawing outside the alternate screen"
+    );
+    assert!(!console.is_cooked(), "the console runs without raw mode");
+    let failed = failed_count(&first).expect("the Failed hosts tab shows a count");
+    assert!(failed > 0, "seed 1 has failures in Pilot:\n{first}");
+    assert!(
+        first.contains(&format!("{failed} failed")),
+        "the header's failed count differs from the pane's:\n{first}"
+    );
+
+    // 3: the Failed hosts pane takes the focus; its keys show in the footer.
+    console.send("3");
+    console.wait_for("the failed-host keys in the footer", |s| {
+        s.contains("r retry") && s.contains("x exclude")
+    });
+
+    // Enter expands the first failure group into its hosts.
+    console.send("\r");
+    let expanded = console.wait_for("an expanded failure group", |s| {
+        s.lines().any(|l| l.starts_with("│- 0x")) && !host_rows(s).is_empty()
+    });
+    assert!(
+        expanded.lines().any(|l| l.starts_with("│+ 0x")) || failed == 1,
+        "the other groups stay collapsed:\n{expanded}"
+    );
+
+    // ? opens the help generated from the key bindings; Esc closes it.
+    console.send("?");
+    let help = console.wait_for_text(&["Keys (from your key bindings)", "Esc closes"]);
+    for line in ["focus Failed hosts", "this help"] {
+        assert!(help.contains(line), "help lacks {line:?}:\n{help}");
+    }
+    console.send("\x1b");
+    console.wait_for("the main screen again", |s| {
+        !s.contains("Keys (from your key bindings)") && s.contains("1 Rings")
+    });
+
+    // :hosts failed lists every failed host, and only failed ones.
+    console.send(":hosts failed\r");
+    let hosts = console.wait_for("the failed hosts list", |s| {
+        s.contains("┌ Failed hosts (") && s.contains("HOST") && !host_rows(s).is_empty()
+    });
+    assert_eq!(failed_count(&hosts), Some(failed), "{hosts}");
+    let rows = host_rows(&hosts);
+    assert_eq!(rows.len(), failed, "one row per failed host:\n{hosts}");
+    assert!(
+        rows.iter().all(|row| row.contains(" failed ")),
+        "a host that is not failed is listed:\n{hosts}"
+    );
+    console.send("\x1b");
+    console.wait_for("the panes again", |s| {
+        s.contains("1 Rings") && !s.contains("┌ Failed hosts (")
+    });
+
+    console.send("q");
+    let status = console.wait_exit();
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert!(status.success());
+    console.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits() {
+    let mut console = Console::start(DEMO, 80, 24);
+    console.wait_for_text(&["1 Rings", "Pilot"]);
+    assert!(!console.is_cooked());
+    console.signal(libc::SIGTERM);
+    let status = console.wait_exit();
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert!(
+        status.signal().is_none(),
+        "killed instead of exiting: {status:?}"
+    );
+    console.assert_restored();
+}
+
+#[test]
+fn a_small_terminal_is_told_so_and_a_bigger_one_is_drawn() {
+    let mut console = Console::start(DEMO, 60, 20);
+    let screen = console.wait_for_text(&["terminal too small (need 80x24, have 60x20)"]);
+    assert!(
+        !screen.contains("1 Rings"),
+        "panes drawn in too small a terminal:\n{screen}"
+    );
+
+    console.resize(80, 24);
+    console.wait_for("the panes after growing the terminal", |s| {
+        s.contains("1 Rings") && s.contains("Pilot") && !s.contains("terminal too small")
+    });
+
+    console.resize(60, 20);
+    console.wait_for_text(&["terminal too small (need 80x24, have 60x20)"]);
+    console.send("q");
+    assert_eq!(console.wait_exit().exit_code(), 0);
+    console.assert_restored();
+}
