@@ -25,11 +25,77 @@ pub const ENTER_ALTERNATE: &str = "\x1b[?1049h";
 pub const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
 pub const SHOW_CURSOR: &str = "\x1b[?25h";
 
+const BEGIN_FRAME: &[u8] = b"\x1b[?2026h";
+const END_FRAME: &[u8] = b"\x1b[?2026l";
+
 struct Output {
     parser: vt100::Parser,
+    /// The screen as a terminal that honours synchronized output shows it: updated at
+    /// the end of each frame (and whenever no frame is being drawn), never half-drawn.
+    shown: vt100::Screen,
+    /// Inside a frame (between begin and end of a synchronized update).
+    in_frame: bool,
+    /// The last bytes fed, to find a frame marker split across two reads.
+    tail: Vec<u8>,
     raw: Vec<u8>,
     /// The program's side of the terminal is closed (it exited).
     closed: bool,
+}
+
+impl Output {
+    fn new(rows: u16, cols: u16) -> Output {
+        let parser = vt100::Parser::new(rows, cols, 0);
+        Output {
+            shown: parser.screen().clone(),
+            parser,
+            in_frame: false,
+            tail: Vec::new(),
+            raw: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// Feed what the program wrote, showing the screen at every frame's end.
+    fn feed(&mut self, bytes: &[u8]) {
+        self.raw.extend_from_slice(bytes);
+        let mut joined = std::mem::take(&mut self.tail);
+        let carried = joined.len();
+        joined.extend_from_slice(bytes);
+        let mut fed = 0;
+        let mut at = 0;
+        while at < joined.len() {
+            let rest = &joined[at..];
+            let marker = if rest.starts_with(BEGIN_FRAME) {
+                Some(true)
+            } else if rest.starts_with(END_FRAME) {
+                Some(false)
+            } else {
+                None
+            };
+            let Some(begins) = marker else {
+                at += 1;
+                continue;
+            };
+            let end = at + BEGIN_FRAME.len();
+            // Feed up to the marker's end (bytes carried over were fed already).
+            if end > carried {
+                let upto = end - carried;
+                self.parser.process(&bytes[fed..upto]);
+                fed = upto;
+            }
+            self.in_frame = begins;
+            if !begins {
+                self.shown = self.parser.screen().clone();
+            }
+            at = end;
+        }
+        self.parser.process(&bytes[fed..]);
+        if !self.in_frame {
+            self.shown = self.parser.screen().clone();
+        }
+        let keep = joined.len().saturating_sub(BEGIN_FRAME.len() - 1);
+        self.tail = joined[keep..].to_vec();
+    }
 }
 
 type Shared = Arc<(Mutex<Output>, Condvar)>;
@@ -84,14 +150,7 @@ impl Console {
             }
         });
 
-        let output: Shared = Arc::new((
-            Mutex::new(Output {
-                parser: vt100::Parser::new(rows, cols, 0),
-                raw: Vec::new(),
-                closed: false,
-            }),
-            Condvar::new(),
-        ));
+        let output: Shared = Arc::new((Mutex::new(Output::new(rows, cols)), Condvar::new()));
         let mut reader = pty.master.try_clone_reader().expect("read the terminal");
         let feed = Arc::clone(&output);
         std::thread::spawn(move || {
@@ -107,8 +166,7 @@ impl Console {
                         return;
                     }
                     Ok(n) => {
-                        out.parser.process(&buffer[..n]);
-                        out.raw.extend_from_slice(&buffer[..n]);
+                        out.feed(&buffer[..n]);
                         signal.notify_all();
                     }
                 }
@@ -150,9 +208,9 @@ impl Console {
             .expect("type into the terminal");
     }
 
-    /// The screen as text, one line per row.
+    /// The screen as text, one line per row (as of the last whole frame).
     pub fn screen(&self) -> String {
-        self.lock().parser.screen().contents()
+        self.lock().shown.contents()
     }
 
     /// Everything the program wrote to the terminal so far.
@@ -167,7 +225,7 @@ impl Console {
         let (_, signal) = &*self.output;
         let mut out = self.lock();
         loop {
-            let text = out.parser.screen().contents();
+            let text = out.shown.contents();
             if ready(&text) {
                 return text;
             }
@@ -248,12 +306,15 @@ impl Console {
 
     /// Is the program drawing on the alternate screen?
     pub fn in_alternate_screen(&self) -> bool {
-        self.lock().parser.screen().alternate_screen()
+        self.lock().shown.alternate_screen()
     }
 
     /// Resize the terminal (the program gets SIGWINCH).
     pub fn resize(&mut self, cols: u16, rows: u16) {
-        self.lock().parser.screen_mut().set_size(rows, cols);
+        let mut out = self.lock();
+        out.parser.screen_mut().set_size(rows, cols);
+        out.shown = out.parser.screen().clone();
+        drop(out);
         self.master
             .resize(PtySize {
                 rows,
