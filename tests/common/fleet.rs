@@ -14,7 +14,7 @@ use patchdeck::sim::{Scenario, SimConfig, Simulator};
 
 /// Hosts in the test fleets: enough for every ring to have failures and groups, few
 /// enough to generate in a blink.
-pub const HOSTS: usize = 500;
+pub const HOSTS: usize = 2000;
 
 /// A Monday afternoon after November 2026's Patch Tuesday (the 10th).
 pub fn start_time() -> DateTime<Utc> {
