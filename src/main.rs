@@ -70,6 +70,45 @@ struct ConsoleArgs {
 enum Command {
     /// Serve the simulated fleet as patchdeck API v1 (several consoles can share it).
     Serve(server::ServeArgs),
+    /// Print the local audit log (every action this machine's consoles sent) as a table.
+    Audit(AuditArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct AuditArgs {
+    /// Audit log to read (default: audit.jsonl in the data directory).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Print the raw JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn audit(args: AuditArgs) -> color_eyre::Result<()> {
+    let path = match args.file {
+        Some(path) => path,
+        None => patchdeck::audit::log_path(
+            &config::data_dir()
+                .ok_or_else(|| UsageError("no data directory on this system".into()))?,
+        ),
+    };
+    let (records, problems) = patchdeck::audit::read(&path)
+        .map_err(|e| color_eyre::eyre::eyre!("cannot read {}: {e}", path.display()))?;
+    for problem in &problems {
+        eprintln!("patchdeck: skipped a line that is not an audit record: {problem}");
+    }
+    if records.is_empty() {
+        println!("no actions recorded in {}", path.display());
+        return Ok(());
+    }
+    if args.json {
+        for record in &records {
+            println!("{}", serde_json::to_string(record)?);
+        }
+    } else {
+        print!("{}", patchdeck::audit::table(&records));
+    }
+    Ok(())
 }
 
 /// An error the user must fix in how they called us (exit 2).
@@ -88,6 +127,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Serve(args)) => runtime.block_on(server::run_serve(args)),
+        Some(Command::Audit(args)) => audit(args),
         None => runtime.block_on(console(cli.console)),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

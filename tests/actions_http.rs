@@ -2,7 +2,7 @@
 //! behind the API v1 server. Each test acts, then reads the fleet back over HTTP and
 //! checks what the action did to it. The simulator's clock moves only by `advance`.
 
-mod common;
+mod e2e_support;
 
 use patchdeck::api::client::{Client, ClientError};
 use patchdeck::api::wire::ProblemType;
@@ -13,7 +13,7 @@ use patchdeck::model::{
 };
 use patchdeck::sim::Scenario;
 
-use common::fleet::{ServedFleet, call, justified};
+use e2e_support::fleet::{ServedFleet, call, justified};
 
 const PEOPLE: &[(&str, Role)] = &[("alice", Role::Approver), ("oscar", Role::Operator)];
 

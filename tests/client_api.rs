@@ -59,6 +59,7 @@ async fn snapshot_follows_cursors_and_watches_from_the_lowest_sequence() {
     script.list_sequence.insert("rings".into(), 13);
     script.list_sequence.insert("hosts".into(), 9);
     script.list_sequence.insert("actions".into(), 15);
+    script.list_sequence.insert("summary".into(), 11);
     let truth = script.fleet_at(12);
     let (mock, client) = mock_and_client(script).await;
 
@@ -87,6 +88,13 @@ async fn snapshot_follows_cursors_and_watches_from_the_lowest_sequence() {
     let rings = order.iter().position(|p| p == "/v1/rings").unwrap();
     let summary = order.iter().position(|p| p == "/v1/summary").unwrap();
     assert!(rings < summary, "{order:?}");
+
+    mock.with(|s| s.list_sequence.insert("summary".into(), 8));
+    assert_eq!(
+        client.snapshot().await.unwrap().sequence,
+        8,
+        "the summary's counts too"
+    );
 }
 
 #[tokio::test]
@@ -152,6 +160,7 @@ async fn events_whose_id_and_seq_disagree_are_malformed() {
         back: 0,
         count: Some(2),
         end: End::RawThenHang(raw),
+        relist_at: None,
     });
     let (_mock, client) = mock_and_client(script).await;
     let error = first_error(&client).await;
@@ -178,6 +187,7 @@ async fn events_that_are_not_model_events_are_malformed_without_the_body() {
             back: 0,
             count: None,
             end: End::RawThenHang(raw.clone()),
+            relist_at: None,
         });
         let (_mock, client) = mock_and_client(script).await;
         let error = first_error(&client).await;
@@ -193,6 +203,7 @@ async fn a_silent_event_stream_times_out() {
         back: 0,
         count: None,
         end: End::Hang,
+        relist_at: None,
     });
     let (mock, client) = mock_and_client(script).await;
     let client = client.with_idle_timeout(Duration::from_millis(300));

@@ -3,9 +3,9 @@
 //! Every wait is on the parsed screen with a deadline; the demo fleet is frozen
 //! (`--speed 0`) so that what is on screen holds still while the test looks.
 
-mod common;
+mod e2e_support;
 
-use common::pty::Console;
+use e2e_support::pty::Console;
 
 /// The demo on a frozen simulated fleet (2000 hosts, seed 1: Pilot has failures).
 const DEMO: &[&str] = &["--speed", "0"];

@@ -4,7 +4,7 @@
 //! the console's local audit log must then agree on what was done, by whom, why and
 //! under which idempotency key, and the token must appear nowhere.
 
-mod common;
+mod e2e_support;
 
 use patchdeck::api::client::ClientError;
 use patchdeck::api::wire::{List, ProblemType};
@@ -13,9 +13,9 @@ use patchdeck::backend::Backend;
 use patchdeck::model::{Action, ActionState, DeploymentState, Role, TargetKind, Verb};
 use patchdeck::sim::Scenario;
 
-use common::Scratch;
-use common::fleet::{ServedFleet, justified};
-use common::pty::Console;
+use e2e_support::Scratch;
+use e2e_support::fleet::{ServedFleet, justified};
+use e2e_support::pty::Console;
 
 const REASON: &str = "0x800f0922 on Contoso Book 14 G3 in Pilot";
 const TICKET: &str = "CHG-52001";

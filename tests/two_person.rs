@@ -2,7 +2,7 @@
 //! served fleet: first over the API client, then through two consoles (two `App`s,
 //! each synced by its own event stream, driven by keys through the pure `update`).
 
-mod common;
+mod e2e_support;
 
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
-use common::fleet::{ServedFleet, call};
+use e2e_support::fleet::{ServedFleet, call};
 
 const APPROVERS: &[(&str, Role)] = &[("alice", Role::Approver), ("bob", Role::Approver)];
 

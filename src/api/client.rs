@@ -47,8 +47,10 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// A server asking to wait longer than this is waited for this long.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-/// Hosts asked per page when listing them all.
-pub const HOST_PAGE: usize = 1000;
+/// Items asked per page when listing everything (the server's maximum).
+pub const LIST_PAGE: usize = 1000;
+/// Header of the summary (and lists) naming the event sequence it is valid at.
+pub const SEQUENCE_HEADER: &str = "patchdeck-sequence";
 
 /// Largest JSON answer read (a page of 1000 hosts is about 1 MB).
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -302,16 +304,16 @@ impl Client {
     ///
     /// `fleet.sequence` is the lowest sequence of the lists: events from there replay
     /// whatever changed while listing (`Fleet::upsert` keeps the newest version). The
-    /// summary carries no sequence, so it is read after the rings: the rings' sequence
-    /// is a lower bound for it.
+    /// summary's sequence comes in the `patchdeck-sequence` header; it is read after the
+    /// rings anyway, so that the rings' sequence bounds it from below if a server does
+    /// not send the header.
     pub async fn snapshot(&self) -> Result<Fleet, ClientError> {
-        let rings: Listed<Ring> = self.list_all("rings", &[]).await?;
-        let summary = self.summary().await?;
-        let deployments: Listed<Deployment> = self.list_all("deployments", &[]).await?;
-        let patches: Listed<Patch> = self.list_all("patches", &[]).await?;
-        let actions: Listed<Action> = self.list_all("actions", &[]).await?;
-        let limit = HOST_PAGE.to_string();
-        let hosts: Listed<Host> = self.list_all("hosts", &[("limit", &limit)]).await?;
+        let rings: Listed<Ring> = self.list_all("rings").await?;
+        let (summary, summary_sequence) = self.summary_at().await?;
+        let deployments: Listed<Deployment> = self.list_all("deployments").await?;
+        let patches: Listed<Patch> = self.list_all("patches").await?;
+        let actions: Listed<Action> = self.list_all("actions").await?;
+        let hosts: Listed<Host> = self.list_all("hosts").await?;
 
         let mut fleet = Fleet {
             sequence: [
@@ -320,6 +322,7 @@ impl Client {
                 patches.sequence,
                 actions.sequence,
                 hosts.sequence,
+                summary_sequence.unwrap_or(Seq::MAX),
             ]
             .into_iter()
             .min()
@@ -486,11 +489,11 @@ impl Client {
         }
     }
 
-    async fn get_json<T: DeserializeOwned>(
+    async fn get(
         &self,
         segments: &[&str],
         query: &[(&str, &str)],
-    ) -> Result<T, ClientError> {
+    ) -> Result<(Response, Url), ClientError> {
         let url = self.url(segments, query);
         let response = self
             .send(&url, READ, || {
@@ -499,22 +502,42 @@ impl Client {
                     .header(header::ACCEPT, "application/json")
             })
             .await?;
+        Ok((response, url))
+    }
+
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        let (response, url) = self.get(segments, query).await?;
         read_json(response, &url).await
+    }
+
+    /// The summary and, if the server says so, the sequence it is valid at.
+    async fn summary_at(&self) -> Result<(Summary, Option<Seq>), ClientError> {
+        let (response, url) = self.get(&["summary"], &[]).await?;
+        let sequence = response
+            .headers()
+            .get(SEQUENCE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        Ok((read_json(response, &url).await?, sequence))
     }
 
     /// Every page of a list; its sequence is the lowest of the pages'.
     async fn list_all<T: DeserializeOwned>(
         &self,
         resource: &str,
-        query: &[(&str, &str)],
     ) -> Result<Listed<T>, ClientError> {
+        let limit = LIST_PAGE.to_string();
         let mut listed = Listed {
             items: Vec::new(),
             sequence: Seq::MAX,
         };
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut page_query = query.to_vec();
+            let mut page_query = vec![("limit", limit.as_str())];
             if let Some(cursor) = &cursor {
                 page_query.push(("cursor", cursor));
             }
@@ -764,4 +787,77 @@ where
             Some((item, (stream, failed)))
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_after(value: &str) -> Duration {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        let now = DateTime::parse_from_rfc2822("Mon, 23 Nov 2026 18:00:00 GMT").unwrap();
+        parse_retry_after(&headers, now.with_timezone(&Utc))
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_is_capped() {
+        assert_eq!(retry_after("7"), Duration::from_secs(7));
+        assert_eq!(retry_after(" 0 "), Duration::ZERO);
+        assert_eq!(
+            retry_after("Mon, 23 Nov 2026 18:00:30 GMT"),
+            Duration::from_secs(30)
+        );
+        assert_eq!(retry_after("Mon, 23 Nov 2026 17:00:00 GMT"), Duration::ZERO);
+        assert_eq!(retry_after("soon"), DEFAULT_RETRY_AFTER);
+        assert_eq!(retry_after("-3"), DEFAULT_RETRY_AFTER);
+        assert_eq!(retry_after("86400"), MAX_RETRY_AFTER);
+        assert_eq!(
+            parse_retry_after(&HeaderMap::new(), Utc::now()),
+            DEFAULT_RETRY_AFTER
+        );
+    }
+
+    #[test]
+    fn action_paths_follow_the_target() {
+        let target = |kind, id: &str| Target {
+            kind,
+            id: id.to_string(),
+        };
+        assert_eq!(
+            action_path(Verb::Rollback, &target(TargetKind::Ring, "wave-2")),
+            ["rings", "wave-2", "rollback"]
+        );
+        assert_eq!(
+            action_path(Verb::Decline, &target(TargetKind::Deployment, "d1")),
+            ["deployments", "d1", "decline"]
+        );
+        assert_eq!(
+            action_path(Verb::Emergency, &target(TargetKind::Deployment, "d1")),
+            ["emergency"]
+        );
+        assert_eq!(
+            action_path(Verb::Halt, &target(TargetKind::Fleet, "fleet")),
+            ["emergency"]
+        );
+    }
+
+    #[test]
+    fn ids_are_escaped_in_paths() {
+        let client = Client::new("http://127.0.0.1:7070/prefix/", None).unwrap();
+        let url = client.url(&["hosts", "a/b c?"], &[("cursor", "x&y")]);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:7070/prefix/v1/hosts/a%2Fb%20c%3F?cursor=x%26y"
+        );
+    }
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(500);
+        let clipped = clip(&long);
+        assert_eq!(clipped.chars().count(), MAX_ERROR_TEXT + 3);
+        assert!(clipped.ends_with("..."));
+    }
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -88,6 +88,9 @@ pub struct SyncOptions {
     pub auth_retry: Duration,
     /// Most events in one `Events` batch.
     pub max_batch: usize,
+    /// After an event, how long to wait for the next before sending the batch: events
+    /// arriving closer together than this (a burst, a replay) become one batch.
+    pub batch_window: Duration,
 }
 
 impl Default for SyncOptions {
@@ -96,6 +99,7 @@ impl Default for SyncOptions {
             backoff: Backoff::default(),
             auth_retry: Duration::from_secs(30),
             max_batch: 5000,
+            batch_window: Duration::from_millis(15),
         }
     }
 }
@@ -171,6 +175,7 @@ pub fn spawn_sync_with(
             updates,
             state: SyncState::new(options.clone()),
             max_batch: options.max_batch.max(1),
+            batch_window: options.batch_window,
             need_identity: true,
             last_seq: None,
             fresh_snapshot: false,
@@ -197,6 +202,7 @@ struct Sync {
     updates: mpsc::Sender<SyncUpdate>,
     state: SyncState,
     max_batch: usize,
+    batch_window: Duration,
     /// Ask `/v1/me` before the next session.
     need_identity: bool,
     /// Sequence of the last event applied; `None` = list again.
@@ -303,8 +309,9 @@ impl Sync {
         }
     }
 
-    /// Wait for one event, then take whatever else is already there (a burst becomes
-    /// one batch). Events at or below the last sequence (a replay) are dropped.
+    /// Wait for one event, then take those that follow within the batch window (a
+    /// burst becomes one batch). Events at or below the last sequence (a replay) are
+    /// dropped.
     async fn next_batch(&self, stream: &mut EventStream) -> (Vec<Event>, Option<ClientError>) {
         let mut last = self.last_seq.unwrap_or_default();
         let mut batch = Vec::new();
@@ -329,11 +336,15 @@ impl Sync {
             if batch.len() >= self.max_batch {
                 return (batch, None);
             }
-            match stream.next().now_or_never() {
-                Some(item) => next = item,
-                None if batch.is_empty() => next = stream.next().await,
-                None => return (batch, None),
-            }
+            // The streams are cancel-safe: an unfinished `next` loses nothing.
+            next = if batch.is_empty() {
+                stream.next().await
+            } else {
+                match tokio::time::timeout(self.batch_window, stream.next()).await {
+                    Ok(item) => item,
+                    Err(_) => return (batch, None),
+                }
+            };
         }
     }
 

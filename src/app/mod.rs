@@ -354,13 +354,21 @@ impl App {
     pub fn row_keys(&self, list: ListId) -> Vec<String> {
         let filter = &self.cursor(list).filter;
         match list {
-            ListId::Pane(Pane::Rings) => self
-                .fleet
-                .rings_in_order()
-                .into_iter()
-                .filter(|r| lists::ring_matches(r, filter))
-                .map(|r| r.id.clone())
-                .collect(),
+            ListId::Pane(Pane::Rings) => {
+                let mut rings = self.fleet.rings_in_order();
+                // In an emergency its stages come first.
+                if let Some(deployment) = self
+                    .emergency()
+                    .and_then(|e| self.fleet.deployments.get(&e.deployment_id))
+                {
+                    rings.sort_by_key(|r| !deployment.rings.contains(&r.id));
+                }
+                rings
+                    .into_iter()
+                    .filter(|r| lists::ring_matches(r, filter))
+                    .map(|r| r.id.clone())
+                    .collect()
+            }
             ListId::Pane(Pane::Deployments) => lists::deployments_in_order(&self.fleet)
                 .into_iter()
                 .filter(|d| lists::deployment_matches(d, &self.fleet, filter))
@@ -1332,11 +1340,14 @@ fn on_confirm_key(app: &mut App, mut confirm: ConfirmDialog, event: KeyEvent) ->
             Resend::No => return effects,
             Resend::SameKeys => effects = send(app, &mut confirm),
             Resend::Replan => {
+                // Only what was not done: a target already acted on is not planned twice.
                 let targets: Vec<String> = confirm
                     .plan
                     .targets
                     .iter()
-                    .map(|t| t.target.id.clone())
+                    .zip(&confirm.keys)
+                    .filter(|(_, key)| !confirm.done.contains(*key))
+                    .map(|(t, _)| t.target.id.clone())
                     .collect();
                 match replan(app, &confirm.plan, &targets) {
                     Ok(plan) => {
@@ -1406,7 +1417,8 @@ fn replan(app: &App, old: &PlannedAction, target_ids: &[String]) -> Result<Plann
                 .ok_or("the ring is gone")?;
             dialog::plan_ring(fleet, old.verb, ring, now)?
         }
-        TargetKind::Host => dialog::plan_hosts(fleet, old.verb, target_ids, now)?,
+        // The host plan's own title counts the hosts left.
+        TargetKind::Host => return dialog::plan_hosts(fleet, old.verb, target_ids, now),
         TargetKind::Fleet => {
             let patch = old
                 .patch_id
@@ -1450,6 +1462,15 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog) -> Vec<Effect> {
     }
     confirm.stage = Stage::Sending { waiting };
     confirm.error = None;
+    // The marks were for this action: the next one acts on what is selected then.
+    if confirm
+        .plan
+        .targets
+        .iter()
+        .any(|t| t.target.kind == TargetKind::Host)
+    {
+        app.marked.clear();
+    }
     effects
 }
 

@@ -20,9 +20,10 @@
 //!   gate's minimum soak time; then, if enough of its reachable hosts (offline ones do
 //!   not count) succeeded, an automatic gate opens the next ring and a manual gate waits
 //!   for approval. Production rings need two different approvers.
-//! - Failure threshold: while a ring deploys, once at least [`MIN_FAILURES_TO_HALT`]
-//!   hosts failed and failures exceed the gate's share of the hosts that finished
-//!   (succeeded + failed), the system halts the ring and the deployment.
+//! - Failure threshold: while a ring deploys, once enough hosts failed to mean something
+//!   (2% of the ring, at least [`MIN_FAILURES_TO_HALT`], at most 25) and failures exceed
+//!   the gate's share of the hosts that finished (succeeded + failed), the system halts
+//!   the ring and the deployment.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -43,7 +44,7 @@ use super::Scenario;
 /// Fleet seconds per engine step.
 pub const STEP_SECS: i64 = 10;
 /// The failure threshold is judged only once this many hosts of the ring failed.
-pub const MIN_FAILURES_TO_HALT: u32 = 5;
+pub const MIN_FAILURES_TO_HALT: u32 = 3;
 /// The identity of automatic actions.
 pub const SYSTEM: &str = "system";
 /// Default and largest page of hosts.
@@ -77,6 +78,12 @@ pub struct HostRun {
     pub home: usize,
     /// Emergency stage ring this host is also counted in.
     pub stage: Option<usize>,
+    /// The emergency is done with this host: its stage ring keeps the final state as
+    /// its report and no longer follows the host.
+    pub stage_done: bool,
+    /// The deployment an emergency took this host from, and the host's state in it
+    /// then; the host goes back to it once the emergency patch is installed.
+    pub away_from: Option<(usize, HostState)>,
     pub deployment: Option<usize>,
     pub group: Option<usize>,
     /// Fleet second of this host's pending timer.
@@ -98,6 +105,8 @@ pub struct RingRun {
     /// Deployment now using this ring.
     pub deployment: Option<usize>,
     pub paused_from: Option<RingState>,
+    /// Part of `counts` that no live host follows (emergency stages' finished hosts).
+    pub away: HostCounts,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,6 +116,9 @@ pub struct DeploymentRun {
     pub first_approval: Option<usize>,
     /// Fleet seconds at which hosts finished (succeeded or failed) in the last hour.
     pub finished: VecDeque<i64>,
+    /// Part of `counts` that no live host follows: hosts an emergency took away (kept
+    /// in their state then) or that an emergency finished and gave back (its report).
+    pub away: HostCounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +145,8 @@ pub struct ActionRun {
     pub restore: u32,
     /// Deployment rolled back as a whole (becomes rolled-back when done).
     pub deployment: Option<usize>,
+    /// Patches to uninstall (a deployment's); otherwise those of each host's deployment.
+    pub patches: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -342,7 +356,8 @@ impl Engine {
         let old = self.hosts[h].state;
         if old != state {
             let run = &self.host_runs[h];
-            for r in std::iter::once(run.home).chain(run.stage) {
+            let stage = run.stage.filter(|_| !run.stage_done);
+            for r in std::iter::once(run.home).chain(stage) {
                 self.rings[r].counts.remove(old);
                 self.rings[r].counts.add(state);
                 self.dirty.rings.insert(r);
@@ -640,11 +655,24 @@ impl Engine {
         }
         if let Some(e) = self.host_runs[h].adopt.take() {
             self.adopt(h, e);
+        } else if self.hosts[h].state == HostState::Succeeded {
+            self.return_home(h);
         }
     }
 
     /// An emergency deployment takes a host over: it becomes pending for the emergency.
+    /// The deployment it came from keeps counting it as it was, and gets it back once
+    /// the emergency patch is installed.
     fn adopt(&mut self, h: usize, e: usize) {
+        let state = self.hosts[h].state;
+        match self.host_runs[h].deployment {
+            Some(old) if !self.deployments[old].emergency && old != e => {
+                self.host_runs[h].away_from = Some((old, state));
+                self.deployment_runs[old].away.add(state);
+                self.host_runs[h].deployment = None;
+            }
+            _ => self.set_deployment(h, None),
+        }
         self.set_deployment(h, Some(e));
         self.hosts[h].failure = None;
         self.hosts[h].deferred_until = None;
@@ -657,10 +685,62 @@ impl Engine {
         self.enqueue_front(h);
     }
 
-    /// Largest number of hosts of a ring in flight at once.
+    /// The emergency installed its patch on a host: the emergency's deployment and stage
+    /// keep its final state as their report, and the host goes back to the deployment it
+    /// was taken from (succeeded there if it had succeeded, else pending again).
+    fn return_home(&mut self, h: usize) {
+        let Some(e) = self.host_runs[h].deployment else {
+            return;
+        };
+        if !self.deployments[e].emergency {
+            return;
+        }
+        let state = self.hosts[h].state;
+        self.deployment_runs[e].away.add(state);
+        if let Some(stage) = self.host_runs[h].stage
+            && !self.host_runs[h].stage_done
+        {
+            self.ring_runs[stage].away.add(state);
+            self.host_runs[h].stage_done = true;
+        }
+        let Some((d, before)) = self.host_runs[h].away_from.take() else {
+            // Nowhere to go back to: the host stays with the emergency.
+            self.deployment_runs[e].away.remove(state);
+            return;
+        };
+        self.deployment_runs[d].away.remove(before);
+        let restored = if before == HostState::Succeeded {
+            HostState::Succeeded
+        } else {
+            HostState::Pending
+        };
+        if restored != before {
+            self.deployments[d].counts.remove(before);
+            self.deployments[d].counts.add(restored);
+            self.dirty.deployments.insert(d);
+        }
+        // Neither deployment's counts follow the host during the move.
+        self.host_runs[h].deployment = None;
+        let note = format!("back to {}", self.deployments[d].name);
+        self.set_state(h, restored, Some(note));
+        self.host_runs[h].deployment = Some(d);
+        self.hosts[h].deployment_id = Some(self.deployments[d].id.clone());
+        if restored == HostState::Pending {
+            self.enqueue_front(h);
+        }
+    }
+
+    /// Largest number of hosts of a ring in flight at once (emergencies go faster).
     fn ring_cap(&self, r: usize) -> u32 {
         let members = self.ring_runs[r].members.len() as u32;
-        (members / 10).clamp(20, 500)
+        let emergency = self.ring_runs[r]
+            .deployment
+            .is_some_and(|d| self.deployments[d].emergency);
+        if emergency {
+            (members / 5).clamp(50, 1000)
+        } else {
+            (members / 10).clamp(25, 500)
+        }
     }
 
     fn start_installs(&mut self, r: usize) {
@@ -696,6 +776,19 @@ impl Engine {
                 continue;
             }
             self.begin(h, d);
+            // A server patching group starts together, so it can reboot in order.
+            if let Some(g) = self.host_runs[h].group {
+                for m in self.groups[g].members.clone() {
+                    let m = m as usize;
+                    if m != h
+                        && self.hosts[m].state == HostState::Pending
+                        && self.host_runs[m].deployment == Some(d)
+                        && self.host_runs[m].uninstall.is_none()
+                    {
+                        self.begin(m, d);
+                    }
+                }
+            }
         }
     }
 
@@ -849,7 +942,8 @@ impl Engine {
     fn failure_tripped(&self, r: usize) -> Option<f64> {
         let c = &self.rings[r].counts;
         let finished = c.succeeded + c.failed;
-        if c.failed < MIN_FAILURES_TO_HALT || finished == 0 {
+        let least = (c.total / 50).clamp(MIN_FAILURES_TO_HALT, 25);
+        if c.failed < least || finished == 0 {
             return None;
         }
         let pct = f64::from(c.failed) * 100.0 / f64::from(finished);
@@ -915,8 +1009,17 @@ impl Engine {
             let reason = format!(
                 "{success:.1}% of reachable hosts succeeded, the gate needs {threshold:.0}%"
             );
+            let note = format!("{} gate blocked: {reason}", self.rings[r].name);
             self.set_gate(r, GateState::Blocked, Some(reason));
+            if self.deployments[d].state_reason.as_ref() != Some(&note) {
+                self.deployments[d].state_reason = Some(note);
+                self.dirty.deployments.insert(d);
+            }
             return;
+        }
+        if self.rings[r].gate.state == GateState::Blocked {
+            self.deployments[d].state_reason = None;
+            self.dirty.deployments.insert(d);
         }
         if self.rings[r].soak_ends_at.is_some_and(|end| self.now < end) {
             self.set_gate(r, GateState::Soaking, None);
@@ -1017,7 +1120,12 @@ impl Engine {
 
     fn system_halt(&mut self, d: usize, r: usize, pct: f64) {
         let limit = self.rings[r].gate.failure_threshold_pct;
-        let reason = format!("failure threshold: {pct:.0}% failed (limit {limit}%)");
+        let c = self.rings[r].counts;
+        let reason = format!(
+            "failure threshold: {pct:.0}% failed (limit {limit}%): {} of {} finished hosts",
+            c.failed,
+            c.failed + c.succeeded
+        );
         self.halt(d, Some(r), reason.clone());
         self.set_gate(r, GateState::Blocked, Some(reason.clone()));
         let name = self.deployments[d].name.clone();
@@ -1215,8 +1323,13 @@ impl Engine {
                     Verb::Resume => self.resume_deployment(d, &request, actor),
                     Verb::Halt => self.halt_deployment(d, &request, actor),
                     Verb::Rollback => {
+                        // Its hosts, and hosts it gave back after installing its patches.
+                        let ids = &self.deployments[d].patch_ids;
                         let hosts: Vec<usize> = (0..self.hosts.len())
-                            .filter(|&h| self.host_runs[h].deployment == Some(d))
+                            .filter(|&h| {
+                                self.host_runs[h].deployment == Some(d)
+                                    || self.hosts[h].installed.iter().any(|p| ids.contains(p))
+                            })
                             .collect();
                         self.rollback(Scope::Deployment(d), hosts, &request, actor)
                     }
@@ -1478,9 +1591,16 @@ impl Engine {
             self.dirty.actions.insert(first);
         }
         if let Some(r) = self.current_ring(d)
-            && self.rings[r].gate.state == GateState::AwaitingSecondApprover
+            && matches!(
+                self.rings[r].gate.state,
+                GateState::AwaitingApproval | GateState::AwaitingSecondApprover
+            )
         {
-            self.set_gate(r, GateState::AwaitingApproval, None);
+            self.set_gate(
+                r,
+                GateState::Blocked,
+                Some(format!("deployment declined by {actor}")),
+            );
         }
         let dep = &mut self.deployments[d];
         dep.state = DeploymentState::Declined;
@@ -1549,15 +1669,13 @@ impl Engine {
         dep.state_reason = None;
         self.dirty.deployments.insert(d);
         if back == DeploymentState::AwaitingApproval
-            && let (Some(r), Some(n)) =
-                (self.current_ring(d), self.deployments[d].next_ring.clone())
+            && let Some(n) = self.deployments[d].next_ring.clone()
         {
             let name = self
                 .ring_index(&n)
                 .map(|n| self.rings[n].name.clone())
                 .unwrap_or(n);
             self.deployments[d].state_reason = Some(format!("gate to {name} awaits approval"));
-            let _ = r;
         }
         Ok(self.done(Verb::Resume, Scope::Deployment(d), request, actor, None))
     }
@@ -1753,11 +1871,29 @@ impl Engine {
         let mut restore_hosts = Vec::new();
         for h in hosts {
             let state = self.hosts[h].state;
-            let eligible = matches!(
+            let finished = matches!(
                 state,
                 HostState::Succeeded | HostState::Failed | HostState::PendingReboot
-            ) && self.host_runs[h].uninstall.is_none();
-            let Some(d) = self.host_runs[h].deployment.filter(|_| eligible) else {
+            );
+            // A host a deployment gave back is rolled back if it has its patches and
+            // is not busy.
+            let given_back = match scope {
+                Scope::Deployment(d) => {
+                    self.host_runs[h].deployment != Some(d)
+                        && !state.is_in_flight()
+                        && self.hosts[h]
+                            .installed
+                            .iter()
+                            .any(|p| self.deployments[d].patch_ids.contains(p))
+                }
+                _ => false,
+            };
+            let eligible = (finished || given_back) && self.host_runs[h].uninstall.is_none();
+            let owner = match scope {
+                Scope::Deployment(d) => Some(d),
+                _ => self.host_runs[h].deployment,
+            };
+            let Some(d) = owner.filter(|_| eligible) else {
                 if let Scope::Host(_) = scope {
                     return Err(ActError::Conflict(format!(
                         "{} is {}: only succeeded, failed or pending-reboot hosts can be rolled back",
@@ -1835,14 +1971,40 @@ impl Engine {
                 }
             }
             Scope::Ring(r) => {
-                if matches!(
+                let active = matches!(
                     self.rings[r].state,
                     RingState::Deploying | RingState::Soaking | RingState::Paused
-                ) {
-                    self.set_ring_state(r, RingState::Halted, Some(format!("rollback by {actor}")));
+                );
+                let reason = format!("rollback of {} by {actor}", self.rings[r].name);
+                // Rolling back the deployment's current ring halts the deployment too:
+                // approving it later resumes the ring.
+                match self.ring_runs[r].deployment {
+                    Some(d)
+                        if active
+                            && self.current_ring(d) == Some(r)
+                            && matches!(
+                                self.deployments[d].state,
+                                DeploymentState::Running
+                                    | DeploymentState::AwaitingApproval
+                                    | DeploymentState::Paused
+                            ) =>
+                    {
+                        if let Some(first) = self.deployment_runs[d].first_approval.take() {
+                            self.actions[first].state = ActionState::Failed;
+                            self.actions[first].finished_at = Some(self.now);
+                            self.actions[first].detail = Some(reason.clone());
+                            self.dirty.actions.insert(first);
+                        }
+                        self.halt(d, Some(r), reason);
+                    }
+                    _ if active => self.set_ring_state(r, RingState::Halted, Some(reason)),
+                    _ => {}
                 }
             }
             Scope::Host(_) | Scope::Fleet => {}
+        }
+        if let Scope::Deployment(d) = scope {
+            self.action_runs[a].patches = Some(self.deployments[d].patch_ids.clone());
         }
         for &h in &uninstall {
             self.disarm(h);
@@ -1863,20 +2025,36 @@ impl Engine {
 
     fn finish_uninstall(&mut self, h: usize, a: usize) {
         self.host_runs[h].uninstall = None;
-        if let Some(d) = self.host_runs[h].deployment {
-            let ids = self.deployments[d].patch_ids.clone();
+        let ids = match &self.action_runs[a].patches {
+            Some(ids) => Some(ids.clone()),
+            None => self.host_runs[h]
+                .deployment
+                .map(|d| self.deployments[d].patch_ids.clone()),
+        };
+        if let Some(ids) = ids {
             self.hosts[h].installed.retain(|id| !ids.contains(id));
             let kbs: Vec<String> = ids
                 .iter()
                 .filter_map(|id| self.patches.iter().find(|p| &p.id == id))
                 .map(|p| p.kb.clone())
                 .collect();
-            self.hosts[h].failure = None;
-            self.set_state(
-                h,
-                HostState::RolledBack,
-                Some(format!("uninstalled {}", kbs.join(", "))),
-            );
+            let note = format!("uninstalled {}", kbs.join(", "));
+            let owned = self.action_runs[a]
+                .deployment
+                .is_none_or(|d| self.host_runs[h].deployment == Some(d));
+            if owned {
+                self.hosts[h].failure = None;
+                self.set_state(h, HostState::RolledBack, Some(note));
+            } else {
+                // A host another deployment owns now keeps its state there.
+                let state = self.hosts[h].state;
+                self.histories[h].push(Transition {
+                    at: self.now,
+                    state,
+                    note: Some(note),
+                });
+                self.dirty.hosts.insert(h as u32);
+            }
         }
         self.actions[a].progress_done += 1;
         self.dirty.actions.insert(a);
@@ -2060,8 +2238,15 @@ impl Engine {
             let members = self.ring_runs[r].members.clone();
             for h in members {
                 let h = h as usize;
+                let state = self.hosts[h].state;
+                if let Some(old) = self.host_runs[h].stage
+                    && !self.host_runs[h].stage_done
+                {
+                    self.ring_runs[old].away.add(state);
+                }
                 self.host_runs[h].stage = Some(r);
-                self.rings[r].counts.add(self.hosts[h].state);
+                self.host_runs[h].stage_done = false;
+                self.rings[r].counts.add(state);
                 if self.hosts[h].state.is_in_flight() || self.host_runs[h].uninstall.is_some() {
                     self.host_runs[h].adopt = Some(d);
                     busy += 1;
@@ -2104,13 +2289,14 @@ impl Engine {
     #[cfg(test)]
     #[allow(dead_code)]
     pub fn recount(&self) -> (Vec<HostCounts>, Vec<HostCounts>, HostCounts) {
-        let mut rings = vec![HostCounts::default(); self.rings.len()];
-        let mut deployments = vec![HostCounts::default(); self.deployments.len()];
         let mut summary = HostCounts::default();
+        let mut rings: Vec<HostCounts> = self.ring_runs.iter().map(|r| r.away).collect();
+        let mut deployments: Vec<HostCounts> =
+            self.deployment_runs.iter().map(|d| d.away).collect();
         for (h, host) in self.hosts.iter().enumerate() {
             let run = &self.host_runs[h];
             rings[run.home].add(host.state);
-            if let Some(s) = run.stage {
+            if let Some(s) = run.stage.filter(|_| !run.stage_done) {
                 rings[s].add(host.state);
             }
             if let Some(d) = run.deployment {

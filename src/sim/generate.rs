@@ -602,7 +602,11 @@ impl Builder {
 
     fn workstation(&mut self, ring: usize, site: &str) {
         let laptop = self.rng().random_bool(0.5);
-        let model = if laptop {
+        // The Test ring is lab machines: no Contoso Book 14 G3 among them (which is how
+        // the bad patch slips through Test).
+        let model = if laptop && ring == TEST {
+            LAPTOPS[1]
+        } else if laptop {
             LAPTOPS[usize::from(!self.rng().random_bool(0.45))]
         } else {
             DESKTOPS[self.rng().random_range(0..DESKTOPS.len())]

@@ -198,7 +198,7 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
             }
             lines.push(Line::from(Span::styled(
                 format!(
-                    "Enter {}   Tab next field   Esc cancel   ({} request{}, If-Match as seen)",
+                    "Enter {}  Tab next field  Esc cancel  ({} request{})",
                     plan.verb.as_str(),
                     plan.targets.len(),
                     if plan.targets.len() == 1 { "" } else { "s" }
@@ -378,8 +378,13 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
     };
     let mut items: Vec<(String, bool)> = vec![(
         format!(
-            "[x] {} ({}) chosen, targets ordered by criticality and exposure; started by {}",
-            clean(&emergency.patch_id),
+            "[x] {} for {}: targets ordered by exposure and criticality (by {})",
+            clean(
+                app.fleet
+                    .patches
+                    .get(&emergency.patch_id)
+                    .map_or(emergency.patch_id.as_str(), |p| p.kb.as_str())
+            ),
             clean(&emergency.cve),
             clean(&emergency.started_by)
         ),
@@ -398,7 +403,10 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
     let verified: u32 = deployment.map_or(0, |d| d.counts.succeeded);
     let rebooting: u32 = deployment.map_or(0, |d| d.counts.rebooting + d.counts.verifying);
     items.push((
-        format!("{} applications tested after the reboot: {verified} verified, {rebooting} rebooting or verifying", tick(false, verified > 0)),
+        format!(
+            "{} apps tested after reboot: {verified} verified, {rebooting} rebooting/verifying",
+            tick(false, verified > 0)
+        ),
         false,
     ));
     items.push((
@@ -421,10 +429,7 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
     }
     if !rest.is_empty() {
         items.push((
-            format!(
-                "[~] high priority first, then the rest: {}",
-                rest.join("; ")
-            ),
+            format!("[~] critical first, then the rest: {}", rest.join("; ")),
             false,
         ));
     }

@@ -48,8 +48,10 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
     let look = match app.emergency() {
         Some(_) => {
             let mut changed = look.clone();
-            changed.theme.accent = look.theme.emergency;
-            changed.theme.title = look.theme.emergency;
+            // Red, but not reversed: reverse video is for badges and the selection.
+            let red = look.theme.emergency.remove_modifier(Modifier::REVERSED);
+            changed.theme.accent = red;
+            changed.theme.title = red;
             emergency_look = changed;
             &emergency_look
         }
@@ -192,7 +194,7 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     first.push(Span::styled(text::fit(&app.context.name, 16), theme.accent));
     first.push(Span::raw(" "));
     first.push(Span::styled(
-        text::fit(&app.context.api_url, 30),
+        text::fit(&app.context.api_url, if area.width < 120 { 22 } else { 40 }),
         theme.muted,
     ));
     first.push(sep());
@@ -359,6 +361,15 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                 Span::styled(hint, theme.muted),
             ])
         }
+        Mode::Normal if app.dialog.is_some() => Line::from(Span::styled(
+            match &app.dialog {
+                Some(crate::app::Dialog::Emergency(_)) => {
+                    "Enter next step  Backspace back  Space tick  Esc cancel"
+                }
+                _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
+            },
+            theme.muted,
+        )),
         Mode::Normal => match &app.flash {
             Some(flash) => Line::from(Span::styled(
                 text::fit(&flash.text, usize::from(area.width)),
@@ -394,10 +405,17 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
 
 fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     let theme = &look.theme;
-    let mut lines = vec![Line::from(Span::styled(
+    let mut lines = Vec::new();
+    if app.context.read_only {
+        lines.push(Line::from(Span::styled(
+            "READ-ONLY: every action key is disabled (--read-only or the context's read_only).",
+            theme.warn,
+        )));
+    }
+    lines.push(Line::from(Span::styled(
         "Keys (from your key bindings)",
         theme.title,
-    ))];
+    )));
     for action in KeyAction::ALL {
         let keys: Vec<String> = app
             .keymap
@@ -412,7 +430,7 @@ fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             Span::styled(format!("  {:<18}", keys.join(" ")), theme.accent),
             Span::styled(action.description().to_string(), theme.text),
         ];
-        if let Err(why) = app.availability(action) {
+        if let (false, Err(why)) = (app.context.read_only, app.availability(action)) {
             line.push(Span::styled(
                 format!("  (unavailable here: {why})"),
                 theme.warn,

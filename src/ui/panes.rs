@@ -144,33 +144,74 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
         .title(Line::from(title))
         .border_style(if focused { theme.accent } else { theme.muted });
     if pane == Pane::Rings
-        && let Some(alert) = rings_alert(app)
+        && let Some((alert, loudness)) = rings_alert(app)
     {
         block = block.title_bottom(Line::from(Span::styled(
             format!(" {} ", fit(&alert, 100)),
-            theme.fail,
+            loudness.style(theme),
         )));
     }
     block
 }
 
 /// The one line an operator must read first: a halted or blocked ring and why.
-pub fn rings_alert(app: &App) -> Option<String> {
-    for ring in app.fleet.rings_in_order() {
-        if ring.state == RingState::Halted {
-            let why = ring.state_reason.as_deref().unwrap_or("no reason given");
-            return Some(format!("{} HALTED: {}", ring.name, text::clean(why)));
-        }
+/// Halted rings come first, then blocked gates; rings of an emergency before others.
+pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
+    let mut rings = app.fleet.rings_in_order();
+    if let Some(emergency) = app.emergency()
+        && let Some(deployment) = app.fleet.deployments.get(&emergency.deployment_id)
+    {
+        rings.sort_by_key(|r| !deployment.rings.contains(&r.id));
+    }
+    if let Some(ring) = rings.iter().find(|r| r.state == RingState::Halted) {
+        let why = ring.state_reason.as_deref().unwrap_or("no reason given");
+        return Some((
+            format!("{} HALTED: {}", ring.name, text::clean(why)),
+            Loudness::Fail,
+        ));
+    }
+    for ring in rings {
         if ring.gate.state == GateState::Blocked {
             let why = ring
                 .gate
                 .blocked_reason
                 .as_deref()
                 .unwrap_or("threshold not met");
-            return Some(format!("{} gate BLOCKED: {}", ring.name, text::clean(why)));
+            return Some((
+                format!("{} gate BLOCKED: {}", ring.name, text::clean(why)),
+                Loudness::Fail,
+            ));
         }
     }
-    None
+    // Nothing broken: say what the rollout is waiting for.
+    let waiting = app.fleet.rings_in_order().into_iter().find(|r| {
+        matches!(
+            r.gate.state,
+            GateState::AwaitingApproval | GateState::AwaitingSecondApprover
+        )
+    })?;
+    let next = app
+        .fleet
+        .deployments
+        .values()
+        .find(|d| d.current_ring.as_deref() == Some(waiting.id.as_str()) && d.next_ring.is_some())
+        .and_then(|d| d.next_ring.as_ref())
+        .and_then(|id| app.fleet.rings.get(id))
+        .map_or("the next ring".to_string(), |r| r.name.clone());
+    Some((
+        if waiting.gate.state == GateState::AwaitingSecondApprover {
+            format!(
+                "{next} waits: a second approver must approve (gate of {})",
+                waiting.name
+            )
+        } else {
+            format!(
+                "{next} waits: {} passed its gate and needs approval (2, a)",
+                waiting.name
+            )
+        },
+        Loudness::Warn,
+    ))
 }
 
 fn row_style(theme: &Theme, index: usize, selected: usize, focused: bool) -> Style {
@@ -307,7 +348,7 @@ fn rings_table<'a>(
             },
         );
         let mut cells = vec![
-            Cell::from(fit(&ring.name, 16)),
+            Cell::from(fit(&ring.name, if wide { 24 } else { 16 })),
             Cell::from(Span::styled(state, state_loudness.style(theme))),
             Cell::from(Line::from(progress)),
             Cell::from(failed),
@@ -353,7 +394,7 @@ fn rings_table<'a>(
                 "WINDOW",
             ],
             vec![
-                Constraint::Length(16),
+                Constraint::Length(24),
                 Constraint::Length(9),
                 Constraint::Length(bar_width as u16 + 5),
                 Constraint::Length(5),
@@ -382,6 +423,11 @@ fn rings_table<'a>(
     (Row::new(header), widths, rows)
 }
 
+/// Four letters of a severity word for narrow tables ("Crit", "Impo").
+fn short_severity(word: &str) -> &str {
+    word.get(..4).unwrap_or(word)
+}
+
 pub fn severity_word(severity: Severity) -> (&'static str, Loudness) {
     match severity {
         Severity::Critical => ("Critical", Loudness::Fail),
@@ -393,7 +439,7 @@ pub fn severity_word(severity: Severity) -> (&'static str, Loudness) {
 
 pub fn deployment_state_word(state: DeploymentState) -> (&'static str, Loudness) {
     match state {
-        DeploymentState::AwaitingApproval => ("awaiting approval", Loudness::Warn),
+        DeploymentState::AwaitingApproval => ("needs approval", Loudness::Warn),
         DeploymentState::Running => ("running", Loudness::Plain),
         DeploymentState::Paused => ("PAUSED", Loudness::Warn),
         DeploymentState::Halted => ("HALTED", Loudness::Fail),
@@ -418,7 +464,7 @@ pub fn deployment_patches(app: &App, deployment: &Deployment) -> (String, Option
     );
     let more = deployment.patch_ids.len().saturating_sub(1);
     let label = if more > 0 {
-        format!("{first} +{more}")
+        format!("{first}+{more}")
     } else {
         first
     };
@@ -482,6 +528,11 @@ fn deployments_table<'a>(
         let (patches, severity) = deployment_patches(app, deployment);
         let (severity_text, severity_loudness) =
             severity.map_or(("-", Loudness::Muted), severity_word);
+        let severity_text = if wide {
+            severity_text
+        } else {
+            short_severity(severity_text)
+        };
         let (state, state_loudness) = if deployment.pending_approval.is_some() {
             ("2nd approver", Loudness::Warn)
         } else {
@@ -527,8 +578,8 @@ fn deployments_table<'a>(
             )));
             cells.push(Cell::from(format!("{:.0}/h", deployment.rate_per_hour)));
         }
-        cells.push(Cell::from(eta));
         if wide {
+            cells.push(Cell::from(eta));
             cells.push(Cell::from(Span::styled(
                 approvals,
                 approval_loudness.style(theme),
@@ -565,23 +616,14 @@ fn deployments_table<'a>(
         )
     } else {
         (
+            vec!["DEPLOYMENT", "PATCHES", "SEV", "STATE", "RING", "DONE"],
             vec![
-                "DEPLOYMENT",
-                "PATCHES",
-                "SEVERITY",
-                "STATE",
-                "RING",
-                "DONE",
-                "ETA",
-            ],
-            vec![
-                Constraint::Min(16),
-                Constraint::Length(12),
-                Constraint::Length(9),
-                Constraint::Length(12),
-                Constraint::Length(12),
+                Constraint::Min(22),
+                Constraint::Length(11),
                 Constraint::Length(4),
-                Constraint::Length(7),
+                Constraint::Length(14),
+                Constraint::Length(9),
+                Constraint::Length(4),
             ],
         )
     };
@@ -763,7 +805,11 @@ fn actions_table<'a>(
             theme.text
         };
         let mut cells = vec![
-            Cell::from(text::time(action.at, now)),
+            Cell::from(if wide {
+                text::time(action.at, now)
+            } else {
+                text::short_time(action.at, now)
+            }),
             Cell::from(Span::styled(fit(&action.by, 10), by_style)),
             Cell::from(action.verb.as_str()),
             Cell::from(fit(&action.target_name, 18)),
@@ -821,7 +867,7 @@ fn actions_table<'a>(
                 "TICKET / REASON",
             ],
             vec![
-                Constraint::Length(5),
+                Constraint::Length(6),
                 Constraint::Length(8),
                 Constraint::Length(8),
                 Constraint::Length(14),

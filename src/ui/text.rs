@@ -106,6 +106,15 @@ pub fn time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A time in at most 6 columns, for narrow tables: "14:10" today, "Nov 12" another day.
+pub fn short_time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if at.date_naive() == now.date_naive() {
+        at.format("%H:%M").to_string()
+    } else {
+        at.format("%b %d").to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +147,14 @@ mod tests {
         assert_eq!(duration(Duration::seconds(7500)), "2h 05m");
         assert_eq!(duration(Duration::seconds(3 * 86_400 + 4 * 3600)), "3d 4h");
         assert_eq!(duration(Duration::seconds(-5)), "0s");
+    }
+
+    #[test]
+    fn short_time_keeps_the_day_of_month_whole() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let now = at("2026-11-14T14:05:00Z");
+        assert_eq!(short_time(at("2026-11-14T09:30:00Z"), now), "09:30");
+        assert_eq!(short_time(at("2026-11-12T14:10:00Z"), now), "Nov 12");
+        assert!(short_time(at("2026-11-12T14:10:00Z"), now).len() <= 6);
     }
 }

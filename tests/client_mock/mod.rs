@@ -36,6 +36,8 @@ pub enum Plan {
         back: u64,
         count: Option<usize>,
         end: End,
+        /// Lists from now on are served at this sequence.
+        relist_at: Option<Seq>,
     },
     /// Answer with this status (a problem body); `relist_at` moves the lists forward.
     Status {
@@ -63,6 +65,7 @@ impl Plan {
             back: 0,
             count: None,
             end: End::Hang,
+            relist_at: None,
         }
     }
     pub fn cut_after(count: usize) -> Plan {
@@ -70,6 +73,7 @@ impl Plan {
             back: 0,
             count: Some(count),
             end: End::Close,
+            relist_at: None,
         }
     }
     pub fn gone(relist_at: Seq) -> Plan {
@@ -271,7 +275,16 @@ async fn serve_summary(State(script): Shared, headers: HeaderMap) -> Response {
         String::new(),
     );
     let fleet = script.fleet_at(script.listed_at);
-    axum::Json(fleet.summary.expect("mock fleet has a summary")).into_response()
+    let sequence = script
+        .list_sequence
+        .get("summary")
+        .copied()
+        .unwrap_or(script.listed_at);
+    let mut response = axum::Json(fleet.summary.expect("mock fleet has a summary")).into_response();
+    response
+        .headers_mut()
+        .insert("patchdeck-sequence", sequence.to_string().parse().unwrap());
+    response
 }
 
 async fn serve_host(State(script): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
@@ -396,7 +409,17 @@ async fn serve_events(
             }
             return problem_response(status, retry_after, None);
         }
-        Plan::Stream { back, count, end } => (back, count, end),
+        Plan::Stream {
+            back,
+            count,
+            end,
+            relist_at,
+        } => {
+            if let Some(seq) = relist_at {
+                script.listed_at = seq;
+            }
+            (back, count, end)
+        }
     };
     let from = since.saturating_sub(back);
     let chunks: Vec<String> = script

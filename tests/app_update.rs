@@ -1,0 +1,1477 @@
+//! The console's pure update: keys, sync updates and action results in, state and
+//! effects out. Navigation, filter, command mode, every action dialog (validation,
+//! idempotency, 412/timeout/403 handling, roles), multi-select and the emergency wizard,
+//! on the deterministic simulated fleet of tests/common.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use chrono::Duration;
+use crossterm::event::KeyCode;
+
+use common::*;
+use patchdeck::api::client::ActionCall;
+use patchdeck::api::sync::SyncUpdate;
+use patchdeck::app::dialog::{ActFailure, ConfirmDialog, Resend, Stage};
+use patchdeck::app::lists::{HostFilter, Pane};
+use patchdeck::app::{App, Dialog, Effect, ListId, Mode, Msg, Screen, WizardStep, update};
+use patchdeck::backend::{ActError, ActionRequest, Backend};
+use patchdeck::model::{
+    Action, Change, DeploymentState, Event, HostState, Identity, Role, TargetKind, Verb,
+};
+use patchdeck::sim::{Scenario, Simulator};
+
+// ---------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------
+
+/// Move the cursor of the active list onto the row with this key.
+fn select_row(app: &mut App, key: &str) {
+    let list = app.active_list().expect("a list is active");
+    press(app, KeyCode::Char('g'));
+    for _ in 0..app.row_keys(list).len() {
+        if app.selected_key(list).as_deref() == Some(key) {
+            return;
+        }
+        press(app, KeyCode::Char('j'));
+    }
+    panic!("no row {key:?} in {list:?}: {:?}", app.row_keys(list));
+}
+
+/// The servers deployment, awaiting approval for the production servers ring.
+fn servers_deployment(app: &App) -> String {
+    app.fleet
+        .deployments
+        .values()
+        .find(|d| d.state == DeploymentState::AwaitingApproval)
+        .expect("a deployment awaits approval")
+        .id
+        .clone()
+}
+
+/// Focus Deployments with the servers deployment selected.
+fn on_servers_deployment(app: &mut App) -> String {
+    press(app, KeyCode::Char('2'));
+    let id = servers_deployment(app);
+    select_row(app, &id);
+    id
+}
+
+fn confirm(app: &App) -> &ConfirmDialog {
+    match &app.dialog {
+        Some(Dialog::Confirm(confirm)) => confirm,
+        other => panic!("expected a confirm dialog, got {other:?}"),
+    }
+}
+
+fn flash(app: &App) -> String {
+    app.flash
+        .as_ref()
+        .map(|f| f.text.clone())
+        .unwrap_or_default()
+}
+
+/// Fill the dialog's fields in order (reason, ticket, typed confirmation), starting
+/// from the reason field.
+fn fill(app: &mut App, reason: &str, ticket: &str, typed: Option<&str>) {
+    type_text(app, reason);
+    press(app, KeyCode::Tab);
+    type_text(app, ticket);
+    if let Some(typed) = typed {
+        press(app, KeyCode::Tab);
+        type_text(app, typed);
+    }
+}
+
+/// Answer a call as the API would, through the simulator: the action, or why not.
+fn answer(simulator: &Simulator, call: &ActionCall) -> Result<Action, ActFailure> {
+    let request = ActionRequest {
+        verb: call.verb,
+        target: call.target.clone(),
+        reason: call.body.reason.clone(),
+        ticket: call.body.ticket.clone(),
+        patch_id: call.body.patch_id.clone(),
+        cve: call.body.cve.clone(),
+        if_match: call.if_match,
+    };
+    let identity = Identity {
+        name: "you".into(),
+        role: Role::Approver,
+    };
+    simulator.act(request, &identity).map_err(|e| match e {
+        ActError::VersionMismatch { current, .. } => ActFailure::Changed {
+            current_version: Some(current),
+        },
+        other => ActFailure::Refused(other.to_string()),
+    })
+}
+
+fn done(app: &mut App, call: &ActionCall, result: Result<Action, ActFailure>) -> Vec<Effect> {
+    update(
+        app,
+        Msg::ActionDone {
+            idempotency_key: call.idempotency_key.clone(),
+            result,
+        },
+    )
+}
+
+/// Events from the simulator since the console's fleet, as the sync sends them.
+fn sync_events(app: &mut App, simulator: &Simulator) {
+    let events = simulator
+        .events_since(app.fleet.sequence)
+        .expect("events kept");
+    update(app, Msg::Sync(SyncUpdate::Events(events)));
+}
+
+/// One hand-made event batch: each change at the next sequence numbers.
+fn send_changes(app: &mut App, changes: Vec<Change>) {
+    let at = app.fleet_now();
+    let first = app.fleet.sequence + 1;
+    let events = changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, change)| Event {
+            seq: first + i as u64,
+            at,
+            change,
+        })
+        .collect();
+    update(app, Msg::Sync(SyncUpdate::Events(events)));
+}
+
+/// A way to get somewhere in the console before a key is pressed.
+type Setup = fn(&mut App);
+
+/// The bad patch's error code: the biggest failure group of the standard fleet.
+const FAIL_GROUP: &str = "0x800f0922";
+
+/// Hosts of the bad patch's failure group.
+fn big_group_size(app: &App) -> usize {
+    let group = &app.failure_groups[0];
+    assert_eq!(group.code, FAIL_GROUP);
+    assert!(group.count() > 1, "the bad patch failed on several hosts");
+    group.count()
+}
+
+/// The code of the other failure group (a network error on one host or so).
+fn other_group(app: &App) -> String {
+    assert_eq!(app.failure_groups.len(), 2, "{:?}", app.failure_groups);
+    app.failure_groups[1].code.clone()
+}
+
+// ---------------------------------------------------------------------------------
+// Navigation
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn j_k_g_and_capital_g_move_the_selection() {
+    let mut app = console();
+    let rings = ListId::Pane(Pane::Rings);
+    assert_eq!(app.cursor(rings).selected, 0);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.cursor(rings).selected, 2);
+    assert_eq!(app.selected_key(rings).as_deref(), Some("wave-1"));
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.selected_key(rings).as_deref(), Some("pilot"));
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selected_key(rings).as_deref(), Some("servers-prod"));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(
+        app.selected_key(rings).as_deref(),
+        Some("servers-prod"),
+        "j stops at the last row"
+    );
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.cursor(rings).selected, 0);
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.cursor(rings).selected, 0, "k stops at the first row");
+}
+
+#[test]
+fn page_down_and_up_move_by_the_rows_on_screen() {
+    let mut app = console();
+    command(&mut app, "hosts");
+    assert_eq!(app.host_rows.len(), HOSTS);
+    let page = app.page_size(ListId::Hosts);
+    assert!(page > 1 && page < HOSTS, "page of {page} rows");
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.cursor(ListId::Hosts).selected, page);
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.cursor(ListId::Hosts).selected, 2 * page);
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(app.cursor(ListId::Hosts).selected, page);
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.cursor(ListId::Hosts).selected, HOSTS - 1);
+    // A taller terminal shows more rows, so a page is longer.
+    resize(&mut app, 200, 50);
+    assert!(app.page_size(ListId::Hosts) > page);
+}
+
+#[test]
+fn tab_shift_tab_and_digits_focus_panes() {
+    let mut app = console();
+    assert_eq!(app.focus, Pane::Rings);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Tab);
+        seen.push(app.focus);
+    }
+    assert_eq!(
+        seen,
+        [Pane::Deployments, Pane::Failed, Pane::Actions, Pane::Rings]
+    );
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Actions);
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Failed);
+    for (key, pane) in [
+        ('2', Pane::Deployments),
+        ('4', Pane::Actions),
+        ('3', Pane::Failed),
+        ('1', Pane::Rings),
+    ] {
+        press(&mut app, KeyCode::Char(key));
+        assert_eq!(app.focus, pane, "key {key}");
+    }
+    // Rings keeps the last lower pane shown under it on small terminals.
+    assert_eq!(app.lower_pane, Pane::Failed);
+}
+
+#[test]
+fn selection_stays_on_its_row_when_rows_move_after_an_event_batch() {
+    let mut app = console();
+    let failed = ListId::Pane(Pane::Failed);
+    press(&mut app, KeyCode::Char('3'));
+    let other = other_group(&app);
+    assert_eq!(app.row_keys(failed), [FAIL_GROUP, other.as_str()]);
+    select_row(&mut app, &other);
+    assert_eq!(app.cursor(failed).selected, 1);
+    // The hosts of the big group are retried elsewhere: the group goes away and
+    // the selected group moves up a row.
+    let changes = app.failure_groups[0]
+        .hosts
+        .iter()
+        .map(|id| {
+            let mut host = app.fleet.hosts[id].clone();
+            host.state = HostState::Pending;
+            host.failure = None;
+            host.version += 1;
+            Change::Host(host)
+        })
+        .collect();
+    send_changes(&mut app, changes);
+    assert_eq!(app.row_keys(failed), [other.as_str()]);
+    assert_eq!(app.cursor(failed).selected, 0);
+    assert_eq!(app.selected_key(failed), Some(other));
+}
+
+#[test]
+fn selection_follows_a_deployment_that_moves_down() {
+    let mut app = console();
+    let deployments = ListId::Pane(Pane::Deployments);
+    let servers = on_servers_deployment(&mut app);
+    let at = app.cursor(deployments).selected;
+    // A new deployment arrives; it sorts first (newest active).
+    let mut newer = app.fleet.deployments[&servers].clone();
+    newer.id = "dep-9999".into();
+    newer.name = "2026-11 out-of-band".into();
+    newer.created_at = app.fleet_now();
+    send_changes(&mut app, vec![Change::Deployment(newer)]);
+    assert_eq!(app.row_keys(deployments)[0], "dep-9999");
+    assert_eq!(app.selected_key(deployments), Some(servers));
+    assert_eq!(app.cursor(deployments).selected, at + 1);
+}
+
+// ---------------------------------------------------------------------------------
+// Filter and command mode
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn slash_filters_as_you_type_enter_keeps_esc_clears() {
+    let mut app = console();
+    let rings = ListId::Pane(Pane::Rings);
+    let all = app.row_keys(rings).len();
+    press(&mut app, KeyCode::Char('/'));
+    assert!(matches!(app.mode, Mode::Filter(_)));
+    type_text(&mut app, "w");
+    let after_w = app.row_keys(rings).len();
+    assert!(after_w < all, "one letter already filters");
+    type_text(&mut app, "ave");
+    assert_eq!(app.row_keys(rings), ["wave-1", "wave-2", "wave-3"]);
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(app.row_keys(rings).len(), after_w, "backspace widens again");
+    type_text(&mut app, "ave");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Normal));
+    assert_eq!(app.cursor(rings).filter, "wave");
+    assert_eq!(app.row_keys(rings).len(), 3, "Enter keeps the filter");
+    // j moves inside the filtered rows.
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_key(rings).as_deref(), Some("wave-2"));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.cursor(rings).filter, "");
+    assert_eq!(app.row_keys(rings).len(), all, "Esc clears a kept filter");
+    // Esc while typing clears too.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "pil");
+    assert_eq!(app.row_keys(rings), ["pilot"]);
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Normal));
+    assert_eq!(app.row_keys(rings).len(), all);
+}
+
+#[test]
+fn hosts_command_opens_the_host_list_with_its_filter() {
+    let mut app = console();
+    let effects = command(&mut app, "hosts failed pilot");
+    assert!(effects.is_empty());
+    assert_eq!(
+        app.screen(),
+        Some(&Screen::Hosts(HostFilter {
+            state: Some(HostState::Failed),
+            ring: Some("pilot".into()),
+            error: None,
+        }))
+    );
+    let failed_in_pilot = app
+        .fleet
+        .hosts
+        .values()
+        .filter(|h| h.state == HostState::Failed && h.ring_id == "pilot")
+        .count();
+    assert!(failed_in_pilot > 1);
+    assert_eq!(app.host_rows.len(), failed_in_pilot);
+    for id in &app.host_rows {
+        let host = &app.fleet.hosts[id];
+        assert_eq!(
+            (host.state, host.ring_id.as_str()),
+            (HostState::Failed, "pilot")
+        );
+    }
+    // An error code narrows further.
+    let other = app.failure_groups[1].clone();
+    command(&mut app, &format!("hosts failed {}", other.code));
+    assert_eq!(app.host_rows.len(), other.count());
+}
+
+fn command_line(app: &App) -> String {
+    match &app.mode {
+        Mode::Command(input) => input.value().to_string(),
+        other => panic!("expected command mode, got {other:?}"),
+    }
+}
+
+#[test]
+fn tab_completes_commands_and_their_arguments() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "ho");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        command_line(&app),
+        "hosts ",
+        "one candidate: the word and a space"
+    );
+    type_text(&mut app, "fa");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(command_line(&app), "hosts failed ");
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Normal));
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "ri");
+    press(&mut app, KeyCode::Tab);
+    // `ring` and `rings` are both commands: Tab stops at their common prefix.
+    assert_eq!(command_line(&app), "ring");
+    type_text(&mut app, " pi");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(command_line(&app), "ring pilot ");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen(), Some(&Screen::Ring("pilot".into())));
+    // Several candidates: the common prefix.
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "ring wa");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(command_line(&app), "ring wave-");
+}
+
+#[test]
+fn unknown_command_flashes_an_error() {
+    let mut app = console();
+    let effects = command(&mut app, "frobnicate now");
+    assert!(effects.is_empty());
+    assert!(app.screen().is_none());
+    assert!(app.flash.as_ref().is_some_and(|f| f.error));
+    assert!(
+        flash(&app).contains("unknown command `frobnicate`"),
+        "{}",
+        flash(&app)
+    );
+    command(&mut app, "ring atlantis");
+    assert!(
+        flash(&app).contains("no ring named `atlantis`"),
+        "{}",
+        flash(&app)
+    );
+    assert!(app.screen().is_none());
+}
+
+// ---------------------------------------------------------------------------------
+// Enter, Esc, zoom, quit, suspend, ticks
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn enter_expands_a_failure_group_and_opens_a_host_esc_goes_back() {
+    let mut app = console();
+    let failed = ListId::Pane(Pane::Failed);
+    press(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.row_keys(failed).len(), 2);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.expanded.contains(FAIL_GROUP));
+    assert_eq!(app.row_keys(failed).len(), 2 + big_group_size(&app));
+    press(&mut app, KeyCode::Char('j'));
+    let first_host = app.failure_groups[0].hosts[0].clone();
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::FetchHost(first_host.clone())]);
+    assert_eq!(app.screen(), Some(&Screen::Host(first_host)));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), None);
+    assert_eq!(app.focus, Pane::Failed);
+    // Enter on the group again folds it.
+    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Enter);
+    assert!(app.expanded.is_empty());
+    assert_eq!(app.row_keys(failed).len(), 2);
+}
+
+#[test]
+fn enter_opens_details_and_esc_closes_them() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen(), Some(&Screen::Ring("pilot".into())));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Some(Screen::Deployment(_))));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Some(Screen::Action(_))));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), None);
+    // From a host list, a host, and back step by step.
+    command(&mut app, "hosts failed");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::FetchHost(_)]));
+    assert!(matches!(app.screen(), Some(Screen::Host(_))));
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen(), Some(Screen::Hosts(_))));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), None);
+}
+
+#[test]
+fn z_zooms_the_focused_pane_and_esc_unzooms() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('z'));
+    assert!(app.zoomed);
+    let zoomed = screen(&mut app, 80, 24);
+    assert!(zoomed.contains("Failed hosts") && !zoomed.contains("Rings"));
+    press(&mut app, KeyCode::Char('z'));
+    assert!(!app.zoomed);
+    press(&mut app, KeyCode::Char('z'));
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.zoomed);
+}
+
+#[test]
+fn ctrl_c_quits_from_every_mode() {
+    let modes: [(&str, Setup); 6] = [
+        ("normal", |_| {}),
+        ("filter", |app| {
+            press(app, KeyCode::Char('/'));
+        }),
+        ("command", |app| {
+            press(app, KeyCode::Char(':'));
+        }),
+        ("help", |app| {
+            press(app, KeyCode::Char('?'));
+        }),
+        ("dialog", |app| {
+            on_servers_deployment(app);
+            press(app, KeyCode::Char('H'));
+        }),
+        ("wizard", |app| {
+            press(app, KeyCode::Char('E'));
+        }),
+    ];
+    let base = console();
+    for (name, enter) in modes {
+        let mut app = base.clone();
+        enter(&mut app);
+        assert_eq!(ctrl(&mut app, 'c'), vec![Effect::Quit], "Ctrl-C in {name}");
+    }
+    // q quits in normal mode but is typed as text in the filter.
+    let mut app = base.clone();
+    assert_eq!(press(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
+    press(&mut app, KeyCode::Char('/'));
+    assert!(press(&mut app, KeyCode::Char('q')).is_empty());
+}
+
+#[test]
+fn ctrl_z_suspends() {
+    let mut app = console();
+    assert_eq!(ctrl(&mut app, 'z'), vec![Effect::Suspend]);
+    press(&mut app, KeyCode::Char('/'));
+    assert_eq!(ctrl(&mut app, 'z'), vec![Effect::Suspend]);
+}
+
+#[test]
+fn idle_ticks_do_not_redraw_within_the_same_minute() {
+    let mut app = console();
+    let start = app.now;
+    assert_eq!(start.timestamp() % 60, 0, "the fleet starts on a minute");
+    app.dirty = false;
+    for secs in [1, 15, 30, 59] {
+        update(&mut app, Msg::Tick(start + Duration::seconds(secs)));
+        assert!(!app.dirty, "tick at +{secs}s redraws nothing");
+    }
+    update(&mut app, Msg::Tick(start + Duration::seconds(60)));
+    assert!(app.dirty, "the header clock changes at the minute");
+    app.dirty = false;
+    update(&mut app, Msg::Tick(start + Duration::seconds(61)));
+    assert!(!app.dirty);
+}
+
+#[test]
+fn a_flash_goes_away_after_a_few_seconds() {
+    let mut app = console();
+    command(&mut app, "nonsense");
+    assert!(app.flash.is_some());
+    let at = app.now;
+    update(&mut app, Msg::Tick(at + Duration::seconds(2)));
+    assert!(app.flash.is_some());
+    app.dirty = false;
+    update(&mut app, Msg::Tick(at + Duration::seconds(9)));
+    assert!(app.flash.is_none());
+    assert!(app.dirty);
+}
+
+// ---------------------------------------------------------------------------------
+// Dialogs: opening
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn action_keys_open_the_right_dialog_where_they_apply() {
+    let base = console();
+    let servers = servers_deployment(&base);
+    let cases: [(&str, Setup, char, Verb, TargetKind); 9] = [
+        (
+            "a on a deployment",
+            |app| {
+                on_servers_deployment(app);
+            },
+            'a',
+            Verb::Approve,
+            TargetKind::Deployment,
+        ),
+        (
+            "d on a deployment",
+            |app| {
+                on_servers_deployment(app);
+            },
+            'd',
+            Verb::Decline,
+            TargetKind::Deployment,
+        ),
+        (
+            "p on a deployment",
+            |app| {
+                on_servers_deployment(app);
+            },
+            'p',
+            Verb::Pause,
+            TargetKind::Deployment,
+        ),
+        (
+            "H on a deployment",
+            |app| {
+                on_servers_deployment(app);
+            },
+            'H',
+            Verb::Halt,
+            TargetKind::Deployment,
+        ),
+        (
+            "R on a deployment",
+            |app| {
+                press(app, KeyCode::Char('2'));
+            },
+            'R',
+            Verb::Rollback,
+            TargetKind::Deployment,
+        ),
+        (
+            "R on a ring",
+            |app| {
+                select_row(app, "pilot");
+            },
+            'R',
+            Verb::Rollback,
+            TargetKind::Ring,
+        ),
+        (
+            "p on a ring",
+            |app| {
+                select_row(app, "pilot");
+            },
+            'p',
+            Verb::Pause,
+            TargetKind::Ring,
+        ),
+        (
+            "r on a failure group",
+            |app| {
+                press(app, KeyCode::Char('3'));
+            },
+            'r',
+            Verb::Retry,
+            TargetKind::Host,
+        ),
+        (
+            "x on a failure group",
+            |app| {
+                press(app, KeyCode::Char('3'));
+            },
+            'x',
+            Verb::Exclude,
+            TargetKind::Host,
+        ),
+    ];
+    for (name, go, key, verb, kind) in cases {
+        let mut app = base.clone();
+        go(&mut app);
+        let effects = press(&mut app, KeyCode::Char(key));
+        assert!(effects.is_empty(), "{name}: opening sends nothing");
+        let dialog = confirm(&app);
+        assert_eq!(dialog.plan.verb, verb, "{name}");
+        assert_eq!(dialog.plan.targets[0].target.kind, kind, "{name}");
+        assert_eq!(dialog.stage, Stage::Editing, "{name}");
+        if name.ends_with("a deployment") && key != 'R' {
+            assert_eq!(dialog.plan.targets[0].target.id, servers, "{name}");
+        }
+    }
+    // r on the failure group plans one target per host of the group.
+    let mut app = base.clone();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(confirm(&app).plan.targets.len(), big_group_size(&app));
+    // E opens the wizard.
+    let mut app = base.clone();
+    press(&mut app, KeyCode::Char('E'));
+    assert!(matches!(app.dialog, Some(Dialog::Emergency(_))));
+}
+
+#[test]
+fn action_keys_that_do_not_apply_flash_instead_of_opening() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('a'));
+    assert!(app.dialog.is_none());
+    // Approve on the halted deployment: not awaiting approval.
+    press(&mut app, KeyCode::Char('2'));
+    let halted = app
+        .fleet
+        .deployments
+        .values()
+        .find(|d| d.state == DeploymentState::Halted)
+        .expect("the threshold halted a deployment")
+        .id
+        .clone();
+    select_row(&mut app, &halted);
+    press(&mut app, KeyCode::Char('a'));
+    assert!(app.dialog.is_none());
+    assert!(
+        flash(&app).contains("no ring waiting for approval"),
+        "{}",
+        flash(&app)
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Dialogs: validation and cancel
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn halt_needs_reason_ticket_and_the_typed_name() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    let name = app.fleet.deployments[&id].name.clone();
+    press(&mut app, KeyCode::Char('H'));
+    assert_eq!(
+        confirm(&app).plan.confirm_text.as_deref(),
+        Some(name.as_str())
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(
+        confirm(&app).error.as_deref(),
+        Some("a reason is required to halt")
+    );
+    type_text(&mut app, "pilot failures");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(
+        confirm(&app).error.as_deref(),
+        Some("a ticket is required to halt")
+    );
+    type_text(&mut app, "INC-1");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        confirm(&app)
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("to confirm")
+    );
+    type_text(&mut app, "2026-11 Patch Tuesday");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "another deployment's name is refused"
+    );
+    assert_eq!(confirm(&app).stage, Stage::Editing);
+    for _ in 0.."2026-11 Patch Tuesday".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, &name.to_uppercase());
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), 1, "the name, case aside, confirms");
+    assert_eq!(calls[0].verb, Verb::Halt);
+    assert_eq!(calls[0].body.reason.as_deref(), Some("pilot failures"));
+    assert_eq!(calls[0].body.ticket.as_deref(), Some("INC-1"));
+}
+
+#[test]
+fn rollback_and_exclude_need_reason_and_ticket_ring_rollback_the_ring_name() {
+    // Deployment rollback: reason and ticket, no typed name.
+    let mut app = console();
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('R'));
+    assert_eq!(confirm(&app).plan.confirm_text, None);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        confirm(&app)
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("reason")
+    );
+    type_text(&mut app, "bad patch");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        confirm(&app)
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("ticket")
+    );
+    // The refused field has the focus.
+    type_text(&mut app, "INC-2");
+    assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), 1);
+
+    // Ring rollback: the ring's name must be typed.
+    let mut app = console();
+    select_row(&mut app, "pilot");
+    press(&mut app, KeyCode::Char('R'));
+    assert_eq!(confirm(&app).plan.confirm_text.as_deref(), Some("Pilot"));
+    fill(&mut app, "bad patch", "INC-3", Some("Wave 1"));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        confirm(&app)
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("`Pilot`")
+    );
+    for _ in 0.."Wave 1".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "pilot");
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].target.id, "pilot");
+
+    // Exclude: reason and ticket.
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('x'));
+    type_text(&mut app, "kiosk, vendor fix due");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        confirm(&app)
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("ticket")
+    );
+    type_text(&mut app, "CHG-7");
+    let hosts = big_group_size(&app);
+    assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), hosts);
+
+    // Retry needs neither.
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('r'));
+    let hosts = big_group_size(&app);
+    assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), hosts);
+}
+
+#[test]
+fn esc_cancels_a_dialog_without_effects() {
+    let base = console();
+    for key in ['a', 'd', 'p', 'H', 'R'] {
+        let mut app = base.clone();
+        on_servers_deployment(&mut app);
+        press(&mut app, KeyCode::Char(key));
+        assert!(app.dialog.is_some(), "{key} opens a dialog");
+        fill(&mut app, "reason", "T-1", None);
+        let effects = press(&mut app, KeyCode::Esc);
+        assert!(effects.is_empty(), "{key}: Esc sends nothing");
+        assert!(app.dialog.is_none(), "{key}: Esc closes");
+        assert!(app.sent.is_empty());
+    }
+    let mut app = base.clone();
+    press(&mut app, KeyCode::Char('E'));
+    press(&mut app, KeyCode::Enter);
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.dialog.is_none());
+}
+
+// ---------------------------------------------------------------------------------
+// Dialogs: sending once, results
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn confirm_sends_one_request_per_target_with_the_version_seen_and_a_key() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('r'));
+    let planned = confirm(&app).plan.targets.clone();
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), planned.len());
+    let keys: BTreeSet<&str> = calls.iter().map(|c| c.idempotency_key.as_str()).collect();
+    assert_eq!(keys.len(), calls.len(), "one key per request");
+    for (call, target) in calls.iter().zip(&planned) {
+        assert_eq!(call.verb, Verb::Retry);
+        assert_eq!(call.target, target.target);
+        let host = &app.fleet.hosts[&call.target.id];
+        assert_eq!(
+            call.if_match,
+            Some(host.version),
+            "If-Match is the version seen"
+        );
+        assert!(call.idempotency_key.starts_with("test-"));
+    }
+    assert!(matches!(confirm(&app).stage, Stage::Sending { .. }));
+}
+
+#[test]
+fn a_second_enter_while_sending_sends_nothing() {
+    let mut app = console();
+    on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), 1);
+    for _ in 0..3 {
+        assert!(press(&mut app, KeyCode::Enter).is_empty());
+    }
+    assert_eq!(app.sent.len(), 1);
+}
+
+#[test]
+fn success_closes_the_dialog_and_audits_the_outcome() {
+    let simulator = standard_simulator();
+    let mut app = console_on(&simulator);
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "servers look wrong", "INC-42", Some(&name));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), 1);
+    let result = answer(&simulator, &calls[0]);
+    assert!(result.is_ok(), "the simulator halts: {result:?}");
+    let effects = done(&mut app, &calls[0], result);
+    assert!(app.dialog.is_none(), "success closes the dialog");
+    let [Effect::Audit(record)] = effects.as_slice() else {
+        panic!("expected one audit record, got {effects:?}");
+    };
+    assert_eq!(record.action, "halt");
+    assert_eq!(record.target_id, id);
+    assert_eq!(record.target_name, name);
+    assert_eq!(record.reason.as_deref(), Some("servers look wrong"));
+    assert_eq!(record.ticket.as_deref(), Some("INC-42"));
+    assert_eq!(record.idempotency_key, calls[0].idempotency_key);
+    assert_eq!(record.identity, "you (approver)");
+    assert_eq!(record.outcome, "succeeded");
+    assert!(record.action_id.is_some());
+    assert!(flash(&app).contains("done"), "{}", flash(&app));
+    // The action shows at once in the Actions pane.
+    let action_id = record.action_id.clone().unwrap_or_default();
+    assert!(app.fleet.actions.contains_key(&action_id));
+    // A late duplicate answer changes nothing.
+    assert!(done(&mut app, &calls[0], Err(ActFailure::Timeout("late".into()))).is_empty());
+}
+
+#[test]
+fn first_approval_of_a_production_ring_says_a_second_approver_is_needed() {
+    let simulator = standard_simulator();
+    let mut app = console_on(&simulator);
+    on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('a'));
+    assert!(
+        confirm(&app)
+            .plan
+            .blast
+            .notes
+            .iter()
+            .any(|n| n.contains("second, different approver"))
+    );
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    let effects = done(&mut app, &calls[0], answer(&simulator, &calls[0]));
+    let [Effect::Audit(record)] = effects.as_slice() else {
+        panic!("expected an audit record, got {effects:?}");
+    };
+    assert_eq!(record.outcome, "awaiting-second-approver");
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn a_412_shows_what_changed_and_enter_replans_with_the_new_version_and_a_new_key() {
+    let simulator = standard_simulator();
+    let mut app = console_on(&simulator);
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('p'));
+    let first = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(first.len(), 1);
+    let seen = first[0].if_match.expect("If-Match sent");
+    // Someone else pauses it first; the console learns it from the stream.
+    act(
+        &simulator,
+        "m.okafor",
+        Verb::Pause,
+        TargetKind::Deployment,
+        &id,
+        None,
+    );
+    sync_events(&mut app, &simulator);
+    let now_version = app.fleet.deployments[&id].version;
+    assert!(now_version > seen);
+    let result = answer(&simulator, &first[0]);
+    assert_eq!(
+        result,
+        Err(ActFailure::Changed {
+            current_version: Some(now_version)
+        })
+    );
+    let effects = done(&mut app, &first[0], result);
+    assert_eq!(effects.len(), 1, "the refusal is audited");
+    let Stage::Problem { message, resend } = &confirm(&app).stage else {
+        panic!("expected a problem, got {:?}", confirm(&app).stage);
+    };
+    assert_eq!(*resend, Resend::Replan);
+    assert!(
+        message.contains("awaitingapproval -> paused"),
+        "says what changed: {message}"
+    );
+    // Enter plans again: nothing sent yet, the new version, a new key.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let dialog = confirm(&app);
+    assert_eq!(dialog.stage, Stage::Editing);
+    assert_eq!(dialog.plan.targets[0].version, now_version);
+    assert_ne!(dialog.keys[0], first[0].idempotency_key);
+    let second = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].if_match, Some(now_version));
+    assert_ne!(second[0].idempotency_key, first[0].idempotency_key);
+}
+
+#[test]
+fn a_timeout_then_enter_resends_with_the_same_key() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "r", "t", Some(&name));
+    let first = acts(&press(&mut app, KeyCode::Enter));
+    done(
+        &mut app,
+        &first[0],
+        Err(ActFailure::Timeout("no answer in 10s".into())),
+    );
+    let Stage::Problem { message, resend } = &confirm(&app).stage else {
+        panic!("expected a problem, got {:?}", confirm(&app).stage);
+    };
+    assert_eq!(*resend, Resend::SameKeys);
+    assert!(message.contains("same idempotency key"), "{message}");
+    let again = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].idempotency_key, first[0].idempotency_key);
+    assert_eq!(again[0].if_match, first[0].if_match);
+    assert_eq!(again[0].body, first[0].body);
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "Enter again while resending sends nothing"
+    );
+}
+
+#[test]
+fn a_timeout_on_some_hosts_resends_only_those() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('r'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), big_group_size(&app));
+    for call in &calls[1..] {
+        let action = accepted(&app, call);
+        done(&mut app, call, Ok(action));
+    }
+    done(&mut app, &calls[0], Err(ActFailure::Timeout("gone".into())));
+    assert!(matches!(
+        confirm(&app).stage,
+        Stage::Problem {
+            resend: Resend::SameKeys,
+            ..
+        }
+    ));
+    let again = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(again.len(), 1, "only the unanswered request again");
+    assert_eq!(again[0].idempotency_key, calls[0].idempotency_key);
+}
+
+#[test]
+fn a_403_is_shown_and_enter_closes_without_resending() {
+    let mut app = console();
+    on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('d'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    let effects = done(
+        &mut app,
+        &calls[0],
+        Err(ActFailure::Forbidden(
+            "token lacks the approver role".into(),
+        )),
+    );
+    let [Effect::Audit(record)] = effects.as_slice() else {
+        panic!("expected an audit record, got {effects:?}");
+    };
+    assert!(
+        record.outcome.starts_with("forbidden"),
+        "{}",
+        record.outcome
+    );
+    let Stage::Problem { message, resend } = &confirm(&app).stage else {
+        panic!("expected a problem");
+    };
+    assert_eq!(*resend, Resend::No);
+    assert!(
+        message.contains("token lacks the approver role"),
+        "{message}"
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.dialog.is_none());
+}
+
+// ---------------------------------------------------------------------------------
+// Roles and read-only
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn read_only_flashes_and_opens_no_dialog() {
+    let context = patchdeck::app::Context {
+        read_only: true,
+        ..demo_context()
+    };
+    let base = console_with(fleet_of(&*standard_simulator()), context, Role::Approver);
+    for (pane, keys) in [('1', "pR"), ('2', "adpHR"), ('3', "rxR"), ('4', "E")] {
+        for key in keys.chars() {
+            let mut app = base.clone();
+            press(&mut app, KeyCode::Char(pane));
+            let effects = press(&mut app, KeyCode::Char(key));
+            assert!(effects.is_empty());
+            assert!(app.dialog.is_none(), "{key} in pane {pane} opens nothing");
+            assert!(flash(&app).contains("read-only"), "{key}: {}", flash(&app));
+        }
+    }
+}
+
+#[test]
+fn viewers_and_operators_get_a_flash_for_keys_above_their_role() {
+    let viewer = console_as(Role::Viewer);
+    for key in ['r', 'x', 'R'] {
+        let mut app = viewer.clone();
+        press(&mut app, KeyCode::Char('3'));
+        press(&mut app, KeyCode::Char(key));
+        assert!(app.dialog.is_none(), "viewer {key}");
+        assert!(
+            flash(&app).contains("needs role operator (you are viewer)"),
+            "{}",
+            flash(&app)
+        );
+    }
+    let operator = console_as(Role::Operator);
+    for key in ['a', 'd', 'H', 'R'] {
+        let mut app = operator.clone();
+        on_servers_deployment(&mut app);
+        press(&mut app, KeyCode::Char(key));
+        assert!(app.dialog.is_none(), "operator {key}");
+        assert!(
+            flash(&app).contains("needs role approver (you are operator)"),
+            "{}",
+            flash(&app)
+        );
+    }
+    let mut app = operator.clone();
+    press(&mut app, KeyCode::Char('E'));
+    assert!(app.dialog.is_none(), "operators cannot start an emergency");
+    // What an operator may do opens as usual.
+    for key in ['p', 'r', 'x'] {
+        let mut app = operator.clone();
+        if key == 'p' {
+            on_servers_deployment(&mut app);
+        } else {
+            press(&mut app, KeyCode::Char('3'));
+        }
+        press(&mut app, KeyCode::Char(key));
+        assert!(app.dialog.is_some(), "operator {key}");
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Multi-select
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn space_marks_hosts_and_r_plans_one_request_per_marked_host() {
+    let mut app = console();
+    command(&mut app, "hosts failed");
+    let rows = app.host_rows.clone();
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.cursor(ListId::Hosts).selected, 1, "Space moves down");
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(
+        app.marked,
+        BTreeSet::from([rows[0].clone(), rows[2].clone()])
+    );
+    let marked = app.marked.clone();
+    press(&mut app, KeyCode::Char('r'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    let targets: BTreeSet<String> = calls.iter().map(|c| c.target.id.clone()).collect();
+    assert_eq!(targets, marked);
+}
+
+#[test]
+fn select_all_of_a_filtered_host_list_then_r_retries_each_failed_host() {
+    let mut app = console();
+    // Every Pilot host, filtered to one site: some failed, some not.
+    command(&mut app, "hosts pilot");
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "NYC");
+    press(&mut app, KeyCode::Enter);
+    let shown = app.host_rows.clone();
+    assert!(shown.iter().all(|id| app.fleet.hosts[id].site == "NYC"));
+    let failed: BTreeSet<String> = shown
+        .iter()
+        .filter(|id| app.fleet.hosts[*id].state == HostState::Failed)
+        .cloned()
+        .collect();
+    assert!(
+        !failed.is_empty() && failed.len() < shown.len(),
+        "{shown:?}"
+    );
+    press(&mut app, KeyCode::Char('*'));
+    assert_eq!(app.marked, shown.iter().cloned().collect());
+    press(&mut app, KeyCode::Char('r'));
+    let dialog = confirm(&app);
+    assert!(
+        dialog
+            .plan
+            .blast
+            .notes
+            .iter()
+            .any(|n| n.contains("skipped")),
+        "says which hosts are left out: {:?}",
+        dialog.plan.blast.notes
+    );
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    let targets: BTreeSet<String> = calls.iter().map(|c| c.target.id.clone()).collect();
+    assert_eq!(
+        targets, failed,
+        "one request per failed host, none for the rest"
+    );
+    assert_eq!(calls.len(), failed.len());
+    // * marks the list again, and once more unmarks it.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('*'));
+    assert_eq!(app.marked.len(), shown.len());
+    press(&mut app, KeyCode::Char('*'));
+    assert!(app.marked.is_empty());
+}
+
+// ---------------------------------------------------------------------------------
+// Emergency wizard
+// ---------------------------------------------------------------------------------
+
+fn wizard_step(app: &App) -> WizardStep {
+    match &app.dialog {
+        Some(Dialog::Emergency(wizard)) => wizard.step,
+        other => panic!("expected the emergency wizard, got {other:?}"),
+    }
+}
+
+#[test]
+fn emergency_wizard_needs_the_rollback_plan_ticked_then_the_cve_typed() {
+    let mut app = console_on(&simulator(Scenario::ZeroDay, 3600));
+    press(&mut app, KeyCode::Char('E'));
+    assert_eq!(wizard_step(&app), WizardStep::Patch);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(wizard_step(&app), WizardStep::Targets);
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(wizard_step(&app), WizardStep::Patch, "Backspace steps back");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(wizard_step(&app), WizardStep::RollbackPlan);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(
+        wizard_step(&app),
+        WizardStep::RollbackPlan,
+        "cannot pass without ticking the rollback plan"
+    );
+    let Some(Dialog::Emergency(wizard)) = &app.dialog else {
+        unreachable!()
+    };
+    assert!(
+        wizard
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("rollback plan")
+    );
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        wizard_step(&app),
+        WizardStep::RollbackPlan,
+        "ticked and unticked is not ticked"
+    );
+    press(&mut app, KeyCode::Char(' '));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let plan = confirm(&app).plan.clone();
+    assert_eq!(plan.verb, Verb::Emergency);
+    let cve = plan.cve.clone().expect("the exploited CVE");
+    assert_eq!(plan.confirm_text.as_deref(), Some(cve.as_str()));
+    fill(
+        &mut app,
+        "exploited in the wild",
+        "INC-9001",
+        Some("CVE-2026-00000"),
+    );
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "wrong CVE refused"
+    );
+    for _ in 0.."CVE-2026-00000".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, &cve.to_lowercase());
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].target.kind, TargetKind::Fleet);
+    assert_eq!(calls[0].body.cve.as_deref(), Some(cve.as_str()));
+    assert_eq!(calls[0].body.patch_id, plan.patch_id);
+    assert_eq!(
+        calls[0].if_match,
+        app.fleet.summary.as_ref().map(|s| s.version)
+    );
+}
+
+#[test]
+fn emergency_needs_reason_and_ticket() {
+    let mut app = console_on(&simulator(Scenario::ZeroDay, 3600));
+    press(&mut app, KeyCode::Char('E'));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    let cve = confirm(&app).plan.cve.clone().unwrap_or_default();
+    // The CVE alone is not enough.
+    press(&mut app, KeyCode::BackTab);
+    type_text(&mut app, &cve);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        confirm(&app)
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("reason")
+    );
+}
+
+#[test]
+fn emergency_started_in_the_simulator_then_e_offers_to_leave_it() {
+    let simulator = simulator(Scenario::ZeroDay, 3600);
+    let mut app = console_on(&simulator);
+    press(&mut app, KeyCode::Char('E'));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    let cve = confirm(&app).plan.cve.clone().unwrap_or_default();
+    fill(&mut app, "exploited", "INC-1", Some(&cve));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    let result = answer(&simulator, &calls[0]);
+    assert!(result.is_ok(), "{result:?}");
+    done(&mut app, &calls[0], result);
+    sync_events(&mut app, &simulator);
+    assert!(
+        app.emergency().is_some(),
+        "the console is in emergency mode"
+    );
+    press(&mut app, KeyCode::Char('E'));
+    assert!(matches!(app.dialog, Some(Dialog::LeaveEmergency { .. })));
+    type_text(&mut app, "CVE-0000-0000");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.emergency().is_some(), "a wrong CVE does not leave");
+    let mut app2 = app.clone();
+    press(&mut app2, KeyCode::Esc);
+    press(&mut app2, KeyCode::Char('E'));
+    type_text(&mut app2, &cve);
+    press(&mut app2, KeyCode::Enter);
+    assert!(
+        app2.emergency().is_none(),
+        "the typed CVE leaves emergency mode"
+    );
+    let _ = app;
+}
+
+// ---------------------------------------------------------------------------------
+// Acting twice by accident
+// ---------------------------------------------------------------------------------
+
+/// An action the API accepted for a call (the console only reads its id and state).
+fn accepted(app: &App, call: &ActionCall) -> Action {
+    let mut action = app
+        .fleet
+        .actions
+        .values()
+        .next()
+        .cloned()
+        .expect("the fleet has actions");
+    action.id = format!("act-{}", call.idempotency_key);
+    action.verb = call.verb;
+    action.target = call.target.clone();
+    action.state = patchdeck::model::ActionState::Running;
+    action.version = 1;
+    action
+}
+
+#[test]
+fn replanning_after_a_412_leaves_out_the_targets_already_done() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('r'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), big_group_size(&app));
+    for call in &calls[1..] {
+        let action = accepted(&app, call);
+        done(&mut app, call, Ok(action));
+    }
+    // The first host changed meanwhile; the events of the other retries have not
+    // arrived yet, so those hosts still read as failed.
+    let changed = calls[0].target.id.clone();
+    let mut host = app.fleet.hosts[&changed].clone();
+    host.version += 1;
+    send_changes(&mut app, vec![Change::Host(host.clone())]);
+    done(
+        &mut app,
+        &calls[0],
+        Err(ActFailure::Changed {
+            current_version: Some(host.version),
+        }),
+    );
+    assert!(matches!(
+        confirm(&app).stage,
+        Stage::Problem {
+            resend: Resend::Replan,
+            ..
+        }
+    ));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let plan = &confirm(&app).plan;
+    assert_eq!(
+        plan.targets
+            .iter()
+            .map(|t| t.target.id.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&changed),
+        "only the refused host is planned again"
+    );
+    let again = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        again.len(),
+        1,
+        "the other retried hosts are not retried twice"
+    );
+    assert_eq!(again[0].target.id, changed);
+    assert_eq!(again[0].if_match, Some(host.version));
+}
+
+#[test]
+fn marks_are_cleared_once_sent_so_the_next_action_targets_what_is_selected() {
+    let mut app = console();
+    command(&mut app, "hosts failed");
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.marked.len(), 2);
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), 2);
+    assert!(app.marked.is_empty(), "the marks were used");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('3'));
+    let other = other_group(&app);
+    select_row(&mut app, &other);
+    press(&mut app, KeyCode::Char('x'));
+    let targets: Vec<String> = confirm(&app)
+        .plan
+        .targets
+        .iter()
+        .map(|t| t.target.id.clone())
+        .collect();
+    assert_eq!(targets, app.failure_groups[1].hosts);
+}
+
+#[test]
+fn closing_a_dialog_while_sending_still_audits_and_reports_the_outcome() {
+    let mut app = console();
+    on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('a'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.dialog.is_none());
+    assert!(flash(&app).contains("results will show in Actions"));
+    let action = accepted(&app, &calls[0]);
+    let effects = done(&mut app, &calls[0], Ok(action));
+    assert!(matches!(effects.as_slice(), [Effect::Audit(_)]));
+    assert!(flash(&app).contains("accepted"), "{}", flash(&app));
+    assert!(
+        app.fleet
+            .actions
+            .contains_key(&format!("act-{}", calls[0].idempotency_key))
+    );
+}

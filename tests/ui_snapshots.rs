@@ -1,0 +1,267 @@
+//! What the operator sees: the console drawn on a ratatui TestBackend at 80x24 (the
+//! smallest supported terminal: Rings over one tabbed pane) and 200x50 (all four panes),
+//! from a deterministic simulated fleet, snapshotted as text with insta.
+
+mod common;
+
+use chrono::Duration;
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use ratatui::style::Modifier;
+
+use common::*;
+use patchdeck::api::sync::{Connection, SyncUpdate};
+use patchdeck::app::dialog::emergency_candidates;
+use patchdeck::app::{App, Context, Msg, Screen, update};
+use patchdeck::backend::Backend;
+use patchdeck::model::{HostState, Role, TargetKind, Verb};
+use patchdeck::sim::Scenario;
+
+const SMALL: (u16, u16) = (80, 24);
+const LARGE: (u16, u16) = (200, 50);
+
+/// Snapshot the screen at both sizes, `<name>_80x24` and `<name>_200x50`, with what is
+/// in reverse video and struck out listed under it.
+fn snapshot_both(name: &str, app: &mut App) {
+    for (width, height) in [SMALL, LARGE] {
+        assert_snapshot!(
+            format!("{name}_{width}x{height}"),
+            annotated(&draw(app, width, height))
+        );
+    }
+}
+
+/// A console with the pane of this digit focused; its title is in reverse video at
+/// both sizes (the one sign of focus that does not need colour).
+fn focused(key: char) -> App {
+    let mut app = console();
+    press(&mut app, KeyCode::Char(key));
+    let title = format!("{key} {}", app.focus.title());
+    for (width, height) in [SMALL, LARGE] {
+        let reversed = runs_with(&draw(&mut app, width, height), Modifier::REVERSED);
+        assert!(
+            reversed.lines().any(|l| l.contains(&title)),
+            "{title} in reverse video at {width}x{height}: {reversed}"
+        );
+    }
+    app
+}
+
+#[test]
+fn rings_focused() {
+    snapshot_both("rings_focused", &mut focused('1'));
+}
+
+#[test]
+fn deployments_focused() {
+    snapshot_both("deployments_focused", &mut focused('2'));
+}
+
+#[test]
+fn failed_hosts_focused() {
+    snapshot_both("failed_hosts_focused", &mut focused('3'));
+}
+
+#[test]
+fn actions_focused() {
+    snapshot_both("actions_focused", &mut focused('4'));
+}
+
+#[test]
+fn failure_group_expanded() {
+    let mut app = focused('3');
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.expanded.len(), 1, "Enter on a group expands it");
+    snapshot_both("failure_group_expanded", &mut app);
+}
+
+#[test]
+fn ring_detail() {
+    let mut app = focused('1');
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen(), Some(&Screen::Ring("pilot".into())));
+    snapshot_both("ring_detail", &mut app);
+}
+
+#[test]
+fn deployment_detail() {
+    let mut app = focused('2');
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Some(Screen::Deployment(_))));
+    snapshot_both("deployment_detail", &mut app);
+}
+
+#[test]
+fn host_detail_with_history() {
+    let simulator = standard_simulator();
+    let mut app = console_on(&simulator);
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('j'));
+    let effects = press(&mut app, KeyCode::Enter);
+    let Some(Screen::Host(id)) = app.screen().cloned() else {
+        panic!("Enter on a failed host opens it, got {:?}", app.screen());
+    };
+    assert_eq!(effects, vec![patchdeck::app::Effect::FetchHost(id.clone())]);
+    let host = simulator.host(&id).expect("the host exists");
+    assert!(!host.history.is_empty(), "the simulator keeps history");
+    update(
+        &mut app,
+        Msg::HostDetail {
+            id,
+            result: Box::new(Ok(host)),
+        },
+    );
+    snapshot_both("host_detail", &mut app);
+}
+
+#[test]
+fn action_detail() {
+    let mut app = focused('4');
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Some(Screen::Action(_))));
+    snapshot_both("action_detail", &mut app);
+}
+
+#[test]
+fn host_list_of_failed_hosts() {
+    let mut app = console();
+    command(&mut app, "hosts failed");
+    assert!(matches!(app.screen(), Some(Screen::Hosts(_))));
+    assert_eq!(
+        app.host_rows.len(),
+        app.fleet
+            .hosts
+            .values()
+            .filter(|h| h.state == HostState::Failed)
+            .count()
+    );
+    snapshot_both("hosts_failed", &mut app);
+}
+
+#[test]
+fn help() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('?'));
+    snapshot_both("help", &mut app);
+}
+
+#[test]
+fn filter_in_progress() {
+    let mut app = focused('1');
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "wave");
+    snapshot_both("filter_in_progress", &mut app);
+}
+
+#[test]
+fn command_mode_with_completion() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "ring pi");
+    snapshot_both("command_completion", &mut app);
+}
+
+#[test]
+fn halt_confirm_dialog() {
+    let mut app = focused('2');
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('H'));
+    assert!(app.dialog.is_some(), "H opens the halt dialog");
+    snapshot_both("halt_dialog", &mut app);
+}
+
+#[test]
+fn emergency_wizard_steps() {
+    let mut app = console_on(&simulator(Scenario::ZeroDay, 3600));
+    press(&mut app, KeyCode::Char('E'));
+    snapshot_both("emergency_1_patch", &mut app);
+    press(&mut app, KeyCode::Enter);
+    snapshot_both("emergency_2_targets", &mut app);
+    press(&mut app, KeyCode::Enter);
+    snapshot_both("emergency_3_rollback_plan", &mut app);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    snapshot_both("emergency_4_confirm", &mut app);
+}
+
+#[test]
+fn emergency_look() {
+    let simulator = simulator(Scenario::ZeroDay, 3600);
+    let patch = {
+        let fleet = fleet_of(&*simulator);
+        emergency_candidates(&fleet)[0].id.clone()
+    };
+    act(
+        &simulator,
+        "you",
+        Verb::Emergency,
+        TargetKind::Fleet,
+        "fleet",
+        Some(&patch),
+    );
+    simulator.advance(1800);
+    let mut app = console_on(&simulator);
+    assert!(app.emergency().is_some(), "the fleet is in emergency");
+    snapshot_both("emergency_look", &mut app);
+}
+
+#[test]
+fn stale_connection() {
+    let mut app = console();
+    let now = app.now;
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Connection(Connection::Reconnecting {
+            since: now - Duration::minutes(2),
+            attempt: 6,
+            next_attempt_at: now + Duration::seconds(12),
+            error: "connection refused".into(),
+        })),
+    );
+    snapshot_both("stale_connection", &mut app);
+}
+
+#[test]
+fn read_only() {
+    let simulator = standard_simulator();
+    let context = Context {
+        read_only: true,
+        ..demo_context()
+    };
+    let mut app = console_with(fleet_of(&*simulator), context, Role::Approver);
+    press(&mut app, KeyCode::Char('2'));
+    for (width, height) in [SMALL, LARGE] {
+        let buffer = draw(&mut app, width, height);
+        let struck = runs_with(&buffer, Modifier::CROSSED_OUT);
+        for key in ["a approve", "d decline", "p pause/resume", "H halt"] {
+            assert!(struck.contains(key), "{key} is struck out: {struck}");
+        }
+    }
+    snapshot_both("read_only", &mut app);
+    press(&mut app, KeyCode::Char('?'));
+    snapshot_both("read_only_help", &mut app);
+    // The help says once, at the top, why the action keys do nothing.
+    resize(&mut app, 80, 24);
+    let top = annotated(&draw(&mut app, 80, 24));
+    assert!(
+        top.contains("READ-ONLY: every action key is disabled"),
+        "{top}"
+    );
+    press(&mut app, KeyCode::PageDown);
+    let help = annotated(&draw(&mut app, 80, 24));
+    assert!(
+        !help.contains("(unavailable here:"),
+        "not repeated per key: {help}"
+    );
+    assert_snapshot!("read_only_help_scrolled_80x24", help);
+}
+
+#[test]
+fn terminal_too_small() {
+    let mut app = console();
+    let shown = screen(&mut app, 60, 20);
+    assert!(shown.contains("terminal too small (need 80x24, have 60x20)"));
+    assert_snapshot!("too_small_60x20", shown);
+}
