@@ -458,12 +458,42 @@ async fn rollback_of_a_ring_halts_it_and_uninstalls_where_it_can() {
 }
 
 #[tokio::test]
-async fn rollback_of_a_deployment_stops_it_and_counts_the_restores() {
+async fn rollback_of_a_deployment_stops_it_and_touches_only_its_hosts() {
     let (fleet, alice) = serve(Scenario::PatchTuesday).await;
     let before = look(&alice).await;
     let servers = deployment_in(&before, "servers-nonprod").clone();
-    let committed = hosts_in(&before, "servers-nonprod", HostState::Succeeded).len();
-    assert!(committed > 0, "no server finished yet");
+    // Its hosts that finished: those that committed a patch that cannot be uninstalled
+    // need a restore, the others are uninstalled.
+    let stuck: Vec<&str> = servers
+        .patch_ids
+        .iter()
+        .filter(|id| !before.patches[*id].uninstallable)
+        .map(String::as_str)
+        .collect();
+    assert!(!stuck.is_empty());
+    let own: Vec<&Host> = before
+        .hosts
+        .values()
+        .filter(|h| h.deployment_id.as_deref() == Some(servers.id.as_str()))
+        .collect();
+    let restore = own
+        .iter()
+        .filter(|h| matches!(h.state, HostState::Succeeded | HostState::Failed))
+        .filter(|h| h.installed.iter().any(|p| stuck.contains(&p.as_str())))
+        .count();
+    assert!(restore > 1, "no server committed the update yet");
+    // Hosts of other deployments that got the same patches from them.
+    let others: Vec<&Host> = before
+        .hosts
+        .values()
+        .filter(|h| h.deployment_id.as_deref() != Some(servers.id.as_str()))
+        .filter(|h| h.installed.iter().any(|p| servers.patch_ids.contains(p)))
+        .collect();
+    assert!(
+        !others.is_empty(),
+        "the workstations share the cumulative update"
+    );
+
     let action = alice
         .act(&justified(
             Verb::Rollback,
@@ -476,9 +506,7 @@ async fn rollback_of_a_deployment_stops_it_and_counts_the_restores() {
         .expect("roll back the servers");
     let detail = action.detail.clone().unwrap_or_default();
     assert!(
-        detail.contains(&format!(
-            "restore required: {committed} hosts need a restore"
-        )),
+        detail.contains(&format!("restore required: {restore} hosts need a restore")),
         "{detail}"
     );
     let now = look(&alice).await;
@@ -497,8 +525,24 @@ async fn rollback_of_a_deployment_stops_it_and_counts_the_restores() {
     assert_eq!(finished.progress_done, finished.progress_total);
     assert_eq!(
         after.deployments[&servers.id].state_reason.as_deref(),
-        Some(format!("rolled back; {committed} hosts need a restore").as_str())
+        Some(format!("rolled back; {restore} hosts need a restore").as_str())
     );
+    for host in others {
+        let now = &after.hosts[&host.id];
+        assert_ne!(
+            now.state,
+            HostState::RolledBack,
+            "{} was rolled back",
+            host.name
+        );
+        assert!(
+            host.installed.iter().all(|p| now.installed.contains(p)),
+            "rolling back {} uninstalled from {} ({}), a host of another deployment",
+            servers.name,
+            host.name,
+            host.ring_id
+        );
+    }
     // Nothing new starts in a rolled-back deployment.
     let pending = hosts_in(&after, "servers-nonprod", HostState::Pending).len();
     assert!(pending > 0);

@@ -1,5 +1,6 @@
-//! Shared by the end-to-end and integration tests (e2e_*, actions_*, two_person): a scratch directory, the real binary
-//! in a pseudo-terminal (`pty`), and a simulated fleet served over 127.0.0.1 (`fleet`).
+//! Shared by the end-to-end and integration tests (e2e_*, actions_*, two_person): a
+//! scratch directory, the real binary in a pseudo-terminal (`pty`), and a simulated
+//! fleet served over 127.0.0.1 (`fleet`).
 //! Each test file uses a part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
