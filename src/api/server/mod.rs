@@ -359,7 +359,7 @@ pub async fn run_serve(args: ServeArgs) -> color_eyre::Result<()> {
         scenario: args.scenario,
         start: chrono::Utc::now(),
     });
-    // TODO(sim): start the clock at `args.speed` once the simulator has one.
+    let clock = simulator.spawn_clock(args.speed);
     let options = ServerOptions {
         tokens,
         faults: args.faults(),
@@ -382,6 +382,7 @@ pub async fn run_serve(args: ServeArgs) -> color_eyre::Result<()> {
     }
     println!("press Ctrl-C to stop");
     wait_for_signal().await;
+    clock.abort();
     server.shutdown().await?;
     Ok(())
 }
