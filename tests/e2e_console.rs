@@ -96,12 +96,13 @@ fn keys_drive_the_console_and_q_restores_the_terminal() {
     console.assert_restored();
 }
 
-#[test]
-fn sigterm_restores_the_terminal_and_exits() {
+/// Start the demo, wait for it to draw, stop it with `stop`, and check it exited by
+/// itself (status 0, not killed) and gave the terminal back.
+fn stops_cleanly(stop: impl FnOnce(&mut Console)) {
     let mut console = Console::start(DEMO, 80, 24);
     console.wait_for_text(&["1 Rings", "Pilot"]);
     assert!(!console.is_cooked());
-    console.signal(libc::SIGTERM);
+    stop(&mut console);
     let status = console.wait_exit();
     assert_eq!(status.exit_code(), 0, "{status:?}");
     assert!(
@@ -109,6 +110,26 @@ fn sigterm_restores_the_terminal_and_exits() {
         "killed instead of exiting: {status:?}"
     );
     console.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits() {
+    stops_cleanly(|console| console.signal(libc::SIGTERM));
+}
+
+#[test]
+fn sighup_restores_the_terminal_and_exits() {
+    // The SSH session died: restore what can be restored and leave without a panic.
+    stops_cleanly(|console| console.signal(libc::SIGHUP));
+}
+
+#[test]
+fn ctrl_c_quits_even_from_the_help_screen() {
+    stops_cleanly(|console| {
+        console.send("?");
+        console.wait_for_text(&["Keys (from your key bindings)"]);
+        console.send("\x03");
+    });
 }
 
 #[test]
