@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod console;
 pub mod model;

@@ -72,6 +72,9 @@ enum Command {
     Serve(server::ServeArgs),
     /// Print the local audit log (every action this machine's consoles sent) as a table.
     Audit(AuditArgs),
+    /// Measure startup, initial sync, memory, ingest, render and filter at scale.
+    #[command(hide = true)]
+    Bench(patchdeck::bench::BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => runtime.block_on(server::run_serve(args)),
         Some(Command::Audit(args)) => audit(args),
+        Some(Command::Bench(args)) => runtime.block_on(patchdeck::bench::run(args)),
         None => runtime.block_on(console(cli.console)),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

@@ -143,6 +143,15 @@ pub fn matches(filter: &str, fields: &[&str]) -> bool {
     if filter.is_empty() {
         return true;
     }
+    if filter.is_ascii() {
+        // The common case, without allocating per field: filtering 100k hosts per key.
+        let needle = filter.as_bytes();
+        return fields.iter().any(|f| {
+            f.as_bytes()
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle))
+        });
+    }
     let needle = filter.to_lowercase();
     fields.iter().any(|f| f.to_lowercase().contains(&needle))
 }
@@ -255,5 +264,20 @@ impl HostFilter {
             text = first.to_uppercase() + &text[1..];
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn filter_matches_any_field_ignoring_case() {
+        assert!(matches("", &["anything"]));
+        assert!(matches("lon-lt", &["x", "LON-LT-00042"]));
+        assert!(!matches("nyc", &["LON-LT-00042", "Wave 2"]));
+        assert!(matches("wave 2", &["Wave 2: EMEA"]));
+        assert!(matches("émea", &["ÉMEA"]));
+        assert!(!matches("longer than the field", &["short"]));
     }
 }

@@ -22,8 +22,8 @@
 //!   for approval. Production rings need two different approvers.
 //! - Failure threshold: while a ring deploys, once enough hosts failed to mean something
 //!   (2% of the ring, at least [`MIN_FAILURES_TO_HALT`], at most 25) and failures exceed
-//!   the gate's share of the hosts that finished (succeeded + failed), the system halts
-//!   the ring and the deployment.
+//!   the gate's share of the installs that are over (failed, or installed and waiting
+//!   for or past the reboot), the system halts the ring and the deployment.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -44,7 +44,7 @@ use super::Scenario;
 /// Fleet seconds per engine step.
 pub const STEP_SECS: i64 = 10;
 /// The failure threshold is judged only once this many hosts of the ring failed.
-pub const MIN_FAILURES_TO_HALT: u32 = 3;
+pub const MIN_FAILURES_TO_HALT: u32 = 5;
 /// The identity of automatic actions.
 pub const SYSTEM: &str = "system";
 /// Default and largest page of hosts.
@@ -107,6 +107,10 @@ pub struct RingRun {
     pub paused_from: Option<RingState>,
     /// Part of `counts` that no live host follows (emergency stages' finished hosts).
     pub away: HostCounts,
+    /// Members an emergency borrowed from this ring's deployment: their states now...
+    pub lent: HostCounts,
+    /// ...and the states they were in when taken (what the ring's own gate judges).
+    pub lent_before: HostCounts,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -188,6 +192,10 @@ pub struct Engine {
 
 fn secs(t: DateTime<Utc>) -> i64 {
     t.timestamp()
+}
+
+fn at_minute(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs(t) - secs(t).rem_euclid(60), 0).unwrap_or(t)
 }
 
 /// Random install failures: code, message, weight. Grouping by code shows the pattern.
@@ -367,6 +375,11 @@ impl Engine {
                 self.deployments[d].counts.add(state);
                 self.dirty.deployments.insert(d);
             }
+            if run.away_from.is_some() {
+                let lent = &mut self.ring_runs[run.home].lent;
+                lent.remove(old);
+                lent.add(state);
+            }
             self.summary.counts.remove(old);
             self.summary.counts.add(state);
             self.dirty.summary = true;
@@ -482,6 +495,14 @@ impl Engine {
                 self.evaluate_gate(d);
             }
         }
+        // Once a minute, rates and ETAs of deployments under way catch up.
+        if now % 60 < STEP_SECS {
+            for d in 0..self.deployments.len() {
+                if self.deployments[d].state.is_active() && self.update_rate(d) {
+                    self.dirty.deployments.insert(d);
+                }
+            }
+        }
     }
 
     fn on_timer(&mut self, h: usize) {
@@ -498,12 +519,24 @@ impl Engine {
             }
             HostState::Deferred => {
                 self.hosts[h].deferred_until = None;
-                self.set_state(
-                    h,
-                    HostState::Downloading,
-                    Some("deferral deadline reached".into()),
-                );
-                self.arm_in(h, 60, 240);
+                let r = self.queue_ring(h);
+                let d = self.host_runs[h].deployment;
+                if d == self.ring_runs[r].deployment && self.may_start(r) {
+                    self.set_state(
+                        h,
+                        HostState::Downloading,
+                        Some("deferral deadline reached".into()),
+                    );
+                    self.arm_in(h, 60, 240);
+                } else {
+                    // Paused, halted or out of its window: it waits its turn again.
+                    self.set_state(
+                        h,
+                        HostState::Pending,
+                        Some("deferral deadline reached; waiting for the ring".into()),
+                    );
+                    self.enqueue_front(h);
+                }
             }
             HostState::Downloading => {
                 self.set_state(h, HostState::Installing, None);
@@ -549,7 +582,7 @@ impl Engine {
         let fail_pct = if self.hosts[h].kind == HostKind::Server {
             1.0
         } else {
-            2.5
+            2.0
         };
         let failure = match fault {
             Some(f) => Some(f),
@@ -670,6 +703,9 @@ impl Engine {
                 self.host_runs[h].away_from = Some((old, state));
                 self.deployment_runs[old].away.add(state);
                 self.host_runs[h].deployment = None;
+                let home = &mut self.ring_runs[self.host_runs[h].home];
+                home.lent.add(state);
+                home.lent_before.add(state);
             }
             _ => self.set_deployment(h, None),
         }
@@ -709,6 +745,9 @@ impl Engine {
             return;
         };
         self.deployment_runs[d].away.remove(before);
+        let home = &mut self.ring_runs[self.host_runs[h].home];
+        home.lent.remove(state);
+        home.lent_before.remove(before);
         let restored = if before == HostState::Succeeded {
             HostState::Succeeded
         } else {
@@ -737,32 +776,36 @@ impl Engine {
             .deployment
             .is_some_and(|d| self.deployments[d].emergency);
         if emergency {
-            (members / 5).clamp(50, 1000)
+            (members / 5).clamp(50, 500)
         } else {
             (members / 10).clamp(25, 500)
         }
     }
 
-    fn start_installs(&mut self, r: usize) {
-        if !matches!(
+    /// May ring `r` start installs now: open for its deployment (deploying, or soaking
+    /// and done for hosts that come late), neither paused nor halted, in its window.
+    fn may_start(&self, r: usize) -> bool {
+        let Some(d) = self.ring_runs[r].deployment else {
+            return false;
+        };
+        matches!(
             self.rings[r].state,
             RingState::Deploying | RingState::Soaking | RingState::Done
-        ) || self.ring_runs[r].queue.is_empty()
-        {
+        ) && matches!(
+            self.deployments[d].state,
+            DeploymentState::Running
+                | DeploymentState::AwaitingApproval
+                | DeploymentState::Completed
+        ) && self.in_window(r, Some(d))
+    }
+
+    fn start_installs(&mut self, r: usize) {
+        if self.ring_runs[r].queue.is_empty() || !self.may_start(r) {
             return;
         }
         let Some(d) = self.ring_runs[r].deployment else {
             return;
         };
-        if !matches!(
-            self.deployments[d].state,
-            DeploymentState::Running
-                | DeploymentState::AwaitingApproval
-                | DeploymentState::Completed
-        ) || !self.in_window(r, Some(d))
-        {
-            return;
-        }
         let cap = self.ring_cap(r);
         while self.rings[r].counts.in_flight() < cap {
             let Some(h) = self.ring_runs[r].queue.pop_front() else {
@@ -938,21 +981,44 @@ impl Engine {
     // Gates
     // -----------------------------------------------------------------------------
 
+    /// The ring as its own deployment sees it: hosts an emergency borrowed count in the
+    /// state they were in when taken, so an emergency never blocks a monthly gate.
+    pub fn own_counts(&self, r: usize) -> HostCounts {
+        let run = &self.ring_runs[r];
+        let (c, minus, plus) = (&self.rings[r].counts, &run.lent, &run.lent_before);
+        let f = |a: u32, m: u32, p: u32| (a + p).saturating_sub(m);
+        HostCounts {
+            total: f(c.total, minus.total, plus.total),
+            pending: f(c.pending, minus.pending, plus.pending),
+            downloading: f(c.downloading, minus.downloading, plus.downloading),
+            installing: f(c.installing, minus.installing, plus.installing),
+            pending_reboot: f(c.pending_reboot, minus.pending_reboot, plus.pending_reboot),
+            rebooting: f(c.rebooting, minus.rebooting, plus.rebooting),
+            verifying: f(c.verifying, minus.verifying, plus.verifying),
+            succeeded: f(c.succeeded, minus.succeeded, plus.succeeded),
+            failed: f(c.failed, minus.failed, plus.failed),
+            rolled_back: f(c.rolled_back, minus.rolled_back, plus.rolled_back),
+            excluded: f(c.excluded, minus.excluded, plus.excluded),
+            offline: f(c.offline, minus.offline, plus.offline),
+            deferred: f(c.deferred, minus.deferred, plus.deferred),
+        }
+    }
+
     /// Failure share of the hosts of a ring that finished, if it trips the threshold.
     fn failure_tripped(&self, r: usize) -> Option<f64> {
-        let c = &self.rings[r].counts;
-        let finished = c.succeeded + c.failed;
+        let c = &self.own_counts(r);
+        let installed = installs_done(c);
         let least = (c.total / 50).clamp(MIN_FAILURES_TO_HALT, 25);
-        if c.failed < least || finished == 0 {
+        if c.failed < least || installed == 0 {
             return None;
         }
-        let pct = f64::from(c.failed) * 100.0 / f64::from(finished);
+        let pct = f64::from(c.failed) * 100.0 / f64::from(installed);
         (pct > f64::from(self.rings[r].gate.failure_threshold_pct)).then_some(pct)
     }
 
     /// Share of reachable targeted hosts (not excluded, not offline) that succeeded.
     fn gate_success_pct(&self, r: usize) -> f64 {
-        let c = &self.rings[r].counts;
+        let c = &self.own_counts(r);
         let reachable = c.total.saturating_sub(c.excluded + c.offline);
         if reachable == 0 {
             return 100.0;
@@ -988,7 +1054,7 @@ impl Engine {
                     self.system_halt(d, r, pct);
                     return;
                 }
-                let c = self.rings[r].counts;
+                let c = self.own_counts(r);
                 if c.pending + c.in_flight() + c.deferred == 0 {
                     let soak = Duration::seconds(self.rings[r].gate.min_soak_secs as i64);
                     self.rings[r].soak_ends_at = Some(self.now + soak);
@@ -1081,11 +1147,16 @@ impl Engine {
             self.set_ring_state(p, RingState::Done, None);
             self.set_gate(p, GateState::Passed, None);
         }
-        self.set_ring_state(n, RingState::Deploying, None);
+        // A ring paused before its turn stays paused: it will deploy when resumed.
+        if self.rings[n].state == RingState::Paused {
+            self.ring_runs[n].paused_from = Some(RingState::Deploying);
+        } else {
+            self.set_ring_state(n, RingState::Deploying, None);
+            self.ring_runs[n].paused_from = None;
+        }
         self.set_gate(n, GateState::NotReached, None);
         self.rings[n].soak_ends_at = None;
         self.ring_runs[n].deployment = Some(d);
-        self.ring_runs[n].paused_from = None;
         self.requeue(d, n);
         let ring_id = self.rings[n].id.clone();
         let now = self.now;
@@ -1120,14 +1191,13 @@ impl Engine {
 
     fn system_halt(&mut self, d: usize, r: usize, pct: f64) {
         let limit = self.rings[r].gate.failure_threshold_pct;
-        let c = self.rings[r].counts;
+        let c = self.own_counts(r);
         let reason = format!(
-            "failure threshold: {pct:.0}% failed (limit {limit}%): {} of {} finished hosts",
+            "failure threshold: {pct:.0}% failed (limit {limit}%): {} of {} installs",
             c.failed,
-            c.failed + c.succeeded
+            installs_done(&c)
         );
         self.halt(d, Some(r), reason.clone());
-        self.set_gate(r, GateState::Blocked, Some(reason.clone()));
         let name = self.deployments[d].name.clone();
         let id = self.deployments[d].id.clone();
         let a = self.record(
@@ -1146,14 +1216,28 @@ impl Engine {
         self.actions[a].finished_at = Some(self.now);
     }
 
+    /// Settle the first half of a two-person approval: succeeded with the second, or
+    /// failed when the deployment is declined or halted first.
+    fn close_first_approval(&mut self, d: usize, state: ActionState, detail: String) {
+        if let Some(first) = self.deployment_runs[d].first_approval.take() {
+            let action = &mut self.actions[first];
+            action.state = state;
+            action.finished_at = Some(self.now);
+            action.detail = Some(detail);
+            self.dirty.actions.insert(first);
+        }
+    }
+
     fn halt(&mut self, d: usize, r: Option<usize>, reason: String) {
+        self.close_first_approval(d, ActionState::Failed, reason.clone());
         let dep = &mut self.deployments[d];
         dep.state = DeploymentState::Halted;
         dep.state_reason = Some(reason.clone());
         dep.pending_approval = None;
         self.dirty.deployments.insert(d);
         if let Some(r) = r {
-            self.set_ring_state(r, RingState::Halted, Some(reason));
+            self.set_ring_state(r, RingState::Halted, Some(reason.clone()));
+            self.set_gate(r, GateState::Blocked, Some(reason));
             self.ring_runs[r].paused_from = None;
         }
     }
@@ -1202,7 +1286,10 @@ impl Engine {
         self.dirty = Dirty::default();
     }
 
-    fn update_rate(&mut self, d: usize) {
+    /// Recompute a deployment's rate (hosts finished in the last hour) and the ETA of its
+    /// current ring at that rate (none when it is not deploying, or more than 30 days
+    /// away). Returns whether either changed.
+    fn update_rate(&mut self, d: usize) -> bool {
         let now = secs(self.now);
         let run = &mut self.deployment_runs[d];
         while run.finished.front().is_some_and(|&t| t <= now - 3600) {
@@ -1210,12 +1297,25 @@ impl Engine {
         }
         let age = (now - secs(self.deployments[d].created_at)).clamp(STEP_SECS, 3600);
         let rate = run.finished.len() as f64 * 3600.0 / age as f64;
+        let rate = (rate * 10.0).round() / 10.0;
+        let remaining = match self.current_ring(d) {
+            Some(r) if self.rings[r].state == RingState::Deploying => {
+                let c = self.own_counts(r);
+                c.pending + c.in_flight() + c.deferred
+            }
+            _ => 0,
+        };
+        let eta =
+            (self.deployments[d].state == DeploymentState::Running && rate > 0.0 && remaining > 0)
+                .then(|| (f64::from(remaining) * 3600.0 / rate) as i64)
+                .filter(|&secs| secs <= 30 * 86_400)
+                // Minutes are precision enough, and keep events few.
+                .map(|secs| at_minute(self.now + Duration::seconds(secs)));
         let dep = &mut self.deployments[d];
-        dep.rate_per_hour = (rate * 10.0).round() / 10.0;
-        let c = dep.counts;
-        let remaining = c.pending + c.in_flight() + c.deferred;
-        dep.eta = (dep.state == DeploymentState::Running && rate > 0.0 && remaining > 0)
-            .then(|| self.now + Duration::seconds((f64::from(remaining) * 3600.0 / rate) as i64));
+        let changed = dep.rate_per_hour != rate || dep.eta != eta;
+        dep.rate_per_hour = rate;
+        dep.eta = eta;
+        changed
     }
 
     pub fn set_clock_speed(&mut self, speed: f64) {
@@ -1280,15 +1380,15 @@ impl Engine {
             .filter(|s| !s.is_empty())
             .map(str::to_string);
         if verb.needs_reason() {
-            if reason.is_none() {
+            let missing = match (&reason, &ticket) {
+                (None, None) => Some("both are missing"),
+                (None, Some(_)) => Some("the reason is missing"),
+                (Some(_), None) => Some("the ticket is missing"),
+                (Some(_), Some(_)) => None,
+            };
+            if let Some(missing) = missing {
                 return Err(ActError::Invalid(format!(
-                    "a reason is required for {}",
-                    verb.as_str()
-                )));
-            }
-            if ticket.is_none() {
-                return Err(ActError::Invalid(format!(
-                    "a ticket is required for {}",
+                    "{} needs a reason and a ticket: {missing}",
                     verb.as_str()
                 )));
             }
@@ -1440,7 +1540,10 @@ impl Engine {
     ///   another identity opens the ring and completes both actions.
     /// - halted: resumes the halted ring (the same ring, not the next one) once its
     ///   failures are handled (retried, excluded or rolled back so that the failure
-    ///   threshold no longer trips). One approver is enough to resume.
+    ///   threshold no longer trips). One approver is enough to resume. The ring deploys
+    ///   again and, once its installs are over, soaks again in full (a halt restarts the
+    ///   soak). A bad patch is therefore handled without a new deployment: roll back or
+    ///   exclude the broken hosts (or retry them once fixed), then approve.
     fn approve(
         &mut self,
         d: usize,
@@ -1495,15 +1598,11 @@ impl Engine {
                             )));
                         }
                         Some(p) => {
-                            if let Some(first) = self.deployment_runs[d].first_approval.take() {
-                                self.actions[first].state = ActionState::Succeeded;
-                                self.actions[first].finished_at = Some(self.now);
-                                self.actions[first].detail = Some(format!(
-                                    "{} opened after a second approval by {actor}",
-                                    self.rings[n].name
-                                ));
-                                self.dirty.actions.insert(first);
-                            }
+                            let detail = format!(
+                                "{} opened after a second approval by {actor}",
+                                self.rings[n].name
+                            );
+                            self.close_first_approval(d, ActionState::Succeeded, detail);
                             self.deployments[d].approvals.push(Approval {
                                 ring_id: p.ring_id,
                                 by: p.first_approver.clone(),
@@ -1584,12 +1683,7 @@ impl Engine {
                 deployment_state_name(state)
             )));
         }
-        if let Some(first) = self.deployment_runs[d].first_approval.take() {
-            self.actions[first].state = ActionState::Failed;
-            self.actions[first].finished_at = Some(self.now);
-            self.actions[first].detail = Some(format!("declined by {actor}"));
-            self.dirty.actions.insert(first);
-        }
+        self.close_first_approval(d, ActionState::Failed, format!("declined by {actor}"));
         if let Some(r) = self.current_ring(d)
             && matches!(
                 self.rings[r].gate.state,
@@ -1707,16 +1801,12 @@ impl Engine {
                 RingState::Deploying | RingState::Soaking | RingState::Paused
             )
         });
-        if let Some(first) = self.deployment_runs[d].first_approval.take() {
-            self.actions[first].state = ActionState::Failed;
-            self.actions[first].finished_at = Some(self.now);
-            self.actions[first].detail = Some(format!("deployment halted by {actor}"));
-            self.dirty.actions.insert(first);
-        }
         self.halt(d, ring, reason);
         Ok(self.done(Verb::Halt, Scope::Deployment(d), request, actor, None))
     }
 
+    /// Pause a ring: no new installs start in it (installs under way finish), its gate
+    /// waits. A ring paused before its turn stays paused when approval opens it.
     fn pause_ring(
         &mut self,
         r: usize,
@@ -1724,9 +1814,9 @@ impl Engine {
         actor: &str,
     ) -> Result<usize, ActError> {
         let state = self.rings[r].state;
-        if !matches!(state, RingState::Deploying | RingState::Soaking) {
+        if matches!(state, RingState::Paused | RingState::Halted) {
             return Err(ActError::Conflict(format!(
-                "{} is {}: only a deploying or soaking ring can be paused",
+                "{} is already {}",
                 self.rings[r].name,
                 ring_state_name(state)
             )));
@@ -1812,6 +1902,15 @@ impl Engine {
         }
         self.disarm(h);
         self.host_runs[h].adopt = None;
+        // Taken by an emergency: the deployment it came from stops counting it as away.
+        if let Some((old, before)) = self.host_runs[h].away_from.take() {
+            self.deployment_runs[old].away.remove(before);
+            self.deployments[old].counts.remove(before);
+            self.dirty.deployments.insert(old);
+            let home = &mut self.ring_runs[self.host_runs[h].home];
+            home.lent.remove(state);
+            home.lent_before.remove(before);
+        }
         let reason = request.reason.clone().unwrap_or_default();
         let host = &mut self.hosts[h];
         host.deferred_until = None;
@@ -1997,12 +2096,6 @@ impl Engine {
                                     | DeploymentState::Paused
                             ) =>
                     {
-                        if let Some(first) = self.deployment_runs[d].first_approval.take() {
-                            self.actions[first].state = ActionState::Failed;
-                            self.actions[first].finished_at = Some(self.now);
-                            self.actions[first].detail = Some(reason.clone());
-                            self.dirty.actions.insert(first);
-                        }
                         self.halt(d, Some(r), reason);
                     }
                     _ if active => self.set_ring_state(r, RingState::Halted, Some(reason)),
@@ -2314,6 +2407,20 @@ impl Engine {
         }
         (rings, deployments, summary)
     }
+
+    /// Recount what every ring lent to emergencies (for tests).
+    #[cfg(test)]
+    pub fn recount_lent(&self) -> Vec<(HostCounts, HostCounts)> {
+        let mut lent = vec![(HostCounts::default(), HostCounts::default()); self.rings.len()];
+        for (h, host) in self.hosts.iter().enumerate() {
+            let run = &self.host_runs[h];
+            if let Some((_, before)) = run.away_from {
+                lent[run.home].0.add(host.state);
+                lent[run.home].1.add(before);
+            }
+        }
+        lent
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -2324,7 +2431,9 @@ enum Scope {
     Fleet,
 }
 
-/// Split emergency targets into the four stages (see `Engine::emergency`).
+/// Split emergency targets into the four stages (see `Engine::emergency`). A server
+/// patching group moves as one, in the stage of its most urgent member, so that it can
+/// reboot in order; look-alike servers come as whole groups without urgent members.
 fn emergency_stages(hosts: &[Host], targets: &[usize]) -> [Vec<usize>; 4] {
     let priority = |h: &Host| h.exposed || h.criticality == Criticality::MissionCritical;
     let profile = |h: &Host| (h.model.clone(), h.tier, h.kind == HostKind::Server);
@@ -2334,10 +2443,18 @@ fn emergency_stages(hosts: &[Host], targets: &[usize]) -> [Vec<usize>; 4] {
         .filter(|h| priority(h))
         .map(profile)
         .collect();
+    let mut members: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &h in targets {
+        if let Some(g) = hosts[h].group_id.as_deref() {
+            members.entry(g).or_default().push(h);
+        }
+    }
+    let urgent_groups: BTreeSet<&str> = members
+        .iter()
+        .filter(|(_, list)| list.iter().any(|&h| priority(&hosts[h])))
+        .map(|(g, _)| *g)
+        .collect();
     let lookalike_size = (targets.len() / 100).clamp(3, 50);
-    let mut lookalike: Vec<usize> = Vec::new();
-    let mut per_profile: BTreeMap<_, usize> = BTreeMap::new();
-    // Round-robin over profiles so every kind of important host has a twin tested.
     let candidates: Vec<usize> = targets
         .iter()
         .copied()
@@ -2346,47 +2463,73 @@ fn emergency_stages(hosts: &[Host], targets: &[usize]) -> [Vec<usize>; 4] {
             !priority(host)
                 && matches!(host.criticality, Criticality::Low | Criticality::Medium)
                 && !host.roaming
+                && host
+                    .group_id
+                    .as_deref()
+                    .is_none_or(|g| !urgent_groups.contains(g))
                 && wanted.contains(&profile(host))
         })
         .collect();
-    let mut round = 0;
-    while lookalike.len() < lookalike_size && round < 20 {
+    // Round-robin over profiles so every kind of important host has a twin tested.
+    let mut lookalike: BTreeSet<usize> = BTreeSet::new();
+    let mut per_profile: BTreeMap<_, usize> = BTreeMap::new();
+    for round in 0..20 {
         let before = lookalike.len();
         for &h in &candidates {
-            if lookalike.len() >= lookalike_size {
-                break;
+            if lookalike.contains(&h) {
+                continue;
             }
             let count = per_profile.entry(profile(&hosts[h])).or_default();
-            if *count == round && !lookalike.contains(&h) {
+            if *count != round {
+                continue;
+            }
+            let unit = match hosts[h].group_id.as_deref() {
+                Some(g) => members[g].clone(),
+                None => vec![h],
+            };
+            if lookalike.len() + unit.len() <= lookalike_size {
                 *count += 1;
-                lookalike.push(h);
+                lookalike.extend(unit);
             }
         }
-        if lookalike.len() == before {
+        if lookalike.len() == before || lookalike.len() >= lookalike_size {
             break;
         }
-        round += 1;
     }
-    let chosen: BTreeSet<usize> = lookalike.iter().copied().collect();
-    let mut exposed = Vec::new();
-    let mut high = Vec::new();
-    let mut rest = Vec::new();
-    for &h in targets {
-        if chosen.contains(&h) {
-            continue;
-        }
+    let base = |h: usize| -> usize {
         let host = &hosts[h];
-        if priority(host) {
-            exposed.push(h);
+        if lookalike.contains(&h) {
+            0
+        } else if priority(host) {
+            1
         } else if host.criticality == Criticality::High {
-            high.push(h);
+            2
         } else {
-            rest.push(h);
+            3
         }
+    };
+    let group_stage: BTreeMap<&str, usize> = members
+        .iter()
+        .map(|(g, list)| (*g, list.iter().map(|&h| base(h)).min().unwrap_or(3)))
+        .collect();
+    let mut stages: [Vec<usize>; 4] = Default::default();
+    for &h in targets {
+        let stage = match hosts[h].group_id.as_deref() {
+            Some(g) => group_stage[g],
+            None => base(h),
+        };
+        stages[stage].push(h);
     }
-    exposed.sort_by_key(|&h| (!hosts[h].exposed, hosts[h].criticality, h));
-    rest.sort_by_key(|&h| (hosts[h].criticality, h));
-    [lookalike, exposed, high, rest]
+    let group_of = |h: usize| hosts[h].group_id.clone();
+    stages[1].sort_by_key(|&h| (!hosts[h].exposed, hosts[h].criticality, group_of(h), h));
+    stages[3].sort_by_key(|&h| (hosts[h].criticality, group_of(h), h));
+    stages
+}
+
+/// Hosts whose install is over: failed, or installed (waiting for or past the reboot).
+/// Failures happen at install time, so this is the fair denominator of a failure rate.
+fn installs_done(c: &HostCounts) -> u32 {
+    c.failed + c.pending_reboot + c.rebooting + c.verifying + c.succeeded
 }
 
 fn check_version(request: &ActionRequest, target: &str, current: u64) -> Result<(), ActError> {

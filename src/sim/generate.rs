@@ -2,21 +2,30 @@
 //! are simulated step by step; only the last 20 fleet minutes run through the engine,
 //! so that the non-production servers are visibly mid-reboot at start).
 //!
+//! The fleet: 1% Test (lab machines), 5% Pilot (users from every site), three waves by
+//! region (Americas/New York, EMEA/London, APAC/Singapore, business-hours windows),
+//! 8% servers in non-production and production rings of patching groups (payments,
+//! intranet, file, CRM, HR, ERP; web/app/db tiers; production web tier exposed), a few
+//! hosts under a documented exception. Laptops roam; a fifth of all workstations are
+//! "Contoso Book 14 G3".
+//!
 //! The story at `start` (T), for every scenario:
-//! - Patch Tuesday is the second Tuesday of T's month (18:00 UTC), or of the month
-//!   before if T is earlier. Its patches: a cumulative update (servicing stack included:
-//!   cannot be uninstalled), a .NET rollup, a Microsoft 365 Apps update, an Edge update
-//!   and a Contoso laptop driver; last month's cumulative update was deployed by an
-//!   older, completed deployment.
+//! - The rollout month is the latest Patch Tuesday (second Tuesday, 18:00 UTC) that
+//!   leaves room for the story below before T ([`rollout_patch_tuesday`]). Its patches:
+//!   a cumulative update (servicing stack included: cannot be uninstalled), a .NET
+//!   rollup, a Microsoft 365 Apps update, an Edge update and a Contoso laptop driver;
+//!   last month's cumulative update was deployed by an older, completed deployment.
 //! - Two deployments carry this month's patches: workstations (Test, Pilot, Wave 1-3)
-//!   and servers (non-production, then production).
+//!   and servers (non-production, then production). The audit trail starts empty.
 //! - patch-tuesday and zero-day: Test is done, Pilot finished installing three days ago
-//!   with a few failures and its soak ends 20 minutes after T (then its manual gate to
-//!   Wave 1 awaits two approvers); non-production servers started 20 minutes before T.
-//!   zero-day adds an out-of-band update for an exploited CVE, released at T.
+//!   with a few failures (three error codes) and a few laptops offline, and its soak
+//!   ends 20 minutes after T (then its manual gate to Wave 1 awaits two approvers);
+//!   non-production servers started 20 minutes before T and reboot group by group in
+//!   order. zero-day adds an out-of-band update for an exploited CVE, released at T
+//!   (no emergency yet: starting one is the operator's call).
 //! - bad-patch: Test's soak ends at T, so Pilot opens at T; the cumulative update fails
-//!   with 0x800f0922 on every "Contoso Book 14 G3" and the failure threshold halts Pilot
-//!   within minutes.
+//!   with 0x800f0922 on every "Contoso Book 14 G3" (there is none in Test, which is how
+//!   it got through) and the failure threshold halts Pilot within about ten minutes.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use rand::{Rng, SeedableRng};
@@ -26,12 +35,10 @@ use super::engine::{
     Applies, DeploymentRun, Engine, Fault, GroupRun, HostRun, RebootPhase, RingRun,
 };
 use super::{Scenario, SimConfig};
-use crate::backend::ActionRequest;
 use crate::model::{
     Approval, Capabilities, Criticality, Deployment, DeploymentState, Exception, Failure, Gate,
     GateMode, GateState, Host, HostCounts, HostKind, HostState, MaintenanceWindow, Patch,
-    PatchKind, PatchingGroup, Ring, RingKind, RingState, Severity, Summary, Target, TargetKind,
-    Tier, Transition, Verb,
+    PatchKind, PatchingGroup, Ring, RingKind, RingState, Severity, Summary, Tier, Transition,
 };
 
 /// The hardware model the bad patch breaks.
@@ -40,6 +47,8 @@ pub const BAD_MODEL: &str = "Contoso Book 14 G3";
 pub const ZERO_DAY_CVE_NUMBER: u32 = 41234;
 /// Fewest hosts a fleet has.
 pub const MIN_HOSTS: usize = 20;
+/// Most hosts a fleet has (host ids have six digits and sort as text).
+pub const MAX_HOSTS: usize = 999_999;
 
 const LAPTOPS: [&str; 2] = [BAD_MODEL, "Contoso Book 15 G4"];
 const DESKTOPS: [&str; 3] = [
@@ -196,6 +205,18 @@ pub fn patch_tuesday(now: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
+/// The Patch Tuesday whose rollout the scenario shows at `t`: the latest one that leaves
+/// room for the story before `t` (Test and Pilot took almost five days; in bad-patch,
+/// Test took a day and a half). In the first days after a Patch Tuesday the fleet is
+/// therefore still finishing the month before, as real fleets do.
+pub fn rollout_patch_tuesday(t: DateTime<Utc>, scenario: Scenario) -> DateTime<Utc> {
+    let lead = match scenario {
+        Scenario::BadPatch => Duration::hours(32),
+        Scenario::PatchTuesday | Scenario::ZeroDay => Duration::hours(4 * 24 + 18),
+    };
+    patch_tuesday(t - lead)
+}
+
 fn scenario_name(s: Scenario) -> &'static str {
     match s {
         Scenario::PatchTuesday => "patch-tuesday",
@@ -218,8 +239,9 @@ struct Builder {
 
 /// Build the engine in its start state.
 pub fn generate(config: &SimConfig) -> Engine {
-    let t = config.start;
-    let pt = patch_tuesday(t);
+    // Whole seconds: the engine steps in seconds.
+    let t = DateTime::from_timestamp(config.start.timestamp(), 0).unwrap_or(config.start);
+    let pt = rollout_patch_tuesday(t, config.scenario);
     let summary = Summary {
         name: "contoso (simulated)".into(),
         scenario: Some(scenario_name(config.scenario).into()),
@@ -243,7 +265,7 @@ pub fn generate(config: &SimConfig) -> Engine {
     };
     b.patches(pt);
     b.rings();
-    b.hosts(config.hosts.max(MIN_HOSTS));
+    b.hosts(config.hosts.clamp(MIN_HOSTS, MAX_HOSTS));
     b.deployments(pt);
     b.start_state();
     b.finish()
@@ -562,7 +584,16 @@ impl Builder {
         let h = self.e.hosts.len();
         let group_name = group
             .as_ref()
-            .map(|(_, id, _)| id.clone())
+            .map(|(g, id, _)| {
+                let ring = self.e.groups.get(*g).map_or(ring, |run| run.ring);
+                let name = self.e.rings[ring]
+                    .groups
+                    .iter()
+                    .find(|group| &group.id == id)
+                    .map(|group| group.name.clone())
+                    .unwrap_or_default();
+                format!("{id} {name}")
+            })
             .unwrap_or_default();
         self.e
             .search_keys
@@ -607,7 +638,7 @@ impl Builder {
         let model = if laptop && ring == TEST {
             LAPTOPS[1]
         } else if laptop {
-            LAPTOPS[usize::from(!self.rng().random_bool(0.45))]
+            LAPTOPS[usize::from(!self.rng().random_bool(0.6))]
         } else {
             DESKTOPS[self.rng().random_range(0..DESKTOPS.len())]
         };
@@ -1067,19 +1098,9 @@ impl Builder {
         self.e.deployments[srv_dep].next_ring = Some("servers-nonprod".into());
         self.count();
         self.e.now = self.t - Duration::minutes(20);
-        let request = ActionRequest {
-            verb: Verb::Approve,
-            target: Target {
-                kind: TargetKind::Deployment,
-                id: self.e.deployments[srv_dep].id.clone(),
-            },
-            reason: Some("non-production servers first, as every month".into()),
-            ticket: Some("CHG-41877".into()),
-            patch_id: None,
-            cve: None,
-            if_match: None,
-        };
-        let _ = self.e.act(&request, OPERATORS[2]);
+        // Opened by an approver before this server's life: in the deployment's
+        // approvals, not in the audit trail (which starts empty).
+        self.e.open_ring(srv_dep, NONPROD, OPERATORS[2]);
         while self.e.now < self.t {
             self.e.step();
         }

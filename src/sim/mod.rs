@@ -27,7 +27,9 @@ use crate::model::{
 };
 
 pub use engine::{MIN_FAILURES_TO_HALT, STEP_SECS, SYSTEM};
-pub use generate::{BAD_MODEL, MIN_HOSTS, patch_tuesday, second_tuesday};
+pub use generate::{
+    BAD_MODEL, MAX_HOSTS, MIN_HOSTS, patch_tuesday, rollout_patch_tuesday, second_tuesday,
+};
 pub use log::DEFAULT_CAPACITY as EVENT_LOG_CAPACITY;
 
 /// The story the simulated fleet tells.
@@ -44,7 +46,7 @@ pub enum Scenario {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
-    /// Number of hosts (at least [`MIN_HOSTS`]; fewer are raised to it).
+    /// Number of hosts, kept between [`MIN_HOSTS`] and [`MAX_HOSTS`].
     pub hosts: usize,
     pub seed: u64,
     pub scenario: Scenario,
