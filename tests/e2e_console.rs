@@ -5,7 +5,7 @@
 
 mod e2e_support;
 
-use e2e_support::pty::Console;
+use e2e_support::pty::{Console, ENTER_ALTERNATE, LEAVE_ALTERNATE};
 
 /// The demo on a frozen simulated fleet (2000 hosts, seed 1: Pilot has failures).
 const DEMO: &[&str] = &["--speed", "0"];
@@ -165,6 +165,33 @@ fn shrinking_and_growing_the_terminal_redraws_it() {
     });
     assert!(!wider.contains("too small"), "{wider}");
     assert_eq!(wider.lines().count(), 40, "{wider}");
+    console.send("q");
+    assert_eq!(console.wait_exit().exit_code(), 0);
+    console.assert_restored();
+}
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_resumes_with_a_full_redraw() {
+    let mut console = Console::start(DEMO, 80, 24);
+    console.wait_for_text(&["1 Rings", "Pilot", "LIVE"]);
+    let mark = console.output_len();
+    // Ctrl-Z. The program's process group has no shell to stop it for (it is
+    // orphaned), so the stop is discarded and it comes straight back, as after `fg`.
+    console.send("\x1a");
+    console.wait_for_output(
+        "leaving, then re-entering the alternate screen",
+        mark,
+        |out| {
+            out.find(LEAVE_ALTERNATE)
+                .is_some_and(|left| out[left..].contains(ENTER_ALTERNATE))
+        },
+    );
+    // The alternate screen starts blank: only a full redraw shows the panes again.
+    console.wait_for_text(&["1 Rings", "Pilot", "patchdeck"]);
+    assert!(console.in_alternate_screen());
+    assert!(!console.is_cooked(), "raw mode was not taken again");
+    console.send("?");
+    console.wait_for_text(&["Keys (from your key bindings)"]);
     console.send("q");
     assert_eq!(console.wait_exit().exit_code(), 0);
     console.assert_restored();

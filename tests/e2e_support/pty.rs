@@ -218,6 +218,34 @@ impl Console {
         self.lock().raw.clone()
     }
 
+    /// How many bytes the program has written so far (a mark for `wait_for_output`).
+    pub fn output_len(&self) -> usize {
+        self.lock().raw.len()
+    }
+
+    /// Wait until what the program wrote after the mark `since` satisfies `ready`.
+    pub fn wait_for_output(&self, what: &str, since: usize, ready: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        let (_, signal) = &*self.output;
+        let mut out = self.lock();
+        loop {
+            let written =
+                String::from_utf8_lossy(&out.raw[since.min(out.raw.len())..]).into_owned();
+            if ready(&written) {
+                return;
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline && !out.closed,
+                "never saw {what}; written since the mark: {written:?}"
+            );
+            out = signal
+                .wait_timeout(out, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
     /// Wait until `ready(screen text)` holds; fails the test with the screen after
     /// [`PATIENCE`]. Returns the screen that satisfied it.
     pub fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
