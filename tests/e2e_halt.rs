@@ -185,3 +185,50 @@ fn halting_pilot_from_the_keyboard_is_recorded_by_the_server_and_in_the_audit_lo
     let after = runtime.block_on(server_actions(fleet.url(), &token));
     assert_eq!(after.len(), actions.len(), "the replay acted again");
 }
+
+#[test]
+fn read_only_with_the_token_from_the_environment_sends_nothing() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let fleet = runtime.block_on(ServedFleet::start(
+        Scenario::PatchTuesday,
+        &[("erin", Role::Approver)],
+    ));
+    let token = fleet.token("erin").to_string();
+    let before = runtime.block_on(server_actions(fleet.url(), &token));
+    let mut console = Console::start_with_env(
+        &["--api", fleet.url(), "--read-only"],
+        80,
+        24,
+        &[("PATCHDECK_TOKEN", &token)],
+    );
+    let screen = console.wait_for_text(&["1 Rings", "Pilot", "LIVE", "erin (approver)"]);
+    assert!(
+        screen.contains("READ-ONLY"),
+        "no read-only badge:\n{screen}"
+    );
+
+    // H on Pilot: no dialog, a flash that says why.
+    console.send("1");
+    console.send("j");
+    console.send("H");
+    let refused = console.wait_for("the read-only refusal", |s| {
+        s.lines().any(|l| l.starts_with("halt: read-only"))
+    });
+    assert!(
+        !refused.contains("Reason (required)"),
+        "a dialog opened:\n{refused}"
+    );
+    console.send("q");
+    assert_eq!(console.wait_exit().exit_code(), 0);
+    console.assert_restored();
+
+    let output = String::from_utf8_lossy(&console.raw()).into_owned();
+    assert!(
+        !output.contains(&token),
+        "the token was written to the terminal"
+    );
+    let after = runtime.block_on(server_actions(fleet.url(), &token));
+    assert_eq!(after, before, "a read-only console acted");
+    let log = audit::log_path(&console.data_home().join("patchdeck"));
+    assert!(!log.exists(), "a read-only console wrote an audit line");
+}

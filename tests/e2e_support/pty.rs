@@ -116,6 +116,11 @@ pub struct Console {
 impl Console {
     /// Start `patchdeck ARGS` in a `cols` x `rows` terminal.
     pub fn start(args: &[&str], cols: u16, rows: u16) -> Console {
+        Console::start_with_env(args, cols, rows, &[])
+    }
+
+    /// The same with extra environment variables (e.g. PATCHDECK_TOKEN).
+    pub fn start_with_env(args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -135,6 +140,9 @@ impl Console {
         command.env("XDG_RUNTIME_DIR", home.path().join("run"));
         command.env_remove("PATCHDECK_TOKEN");
         command.env_remove("NO_COLOR");
+        for (key, value) in env {
+            command.env(key, value);
+        }
         let mut child = pty
             .slave
             .spawn_command(command)
