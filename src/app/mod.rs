@@ -193,6 +193,8 @@ pub struct App {
     // Derived from the fleet, recomputed when it changes.
     pub failure_groups: Vec<FailureGroup>,
     pub host_rows: Vec<String>,
+    /// Lower-cased searchable text of every host, kept current with the fleet.
+    pub host_search: lists::HostSearch,
     /// Something changed since the last draw.
     pub dirty: bool,
     /// What the time-dependent parts of the screen said at the last draw.
@@ -242,6 +244,7 @@ impl App {
             help_scroll: 0,
             failure_groups: Vec::new(),
             host_rows: Vec::new(),
+            host_search: lists::HostSearch::default(),
             dirty: true,
             time_marks: String::new(),
             dialog: None,
@@ -415,10 +418,19 @@ impl App {
 
     /// Key of the selected row of a list.
     pub fn selected_key(&self, list: ListId) -> Option<String> {
-        let keys = self.row_keys(list);
         let cursor = self.cursor(list);
-        keys.get(cursor.selected.min(keys.len().saturating_sub(1)))
-            .cloned()
+        self.with_row_keys(list, |keys| {
+            keys.get(cursor.selected.min(keys.len().saturating_sub(1)))
+                .cloned()
+        })
+    }
+
+    /// Look at a list's row keys without copying the host list (100k rows).
+    fn with_row_keys<R>(&self, list: ListId, look: impl FnOnce(&[String]) -> R) -> R {
+        match list {
+            ListId::Hosts => look(&self.host_rows),
+            _ => look(&self.row_keys(list)),
+        }
     }
 
     /// Rows a list can show at once, from the layout of the current terminal size.
@@ -459,51 +471,63 @@ impl App {
             self.host_rows.clear();
             return;
         };
-        let text = &self.hosts_cursor.filter;
-        let mut hosts: Vec<&Host> = self
-            .fleet
-            .hosts
-            .values()
-            .filter(|h| filter.admits(h) && lists::host_matches(h, text))
-            .collect();
         // Failed hosts: earliest failure first; otherwise by name.
-        hosts.sort_by(|a, b| {
-            let at = |h: &Host| h.failure.as_ref().map(|f| f.at);
-            at(a).cmp(&at(b)).then_with(|| a.name.cmp(&b.name))
-        });
-        self.host_rows = hosts.into_iter().map(|h| h.id.clone()).collect();
+        let mut hosts: Vec<(Option<DateTime<Utc>>, &str, &str)> = self
+            .host_search
+            .matching(&self.fleet, filter, &self.hosts_cursor.filter)
+            .into_iter()
+            .map(|h| {
+                (
+                    h.failure.as_ref().map(|f| f.at),
+                    h.name.as_str(),
+                    h.id.as_str(),
+                )
+            })
+            .collect();
+        hosts.sort_unstable();
+        self.host_rows = hosts.into_iter().map(|(_, _, id)| id.to_string()).collect();
     }
 
     /// After rows changed, find the selected key again (or clamp).
     fn reselect(&mut self, list: ListId) {
-        let keys = self.row_keys(list);
+        let cursor = self.cursor(list);
+        let (selected, key) = self.with_row_keys(list, |keys| {
+            if let Some(key) = &cursor.selected_key
+                && let Some(index) = keys.iter().position(|k| k == key)
+            {
+                return (index, Some(key.clone()));
+            }
+            let selected = cursor.selected.min(keys.len().saturating_sub(1));
+            (selected, keys.get(selected).cloned())
+        });
         let cursor = self.cursor_mut(list);
-        if let Some(key) = &cursor.selected_key
-            && let Some(index) = keys.iter().position(|k| k == key)
-        {
-            cursor.selected = index;
-            return;
-        }
-        cursor.selected = cursor.selected.min(keys.len().saturating_sub(1));
-        cursor.selected_key = keys.get(cursor.selected).cloned();
+        cursor.selected = selected;
+        cursor.selected_key = key;
     }
 
     fn move_cursor(&mut self, list: ListId, to: impl FnOnce(usize, usize, usize) -> usize) {
-        let keys = self.row_keys(list);
         let page = self.page_size(list);
+        let current = self.cursor(list).selected;
+        let moved = self.with_row_keys(list, |keys| {
+            let last = keys.len().checked_sub(1)?;
+            let selected = to(current.min(last), last, page).min(last);
+            Some((selected, keys[selected].clone()))
+        });
         let cursor = self.cursor_mut(list);
-        if keys.is_empty() {
-            *cursor = ListCursor {
-                filter: std::mem::take(&mut cursor.filter),
-                ..ListCursor::default()
-            };
-            return;
+        match moved {
+            None => {
+                *cursor = ListCursor {
+                    filter: std::mem::take(&mut cursor.filter),
+                    ..ListCursor::default()
+                };
+            }
+            Some((selected, key)) => {
+                cursor.selected = selected;
+                cursor.selected_key = Some(key);
+                cursor.offset = visible_offset(cursor.offset, selected, page);
+                self.dirty = true;
+            }
         }
-        let last = keys.len() - 1;
-        cursor.selected = to(cursor.selected.min(last), last, page).min(last);
-        cursor.selected_key = Some(keys[cursor.selected].clone());
-        cursor.offset = visible_offset(cursor.offset, cursor.selected, page);
-        self.dirty = true;
     }
 
     fn open_screen(&mut self, screen: Screen) {
@@ -631,6 +655,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
         }
         SyncUpdate::Snapshot(fleet) => {
             app.fleet = *fleet;
+            app.host_search.rebuild(&app.fleet);
             app.synced = true;
             if let Some(summary) = &app.fleet.summary {
                 app.fleet_clock = (app.now, summary.now, summary.clock_speed);
@@ -640,10 +665,16 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
         SyncUpdate::Events(events) => {
             let mut changed = false;
             let mut last_at = None;
+            let mut hosts = Vec::new();
             for event in events {
                 last_at = Some(event.at);
+                if let crate::model::Change::Host(host) = &event.change {
+                    hosts.push(host.id.clone());
+                }
                 changed |= app.fleet.apply(event);
             }
+            app.host_search
+                .update(&app.fleet, hosts.iter().map(String::as_str));
             if let Some(at) = last_at {
                 let speed = app.fleet.summary.as_ref().map_or(1.0, |s| s.clock_speed);
                 if at > app.fleet_now() || speed == 0.0 {
