@@ -6,7 +6,7 @@
 //! variable signalled by that thread, with a deadline: never a fixed sleep.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -196,11 +196,6 @@ impl Console {
     /// The program's XDG_DATA_HOME (its audit log is under `patchdeck/`).
     pub fn data_home(&self) -> PathBuf {
         self.home.path().join("data")
-    }
-
-    /// The program's HOME (scratch files of a test can go there too).
-    pub fn home(&self) -> &Path {
-        self.home.path()
     }
 
     fn lock(&self) -> MutexGuard<'_, Output> {
