@@ -5,8 +5,8 @@
 use std::io::{self, Stdout, Write, stdout};
 
 use crossterm::terminal::{
-    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
-    disable_raw_mode, enable_raw_mode,
+    BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
+    LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute, queue};
 use ratatui::Frame;
@@ -81,8 +81,14 @@ impl TerminalGuard {
         unsafe {
             libc::raise(libc::SIGTSTP);
         }
+        // A fresh Terminal has empty buffers: its next frame redraws everything on the
+        // screen cleared below. (`Terminal::clear` would ask the terminal for the cursor
+        // position while the input task reads the same tty; it swallows the answer and
+        // the console died after `fg` with "The cursor position could not be read",
+        // crossterm#672.)
+        self.terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
         enter()?;
-        self.terminal.clear()
+        execute!(stdout(), Clear(ClearType::All))
     }
 }
 

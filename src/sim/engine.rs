@@ -1975,19 +1975,27 @@ impl Engine {
                 HostState::Succeeded | HostState::Failed | HostState::PendingReboot
             );
             // A host a deployment gave back is rolled back if it has its patches and
-            // is not busy.
+            // is not busy. A patch its own deployment also carries came from there
+            // (this month's cumulative update is in both the workstation and the
+            // server deployments): such a host is not this deployment's to roll back.
             let given_back = match scope {
                 Scope::Deployment(d) => {
-                    self.host_runs[h].deployment != Some(d)
+                    let own = self.host_runs[h].deployment;
+                    own != Some(d)
                         && !state.is_in_flight()
-                        && self.hosts[h]
-                            .installed
-                            .iter()
-                            .any(|p| self.deployments[d].patch_ids.contains(p))
+                        && self.hosts[h].installed.iter().any(|p| {
+                            self.deployments[d].patch_ids.contains(p)
+                                && own.is_none_or(|o| !self.deployments[o].patch_ids.contains(p))
+                        })
                 }
                 _ => false,
             };
-            let eligible = (finished || given_back) && self.host_runs[h].uninstall.is_none();
+            let theirs = match scope {
+                Scope::Deployment(d) => self.host_runs[h].deployment == Some(d),
+                _ => true,
+            };
+            let eligible =
+                ((theirs && finished) || given_back) && self.host_runs[h].uninstall.is_none();
             let owner = match scope {
                 Scope::Deployment(d) => Some(d),
                 _ => self.host_runs[h].deployment,
