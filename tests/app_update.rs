@@ -685,21 +685,22 @@ fn action_keys_that_do_not_apply_flash_instead_of_opening() {
     press(&mut app, KeyCode::Char('4'));
     press(&mut app, KeyCode::Char('a'));
     assert!(app.dialog.is_none());
-    // Approve on the halted deployment: not awaiting approval.
+    // Approve on a completed deployment: nothing waits for approval.
     press(&mut app, KeyCode::Char('2'));
-    let halted = app
+    let completed = app
         .fleet
         .deployments
         .values()
-        .find(|d| d.state == DeploymentState::Halted)
-        .expect("the threshold halted a deployment")
+        .find(|d| d.state == DeploymentState::Completed)
+        .expect("last month's deployment completed")
         .id
         .clone();
-    select_row(&mut app, &halted);
+    select_row(&mut app, &completed);
     press(&mut app, KeyCode::Char('a'));
     assert!(app.dialog.is_none());
     assert!(
-        flash(&app).contains("no ring waiting for approval"),
+        flash(&app).contains("no ring waiting for approval")
+            || flash(&app).contains("not awaiting approval"),
         "{}",
         flash(&app)
     );
@@ -984,7 +985,7 @@ fn a_412_shows_what_changed_and_enter_replans_with_the_new_version_and_a_new_key
     };
     assert_eq!(*resend, Resend::Replan);
     assert!(
-        message.contains("awaitingapproval -> paused"),
+        message.contains("awaiting-approval -> paused"),
         "says what changed: {message}"
     );
     // Enter plans again: nothing sent yet, the new version, a new key.
@@ -1481,12 +1482,21 @@ fn context_command_switches_to_a_known_context_only() {
     let mut app = console();
     app.contexts = vec!["demo".into(), "lab".into()];
     // Tab completes context names.
-    assert_eq!(patchdeck::app::complete_command(&app, "context l"), "context lab ");
+    assert_eq!(
+        patchdeck::app::complete_command(&app, "context l"),
+        "context lab "
+    );
     let effects = command(&mut app, "context lab");
     assert_eq!(effects, vec![Effect::SwitchContext("lab".into())]);
     let effects = command(&mut app, "context prod");
     assert!(effects.is_empty());
-    assert!(app.flash.as_ref().unwrap().text.contains("no context `prod`"));
+    assert!(
+        app.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no context `prod`")
+    );
     let effects = command(&mut app, "context demo");
     assert!(effects.is_empty(), "already there");
 }
@@ -1522,9 +1532,97 @@ fn switching_context_drops_the_old_fleet_but_keeps_unanswered_actions() {
         read_only: true,
     };
     app.switch_context(lab);
-    assert!(app.fleet.hosts.is_empty() && !app.synced, "nothing of the old fleet on screen");
+    assert!(
+        app.fleet.hosts.is_empty() && !app.synced,
+        "nothing of the old fleet on screen"
+    );
     assert_eq!(app.context.name, "lab");
     assert!(app.context.read_only);
     assert_eq!(app.contexts, ["demo", "lab"]);
     assert!(app.sent.contains_key("k-1"));
+}
+
+#[test]
+fn approving_a_halted_deployment_plans_resuming_its_ring() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('2'));
+    let halted = app
+        .fleet
+        .deployments
+        .values()
+        .find(|d| d.state == DeploymentState::Halted)
+        .expect("the bad patch halted a deployment")
+        .id
+        .clone();
+    select_row(&mut app, &halted);
+    press(&mut app, KeyCode::Char('a'));
+    let dialog = confirm(&app);
+    assert!(
+        dialog.plan.title.starts_with("Approve resuming"),
+        "{}",
+        dialog.plan.title
+    );
+    assert!(
+        dialog
+            .plan
+            .blast
+            .notes
+            .iter()
+            .any(|n| n.contains("still failed")),
+        "the failed hosts are pointed out: {:?}",
+        dialog.plan.blast.notes
+    );
+}
+
+/// Deliver a new state of a deployment as the event stream would.
+fn deployment_event(
+    app: &mut App,
+    id: &str,
+    change: impl FnOnce(&mut patchdeck::model::Deployment),
+) {
+    let mut deployment = app.fleet.deployments[id].clone();
+    deployment.version += 1;
+    change(&mut deployment);
+    let event = Event {
+        seq: app.fleet.sequence + 1,
+        at: app.fleet_now(),
+        change: Change::Deployment(deployment),
+    };
+    update(app, Msg::Sync(SyncUpdate::Events(vec![event])));
+}
+
+#[test]
+fn progress_while_the_dialog_is_open_does_not_refuse_the_action() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(confirm(&app).plan.verb, Verb::Pause);
+    // Hosts finish: the version moves, the state does not.
+    deployment_event(&mut app, &id, |d| d.counts.succeeded += 1);
+    let now_version = app.fleet.deployments[&id].version;
+    let effects = press(&mut app, KeyCode::Enter);
+    let calls = acts(&effects);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].if_match,
+        Some(now_version),
+        "the version the console holds now"
+    );
+}
+
+#[test]
+fn a_state_change_while_the_dialog_is_open_is_shown_and_nothing_is_sent() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('p'));
+    deployment_event(&mut app, &id, |d| d.state = DeploymentState::Paused);
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(acts(&effects).is_empty(), "nothing is sent");
+    match &confirm(&app).stage {
+        Stage::Problem { message, resend } => {
+            assert_eq!(*resend, Resend::Replan);
+            assert!(message.contains("awaiting-approval -> paused"), "{message}");
+        }
+        other => panic!("expected the change to be shown, got {other:?}"),
+    }
 }

@@ -9,8 +9,8 @@ use tui_input::Input;
 
 use crate::api::wire::ActionBody;
 use crate::model::{
-    Criticality, Deployment, DeploymentState, Fleet, Host, HostKind, HostState, Patch, Ring,
-    RingState, Role, Target, TargetKind, Verb, WindowStatus,
+    Criticality, Deployment, DeploymentState, Fleet, Host, HostKind, HostState, Patch, Ring, Role,
+    Target, TargetKind, Verb, WindowStatus,
 };
 
 /// One thing an action will be sent to, as the operator saw it.
@@ -265,8 +265,26 @@ fn measure_hosts<'a>(
     let mut rings = BTreeSet::new();
     let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let reboot = patches.iter().any(|p| p.reboot_required);
-    let stuck: Vec<&&Patch> = patches.iter().filter(|p| !p.uninstallable).collect();
+    let mut stuck_kbs: BTreeSet<String> = BTreeSet::new();
     for host in hosts {
+        // A rollback touches what the host has installed: it reboots to uninstall, and
+        // what cannot be uninstalled means a restore.
+        let (reboots, restore) = if rolling_back {
+            let installed: Vec<&&Patch> = patches
+                .iter()
+                .filter(|p| host.installed.contains(&p.id))
+                .collect();
+            let stuck: Vec<&&&Patch> = installed.iter().filter(|p| !p.uninstallable).collect();
+            stuck_kbs.extend(stuck.iter().map(|p| p.kb.clone()));
+            (
+                installed
+                    .iter()
+                    .any(|p| p.uninstallable && p.reboot_required),
+                !stuck.is_empty(),
+            )
+        } else {
+            (reboot, false)
+        };
         blast.hosts += 1;
         rings.insert(host.ring_id.clone());
         if host.kind == HostKind::Server {
@@ -278,16 +296,14 @@ fn measure_hosts<'a>(
                 }
             }
         }
-        if reboot {
+        if reboots {
             blast.reboots += 1;
         }
-        if rolling_back && !stuck.is_empty() {
+        if restore {
             blast.restore_hosts += 1;
         }
     }
-    if rolling_back {
-        blast.not_uninstallable = stuck.iter().map(|p| p.kb.clone()).collect();
-    }
+    blast.not_uninstallable = stuck_kbs.into_iter().collect();
     for ring_id in &rings {
         if let Some(ring) = fleet.rings.get(ring_id) {
             blast.rings.push(ring.name.clone());
@@ -325,7 +341,7 @@ fn deployment_target(deployment: &Deployment) -> PlannedTarget {
         },
         name: deployment.name.clone(),
         version: deployment.version,
-        seen_state: format!("{:?}", deployment.state).to_lowercase(),
+        seen_state: state_word(deployment.state),
     }
 }
 
@@ -337,7 +353,7 @@ fn ring_target(ring: &Ring) -> PlannedTarget {
         },
         name: ring.name.clone(),
         version: ring.version,
-        seen_state: format!("{:?}", ring.state).to_lowercase(),
+        seen_state: state_word(ring.state),
     }
 }
 
@@ -392,6 +408,46 @@ pub fn plan_deployment(
 ) -> Result<PlannedAction, String> {
     let patches = deployment_patches(fleet, deployment);
     let (blast, title) = match verb {
+        // A halted deployment: approval resumes its ring once the failures are handled
+        // (retried, excluded or rolled back); the fleet refuses it otherwise.
+        Verb::Approve if deployment.state == DeploymentState::Halted => {
+            let ring = deployment
+                .current_ring
+                .as_deref()
+                .ok_or_else(|| format!("{} is halted outside any ring", deployment.name))?;
+            let hosts = fleet.hosts.values().filter(|h| {
+                h.ring_id == ring
+                    && h.deployment_id.as_deref() == Some(deployment.id.as_str())
+                    && matches!(h.state, HostState::Pending | HostState::Deferred)
+            });
+            let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
+            blast.notes.push(format!(
+                "resumes {} where it halted; its soak starts again in full",
+                ring_name(fleet, ring)
+            ));
+            let failed = fleet
+                .hosts
+                .values()
+                .filter(|h| {
+                    h.ring_id == ring
+                        && h.deployment_id.as_deref() == Some(deployment.id.as_str())
+                        && h.state == HostState::Failed
+                })
+                .count();
+            if failed > 0 {
+                blast.notes.push(format!(
+                    "{failed} hosts still failed: retry, exclude or roll them back first, or the fleet refuses"
+                ));
+            }
+            (
+                blast,
+                format!(
+                    "Approve resuming {} in {}",
+                    deployment.name,
+                    ring_name(fleet, ring)
+                ),
+            )
+        }
         Verb::Approve => {
             let next = deployment
                 .next_ring
@@ -401,7 +457,7 @@ pub fn plan_deployment(
                 return Err(format!(
                     "{} is {}, not awaiting approval",
                     deployment.name,
-                    format!("{:?}", deployment.state).to_lowercase()
+                    state_word(deployment.state)
                 ));
             }
             let hosts = fleet
@@ -476,9 +532,14 @@ fn rollback_notes(blast: &mut BlastRadius) {
             blast.not_uninstallable.join(", ")
         ));
     }
-    blast
-        .notes
-        .push("uninstalling needs a reboot of each host".into());
+    blast.notes.push(if blast.reboots > 0 {
+        format!(
+            "{} hosts reboot to uninstall, in their maintenance window",
+            blast.reboots
+        )
+    } else {
+        "no reboot needed to uninstall".into()
+    });
 }
 
 fn capitalised(word: &str) -> String {
@@ -727,46 +788,50 @@ pub fn plan_emergency(
 
 /// What changed on a target since the plan, in words (for a 412).
 pub fn what_changed(fleet: &Fleet, planned: &PlannedTarget) -> String {
-    let (now_state, now_version) = match planned.target.kind {
-        TargetKind::Deployment => match fleet.deployments.get(&planned.target.id) {
-            Some(d) => (format!("{:?}", d.state).to_lowercase(), d.version),
-            None => return format!("{} is gone", planned.name),
-        },
-        TargetKind::Ring => match fleet.rings.get(&planned.target.id) {
-            Some(r) => (format!("{:?}", r.state).to_lowercase(), r.version),
-            None => return format!("{} is gone", planned.name),
-        },
-        TargetKind::Host => match fleet.hosts.get(&planned.target.id) {
-            Some(h) => (h.state.as_str().to_string(), h.version),
-            None => return format!("{} is gone", planned.name),
-        },
-        TargetKind::Fleet => (
-            if fleet
-                .summary
-                .as_ref()
-                .is_some_and(|s| s.emergency.is_some())
-            {
-                "in emergency".into()
-            } else {
-                "normal".into()
-            },
-            fleet.summary.as_ref().map_or(0, |s| s.version),
-        ),
-    };
-    if now_state != planned.seen_state {
-        format!(
+    match current_state(fleet, &planned.target) {
+        None => format!("{} is gone", planned.name),
+        Some((state, version)) if state != planned.seen_state => format!(
             "{}: {} -> {} (version {} -> {})",
-            planned.name, planned.seen_state, now_state, planned.version, now_version
-        )
-    } else {
-        format!(
-            "{}: changed (version {} -> {})",
-            planned.name, planned.version, now_version
-        )
+            planned.name, planned.seen_state, state, planned.version, version
+        ),
+        Some((_, version)) => format!(
+            "{}: changed on the server (version {} -> {})",
+            planned.name, planned.version, version
+        ),
     }
 }
 
-/// Is the ring halted (for the halt-ring shortcut and checks)?
-pub fn ring_is_halted(ring: &Ring) -> bool {
-    ring.state == RingState::Halted
+/// A target's state in words and its version, as the console knows them now.
+pub fn current_state(fleet: &Fleet, target: &Target) -> Option<(String, u64)> {
+    Some(match target.kind {
+        TargetKind::Deployment => {
+            let d = fleet.deployments.get(&target.id)?;
+            (state_word(d.state), d.version)
+        }
+        TargetKind::Ring => {
+            let r = fleet.rings.get(&target.id)?;
+            (state_word(r.state), r.version)
+        }
+        TargetKind::Host => {
+            let h = fleet.hosts.get(&target.id)?;
+            (h.state.as_str().to_string(), h.version)
+        }
+        TargetKind::Fleet => {
+            let summary = fleet.summary.as_ref()?;
+            let state = if summary.emergency.is_some() {
+                "in emergency"
+            } else {
+                "normal"
+            };
+            (state.to_string(), summary.version)
+        }
+    })
+}
+
+/// A state as the API spells it ("awaiting-approval").
+pub fn state_word(state: impl serde::Serialize) -> String {
+    match serde_json::to_value(state) {
+        Ok(serde_json::Value::String(word)) => word,
+        _ => "unknown".into(),
+    }
 }

@@ -1415,7 +1415,7 @@ fn on_confirm_key(app: &mut App, mut confirm: ConfirmDialog, event: KeyEvent) ->
         (Stage::Sending { .. }, _) => {}
         (Stage::Problem { resend, .. }, KeyCode::Enter) => match resend {
             Resend::No => return effects,
-            Resend::SameKeys => effects = send(app, &mut confirm),
+            Resend::SameKeys => effects = send(app, &mut confirm, true),
             Resend::Replan => {
                 // Only what was not done: a target already acted on is not planned twice.
                 let targets: Vec<String> = confirm
@@ -1444,7 +1444,7 @@ fn on_confirm_key(app: &mut App, mut confirm: ConfirmDialog, event: KeyEvent) ->
         },
         (Stage::Problem { .. }, _) => {}
         (Stage::Editing, KeyCode::Enter) => match confirm.validate() {
-            Ok(()) => effects = send(app, &mut confirm),
+            Ok(()) => effects = send(app, &mut confirm, false),
             Err((field, why)) => {
                 confirm.field = field;
                 confirm.error = Some(why);
@@ -1512,7 +1512,30 @@ fn replan(app: &App, old: &PlannedAction, target_ids: &[String]) -> Result<Plann
 
 /// Emit one request per target not yet done, each with the idempotency key fixed for
 /// it when the dialog opened: a resend after a timeout reuses it, so the server acts once.
-fn send(app: &mut App, confirm: &mut ConfirmDialog) -> Vec<Effect> {
+fn send(app: &mut App, confirm: &mut ConfirmDialog, resend: bool) -> Vec<Effect> {
+    if !resend {
+        // The operator looked at the dialog, not at the version numbers: progress moves
+        // versions all the time. Refuse here if a target's state changed since the plan;
+        // otherwise send the version the console holds now, so the server refuses (412)
+        // only what changed in flight.
+        let mut changed = Vec::new();
+        for planned in &mut confirm.plan.targets {
+            match dialog::current_state(&app.fleet, &planned.target) {
+                Some((state, version)) if state == planned.seen_state => planned.version = version,
+                _ => changed.push(dialog::what_changed(&app.fleet, planned)),
+            }
+        }
+        if !changed.is_empty() {
+            confirm.stage = Stage::Problem {
+                message: format!(
+                    "changed since you looked: {}. Nothing was sent. Enter plans again, Esc cancels",
+                    changed.join("; ")
+                ),
+                resend: Resend::Replan,
+            };
+            return Vec::new();
+        }
+    }
     let body = confirm.body();
     let mut waiting = BTreeSet::new();
     let mut effects = Vec::new();

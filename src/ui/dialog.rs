@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use super::Look;
-use super::text::{clean, fit};
+use super::text::{self, clean, fit};
 use crate::app::dialog::{self, ConfirmDialog, Field, Stage};
 use crate::app::{App, Dialog, EmergencyWizard, WizardStep};
 use crate::model::{Emergency, HostCounts};
@@ -161,7 +161,9 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
         } else {
             theme.warn
         };
-        lines.push(fact(theme, "note", fit(note, text_width), style));
+        for (i, part) in text::wrap(note, text_width).into_iter().enumerate() {
+            lines.push(fact(theme, if i == 0 { "note" } else { "" }, part, style));
+        }
     }
     lines.push(Line::from(""));
     let required = if plan.needs_reason() {
@@ -214,10 +216,11 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
             ),
             theme.warn,
         ))),
-        Stage::Problem { message, .. } => lines.push(Line::from(Span::styled(
-            clean(message).into_owned(),
-            theme.fail,
-        ))),
+        Stage::Problem { message, .. } => {
+            for part in text::wrap(message, usize::from(width.saturating_sub(2))) {
+                lines.push(Line::from(Span::styled(part, theme.fail)));
+            }
+        }
     }
     let height = (lines.len() as u16 + 2).min(area.height);
     let title = format!(

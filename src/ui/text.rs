@@ -83,6 +83,37 @@ pub fn fit(text: &str, max: usize) -> String {
     out
 }
 
+/// Clean `text` and break it into lines of at most `max` columns, at spaces where it
+/// can (a word longer than a line is cut).
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let text = clean(text);
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let needed = if line.is_empty() {
+            width(word)
+        } else {
+            width(&line) + 1 + width(word)
+        };
+        if needed > max && !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        if width(&line) > max {
+            lines.push(fit(&line, max));
+            line.clear();
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// "3s", "4m", "2h 05m", "3d 4h": a short, exact-enough duration.
 pub fn duration(span: Duration) -> String {
     let secs = span.num_seconds().max(0);
@@ -138,6 +169,20 @@ mod tests {
         assert_eq!(fit("日本語テキスト", 5), "日本~");
         assert!(width(&fit("日本語テキスト", 5)) <= 5);
         assert_eq!(fit("\u{1b}[2Jabc", 3), "abc");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        assert_eq!(wrap("one two three four", 9), ["one two", "three", "four"]);
+        assert_eq!(wrap("", 9), [""]);
+        assert_eq!(
+            wrap("averyveryverylongword and more", 8),
+            ["averyve~", "and more"]
+        );
+        for line in wrap("a\u{1b}[31m red \u{7} word list that goes on", 6) {
+            assert!(width(&line) <= 6, "{line}");
+            assert!(!line.contains('\u{1b}'));
+        }
     }
 
     #[test]
