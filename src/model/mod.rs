@@ -558,20 +558,20 @@ impl Verb {
         }
     }
 
+    pub const ALL: [Verb; 9] = [
+        Verb::Approve,
+        Verb::Decline,
+        Verb::Pause,
+        Verb::Resume,
+        Verb::Halt,
+        Verb::Rollback,
+        Verb::Retry,
+        Verb::Exclude,
+        Verb::Emergency,
+    ];
+
     pub fn parse(word: &str) -> Option<Verb> {
-        [
-            Verb::Approve,
-            Verb::Decline,
-            Verb::Pause,
-            Verb::Resume,
-            Verb::Halt,
-            Verb::Rollback,
-            Verb::Retry,
-            Verb::Exclude,
-            Verb::Emergency,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == word)
+        Verb::ALL.into_iter().find(|v| v.as_str() == word)
     }
 
     /// Reason and ticket are required for these.

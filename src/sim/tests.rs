@@ -1270,18 +1270,7 @@ fn tiny_fleets_tell_every_story() {
 
 /// One arbitrary action: verb, a pick among the targets, and whether to give reasons.
 fn arbitrary_action(sim: &Simulator, verb: usize, pick: usize, reasons: bool) -> ActionRequest {
-    let verbs = [
-        Verb::Approve,
-        Verb::Decline,
-        Verb::Pause,
-        Verb::Resume,
-        Verb::Halt,
-        Verb::Rollback,
-        Verb::Retry,
-        Verb::Exclude,
-        Verb::Emergency,
-    ];
-    let verb = verbs[verb % verbs.len()];
+    let verb = Verb::ALL[verb % Verb::ALL.len()];
     let (kind, id) = match (verb, pick % 4) {
         (Verb::Emergency, _) => (TargetKind::Fleet, "fleet".to_string()),
         (_, 3) => (TargetKind::Host, format!("h-{:06}", pick % 400)),

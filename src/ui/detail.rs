@@ -704,11 +704,11 @@ fn draw_hosts(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFilter, 
         (
             vec!["HOST", "STATE", "RING", "ERROR", "SEEN", "MODEL"],
             vec![
-                Constraint::Length(20),
+                Constraint::Length(18),
                 Constraint::Length(14),
                 Constraint::Length(10),
                 Constraint::Length(10),
-                Constraint::Length(7),
+                Constraint::Length(6),
                 Constraint::Min(8),
             ],
         )
