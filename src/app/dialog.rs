@@ -710,7 +710,7 @@ pub fn emergency_order(fleet: &Fleet) -> Vec<(String, u32)> {
     let test_group = (first_wave / 20).clamp(1, 25).min(first_wave.max(1));
     let mut order = vec![
         (
-            "look-alike test group (same models and tiers as the critical hosts)".to_string(),
+            "look-alike test group (models and tiers of the critical hosts)".to_string(),
             test_group,
         ),
         (

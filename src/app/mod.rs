@@ -216,6 +216,8 @@ pub struct App {
     pub emergency_left: Option<String>,
     /// Names of the config's contexts, for `:context`.
     pub contexts: Vec<String>,
+    /// The emergency whose stages the Rings pane last showed on top.
+    emergency_shown: Option<String>,
 }
 
 /// Terminal size the console needs.
@@ -262,6 +264,7 @@ impl App {
             sent: BTreeMap::new(),
             emergency_left: None,
             contexts: Vec::new(),
+            emergency_shown: None,
         }
     }
 
@@ -477,6 +480,13 @@ impl App {
 
     /// Recompute what is derived from the fleet, and keep selections on their rows.
     fn fleet_changed(&mut self) {
+        // An emergency starting (here or on another console) puts its stages on top:
+        // show them from the first, whatever ring was selected.
+        let emergency = self.emergency().map(|e| e.deployment_id.clone());
+        if emergency.is_some() && emergency != self.emergency_shown {
+            self.cursors[Pane::Rings.index()] = ListCursor::default();
+        }
+        self.emergency_shown = emergency;
         self.failure_groups = lists::failure_groups(&self.fleet);
         self.recompute_host_rows();
         for pane in Pane::ALL {

@@ -49,7 +49,6 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Re
                 frame,
                 area,
                 70,
-                9,
                 " Leave EMERGENCY mode ",
                 theme.emergency,
                 lines,
@@ -58,15 +57,12 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Re
     }
 }
 
-fn popup(
-    frame: &mut Frame,
-    area: Rect,
-    width: u16,
-    height: u16,
-    title: &str,
-    border: Style,
-    lines: Vec<Line>,
-) {
+/// Draw `lines` in a bordered box centred in `area`, as tall as the lines need once
+/// wrapped to the box's width.
+fn popup(frame: &mut Frame, area: Rect, width: u16, title: &str, border: Style, lines: Vec<Line>) {
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
     let rect = centred(area, width, height);
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
@@ -222,12 +218,11 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
             }
         }
     }
-    let height = (lines.len() as u16 + 2).min(area.height);
     let title = format!(
         " {} ",
         fit(&plan.title, usize::from(width.saturating_sub(4)))
     );
-    popup(frame, area, width, height, &title, border, lines);
+    popup(frame, area, width, &title, border, lines);
     let _ = app;
 }
 
@@ -238,13 +233,13 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
         Span::styled("Step ", theme.muted),
         Span::styled(
             match wizard.step {
-                WizardStep::Patch => "1/4 pick the patch or CVE",
-                WizardStep::Targets => "2/4 targets, in the order they will be patched",
-                WizardStep::RollbackPlan => "3/4 the rollback plan",
+                WizardStep::Patch => "1 of 4: the patch (or CVE) to rush out",
+                WizardStep::Targets => "2 of 4: the targets, in patching order",
+                WizardStep::RollbackPlan => "3 of 4: the rollback plan",
             },
             theme.title,
         ),
-        Span::styled("   (4/4 reason, ticket, type the CVE)", theme.muted),
+        Span::styled("  (4: reason, ticket, CVE)", theme.muted),
     ])];
     lines.push(Line::from(""));
     let chosen = candidates.get(wizard.selected);
@@ -252,6 +247,11 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
         WizardStep::Patch => {
             let visible = usize::from(area.height.saturating_sub(10)).max(3);
             let offset = crate::app::visible_offset(0, wizard.selected, visible);
+            let kb_width = candidates
+                .iter()
+                .map(|p| text::width(&p.kb))
+                .max()
+                .unwrap_or(9);
             for (index, patch) in candidates.iter().enumerate().skip(offset).take(visible) {
                 let exploited = if patch.exploited_cves.is_empty() {
                     String::new()
@@ -266,8 +266,8 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
                 lines.push(Line::from(Span::styled(
                     fit(
                         &format!(
-                            "{:<10} {:<9} {}{exploited}",
-                            patch.kb,
+                            "{:<kb_width$} {:<9} {}{exploited}",
+                            clean(&patch.kb),
                             format!("{:?}", patch.severity),
                             patch.title
                         ),
@@ -318,10 +318,7 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
                 }));
             }
             lines.push(Line::from(
-                "Before starting: the rollback plan is written down, the restore path is tested,",
-            ));
-            lines.push(Line::from(
-                "and the people who would run it are on the call.",
+                "Before starting: the rollback plan is written down, the restore path is tested, and the people who would run it are on the call.",
             ));
             lines.push(Line::from(""));
             let mark = if wizard.rollback_plan_ready {
@@ -343,12 +340,10 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
     if let Some(error) = &wizard.error {
         lines.push(Line::from(Span::styled(error.clone(), theme.fail)));
     }
-    let height = (lines.len() as u16 + 2).min(area.height);
     popup(
         frame,
         area,
         width,
-        height,
         " EMERGENCY deployment ",
         theme.emergency,
         lines,

@@ -192,11 +192,19 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     }
     first.push(sep());
     first.push(Span::styled(text::fit(&app.context.name, 16), theme.accent));
-    first.push(Span::raw(" "));
-    first.push(Span::styled(
-        text::fit(&app.context.api_url, if area.width < 120 { 22 } else { 40 }),
-        theme.muted,
-    ));
+    // The URL only where there is room: the badges and the identity come first.
+    let emergency_badge = app
+        .fleet
+        .summary
+        .as_ref()
+        .is_some_and(|s| s.emergency.is_some());
+    if area.width >= 120 || !(emergency_badge || app.context.read_only) {
+        first.push(Span::raw(" "));
+        first.push(Span::styled(
+            text::fit(&app.context.api_url, if area.width < 120 { 22 } else { 40 }),
+            theme.muted,
+        ));
+    }
     first.push(sep());
     let (label, loudness) = connection_label(app);
     first.push(Span::styled(
