@@ -1626,3 +1626,35 @@ fn a_state_change_while_the_dialog_is_open_is_shown_and_nothing_is_sent() {
         other => panic!("expected the change to be shown, got {other:?}"),
     }
 }
+
+#[test]
+fn a_host_that_moves_on_but_can_still_take_the_action_does_not_block_it() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    select_row(&mut app, FAIL_GROUP);
+    press(&mut app, KeyCode::Char('x'));
+    let targets: Vec<String> = confirm(&app)
+        .plan
+        .targets
+        .iter()
+        .map(|t| t.target.id.clone())
+        .collect();
+    assert!(targets.len() > 1, "the whole group: {targets:?}");
+    fill(&mut app, "bad driver on this model", "INC-1", None);
+    // One host is rolled back meanwhile: it can still be excluded.
+    let mut host = app.fleet.hosts[&targets[0]].clone();
+    host.state = HostState::RolledBack;
+    host.version += 1;
+    let new_version = host.version;
+    let event = Event {
+        seq: app.fleet.sequence + 1,
+        at: app.fleet_now(),
+        change: Change::Host(host),
+    };
+    update(&mut app, Msg::Sync(SyncUpdate::Events(vec![event])));
+    let effects = press(&mut app, KeyCode::Enter);
+    let calls = acts(&effects);
+    assert_eq!(calls.len(), targets.len(), "every host is sent");
+    let moved = calls.iter().find(|c| c.target.id == targets[0]).unwrap();
+    assert_eq!(moved.if_match, Some(new_version));
+}

@@ -609,16 +609,9 @@ pub fn plan_hosts(
     if hosts.is_empty() {
         return Err("select hosts first (a failure group, a host, or Space in a host list)".into());
     }
-    let eligible = |h: &&Host| match verb {
-        Verb::Retry => h.state == HostState::Failed,
-        Verb::Exclude => h.state != HostState::Excluded,
-        Verb::Rollback => matches!(
-            h.state,
-            HostState::Succeeded | HostState::Failed | HostState::PendingReboot
-        ),
-        _ => false,
-    };
-    let (chosen, skipped): (Vec<&Host>, Vec<&Host>) = hosts.into_iter().partition(eligible);
+    let (chosen, skipped): (Vec<&Host>, Vec<&Host>) = hosts
+        .into_iter()
+        .partition(|h| host_eligible(verb, h.state));
     if chosen.is_empty() {
         return Err(format!(
             "none of the selected hosts can be {}",
@@ -677,6 +670,19 @@ pub fn plan_hosts(
         patch_id: None,
         cve: None,
     })
+}
+
+/// Can a host in `state` take `verb`?
+pub fn host_eligible(verb: Verb, state: HostState) -> bool {
+    match verb {
+        Verb::Retry => state == HostState::Failed,
+        Verb::Exclude => state != HostState::Excluded,
+        Verb::Rollback => matches!(
+            state,
+            HostState::Succeeded | HostState::Failed | HostState::PendingReboot
+        ),
+        _ => false,
+    }
 }
 
 fn past_tense(verb: Verb) -> &'static str {

@@ -1529,9 +1529,21 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog, resend: bool) -> Vec<Effect>
         // otherwise send the version the console holds now, so the server refuses (412)
         // only what changed in flight.
         let mut changed = Vec::new();
+        // A host may move on (failed -> rolled back) and still take the action: only a
+        // host that can no longer take it counts as changed.
+        let verb = confirm.plan.verb;
         for planned in &mut confirm.plan.targets {
-            match dialog::current_state(&app.fleet, &planned.target) {
-                Some((state, version)) if state == planned.seen_state => planned.version = version,
+            let still = match planned.target.kind {
+                TargetKind::Host => app
+                    .fleet
+                    .hosts
+                    .get(&planned.target.id)
+                    .map(|h| (dialog::host_eligible(verb, h.state), h.version)),
+                _ => dialog::current_state(&app.fleet, &planned.target)
+                    .map(|(state, version)| (state == planned.seen_state, version)),
+            };
+            match still {
+                Some((true, version)) => planned.version = version,
                 _ => changed.push(dialog::what_changed(&app.fleet, planned)),
             }
         }
