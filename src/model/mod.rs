@@ -12,6 +12,10 @@ pub use window::{MaintenanceWindow, WindowStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The identity of actions the fleet takes by itself (a threshold halt, an automatic
+/// gate).
+pub const SYSTEM: &str = "system";
+
 /// Global event sequence number (the SSE `id`).
 pub type Seq = u64;
 /// Per-resource version, bumped on every change; served as the ETag.

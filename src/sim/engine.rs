@@ -46,7 +46,7 @@ pub const STEP_SECS: i64 = 10;
 /// The failure threshold is judged only once this many hosts of the ring failed.
 pub const MIN_FAILURES_TO_HALT: u32 = 5;
 /// The identity of automatic actions.
-pub const SYSTEM: &str = "system";
+pub const SYSTEM: &str = crate::model::SYSTEM;
 /// Default and largest page of hosts.
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;

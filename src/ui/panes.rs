@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::text::{self, fit};
@@ -32,12 +32,18 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     }
     let list = ListId::Pane(pane);
     let keys = app.row_keys(list);
-    let height = usize::from(inner.height.saturating_sub(1));
+    let wide = inner.width >= 120;
+    // Narrow deployments take two lines each: the second says who approved, rate, ETA.
+    let row_height = if pane == Pane::Deployments && !wide {
+        2
+    } else {
+        1
+    };
+    let height = usize::from(inner.height.saturating_sub(1)) / row_height;
     let cursor = app.cursor(list);
     let selected = cursor.selected.min(keys.len().saturating_sub(1));
     let offset = visible_offset(cursor.offset, selected, height);
     let visible = keys.iter().enumerate().skip(offset).take(height);
-    let wide = inner.width >= 120;
     let (header, widths, rows): (Row, Vec<Constraint>, Vec<Row>) = match pane {
         Pane::Rings => rings_table(app, theme, visible, selected, focused, wide),
         Pane::Deployments => deployments_table(app, theme, visible, selected, focused, wide),
@@ -501,6 +507,21 @@ pub fn approval_words(app: &App, deployment: &Deployment) -> (String, Loudness) 
     }
 }
 
+/// Who approved, in a few words (the narrow table's second line).
+fn short_approval_words(deployment: &Deployment) -> String {
+    if let Some(pending) = &deployment.pending_approval {
+        return format!(
+            "{} approved; needs a 2nd",
+            text::clean(&pending.first_approver)
+        );
+    }
+    match deployment.approvals.last() {
+        Some(approval) if approval.by == crate::model::SYSTEM => "automatic gate".into(),
+        Some(approval) => format!("approved by {}", text::clean(&approval.by)),
+        None => "not approved yet".into(),
+    }
+}
+
 fn deployments_table<'a>(
     app: &'a App,
     theme: &Theme,
@@ -559,14 +580,51 @@ fn deployments_table<'a>(
             name.push(Span::styled("EMERGENCY ", theme.emergency));
         }
         name.push(Span::raw(fit(&deployment.name, 30)));
-        let mut cells = vec![
-            Cell::from(Line::from(name)),
-            Cell::from(patches),
-            Cell::from(Span::styled(severity_text, severity_loudness.style(theme))),
-            Cell::from(Span::styled(state, state_loudness.style(theme))),
-            Cell::from(ring),
-            Cell::from(format!("{:>3.0}%", counts.success_pct())),
-        ];
+        let state = Span::styled(state, state_loudness.style(theme));
+        let mut cells = if wide {
+            vec![
+                Cell::from(Line::from(name)),
+                Cell::from(patches),
+                Cell::from(Span::styled(severity_text, severity_loudness.style(theme))),
+                Cell::from(state),
+                Cell::from(ring),
+                Cell::from(format!("{:>3.0}%", counts.success_pct())),
+            ]
+        } else {
+            // Two lines: under the name who approved, under the patches the rate,
+            // under the state the ETA.
+            let second = |text: String, style| Line::from(Span::styled(text, style));
+            vec![
+                Cell::from(Text::from(vec![
+                    Line::from(name),
+                    second(
+                        format!(" {}", fit(&short_approval_words(deployment), 29)),
+                        approval_loudness.style(theme),
+                    ),
+                ])),
+                Cell::from(Text::from(vec![
+                    Line::from(patches),
+                    second(
+                        format!(" {:.0} hosts/h", deployment.rate_per_hour),
+                        theme.muted,
+                    ),
+                ])),
+                Cell::from(Span::styled(severity_text, severity_loudness.style(theme))),
+                Cell::from(Text::from(vec![
+                    Line::from(state),
+                    second(
+                        if eta == "-" {
+                            String::new()
+                        } else {
+                            format!(" ETA {eta}")
+                        },
+                        theme.muted,
+                    ),
+                ])),
+                Cell::from(ring),
+                Cell::from(format!("{:>3.0}%", counts.success_pct())),
+            ]
+        };
         if wide {
             cells.push(Cell::from(Span::styled(
                 counts.failed.to_string(),
@@ -585,7 +643,8 @@ fn deployments_table<'a>(
                 approval_loudness.style(theme),
             )));
         }
-        rows.push(Row::new(cells).style(row_style(theme, index, selected, focused)));
+        let row = Row::new(cells).style(row_style(theme, index, selected, focused));
+        rows.push(if wide { row } else { row.height(2) });
     }
     let (header, widths) = if wide {
         (
@@ -799,7 +858,7 @@ fn actions_table<'a>(
             continue;
         };
         let (state, loudness) = action_state_word(action.state);
-        let by_style = if action.by == "system" {
+        let by_style = if action.by == crate::model::SYSTEM {
             theme.warn
         } else {
             theme.text
