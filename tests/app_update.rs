@@ -1658,3 +1658,20 @@ fn a_host_that_moves_on_but_can_still_take_the_action_does_not_block_it() {
     let moved = calls.iter().find(|c| c.target.id == targets[0]).unwrap();
     assert_eq!(moved.if_match, Some(new_version));
 }
+
+#[test]
+fn a_selection_never_outlives_its_list() {
+    let mut app = console();
+    command(&mut app, "hosts failed");
+    press(&mut app, KeyCode::Char('*'));
+    assert!(!app.marked.is_empty());
+    // Esc lets go of the selection first, then closes the list.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.marked.is_empty());
+    assert!(matches!(app.screen(), Some(Screen::Hosts(_))));
+    press(&mut app, KeyCode::Char('*'));
+    assert!(!app.marked.is_empty());
+    // Going to another pane lets go of it too.
+    press(&mut app, KeyCode::Char('2'));
+    assert!(app.marked.is_empty());
+}

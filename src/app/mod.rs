@@ -816,7 +816,11 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         }
         KeyAction::Open => return open_selected(app),
         KeyAction::Back => {
-            if app.screen().is_some() {
+            if !app.marked.is_empty() {
+                // Esc first lets go of the selection, so it never acts later elsewhere.
+                app.set_flash(format!("{} selected hosts let go", app.marked.len()), false);
+                app.marked.clear();
+            } else if app.screen().is_some() {
                 app.close_screen();
             } else if app.zoomed {
                 app.zoomed = false;
@@ -864,6 +868,8 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
 
 fn focus(app: &mut App, pane: Pane) {
     app.screens.clear();
+    // A selection belongs to the list it was made in.
+    app.marked.clear();
     app.focus = pane;
     if pane != Pane::Rings {
         app.lower_pane = pane;
