@@ -231,13 +231,6 @@ pub fn role_check(
     }
 }
 
-fn ring_name(fleet: &Fleet, id: &str) -> String {
-    fleet
-        .rings
-        .get(id)
-        .map_or_else(|| id.to_string(), |r| r.name.clone())
-}
-
 fn window_words(ring: &Ring, now: chrono::DateTime<chrono::Utc>) -> String {
     match ring.window.status(now) {
         WindowStatus::Open { closes_at } => format!(
@@ -423,7 +416,7 @@ pub fn plan_deployment(
             let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
             blast.notes.push(format!(
                 "resumes {} where it halted; its soak starts again in full",
-                ring_name(fleet, ring)
+                fleet.ring_name(ring)
             ));
             let failed = fleet
                 .hosts
@@ -444,7 +437,7 @@ pub fn plan_deployment(
                 format!(
                     "Approve resuming {} in {}",
                     deployment.name,
-                    ring_name(fleet, ring)
+                    fleet.ring_name(ring)
                 ),
             )
         }
@@ -468,12 +461,12 @@ pub fn plan_deployment(
             if fleet.rings.get(next).is_some_and(|r| r.production) {
                 blast.notes.push(format!(
                     "{} is a production ring: a second, different approver must also approve",
-                    ring_name(fleet, next)
+                    fleet.ring_name(next)
                 ));
             }
             (
                 blast,
-                format!("Approve {} for {}", deployment.name, ring_name(fleet, next)),
+                format!("Approve {} for {}", deployment.name, fleet.ring_name(next)),
             )
         }
         Verb::Decline | Verb::Pause | Verb::Resume | Verb::Halt => {
@@ -497,7 +490,7 @@ pub fn plan_deployment(
             };
             blast.notes.push(format!(
                 "{what} ({})",
-                ring.map(|r| ring_name(fleet, &r))
+                ring.map(|r| fleet.ring_name(&r))
                     .unwrap_or_else(|| "no ring".into())
             ));
             (

@@ -83,6 +83,13 @@ impl Fleet {
         true
     }
 
+    /// A ring's name for people, or its id when the fleet does not know the ring.
+    pub fn ring_name(&self, id: &str) -> String {
+        self.rings
+            .get(id)
+            .map_or_else(|| id.to_string(), |r| r.name.clone())
+    }
+
     /// Rings in rollout order.
     pub fn rings_in_order(&self) -> Vec<&Ring> {
         let mut rings: Vec<&Ring> = self.rings.values().collect();

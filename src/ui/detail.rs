@@ -238,12 +238,6 @@ fn deployment_lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
     };
     let now = app.fleet_now();
     let (state, loudness) = deployment_state_word(deployment.state);
-    let ring_name = |id: &str| {
-        app.fleet
-            .rings
-            .get(id)
-            .map_or(id.to_string(), |r| r.name.clone())
-    };
     let mut lines = vec![heading(
         theme,
         &format!(
@@ -269,7 +263,7 @@ fn deployment_lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
         .rings
         .iter()
         .map(|r| {
-            let name = ring_name(r);
+            let name = app.fleet.ring_name(r);
             if deployment.current_ring.as_deref() == Some(r.as_str()) {
                 format!("[{name}]")
             } else {
@@ -279,7 +273,7 @@ fn deployment_lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
         .collect();
     lines.push(field(theme, "rings", path.join(" > ")));
     if let Some(next) = &deployment.next_ring {
-        lines.push(field(theme, "next ring", ring_name(next)));
+        lines.push(field(theme, "next ring", app.fleet.ring_name(next)));
     }
     let (approvals, approval_loudness) = approval_words(app, deployment);
     lines.push(field_loud(theme, "approval", approvals, approval_loudness));
@@ -289,7 +283,7 @@ fn deployment_lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
             "",
             format!(
                 "{} approved by {} at {}",
-                ring_name(&approval.ring_id),
+                app.fleet.ring_name(&approval.ring_id),
                 clean(&approval.by),
                 text::time(approval.at, now)
             ),
@@ -418,11 +412,7 @@ fn host_lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
             ),
         ));
     }
-    lines.push(field(
-        theme,
-        "ring",
-        ring.map_or(live.ring_id.clone(), |r| r.name.clone()),
-    ));
+    lines.push(field(theme, "ring", app.fleet.ring_name(&live.ring_id)));
     lines.push(field(
         theme,
         "kind",
@@ -629,11 +619,7 @@ fn draw_hosts(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFilter, 
             } else {
                 "[ ]"
             };
-            let ring = app
-                .fleet
-                .rings
-                .get(&host.ring_id)
-                .map_or(host.ring_id.clone(), |r| r.name.clone());
+            let ring = app.fleet.ring_name(&host.ring_id);
             let state_style = match host.state {
                 HostState::Failed => theme.fail,
                 HostState::Succeeded => theme.ok,

@@ -478,18 +478,12 @@ pub fn deployment_patches(app: &App, deployment: &Deployment) -> (String, Option
 }
 
 pub fn approval_words(app: &App, deployment: &Deployment) -> (String, Loudness) {
-    let ring_name = |id: &str| {
-        app.fleet
-            .rings
-            .get(id)
-            .map_or(id.to_string(), |r| r.name.clone())
-    };
     if let Some(pending) = &deployment.pending_approval {
         return (
             format!(
                 "{} approved {}; awaiting a second approver",
                 text::clean(&pending.first_approver),
-                ring_name(&pending.ring_id)
+                app.fleet.ring_name(&pending.ring_id)
             ),
             Loudness::Warn,
         );
@@ -498,7 +492,7 @@ pub fn approval_words(app: &App, deployment: &Deployment) -> (String, Loudness) 
         Some(approval) => (
             format!(
                 "{} by {}",
-                ring_name(&approval.ring_id),
+                app.fleet.ring_name(&approval.ring_id),
                 text::clean(&approval.by)
             ),
             Loudness::Muted,
@@ -533,12 +527,7 @@ fn deployments_table<'a>(
     let now = app.fleet_now();
     let ring_name = |id: &Option<String>| {
         id.as_ref()
-            .map(|id| {
-                app.fleet
-                    .rings
-                    .get(id)
-                    .map_or(id.clone(), |r| r.name.clone())
-            })
+            .map(|id| app.fleet.ring_name(id))
             .unwrap_or_else(|| "-".into())
     };
     let mut rows = Vec::new();
@@ -699,10 +688,7 @@ fn ranked_names(
         .into_iter()
         .map(|(key, n)| {
             let name = if ring_ids {
-                app.fleet
-                    .rings
-                    .get(key)
-                    .map_or(key.to_string(), |r| r.name.clone())
+                app.fleet.ring_name(key)
             } else {
                 text::clean(key).into_owned()
             };
@@ -766,11 +752,7 @@ fn failed_table<'a>(
                 } else {
                     "[ ]"
                 };
-                let ring = app
-                    .fleet
-                    .rings
-                    .get(&host.ring_id)
-                    .map_or(host.ring_id.clone(), |r| r.name.clone());
+                let ring = app.fleet.ring_name(&host.ring_id);
                 let at = host.failure.as_ref().map_or(host.updated_at, |f| f.at);
                 let mut cells = vec![
                     Cell::from(format!("  {mark} {}", fit(&host.name, 14))),
