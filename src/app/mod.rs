@@ -381,25 +381,29 @@ impl App {
         }
     }
 
+    /// Rings in the order the console shows them: rollout order, and in an emergency
+    /// its stages first.
+    pub fn rings_shown(&self) -> Vec<&crate::model::Ring> {
+        let mut rings = self.fleet.rings_in_order();
+        if let Some(deployment) = self
+            .emergency()
+            .and_then(|e| self.fleet.deployments.get(&e.deployment_id))
+        {
+            rings.sort_by_key(|r| !deployment.rings.contains(&r.id));
+        }
+        rings
+    }
+
     /// Row keys of a list, in order, with its filter applied.
     pub fn row_keys(&self, list: ListId) -> Vec<String> {
         let filter = &self.cursor(list).filter;
         match list {
-            ListId::Pane(Pane::Rings) => {
-                let mut rings = self.fleet.rings_in_order();
-                // In an emergency its stages come first.
-                if let Some(deployment) = self
-                    .emergency()
-                    .and_then(|e| self.fleet.deployments.get(&e.deployment_id))
-                {
-                    rings.sort_by_key(|r| !deployment.rings.contains(&r.id));
-                }
-                rings
-                    .into_iter()
-                    .filter(|r| lists::ring_matches(r, filter))
-                    .map(|r| r.id.clone())
-                    .collect()
-            }
+            ListId::Pane(Pane::Rings) => self
+                .rings_shown()
+                .into_iter()
+                .filter(|r| lists::ring_matches(r, filter))
+                .map(|r| r.id.clone())
+                .collect(),
             ListId::Pane(Pane::Deployments) => lists::deployments_in_order(&self.fleet)
                 .into_iter()
                 .filter(|d| lists::deployment_matches(d, &self.fleet, filter))

@@ -163,12 +163,7 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
 /// The one line an operator must read first: a halted or blocked ring and why.
 /// Halted rings come first, then blocked gates; rings of an emergency before others.
 pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
-    let mut rings = app.fleet.rings_in_order();
-    if let Some(emergency) = app.emergency()
-        && let Some(deployment) = app.fleet.deployments.get(&emergency.deployment_id)
-    {
-        rings.sort_by_key(|r| !deployment.rings.contains(&r.id));
-    }
+    let rings = app.rings_shown();
     if let Some(ring) = rings.iter().find(|r| r.state == RingState::Halted) {
         let why = ring.state_reason.as_deref().unwrap_or("no reason given");
         return Some((
