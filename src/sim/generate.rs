@@ -684,50 +684,24 @@ impl Builder {
             } else {
                 String::new()
             };
+            // A second group of the same service is "payments 2" / "grp-pay-2".
+            let (id_suffix, name_suffix) = if instance > 1 {
+                (format!("-{instance}"), format!(" {instance}"))
+            } else {
+                (String::new(), String::new())
+            };
             let (id, name, prefix, criticality, redundant) = if production {
                 (
-                    format!(
-                        "grp-{}{}",
-                        service.abbr,
-                        if instance > 1 {
-                            format!("-{instance}")
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    format!(
-                        "{}{}",
-                        service.name,
-                        if instance > 1 {
-                            format!(" {instance}")
-                        } else {
-                            String::new()
-                        }
-                    ),
+                    format!("grp-{}{id_suffix}", service.abbr),
+                    format!("{}{name_suffix}", service.name),
                     format!("srv-{}{suffix}", service.abbr),
                     service.criticality,
                     service.redundant,
                 )
             } else {
                 (
-                    format!(
-                        "grp-{}-stg{}",
-                        service.abbr,
-                        if instance > 1 {
-                            format!("-{instance}")
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    format!(
-                        "{} (staging){}",
-                        service.name,
-                        if instance > 1 {
-                            format!(" {instance}")
-                        } else {
-                            String::new()
-                        }
-                    ),
+                    format!("grp-{}-stg{id_suffix}", service.abbr),
+                    format!("{} (staging){name_suffix}", service.name),
                     format!("stg-{}{suffix}", service.abbr),
                     Criticality::Low,
                     false,
