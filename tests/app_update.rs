@@ -149,7 +149,7 @@ const FAIL_GROUP: &str = "0x800f0922";
 
 /// Hosts of the bad patch's failure group.
 fn big_group_size(app: &App) -> usize {
-    let group = &app.failure_groups[0];
+    let group = &app.failure_groups()[0];
     assert_eq!(group.code, FAIL_GROUP);
     assert!(group.count() > 1, "the bad patch failed on several hosts");
     group.count()
@@ -157,8 +157,8 @@ fn big_group_size(app: &App) -> usize {
 
 /// The code of the other failure group (a network error on one host or so).
 fn other_group(app: &App) -> String {
-    assert_eq!(app.failure_groups.len(), 2, "{:?}", app.failure_groups);
-    app.failure_groups[1].code.clone()
+    assert_eq!(app.failure_groups().len(), 2, "{:?}", app.failure_groups());
+    app.failure_groups()[1].code.clone()
 }
 
 // ---------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ fn selection_stays_on_its_row_when_rows_move_after_an_event_batch() {
     assert_eq!(app.cursor(failed).selected, 1);
     // The hosts of the big group are retried elsewhere: the group goes away and
     // the selected group moves up a row.
-    let changes = app.failure_groups[0]
+    let changes = app.failure_groups()[0]
         .hosts
         .iter()
         .map(|id| {
@@ -355,7 +355,7 @@ fn hosts_command_opens_the_host_list_with_its_filter() {
         );
     }
     // An error code narrows further.
-    let other = app.failure_groups[1].clone();
+    let other = app.failure_groups()[1].clone();
     command(&mut app, &format!("hosts failed {}", other.code));
     assert_eq!(app.host_rows.len(), other.count());
 }
@@ -435,7 +435,7 @@ fn enter_expands_a_failure_group_and_opens_a_host_esc_goes_back() {
     assert!(app.expanded.contains(FAIL_GROUP));
     assert_eq!(app.row_keys(failed).len(), 2 + big_group_size(&app));
     press(&mut app, KeyCode::Char('j'));
-    let first_host = app.failure_groups[0].hosts[0].clone();
+    let first_host = app.failure_groups()[0].hosts[0].clone();
     let effects = press(&mut app, KeyCode::Enter);
     assert_eq!(effects, vec![Effect::FetchHost(first_host.clone())]);
     assert_eq!(app.screen(), Some(&Screen::Host(first_host)));
@@ -1454,7 +1454,7 @@ fn marks_are_cleared_once_sent_so_the_next_action_targets_what_is_selected() {
         .iter()
         .map(|t| t.target.id.clone())
         .collect();
-    assert_eq!(targets, app.failure_groups[1].hosts);
+    assert_eq!(targets, app.failure_groups()[1].hosts);
 }
 
 #[test]

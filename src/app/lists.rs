@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-
 use crate::model::{Action, Deployment, Fleet, Host, HostState, Ring};
 
 /// The four panes of the main screen.
@@ -38,104 +36,6 @@ impl Pane {
     pub fn prev(self) -> Pane {
         Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
     }
-}
-
-/// Hosts that failed with one error code.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FailureGroup {
-    pub code: String,
-    /// The most common message for the code.
-    pub message: String,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
-    /// Ring id -> hosts.
-    pub rings: BTreeMap<String, u32>,
-    /// Hardware model -> hosts.
-    pub models: BTreeMap<String, u32>,
-    /// Patch id -> hosts.
-    pub patches: BTreeMap<String, u32>,
-    /// Host ids, earliest failure first.
-    pub hosts: Vec<String>,
-}
-
-impl FailureGroup {
-    pub fn count(&self) -> usize {
-        self.hosts.len()
-    }
-
-    /// Entries of a count map, largest first.
-    pub fn ranked(map: &BTreeMap<String, u32>) -> Vec<(&str, u32)> {
-        let mut entries: Vec<(&str, u32)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        entries
-    }
-}
-
-/// Group failed hosts by error code, biggest group first.
-pub fn failure_groups(fleet: &Fleet) -> Vec<FailureGroup> {
-    let mut groups: BTreeMap<&str, (FailureGroup, BTreeMap<&str, u32>)> = BTreeMap::new();
-    let mut failed: Vec<&Host> = fleet
-        .hosts
-        .values()
-        .filter(|h| h.state == HostState::Failed)
-        .collect();
-    failed.sort_by(|a, b| {
-        let at = |h: &Host| h.failure.as_ref().map_or(h.updated_at, |f| f.at);
-        at(a).cmp(&at(b)).then_with(|| a.id.cmp(&b.id))
-    });
-    for host in failed {
-        let (code, message, at, patch) = match &host.failure {
-            Some(f) => (
-                f.code.as_str(),
-                f.message.as_str(),
-                f.at,
-                f.patch_id.as_deref(),
-            ),
-            None => (
-                "unknown",
-                "failed without an error code",
-                host.updated_at,
-                None,
-            ),
-        };
-        let (group, messages) = groups.entry(code).or_insert_with(|| {
-            (
-                FailureGroup {
-                    code: code.to_string(),
-                    message: String::new(),
-                    first_seen: at,
-                    last_seen: at,
-                    rings: BTreeMap::new(),
-                    models: BTreeMap::new(),
-                    patches: BTreeMap::new(),
-                    hosts: Vec::new(),
-                },
-                BTreeMap::new(),
-            )
-        });
-        group.first_seen = group.first_seen.min(at);
-        group.last_seen = group.last_seen.max(at);
-        *group.rings.entry(host.ring_id.clone()).or_default() += 1;
-        *group.models.entry(host.model.clone()).or_default() += 1;
-        if let Some(patch) = patch {
-            *group.patches.entry(patch.to_string()).or_default() += 1;
-        }
-        *messages.entry(message).or_default() += 1;
-        group.hosts.push(host.id.clone());
-    }
-    let mut out: Vec<FailureGroup> = groups
-        .into_values()
-        .map(|(mut group, messages)| {
-            group.message = messages
-                .into_iter()
-                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
-                .map(|(m, _)| m.to_string())
-                .unwrap_or_default();
-            group
-        })
-        .collect();
-    out.sort_by(|a, b| b.count().cmp(&a.count()).then_with(|| a.code.cmp(&b.code)));
-    out
 }
 
 /// Case-insensitive match of a filter against some fields.

@@ -5,6 +5,7 @@
 //! `Effect`s that the runner (src/console.rs) executes.
 
 pub mod dialog;
+pub mod failures;
 pub mod keymap;
 pub mod lists;
 
@@ -22,8 +23,9 @@ use crate::model::{
     Action, ActionState, Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb,
 };
 use dialog::{ActFailure, ConfirmDialog, Field, PlannedAction, Resend, Stage};
+use failures::{FailureGroup, FailureIndex};
 use keymap::{Key, KeyAction, Keymap};
-use lists::{FailureGroup, HostFilter, Pane};
+use lists::{HostFilter, Pane};
 
 /// Where the console is connected.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,7 +200,11 @@ pub struct App {
     pub problems: Vec<String>,
     pub help_scroll: u16,
     // Derived from the fleet, recomputed when it changes.
-    pub failure_groups: Vec<FailureGroup>,
+    /// Failed hosts grouped by error code, kept current from the hosts that change.
+    pub failures: FailureIndex,
+    /// Row keys of each pane, in order, filtered: recomputed when rows may change
+    /// (`reselect`), read by every frame without copying.
+    pane_rows: [Vec<String>; 4],
     pub host_rows: Vec<String>,
     /// Lower-cased searchable text of every host, kept current with the fleet.
     pub host_search: lists::HostSearch,
@@ -253,7 +259,8 @@ impl App {
             flash: None,
             problems: Vec::new(),
             help_scroll: 0,
-            failure_groups: Vec::new(),
+            failures: FailureIndex::default(),
+            pane_rows: Default::default(),
             host_rows: Vec::new(),
             host_search: lists::HostSearch::default(),
             dirty: true,
@@ -394,8 +401,22 @@ impl App {
         rings
     }
 
+    /// Failed hosts by error code, biggest group first.
+    pub fn failure_groups(&self) -> &[FailureGroup] {
+        self.failures.groups()
+    }
+
     /// Row keys of a list, in order, with its filter applied.
-    pub fn row_keys(&self, list: ListId) -> Vec<String> {
+    pub fn row_keys(&self, list: ListId) -> &[String] {
+        match list {
+            ListId::Pane(pane) => &self.pane_rows[pane.index()],
+            ListId::Hosts => &self.host_rows,
+        }
+    }
+
+    /// Work out a pane's rows from the fleet, its filter and what is expanded.
+    fn compute_pane_rows(&self, pane: Pane) -> Vec<String> {
+        let list = ListId::Pane(pane);
         let filter = &self.cursor(list).filter;
         match list {
             ListId::Pane(Pane::Rings) => self
@@ -411,7 +432,7 @@ impl App {
                 .collect(),
             ListId::Pane(Pane::Failed) => {
                 let mut keys = Vec::new();
-                for group in &self.failure_groups {
+                for group in self.failure_groups() {
                     let group_matches = lists::matches(filter, &[&group.code, &group.message]);
                     let hosts: Vec<&String> = group
                         .hosts
@@ -444,25 +465,15 @@ impl App {
                 .filter(|a| lists::action_matches(a, filter))
                 .map(|a| a.id.clone())
                 .collect(),
-            ListId::Hosts => self.host_rows.clone(),
+            ListId::Hosts => unreachable!("host rows are kept in host_rows"),
         }
     }
 
     /// Key of the selected row of a list.
     pub fn selected_key(&self, list: ListId) -> Option<String> {
-        let cursor = self.cursor(list);
-        self.with_row_keys(list, |keys| {
-            keys.get(cursor.selected.min(keys.len().saturating_sub(1)))
-                .cloned()
-        })
-    }
-
-    /// Look at a list's row keys without copying the host list (100k rows).
-    fn with_row_keys<R>(&self, list: ListId, look: impl FnOnce(&[String]) -> R) -> R {
-        match list {
-            ListId::Hosts => look(&self.host_rows),
-            _ => look(&self.row_keys(list)),
-        }
+        let keys = self.row_keys(list);
+        keys.get(self.cursor(list).selected.min(keys.len().saturating_sub(1)))
+            .cloned()
     }
 
     /// Rows a list can show at once, from the layout of the current terminal size.
@@ -491,7 +502,6 @@ impl App {
             self.cursors[Pane::Rings.index()] = ListCursor::default();
         }
         self.emergency_shown = emergency;
-        self.failure_groups = lists::failure_groups(&self.fleet);
         self.recompute_host_rows();
         for pane in Pane::ALL {
             self.reselect(ListId::Pane(pane));
@@ -527,18 +537,20 @@ impl App {
         self.host_rows = hosts.into_iter().map(|(_, _, id)| id.to_string()).collect();
     }
 
-    /// After rows changed, find the selected key again (or clamp).
+    /// After rows may have changed: work them out again, and find the selected key
+    /// again (or clamp).
     fn reselect(&mut self, list: ListId) {
+        if let ListId::Pane(pane) = list {
+            self.pane_rows[pane.index()] = self.compute_pane_rows(pane);
+        }
         let cursor = self.cursor(list);
-        let (selected, key) = self.with_row_keys(list, |keys| {
-            if let Some(key) = &cursor.selected_key
-                && let Some(index) = keys.iter().position(|k| k == key)
-            {
-                return (index, Some(key.clone()));
-            }
-            let selected = cursor.selected.min(keys.len().saturating_sub(1));
-            (selected, keys.get(selected).cloned())
-        });
+        let keys = self.row_keys(list);
+        let found = cursor
+            .selected_key
+            .as_ref()
+            .and_then(|key| keys.iter().position(|k| k == key));
+        let selected = found.unwrap_or(cursor.selected.min(keys.len().saturating_sub(1)));
+        let key = keys.get(selected).cloned();
         let cursor = self.cursor_mut(list);
         cursor.selected = selected;
         cursor.selected_key = key;
@@ -547,10 +559,10 @@ impl App {
     fn move_cursor(&mut self, list: ListId, to: impl FnOnce(usize, usize, usize) -> usize) {
         let page = self.page_size(list);
         let current = self.cursor(list).selected;
-        let moved = self.with_row_keys(list, |keys| {
-            let last = keys.len().checked_sub(1)?;
+        let keys = self.row_keys(list);
+        let moved = keys.len().checked_sub(1).map(|last| {
             let selected = to(current.min(last), last, page).min(last);
-            Some((selected, keys[selected].clone()))
+            (selected, keys[selected].clone())
         });
         let cursor = self.cursor_mut(list);
         match moved {
@@ -695,6 +707,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
         SyncUpdate::Snapshot(fleet) => {
             app.fleet = *fleet;
             app.host_search.rebuild(&app.fleet);
+            app.failures.rebuild(&app.fleet);
             app.synced = true;
             if let Some(summary) = &app.fleet.summary {
                 app.fleet_clock = (app.now, summary.now, summary.clock_speed);
@@ -713,6 +726,8 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
                 changed |= app.fleet.apply(event);
             }
             app.host_search
+                .update(&app.fleet, hosts.iter().map(String::as_str));
+            app.failures
                 .update(&app.fleet, hosts.iter().map(String::as_str));
             if let Some(at) = last_at {
                 let speed = app.fleet.summary.as_ref().map_or(1.0, |s| s.clock_speed);
@@ -894,7 +909,7 @@ pub fn selected_hosts(app: &App) -> Vec<String> {
                 match host {
                     Some(host) => vec![host.to_string()],
                     None => app
-                        .failure_groups
+                        .failure_groups()
                         .iter()
                         .find(|g| g.code == code)
                         .map(|g| g.hosts.clone())
@@ -910,7 +925,7 @@ pub fn selected_hosts(app: &App) -> Vec<String> {
 fn on_mark(app: &mut App, action: KeyAction) {
     let list = app.active_list();
     let host_rows: Vec<String> = match list {
-        Some(ListId::Hosts) => app.row_keys(ListId::Hosts),
+        Some(ListId::Hosts) => app.row_keys(ListId::Hosts).to_vec(),
         Some(ListId::Pane(Pane::Failed)) => app
             .row_keys(ListId::Pane(Pane::Failed))
             .iter()
@@ -1051,7 +1066,7 @@ fn command_arguments(app: &App, command: &str) -> Vec<String> {
                 .map(|s| s.as_str().to_string())
                 .collect();
             words.extend(app.fleet.rings_in_order().iter().map(|r| r.id.clone()));
-            words.extend(app.failure_groups.iter().map(|g| g.code.clone()));
+            words.extend(app.failure_groups().iter().map(|g| g.code.clone()));
             words
         }
         _ => Vec::new(),
@@ -1372,6 +1387,7 @@ fn on_dialog_key(app: &mut App, dialog: Dialog, event: KeyEvent) -> Vec<Effect> 
                 KeyCode::Esc => {}
                 KeyCode::Enter if input.value().trim().eq_ignore_ascii_case(&cve) => {
                     app.emergency_left = app.emergency().map(|e| e.deployment_id.clone());
+                    app.reselect(ListId::Pane(Pane::Rings));
                     app.set_flash(
                         "left emergency mode (the emergency deployment itself goes on)",
                         false,

@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::text::{self, fit};
 use super::{Look, Loudness};
-use crate::app::lists::{self, FailureGroup, Pane};
+use crate::app::failures::FailureGroup;
+use crate::app::lists::{self, Pane};
 use crate::app::{App, ListId, parse_failure_row_key, visible_offset};
 use crate::model::{
     Action, ActionState, Deployment, DeploymentState, GateState, HostCounts, Ring, RingState,
@@ -92,7 +93,7 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
     let count = |p: Pane| -> String {
         match p {
             Pane::Failed => {
-                let hosts: usize = app.failure_groups.iter().map(FailureGroup::count).sum();
+                let hosts: usize = app.failure_groups().iter().map(FailureGroup::count).sum();
                 format!(" ({hosts})")
             }
             _ => String::new(),
@@ -708,7 +709,7 @@ fn failed_table<'a>(
         let style = row_style(theme, index, selected, focused);
         match host_id {
             None => {
-                let Some(group) = app.failure_groups.iter().find(|g| g.code == code) else {
+                let Some(group) = app.failure_groups().iter().find(|g| g.code == code) else {
                     continue;
                 };
                 let open = if app.expanded.contains(code) {
