@@ -9,17 +9,14 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use portable_pty::{
     ChildKiller, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system,
 };
 
-use super::Scratch;
-
-/// How long any one wait may take before the test fails (generous: debug builds on a
-/// busy machine).
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub use super::PATIENCE;
+use super::{Scratch, UNSET};
 
 pub const ENTER_ALTERNATE: &str = "\x1b[?1049h";
 pub const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
@@ -100,8 +97,8 @@ impl Output {
 
 type Shared = Arc<(Mutex<Output>, Condvar)>;
 
-/// `patchdeck` running in a terminal of a given size, with its own empty config and
-/// data directories (XDG_CONFIG_HOME, XDG_DATA_HOME), so that no real config is read.
+/// `patchdeck` running in a terminal of a given size, in its own empty home (HOME and
+/// every XDG directory, see [`Scratch::home_env`]), so that no real config is read.
 pub struct Console {
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
@@ -134,12 +131,12 @@ impl Console {
         command.args(args);
         command.cwd(home.path());
         command.env("TERM", "xterm-256color");
-        command.env("HOME", home.path());
-        command.env("XDG_CONFIG_HOME", home.path().join("config"));
-        command.env("XDG_DATA_HOME", home.path().join("data"));
-        command.env("XDG_RUNTIME_DIR", home.path().join("run"));
-        command.env_remove("PATCHDECK_TOKEN");
-        command.env_remove("NO_COLOR");
+        for (key, value) in home.home_env() {
+            command.env(key, value);
+        }
+        for key in UNSET {
+            command.env_remove(key);
+        }
         for (key, value) in env {
             command.env(key, value);
         }
@@ -195,7 +192,7 @@ impl Console {
 
     /// The program's XDG_DATA_HOME (its audit log is under `patchdeck/`).
     pub fn data_home(&self) -> PathBuf {
-        self.home.path().join("data")
+        self.home.xdg("XDG_DATA_HOME")
     }
 
     fn lock(&self) -> MutexGuard<'_, Output> {
