@@ -22,8 +22,8 @@ pub const ENTER_ALTERNATE: &str = "\x1b[?1049h";
 pub const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
 pub const SHOW_CURSOR: &str = "\x1b[?25h";
 
-const BEGIN_FRAME: &[u8] = b"\x1b[?2026h";
-const END_FRAME: &[u8] = b"\x1b[?2026l";
+pub const BEGIN_FRAME: &str = "\x1b[?2026h";
+pub const END_FRAME: &str = "\x1b[?2026l";
 
 struct Output {
     parser: vt100::Parser,
@@ -62,9 +62,9 @@ impl Output {
         let mut at = 0;
         while at < joined.len() {
             let rest = &joined[at..];
-            let marker = if rest.starts_with(BEGIN_FRAME) {
+            let marker = if rest.starts_with(BEGIN_FRAME.as_bytes()) {
                 Some(true)
-            } else if rest.starts_with(END_FRAME) {
+            } else if rest.starts_with(END_FRAME.as_bytes()) {
                 Some(false)
             } else {
                 None
@@ -211,6 +211,12 @@ impl Console {
     /// The screen as text, one line per row (as of the last whole frame).
     pub fn screen(&self) -> String {
         self.lock().shown.contents()
+    }
+
+    /// Where the cursor is (row, column), as of the last whole frame: where whatever
+    /// runs next (the shell's prompt) writes.
+    pub fn cursor(&self) -> (u16, u16) {
+        self.lock().shown.cursor_position()
     }
 
     /// Everything the program wrote to the terminal so far.
