@@ -167,6 +167,38 @@ pub fn wait_within(child: &mut Child, what: &str) -> ExitStatus {
     }
 }
 
+/// Wait until process `pid` catches `signal` (it has installed a handler), failing the
+/// test naming `what` after [`PATIENCE`]. `patchdeck serve` installs its SIGTERM handler
+/// only after printing "press Ctrl-C to stop", so a SIGTERM sent on that line can find
+/// the default action and kill it. There is no event to wait on: this polls the
+/// kernel's mask of caught signals (/proc/PID/status, Linux; elsewhere it returns).
+pub fn wait_until_caught(pid: u32, signal: i32, what: &str) {
+    let status = PathBuf::from(format!("/proc/{pid}/status"));
+    if !status.exists() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let bit = 1u64 << (signal - 1);
+    loop {
+        let text = std::fs::read_to_string(&status).unwrap_or_default();
+        let caught = text
+            .lines()
+            .find_map(|line| line.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .unwrap_or_default();
+        if caught & bit != 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: signal {signal} was never caught within {PATIENCE:?}"
+        );
+        // Polling: a millisecond is long next to reading the file, short next to the
+        // program's start-up.
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// SIGKILL a child that has not been reaped (its waiter is blocked on it).
 fn kill(pid: u32) {
     // SAFETY: kill(2) on the pid of a child we started and have not reaped; at worst it

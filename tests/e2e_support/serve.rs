@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
 
-use super::{Lines, Scratch, wait_within};
+use super::{Lines, Scratch, wait_until_caught, wait_within};
 
 /// A `patchdeck serve` child process; killed if the test ends without stopping it.
 pub struct Served {
@@ -50,8 +50,10 @@ impl Served {
         }
     }
 
-    /// SIGTERM, then its exit status (within the patience).
+    /// SIGTERM (once serve has a handler for it), then its exit status (within the
+    /// patience).
     pub fn stop(&mut self) -> ExitStatus {
+        wait_until_caught(self.child.id(), libc::SIGTERM, "serve's SIGTERM handler");
         // SAFETY: kill(2) on the pid of a child we started and have not reaped.
         let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         assert_eq!(sent, 0, "cannot signal serve");
