@@ -3,6 +3,7 @@
 //! wrapped in synchronized output so slow links never show half a frame.
 
 use std::io::{self, Stdout, Write, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::terminal::{
     BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
@@ -13,9 +14,20 @@ use ratatui::Frame;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-/// Put the terminal back as the shell expects it. Safe to call more than once, and on a
-/// terminal that is gone (errors are ignored: there is nobody to tell).
+/// The terminal is in full-screen mode (raw, alternate screen), so `restore` has
+/// something to undo.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
+/// Put the terminal back as the shell expects it. Safe to call more than once (only the
+/// first call after entering does anything), and on a terminal that is gone (errors are
+/// ignored: there is nobody to tell).
 pub fn restore() {
+    // Once: leaving the alternate screen again (the panic hook restores, then the guard
+    // is dropped while unwinding) restores the cursor saved on entry a second time, and
+    // the shell's prompt would then be written over the panic message.
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let mut out = stdout();
     let _ = execute!(
@@ -36,12 +48,22 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// A hidden trigger for the tests (tests/e2e_console.rs), never set by anyone else:
+/// when this variable is in the environment, the first frame panics after it has been
+/// written to the terminal and before its synchronized update is ended, the worst
+/// moment for a panic, so that the tests can check a panic gives the terminal back.
+pub const TEST_PANIC: &str = "PATCHDECK_TEST_PANIC";
+
 /// The terminal in full-screen mode; restored when dropped.
 pub struct TerminalGuard {
     terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// [`TEST_PANIC`] was set.
+    panic_in_frame: bool,
 }
 
 fn enter() -> io::Result<()> {
+    // Before anything is changed: a failure half-way is restored too.
+    ENTERED.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     execute!(stdout(), EnterAlternateScreen, cursor::Hide)
 }
@@ -54,7 +76,10 @@ impl TerminalGuard {
             return Err(e);
         }
         match Terminal::new(CrosstermBackend::new(stdout())) {
-            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Ok(terminal) => Ok(TerminalGuard {
+                terminal,
+                panic_in_frame: std::env::var_os(TEST_PANIC).is_some(),
+            }),
             Err(e) => {
                 restore();
                 Err(e)
@@ -71,6 +96,9 @@ impl TerminalGuard {
     pub fn draw(&mut self, render: impl FnOnce(&mut Frame)) -> io::Result<()> {
         queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
         self.terminal.draw(render)?;
+        if self.panic_in_frame {
+            panic!("{TEST_PANIC} is set: a panic in the middle of a frame, as the tests ask");
+        }
         execute!(self.terminal.backend_mut(), EndSynchronizedUpdate)
     }
 

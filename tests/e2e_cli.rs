@@ -4,22 +4,13 @@
 
 mod e2e_support;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use e2e_support::Scratch;
+use e2e_support::{Scratch, run_to_end};
 
-/// Run `patchdeck ARGS` with its own empty XDG directories under `home`.
+/// Run `patchdeck ARGS` in `home` (its own empty HOME and XDG directories), to its end.
 fn run(home: &Scratch, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_patchdeck"))
-        .args(args)
-        .current_dir(home.path())
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env_remove("PATCHDECK_TOKEN")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run patchdeck")
+    run_to_end(home.patchdeck().args(args), &format!("patchdeck {args:?}"))
 }
 
 /// Exit status 2 with exactly one line on stderr, returned; nothing on stdout.
@@ -65,7 +56,7 @@ fn a_token_file_others_can_read_is_refused_with_the_fix() {
 #[test]
 fn a_config_mistake_names_the_file_the_line_and_the_key() {
     let home = Scratch::new("cli");
-    let dir = home.path().join("config").join("patchdeck");
+    let dir = home.xdg("XDG_CONFIG_HOME").join("patchdeck");
     std::fs::create_dir_all(&dir).expect("the config directory");
     std::fs::write(
         dir.join("config.toml"),

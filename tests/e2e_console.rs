@@ -1,11 +1,14 @@
 //! The real binary in a pseudo-terminal: it draws, answers keys, quits cleanly and
-//! always gives the terminal back (q, SIGTERM), and says plainly when it is too small.
+//! always gives the terminal back (q, SIGTERM, a panic), and says plainly when it is
+//! too small.
 //! Every wait is on the parsed screen with a deadline; the demo fleet is frozen
 //! (`--speed 0`) so that what is on screen holds still while the test looks.
 
 mod e2e_support;
 
-use e2e_support::pty::{Console, ENTER_ALTERNATE, LEAVE_ALTERNATE};
+use e2e_support::pty::{
+    BEGIN_FRAME, Console, END_FRAME, ENTER_ALTERNATE, LEAVE_ALTERNATE, SHOW_CURSOR,
+};
 
 /// The demo on a frozen simulated fleet (2000 hosts, seed 1: Pilot has failures).
 const DEMO: &[&str] = &["--speed", "0"];
@@ -195,4 +198,67 @@ fn ctrl_z_gives_the_terminal_back_and_resumes_with_a_full_redraw() {
     console.send("q");
     assert_eq!(console.wait_exit().exit_code(), 0);
     console.assert_restored();
+}
+
+#[test]
+fn a_panic_gives_the_terminal_back_and_its_message_stays_readable() {
+    // The hidden trigger makes the first frame panic after it was written and before
+    // its synchronized update ended (src/terminal.rs, `TEST_PANIC`).
+    let mut console = Console::start_with_env(DEMO, 80, 24, &[("PATCHDECK_TEST_PANIC", "1")]);
+    let status = console.wait_exit();
+    assert!(
+        !status.success(),
+        "a panic exits with a failure: {status:?}"
+    );
+    assert!(
+        status.signal().is_none(),
+        "killed instead of unwinding: {status:?}"
+    );
+    let text = String::from_utf8_lossy(&console.raw()).into_owned();
+    let entered = text
+        .find(ENTER_ALTERNATE)
+        .expect("the alternate screen was entered");
+    let frame = text[entered..]
+        .find(BEGIN_FRAME)
+        .map(|at| entered + at)
+        .expect("a frame was begun on the alternate screen");
+    let left = text[frame..]
+        .find(LEAVE_ALTERNATE)
+        .map(|at| frame + at)
+        .unwrap_or_else(|| panic!("the alternate screen was never left: {text:?}"));
+    let restored = &text[frame..left];
+    assert!(
+        restored.contains(END_FRAME),
+        "the open frame was not ended before leaving: {restored:?}"
+    );
+    let after = &text[left..];
+    assert!(
+        after[LEAVE_ALTERNATE.len()..].starts_with(SHOW_CURSOR),
+        "the cursor is not shown right after leaving: {after:?}"
+    );
+    let message = after
+        .find("PATCHDECK_TEST_PANIC is set")
+        .expect("the panic message is written after leaving the alternate screen");
+    assert!(
+        !after[..message].contains(ENTER_ALTERNATE),
+        "the panic message went to the alternate screen: {after:?}"
+    );
+    assert!(
+        !console.in_alternate_screen(),
+        "left on the alternate screen"
+    );
+    assert!(console.is_cooked(), "the terminal was left in raw mode");
+    let screen = console.screen();
+    let (row, _) = console.cursor();
+    let message_row = screen
+        .lines()
+        .position(|line| line.contains("PATCHDECK_TEST_PANIC is set"))
+        .unwrap_or_else(|| {
+            panic!("the panic message is not on the screen the shell gets back:\n{screen}")
+        });
+    assert!(
+        usize::from(row) > message_row,
+        "the cursor went back above the panic message (row {row}), so the shell's prompt \
+         would write over it:\n{screen}"
+    );
 }

@@ -13,21 +13,24 @@ use patchdeck::backend::Backend;
 use patchdeck::model::{Action, ActionState, DeploymentState, Role, TargetKind, Verb};
 use patchdeck::sim::Scenario;
 
-use e2e_support::Scratch;
 use e2e_support::fleet::{ServedFleet, justified};
 use e2e_support::pty::Console;
+use e2e_support::{PATIENCE, Scratch};
 
 const REASON: &str = "0x800f0922 on Contoso Book 14 G3 in Pilot";
 const TICKET: &str = "CHG-52001";
 
 /// `GET /v1/actions` as `token`, all of it on one page.
 async fn server_actions(url: &str, token: &str) -> Vec<Action> {
-    let list: List<Action> = reqwest::Client::new()
+    let list: List<Action> = reqwest::Client::builder()
+        .timeout(PATIENCE)
+        .build()
+        .expect("an HTTP client")
         .get(format!("{url}/v1/actions?limit=1000"))
         .bearer_auth(token)
         .send()
         .await
-        .expect("GET /v1/actions")
+        .expect("GET /v1/actions, answered within the patience")
         .error_for_status()
         .expect("GET /v1/actions succeeds")
         .json()

@@ -5,110 +5,14 @@
 
 mod e2e_support;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-
 use futures_util::StreamExt;
 use patchdeck::api::client::Client;
 use patchdeck::api::tokens::Tokens;
 use patchdeck::model::Role;
 
-use e2e_support::Scratch;
-use e2e_support::pty::{Console, PATIENCE};
-
-/// A `patchdeck serve` child process; killed if the test ends without stopping it.
-struct Served {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stdout: Vec<String>,
-    url: String,
-    tokens_file: PathBuf,
-    _home: Scratch,
-}
-
-impl Served {
-    fn start(args: &[&str]) -> Served {
-        let home = Scratch::new("serve");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_patchdeck"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("HOME", home.path())
-            .env("XDG_RUNTIME_DIR", home.path().join("run"))
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start patchdeck serve");
-        let stdout = child.stdout.take().expect("its stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut served = Served {
-            child,
-            lines,
-            stdout: Vec::new(),
-            url: String::new(),
-            tokens_file: PathBuf::new(),
-            _home: home,
-        };
-        served.url = served.line_after("patchdeck API v1 at ").trim().to_string();
-        let tokens = served.line_after("tokens written to ");
-        let path = tokens
-            .strip_suffix(" (mode 0600)")
-            .unwrap_or_else(|| panic!("unexpected line: {tokens}"));
-        served.tokens_file = PathBuf::from(path);
-        served.line_after("press Ctrl-C to stop");
-        served
-    }
-
-    /// Read stdout up to a line starting with `prefix`; the rest of that line.
-    fn line_after(&mut self, prefix: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("serve never printed {prefix:?}: {:?}", self.stdout));
-            self.stdout.push(line.clone());
-            if let Some(rest) = line.strip_prefix(prefix) {
-                return rest.to_string();
-            }
-        }
-    }
-
-    fn stop(&mut self) -> std::process::ExitStatus {
-        // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        assert_eq!(sent, 0);
-        let (tx, rx) = mpsc::channel();
-        let waiter = std::thread::scope(|scope| {
-            scope.spawn(|| {
-                let _ = tx.send(self.child.wait());
-            });
-            rx.recv_timeout(PATIENCE)
-        });
-        waiter
-            .expect("serve did not stop on SIGTERM")
-            .expect("wait for serve")
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use e2e_support::pty::Console;
+use e2e_support::serve::Served;
+use e2e_support::{PATIENCE, Scratch};
 
 #[test]
 fn serve_prints_where_it_is_runs_its_clock_and_a_console_connects_with_its_tokens() {
@@ -145,7 +49,7 @@ fn serve_prints_where_it_is_runs_its_clock_and_a_console_connects_with_its_token
         .iter()
         .find(|e| e.name == "alice")
         .expect("alice's token");
-    for line in &served.stdout {
+    for line in &served.stdout.seen {
         for entry in tokens.entries() {
             assert!(!line.contains(&entry.token), "a token on stdout: {line}");
         }

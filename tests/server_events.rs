@@ -9,7 +9,7 @@ use patchdeck::api::wire::ProblemType;
 use patchdeck::backend::{ActionRequest, Backend};
 use patchdeck::model::{Identity, RingState, Role, Target, TargetKind, Verb};
 use patchdeck::sim::Scenario;
-use server_support::{Fleet, config, expect_problem, read_events, read_until_end};
+use server_support::{Fleet, config, expect_problem, read_events, read_until_end, within};
 
 /// Makes at least `min` events by pausing and resuming a soaking ring through the
 /// backend (the fleet's own clock may be quiet for hours); returns the sequence before.
@@ -28,7 +28,13 @@ fn make_events(fleet: &Fleet, min: u64) -> u64 {
         role: Role::Operator,
     };
     let mut verbs = [Verb::Pause, Verb::Resume].into_iter().cycle();
+    let mut acts = 0;
     while fleet.sim.sequence() < from + min {
+        acts += 1;
+        assert!(
+            acts <= 10 * min,
+            "{acts} pauses and resumes made fewer than {min} events"
+        );
         let request = ActionRequest {
             verb: verbs.next().unwrap(),
             target: Target {
@@ -171,7 +177,11 @@ async fn shutting_the_server_down_ends_open_streams() {
     assert_eq!(response.status(), 200);
     let reader = tokio::spawn(read_until_end(response));
     let server_support::Fleet { server, .. } = fleet;
-    server.shutdown().await.unwrap();
-    let events = reader.await.unwrap();
+    within("the server to shut down", server.shutdown())
+        .await
+        .unwrap();
+    let events = within("the reader to see the stream end", reader)
+        .await
+        .unwrap();
     assert!(events.is_empty());
 }

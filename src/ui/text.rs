@@ -6,10 +6,18 @@ use std::borrow::Cow;
 use chrono::{DateTime, Duration, Utc};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// Strip ANSI/VT escape sequences (CSI, OSC, DCS and two-byte escapes) and every other
-/// control character. Tabs and newlines become spaces.
+/// A control, or an invisible character that reorders or hides text: bidi overrides
+/// and isolates, zero-width spaces, joiners and marks, the byte order mark.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Strip ANSI/VT escape sequences (CSI, OSC, DCS and two-byte escapes), every other
+/// control character and the invisible ones of [`hidden`]. Tabs and newlines become
+/// spaces.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control()) {
+    if !text.chars().any(hidden) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -48,7 +56,7 @@ pub fn clean(text: &str) -> Cow<'_, str> {
                 }
             }
             '\t' | '\n' | '\r' => out.push(' '),
-            c if c.is_control() => {}
+            c if hidden(c) => {}
             c => out.push(c),
         }
     }

@@ -66,7 +66,8 @@ pub fn fleet_of(backend: &dyn Backend) -> Fleet {
         fleet.upsert(Change::Action(action));
     }
     let mut after = None;
-    loop {
+    for pages in 1.. {
+        assert!(pages <= HOSTS, "paging the hosts does not end");
         let page = backend.hosts(&HostQuery {
             after: after.clone(),
             limit: 100,

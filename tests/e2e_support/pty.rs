@@ -9,24 +9,21 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use portable_pty::{
     ChildKiller, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system,
 };
 
-use super::Scratch;
-
-/// How long any one wait may take before the test fails (generous: debug builds on a
-/// busy machine).
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub use super::PATIENCE;
+use super::{Scratch, UNSET};
 
 pub const ENTER_ALTERNATE: &str = "\x1b[?1049h";
 pub const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
 pub const SHOW_CURSOR: &str = "\x1b[?25h";
 
-const BEGIN_FRAME: &[u8] = b"\x1b[?2026h";
-const END_FRAME: &[u8] = b"\x1b[?2026l";
+pub const BEGIN_FRAME: &str = "\x1b[?2026h";
+pub const END_FRAME: &str = "\x1b[?2026l";
 
 struct Output {
     parser: vt100::Parser,
@@ -65,9 +62,9 @@ impl Output {
         let mut at = 0;
         while at < joined.len() {
             let rest = &joined[at..];
-            let marker = if rest.starts_with(BEGIN_FRAME) {
+            let marker = if rest.starts_with(BEGIN_FRAME.as_bytes()) {
                 Some(true)
-            } else if rest.starts_with(END_FRAME) {
+            } else if rest.starts_with(END_FRAME.as_bytes()) {
                 Some(false)
             } else {
                 None
@@ -100,8 +97,8 @@ impl Output {
 
 type Shared = Arc<(Mutex<Output>, Condvar)>;
 
-/// `patchdeck` running in a terminal of a given size, with its own empty config and
-/// data directories (XDG_CONFIG_HOME, XDG_DATA_HOME), so that no real config is read.
+/// `patchdeck` running in a terminal of a given size, in its own empty home (HOME and
+/// every XDG directory, see [`Scratch::home_env`]), so that no real config is read.
 pub struct Console {
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
@@ -134,12 +131,12 @@ impl Console {
         command.args(args);
         command.cwd(home.path());
         command.env("TERM", "xterm-256color");
-        command.env("HOME", home.path());
-        command.env("XDG_CONFIG_HOME", home.path().join("config"));
-        command.env("XDG_DATA_HOME", home.path().join("data"));
-        command.env("XDG_RUNTIME_DIR", home.path().join("run"));
-        command.env_remove("PATCHDECK_TOKEN");
-        command.env_remove("NO_COLOR");
+        for (key, value) in home.home_env() {
+            command.env(key, value);
+        }
+        for key in UNSET {
+            command.env_remove(key);
+        }
         for (key, value) in env {
             command.env(key, value);
         }
@@ -195,7 +192,7 @@ impl Console {
 
     /// The program's XDG_DATA_HOME (its audit log is under `patchdeck/`).
     pub fn data_home(&self) -> PathBuf {
-        self.home.path().join("data")
+        self.home.xdg("XDG_DATA_HOME")
     }
 
     fn lock(&self) -> MutexGuard<'_, Output> {
@@ -214,6 +211,12 @@ impl Console {
     /// The screen as text, one line per row (as of the last whole frame).
     pub fn screen(&self) -> String {
         self.lock().shown.contents()
+    }
+
+    /// Where the cursor is (row, column), as of the last whole frame: where whatever
+    /// runs next (the shell's prompt) writes.
+    pub fn cursor(&self) -> (u16, u16) {
+        self.lock().shown.cursor_position()
     }
 
     /// Everything the program wrote to the terminal so far.

@@ -1,11 +1,15 @@
 //! A simulated fleet served over a real listener on 127.0.0.1, and a small HTTP client
 //! that speaks as one of the generated identities (vera viewer, oscar operator, alice
 //! and bob approvers). The simulator's clock is not started: the fleet changes only
-//! when a test calls `advance`, so every test is deterministic.
+//! when a test calls `advance`, so every test is deterministic. Every request and every
+//! read of the event stream has a deadline ([`PATIENCE`]) and fails naming what it
+//! waited for.
 
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use futures_util::StreamExt;
@@ -16,6 +20,18 @@ use patchdeck::model::Event;
 use patchdeck::sim::{Scenario, SimConfig, Simulator};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
+
+/// How long any one wait may take before the test fails (generous: debug builds on a
+/// busy two-core machine). Nothing waits this long when all is well.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// `future`, or a failed test naming `what` after [`PATIENCE`].
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out after {PATIENCE:?} waiting for {what}"),
+    }
+}
 
 pub struct Fleet {
     pub sim: Arc<Simulator>,
@@ -52,7 +68,12 @@ impl Fleet {
             sim,
             server,
             tokens,
-            http: reqwest::Client::new(),
+            // Every request made with it, also those a test builds with `request`,
+            // ends within the patience (reqwest's error names the URL).
+            http: reqwest::Client::builder()
+                .timeout(PATIENCE)
+                .build()
+                .expect("an HTTP client"),
         }
     }
 
@@ -67,22 +88,29 @@ impl Fleet {
     }
 
     pub async fn get(&self, who: &str, path: &str) -> Response {
-        self.request(who, Method::GET, path).send().await.unwrap()
+        let what = format!("the answer to GET {path}");
+        within(&what, self.request(who, Method::GET, path).send())
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     /// GET, expect 200, parse JSON.
     pub async fn get_json(&self, who: &str, path: &str) -> Value {
         let response = self.get(who, path).await;
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        response.json().await.unwrap()
+        within(&format!("the body of GET {path}"), response.json())
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     pub async fn post(&self, who: &str, path: &str, body: Value) -> Response {
-        self.request(who, Method::POST, path)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        let what = format!("the answer to POST {path}");
+        within(
+            &what,
+            self.request(who, Method::POST, path).json(&body).send(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     /// The audit trail, all of it.
@@ -101,20 +129,23 @@ impl Fleet {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
-        request.send().await.unwrap()
+        within(&format!("the event stream at {path}"), request.send())
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 }
 
-/// Reads `n` SSE events from a response; returns (id, event name, parsed Event).
+/// Reads `n` SSE events from a response; returns (id, event name, parsed Event). Each
+/// event must come within [`PATIENCE`].
 pub async fn read_events(response: Response, n: usize) -> Vec<(String, String, Event)> {
     use eventsource_stream::Eventsource;
     let mut stream = response.bytes_stream().eventsource();
     let mut events = Vec::with_capacity(n);
     while events.len() < n {
-        let sse = stream
-            .next()
+        let what = format!("event {} of {n} on the stream", events.len() + 1);
+        let sse = within(&what, stream.next())
             .await
-            .expect("stream ended early")
+            .unwrap_or_else(|| panic!("the stream ended before {what}"))
             .expect("well-formed SSE");
         let event: Event = serde_json::from_str(&sse.data).expect("Event JSON");
         events.push((sse.id, sse.event, event));
@@ -122,15 +153,19 @@ pub async fn read_events(response: Response, n: usize) -> Vec<(String, String, E
     events
 }
 
-/// Reads SSE events until the server ends the stream.
+/// Reads SSE events until the server ends the stream, which it must within
+/// [`PATIENCE`].
 pub async fn read_until_end(response: Response) -> Vec<Event> {
     use eventsource_stream::Eventsource;
-    let mut stream = response.bytes_stream().eventsource();
-    let mut events = Vec::new();
-    while let Some(Ok(sse)) = stream.next().await {
-        events.push(serde_json::from_str(&sse.data).expect("Event JSON"));
-    }
-    events
+    within("the server to end the event stream", async {
+        let mut stream = response.bytes_stream().eventsource();
+        let mut events = Vec::new();
+        while let Some(Ok(sse)) = stream.next().await {
+            events.push(serde_json::from_str(&sse.data).expect("Event JSON"));
+        }
+        events
+    })
+    .await
 }
 
 /// Checks an error response: status, problem+json, the type URI; returns the problem.
@@ -143,7 +178,9 @@ pub async fn expect_problem(response: Response, kind: ProblemType) -> Problem {
         .unwrap_or_default()
         .to_string();
     assert_eq!(content_type, PROBLEM_CONTENT_TYPE);
-    let problem: Problem = response.json().await.expect("problem JSON");
+    let problem: Problem = within("a problem's body", response.json())
+        .await
+        .expect("problem JSON");
     assert_eq!(problem.problem_type, kind.uri());
     assert_eq!(problem.status, kind.status());
     problem
