@@ -1,8 +1,9 @@
 //! Pausing, resuming and halting deployments and rings; retrying and excluding hosts.
 
+use chrono::Duration;
+
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{DeploymentState, Exception, HostState, RingState, Verb};
-use chrono::Duration;
 
 use super::Engine;
 use super::act::Scope;

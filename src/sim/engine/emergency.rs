@@ -1,12 +1,13 @@
 //! Emergency deployments: staging the targets, taking hosts over from their monthly
 //! deployment, and handing them back.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{
     Criticality, Deployment, DeploymentState, Emergency, Gate, GateMode, GateState, Host,
     HostCounts, HostKind, HostState, MaintenanceWindow, Ring, RingKind, RingState, Verb,
 };
-use std::collections::{BTreeMap, BTreeSet};
 
 use super::act::Scope;
 use super::{Applies, DeploymentRun, Engine, RingRun};

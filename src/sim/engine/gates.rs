@@ -1,12 +1,14 @@
 //! Gates: what a ring's own deployment counts, soak, success and failure thresholds,
 //! opening the next ring, and halting.
 
+use std::collections::VecDeque;
+
+use chrono::Duration;
+
 use crate::model::{
     ActionState, Approval, DeploymentState, GateMode, GateState, HostCounts, HostState, RingState,
     Verb,
 };
-use chrono::Duration;
-use std::collections::VecDeque;
 
 use super::act::{Record, Scope};
 use super::{Engine, MIN_FAILURES_TO_HALT, SYSTEM};

@@ -1,7 +1,8 @@
 //! Server patching groups: reboot orchestration in the group's reboot order.
 
-use crate::model::HostState;
 use rand::Rng;
+
+use crate::model::HostState;
 
 use super::words::tier_name;
 use super::{Engine, RebootPhase, secs};

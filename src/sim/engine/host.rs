@@ -1,8 +1,9 @@
 //! One host's lifecycle: its state and the counts that follow it, its timer, and
 //! each step of an install (download, install, reboot, verify, fail or succeed).
 
-use crate::model::{Failure, HostKind, HostState, Transition};
 use rand::Rng;
+
+use crate::model::{Failure, HostKind, HostState, Transition};
 
 use super::{Applies, Engine, secs};
 

@@ -1,9 +1,10 @@
 //! Rollback: uninstalling a deployment's patches from hosts, restore-required hosts,
 //! and finishing the rollback action.
 
+use std::collections::BTreeMap;
+
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{ActionState, DeploymentState, HostState, RingState, Transition, Verb};
-use std::collections::BTreeMap;
 
 use super::Engine;
 use super::act::{Record, Scope};

@@ -1,9 +1,10 @@
 //! Scheduling: the step of fleet time, maintenance windows, how many hosts of a ring
 //! are in flight, starting the queued hosts, and each deployment's rate and ETA.
 
-use crate::model::{DeploymentState, HostKind, HostState, RingState};
 use chrono::Duration;
 use rand::Rng;
+
+use crate::model::{DeploymentState, HostKind, HostState, RingState};
 
 use super::{Engine, STEP_SECS, at_minute, secs};
 
