@@ -12,6 +12,7 @@ pub mod bench;
 pub mod config;
 pub mod console;
 pub mod model;
+pub mod serve;
 pub mod sim;
 pub mod terminal;
 pub mod theme;

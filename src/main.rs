@@ -69,7 +69,7 @@ struct ConsoleArgs {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the simulated fleet as patchdeck API v1 (several consoles can share it).
-    Serve(server::ServeArgs),
+    Serve(patchdeck::serve::ServeArgs),
     /// Print the local audit log (every action this machine's consoles sent) as a table.
     Audit(AuditArgs),
     /// Measure startup, initial sync, memory, ingest, render and filter at scale.
@@ -129,7 +129,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Some(Command::Serve(args)) => runtime.block_on(server::run_serve(args)),
+        Some(Command::Serve(args)) => runtime.block_on(patchdeck::serve::run(args)),
         Some(Command::Audit(args)) => audit(args),
         Some(Command::Bench(args)) => runtime.block_on(patchdeck::bench::run(args)),
         None => runtime.block_on(console(cli.console)),

@@ -1,0 +1,185 @@
+//! Approving and declining a deployment at its gate (the two-person rule, resuming a
+//! halted ring).
+
+use crate::backend::{ActError, ActionRequest};
+use crate::model::{
+    ActionState, Approval, DeploymentState, GateState, PendingApproval, RingState, Verb,
+};
+
+use super::Engine;
+use super::act::{Record, Scope};
+use super::words::deployment_state_name;
+
+impl Engine {
+    /// Approve a deployment:
+    /// - awaiting approval: opens the next ring. A production ring needs two different
+    ///   approvers: the first approval is recorded as pending (action
+    ///   awaiting-second-approver), a second one by the same identity is refused, one by
+    ///   another identity opens the ring and completes both actions.
+    /// - halted: resumes the halted ring (the same ring, not the next one) once its
+    ///   failures are handled (retried, excluded or rolled back so that the failure
+    ///   threshold no longer trips). One approver is enough to resume. The ring deploys
+    ///   again and, once its installs are over, soaks again in full (a halt restarts the
+    ///   soak). A bad patch is therefore handled without a new deployment: roll back or
+    ///   exclude the broken hosts (or retry them once fixed), then approve.
+    pub(super) fn approve(
+        &mut self,
+        d: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let name = self.deployments[d].name.clone();
+        match self.deployments[d].state {
+            DeploymentState::AwaitingApproval => {
+                let n = self.deployments[d]
+                    .next_ring
+                    .as_deref()
+                    .and_then(|id| self.ring_index(id))
+                    .ok_or_else(|| {
+                        ActError::Conflict(format!("{name} has no ring to open next"))
+                    })?;
+                let current = self.current_ring(d);
+                if self.rings[n].production && self.summary.capabilities.two_person_rule {
+                    let pending = self.deployments[d].pending_approval.clone();
+                    match pending {
+                        None => {
+                            let a = self.record(Record::asked(
+                                Verb::Approve,
+                                Scope::Deployment(d),
+                                request,
+                                actor,
+                                ActionState::AwaitingSecondApprover,
+                            ));
+                            self.actions[a].detail = Some(format!(
+                                "first approval to open {}; a second, different approver must approve",
+                                self.rings[n].name
+                            ));
+                            self.deployments[d].pending_approval = Some(PendingApproval {
+                                ring_id: self.rings[n].id.clone(),
+                                first_approver: actor.to_string(),
+                                at: self.now,
+                            });
+                            self.dirty.deployments.insert(d);
+                            self.deployment_runs[d].first_approval = Some(a);
+                            if let Some(c) = current {
+                                self.set_gate(c, GateState::AwaitingSecondApprover, None);
+                            }
+                            return Ok(a);
+                        }
+                        Some(p) if p.first_approver == actor => {
+                            return Err(ActError::SecondApproverRequired(format!(
+                                "{actor} already approved opening {}; the two-person rule needs a second, different approver",
+                                self.rings[n].name
+                            )));
+                        }
+                        Some(p) => {
+                            let detail = format!(
+                                "{} opened after a second approval by {actor}",
+                                self.rings[n].name
+                            );
+                            self.close_first_approval(d, ActionState::Succeeded, detail);
+                            self.deployments[d].approvals.push(Approval {
+                                ring_id: p.ring_id,
+                                by: p.first_approver.clone(),
+                                at: p.at,
+                            });
+                            self.open_ring(d, n, actor);
+                            let detail = format!(
+                                "{} opened (approved by {} and {actor})",
+                                self.rings[n].name, p.first_approver
+                            );
+                            return Ok(self.done(
+                                Verb::Approve,
+                                Scope::Deployment(d),
+                                request,
+                                actor,
+                                Some(detail),
+                            ));
+                        }
+                    }
+                }
+                self.open_ring(d, n, actor);
+                let detail = format!("{} opened", self.rings[n].name);
+                Ok(self.done(
+                    Verb::Approve,
+                    Scope::Deployment(d),
+                    request,
+                    actor,
+                    Some(detail),
+                ))
+            }
+            DeploymentState::Halted => {
+                let r = self
+                    .current_ring(d)
+                    .ok_or_else(|| ActError::Conflict(format!("{name} has no ring to resume")))?;
+                if let Some(pct) = self.failure_tripped(r) {
+                    return Err(ActError::Conflict(format!(
+                        "{} still has {pct:.0}% failed (limit {}%): retry, exclude or roll back the failed hosts first",
+                        self.rings[r].name, self.rings[r].gate.failure_threshold_pct
+                    )));
+                }
+                let dep = &mut self.deployments[d];
+                dep.state = DeploymentState::Running;
+                dep.state_reason = None;
+                self.dirty.deployments.insert(d);
+                self.set_ring_state(r, RingState::Deploying, None);
+                self.set_gate(r, GateState::NotReached, None);
+                self.requeue(d, r);
+                let detail = format!("{} resumed", self.rings[r].name);
+                Ok(self.done(
+                    Verb::Approve,
+                    Scope::Deployment(d),
+                    request,
+                    actor,
+                    Some(detail),
+                ))
+            }
+            state => Err(ActError::Conflict(format!(
+                "{name} is {}: no gate is waiting for approval",
+                deployment_state_name(state)
+            ))),
+        }
+    }
+
+    pub(super) fn decline(
+        &mut self,
+        d: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let state = self.deployments[d].state;
+        if !matches!(
+            state,
+            DeploymentState::AwaitingApproval | DeploymentState::Halted | DeploymentState::Paused
+        ) {
+            return Err(ActError::Conflict(format!(
+                "{} is {}: only a deployment awaiting approval, paused or halted can be declined",
+                self.deployments[d].name,
+                deployment_state_name(state)
+            )));
+        }
+        self.close_first_approval(d, ActionState::Failed, format!("declined by {actor}"));
+        if let Some(r) = self.current_ring(d)
+            && matches!(
+                self.rings[r].gate.state,
+                GateState::AwaitingApproval | GateState::AwaitingSecondApprover
+            )
+        {
+            self.set_gate(
+                r,
+                GateState::Blocked,
+                Some(format!("deployment declined by {actor}")),
+            );
+        }
+        let dep = &mut self.deployments[d];
+        dep.state = DeploymentState::Declined;
+        dep.next_ring = None;
+        dep.pending_approval = None;
+        dep.state_reason = Some(match &request.reason {
+            Some(reason) => format!("declined by {actor}: {reason}"),
+            None => format!("declined by {actor}"),
+        });
+        self.dirty.deployments.insert(d);
+        Ok(self.done(Verb::Decline, Scope::Deployment(d), request, actor, None))
+    }
+}

@@ -1,0 +1,246 @@
+//! Pausing, resuming and halting deployments and rings; retrying and excluding hosts.
+
+use chrono::Duration;
+
+use crate::backend::{ActError, ActionRequest};
+use crate::model::{DeploymentState, Exception, HostState, RingState, Verb};
+
+use super::Engine;
+use super::act::Scope;
+use super::words::{deployment_state_name, ring_state_name};
+
+impl Engine {
+    pub(super) fn pause_deployment(
+        &mut self,
+        d: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let state = self.deployments[d].state;
+        if !matches!(
+            state,
+            DeploymentState::Running | DeploymentState::AwaitingApproval
+        ) {
+            return Err(ActError::Conflict(format!(
+                "{} is {}: only a running deployment can be paused",
+                self.deployments[d].name,
+                deployment_state_name(state)
+            )));
+        }
+        self.deployment_runs[d].paused_from = Some(state);
+        let dep = &mut self.deployments[d];
+        dep.state = DeploymentState::Paused;
+        dep.state_reason = Some(format!(
+            "paused by {actor}: installs under way finish, no new ones start"
+        ));
+        self.dirty.deployments.insert(d);
+        Ok(self.done(Verb::Pause, Scope::Deployment(d), request, actor, None))
+    }
+
+    pub(super) fn resume_deployment(
+        &mut self,
+        d: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let state = self.deployments[d].state;
+        if state != DeploymentState::Paused {
+            let hint = if state == DeploymentState::Halted {
+                " (a halted deployment is resumed by approving it)"
+            } else {
+                ""
+            };
+            return Err(ActError::Conflict(format!(
+                "{} is {}, not paused{hint}",
+                self.deployments[d].name,
+                deployment_state_name(state)
+            )));
+        }
+        let back = self.deployment_runs[d]
+            .paused_from
+            .take()
+            .unwrap_or(DeploymentState::Running);
+        let dep = &mut self.deployments[d];
+        dep.state = back;
+        dep.state_reason = None;
+        self.dirty.deployments.insert(d);
+        if back == DeploymentState::AwaitingApproval
+            && let Some(n) = self.deployments[d].next_ring.clone()
+        {
+            let name = self
+                .ring_index(&n)
+                .map(|n| self.rings[n].name.clone())
+                .unwrap_or(n);
+            self.deployments[d].state_reason = Some(format!("gate to {name} awaits approval"));
+        }
+        Ok(self.done(Verb::Resume, Scope::Deployment(d), request, actor, None))
+    }
+
+    pub(super) fn halt_deployment(
+        &mut self,
+        d: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let state = self.deployments[d].state;
+        if !matches!(
+            state,
+            DeploymentState::Running | DeploymentState::AwaitingApproval | DeploymentState::Paused
+        ) {
+            return Err(ActError::Conflict(format!(
+                "{} is {}: only a running, paused or waiting deployment can be halted",
+                self.deployments[d].name,
+                deployment_state_name(state)
+            )));
+        }
+        let reason = format!(
+            "halted by {actor}: {}",
+            request.reason.as_deref().unwrap_or("no reason given")
+        );
+        let ring = self.current_ring(d).filter(|&r| {
+            matches!(
+                self.rings[r].state,
+                RingState::Deploying | RingState::Soaking | RingState::Paused
+            )
+        });
+        self.halt(d, ring, reason);
+        Ok(self.done(Verb::Halt, Scope::Deployment(d), request, actor, None))
+    }
+
+    /// Pause a ring: no new installs start in it (installs under way finish), its gate
+    /// waits. A ring paused before its turn stays paused when approval opens it.
+    pub(super) fn pause_ring(
+        &mut self,
+        r: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let state = self.rings[r].state;
+        if matches!(state, RingState::Paused | RingState::Halted) {
+            return Err(ActError::Conflict(format!(
+                "{} is already {}",
+                self.rings[r].name,
+                ring_state_name(state)
+            )));
+        }
+        self.ring_runs[r].paused_from = Some(state);
+        self.set_ring_state(
+            r,
+            RingState::Paused,
+            Some(format!(
+                "paused by {actor}: installs under way finish, no new ones start"
+            )),
+        );
+        Ok(self.done(Verb::Pause, Scope::Ring(r), request, actor, None))
+    }
+
+    pub(super) fn resume_ring(
+        &mut self,
+        r: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        if self.rings[r].state != RingState::Paused {
+            return Err(ActError::Conflict(format!(
+                "{} is {}, not paused",
+                self.rings[r].name,
+                ring_state_name(self.rings[r].state)
+            )));
+        }
+        let back = self.ring_runs[r]
+            .paused_from
+            .take()
+            .unwrap_or(RingState::Deploying);
+        self.set_ring_state(r, back, None);
+        Ok(self.done(Verb::Resume, Scope::Ring(r), request, actor, None))
+    }
+
+    pub(super) fn retry(
+        &mut self,
+        h: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let state = self.hosts[h].state;
+        if !matches!(state, HostState::Failed | HostState::RolledBack)
+            || self.host_runs[h].deployment.is_none()
+        {
+            return Err(ActError::Conflict(format!(
+                "{} is {}: only failed or rolled-back hosts can be retried",
+                self.hosts[h].name,
+                state.as_str()
+            )));
+        }
+        let code = self.hosts[h].failure.take().map(|f| f.code);
+        let note = match code {
+            Some(code) => format!("retry by {actor} after {code}"),
+            None => format!("retry by {actor}"),
+        };
+        self.set_state(h, HostState::Pending, Some(note));
+        self.enqueue_front(h);
+        Ok(self.done(
+            Verb::Retry,
+            Scope::Host(h),
+            request,
+            actor,
+            Some("re-queued".into()),
+        ))
+    }
+
+    pub(super) fn exclude(
+        &mut self,
+        h: usize,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> Result<usize, ActError> {
+        let state = self.hosts[h].state;
+        if state == HostState::Excluded {
+            return Err(ActError::Conflict(format!(
+                "{} is already excluded",
+                self.hosts[h].name
+            )));
+        }
+        if state.is_in_flight() || self.host_runs[h].uninstall.is_some() {
+            return Err(ActError::Conflict(format!(
+                "{} is {}: exclude it once the work under way has finished",
+                self.hosts[h].name,
+                state.as_str()
+            )));
+        }
+        self.disarm(h);
+        self.host_runs[h].adopt = None;
+        // Taken by an emergency: the deployment it came from stops counting it as away.
+        if let Some((old, before)) = self.host_runs[h].away_from.take() {
+            self.deployment_runs[old].away.remove(before);
+            self.deployments[old].counts.remove(before);
+            self.dirty.deployments.insert(old);
+            let home = &mut self.ring_runs[self.host_runs[h].home];
+            home.lent.remove(state);
+            home.lent_before.remove(before);
+        }
+        let reason = request.reason.clone().unwrap_or_default();
+        let host = &mut self.hosts[h];
+        host.deferred_until = None;
+        host.exception = Some(Exception {
+            owner: actor.to_string(),
+            reason: reason.clone(),
+            ticket: request.ticket.clone(),
+            expires_at: self.now + Duration::days(30),
+            compensating_control:
+                "Isolated to its VLAN, EDR in block mode, reviewed weekly until the exception expires"
+                    .into(),
+        });
+        self.set_state(
+            h,
+            HostState::Excluded,
+            Some(format!("exception by {actor}: {reason}")),
+        );
+        Ok(self.done(
+            Verb::Exclude,
+            Scope::Host(h),
+            request,
+            actor,
+            Some("exception recorded for 30 days".into()),
+        ))
+    }
+}
