@@ -101,6 +101,7 @@ impl ServeArgs {
 /// Runs `patchdeck serve` until Ctrl-C or SIGTERM. Prints the URL and, when tokens are
 /// generated, the path of the token file (never the tokens).
 pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
+    let stop = StopSignal::install();
     if !(args.speed.is_finite() && args.speed >= 0.0) {
         color_eyre::eyre::bail!("--speed must be 0 or more, got {}", args.speed);
     }
@@ -139,7 +140,7 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         .collect();
     println!("identities: {}", names.join(", "));
     println!("press Ctrl-C to stop");
-    wait_for_signal().await;
+    stop.wait().await;
     clock.abort();
     server.shutdown().await?;
     Ok(())
@@ -176,23 +177,46 @@ fn write_generated(tokens: &Tokens, path: &Path) -> color_eyre::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM, listened for from the start: a signal that arrives while the
+/// server is starting stops it cleanly instead of killing it by the default action.
+struct StopSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    handlers: Vec<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    fn install() -> StopSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignal {
+                handlers: [SignalKind::interrupt(), SignalKind::terminate()]
+                    .into_iter()
+                    .filter_map(|kind| signal(kind).ok())
+                    .collect(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        StopSignal {}
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            if self.handlers.is_empty() {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+            let waits = self.handlers.into_iter().map(|mut handler| {
+                Box::pin(async move {
+                    handler.recv().await;
+                })
+            });
+            futures_util::future::select_all(waits).await;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
