@@ -77,7 +77,7 @@ pub fn read(path: &Path) -> std::io::Result<(Vec<AuditRecord>, Vec<String>)> {
 
 /// The records as a plain-text table.
 pub fn table(records: &[AuditRecord]) -> String {
-    let clean = |s: &str| crate::ui::text::clean(s).into_owned();
+    let clean = |s: &str| crate::text::clean(s).into_owned();
     let header = [
         "TIME (UTC)",
         "CONTEXT",
@@ -106,7 +106,7 @@ pub fn table(records: &[AuditRecord]) -> String {
     let mut widths = header.map(|h| h.len());
     for row in &rows {
         for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(crate::ui::text::width(cell)).min(40);
+            widths[i] = widths[i].max(crate::text::width(cell)).min(40);
         }
     }
     let mut out = String::new();
@@ -115,8 +115,8 @@ pub fn table(records: &[AuditRecord]) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let c = crate::ui::text::fit(c, widths[i]);
-                let pad = widths[i].saturating_sub(crate::ui::text::width(&c));
+                let c = crate::text::fit(c, widths[i]);
+                let pad = widths[i].saturating_sub(crate::text::width(&c));
                 format!("{c}{}", " ".repeat(pad))
             })
             .collect();

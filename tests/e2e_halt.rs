@@ -169,13 +169,13 @@ fn halting_pilot_from_the_keyboard_is_recorded_by_the_server_and_in_the_audit_lo
         TICKET,
     );
     replay.idempotency_key = record.idempotency_key.clone();
-    replay.if_match = Some(in_pilot.version);
+    replay.request.if_match = Some(in_pilot.version);
     let replayed = runtime
         .block_on(client.act(&replay))
         .expect("the recorded answer is replayed");
     assert_eq!(replayed.id, halt.id);
     let mut other = replay.clone();
-    other.body.reason = Some("another reason".into());
+    other.request.reason = Some("another reason".into());
     match runtime.block_on(client.act(&other)) {
         Err(ClientError::Problem(problem)) => {
             assert_eq!(problem.kind(), Some(ProblemType::IdempotencyKeyReused))

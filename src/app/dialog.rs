@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tui_input::Input;
 
-use crate::api::wire::ActionBody;
+use crate::backend::{ActionRequest, Outcome};
 use crate::model::{
-    Criticality, Deployment, DeploymentState, Fleet, Host, HostKind, HostState, Patch, Ring, Role,
-    Target, TargetKind, Verb, WindowStatus,
+    ActionState, Criticality, Deployment, DeploymentState, Fleet, Host, HostKind, HostState, Patch,
+    Ring, Role, Target, TargetKind, Verb, WindowStatus,
 };
 
 /// One thing an action will be sent to, as the operator saw it.
@@ -71,17 +71,51 @@ pub enum Field {
     Confirm,
 }
 
-/// Why a sent action did not succeed, as the dialog needs to know it.
+/// What one target's request came to, as the dialog keeps it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ActFailure {
-    /// 412: the target changed since the plan.
-    Changed { current_version: Option<u64> },
-    /// 403.
-    Forbidden(String),
-    /// No answer even after retries with the same key.
-    Timeout(String),
-    /// Refused by the fleet (409, 422...) or another error.
-    Refused(String),
+pub struct TargetOutcome {
+    pub outcome: Outcome,
+    /// A version conflict: what changed on the target, in words, as the console knew
+    /// the fleet when the answer came.
+    pub changed: Option<String>,
+}
+
+impl TargetOutcome {
+    /// In words: what changed for a version conflict, else the outcome's words.
+    pub fn words(&self) -> String {
+        match (&self.outcome, &self.changed) {
+            (Outcome::VersionConflict { .. }, Some(changed)) => changed.clone(),
+            (outcome, _) => outcome_words(outcome),
+        }
+    }
+}
+
+/// An outcome in the console's words (the flash, the dialog, the audit log).
+pub fn outcome_words(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Succeeded(action) => match action.state {
+            ActionState::AwaitingSecondApprover => "awaiting-second-approver".to_string(),
+            ActionState::Running => "accepted, running".to_string(),
+            ActionState::Succeeded => "succeeded".to_string(),
+            ActionState::Partial => {
+                format!("partial: {}", action.detail.clone().unwrap_or_default())
+            }
+            ActionState::Failed => {
+                format!("failed: {}", action.detail.clone().unwrap_or_default())
+            }
+        },
+        Outcome::VersionConflict { current_version } => format!(
+            "refused: changed since planned (now version {})",
+            current_version.map_or("?".into(), |v| v.to_string())
+        ),
+        Outcome::Forbidden { reason, .. } => format!("forbidden: {reason}"),
+        Outcome::Unanswered(why) => format!("no answer: {why}"),
+        Outcome::Refused { status, problem } => match &problem.detail {
+            Some(detail) => format!("refused: {}: {detail} (HTTP {status})", problem.title),
+            None => format!("refused: {} (HTTP {status})", problem.title),
+        },
+        Outcome::Failed { reason, .. } => format!("refused: {reason}"),
+    }
 }
 
 /// Where a dialog stands.
@@ -123,7 +157,7 @@ pub struct ConfirmDialog {
     /// Keys whose request succeeded.
     pub done: BTreeSet<String>,
     /// Results to report when the dialog closes.
-    pub outcomes: Vec<String>,
+    pub outcomes: Vec<TargetOutcome>,
 }
 
 impl ConfirmDialog {
@@ -196,16 +230,21 @@ impl ConfirmDialog {
         Ok(())
     }
 
-    pub fn body(&self) -> ActionBody {
+    /// The request for one planned target: the reason and ticket as typed, and the
+    /// version seen as `If-Match`.
+    pub fn request(&self, planned: &PlannedTarget) -> ActionRequest {
         let text = |input: &Input| {
             let value = input.value().trim();
             (!value.is_empty()).then(|| value.to_string())
         };
-        ActionBody {
+        ActionRequest {
+            verb: self.plan.verb,
+            target: planned.target.clone(),
             reason: text(&self.reason),
             ticket: text(&self.ticket),
             patch_id: self.plan.patch_id.clone(),
             cve: self.plan.cve.clone(),
+            if_match: Some(planned.version),
         }
     }
 }
@@ -236,12 +275,12 @@ fn window_words(ring: &Ring, now: chrono::DateTime<chrono::Utc>) -> String {
         WindowStatus::Open { closes_at } => format!(
             "{}: window open now ({} left)",
             ring.name,
-            crate::ui::text::duration(closes_at - now)
+            crate::text::duration(closes_at - now)
         ),
         WindowStatus::Closed { opens_at } => format!(
             "{}: waits for its window, opens in {}",
             ring.name,
-            crate::ui::text::duration(opens_at - now)
+            crate::text::duration(opens_at - now)
         ),
     }
 }

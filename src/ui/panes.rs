@@ -7,7 +7,6 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
-use super::text::{self, fit};
 use super::{Look, Loudness};
 use crate::app::lists::{self, FailureGroup, Pane};
 use crate::app::{App, ListId, parse_failure_row_key, visible_offset};
@@ -15,6 +14,7 @@ use crate::model::{
     Action, ActionState, Deployment, DeploymentState, GateState, HostCounts, Ring, RingState,
     Severity, WindowStatus,
 };
+use crate::text::{self, fit};
 use crate::theme::Theme;
 
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, tabbed: bool) {
