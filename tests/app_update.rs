@@ -14,6 +14,7 @@ use common::*;
 use patchdeck::app::dialog::{ConfirmDialog, Resend, Stage};
 use patchdeck::app::lists::{HostFilter, Pane};
 use patchdeck::app::{App, Dialog, Effect, ListId, Mode, Msg, Screen, WizardStep, update};
+use patchdeck::audit::AuditResult;
 use patchdeck::backend::{ActError, ActionCall, Backend, Outcome, Refusal, SyncUpdate};
 use patchdeck::model::{
     Action, Change, DeploymentState, Event, HostState, Identity, Role, TargetKind, Verb,
@@ -910,7 +911,8 @@ fn success_closes_the_dialog_and_audits_the_outcome() {
     let [Effect::Audit(record)] = effects.as_slice() else {
         panic!("expected one audit record, got {effects:?}");
     };
-    assert_eq!(record.action, "halt");
+    assert_eq!(record.action, Verb::Halt);
+    assert_eq!(record.target_kind, TargetKind::Deployment);
     assert_eq!(record.target_id, id);
     assert_eq!(record.target_name, name);
     assert_eq!(record.reason.as_deref(), Some("servers look wrong"));
@@ -1113,6 +1115,13 @@ fn a_409_whose_words_say_changed_is_a_refusal_not_a_reason_to_replan() {
         assert_eq!(
             record.outcome,
             format!("refused: conflict: {detail} (HTTP 409)")
+        );
+        assert_eq!(
+            record.result,
+            Some(AuditResult::Refused {
+                status: 409,
+                problem_type: "urn:patchdeck:problem:conflict".into(),
+            })
         );
         let Stage::Problem { message, resend } = &confirm(&app).stage else {
             panic!("expected a problem, got {:?}", confirm(&app).stage);

@@ -15,7 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, AuditResult};
 use crate::backend::{ActionCall, Connection, Outcome, SyncUpdate};
 use crate::model::{Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb};
 use dialog::{ConfirmDialog, Field, PlannedAction, Resend, Stage, TargetOutcome};
@@ -1615,14 +1615,15 @@ fn on_action_done(app: &mut App, key: String, outcome: Outcome) -> Vec<Effect> {
             context: sent.context.clone(),
             api: sent.api_url.clone(),
             identity: sent.identity.clone(),
-            action: request.verb.as_str().to_string(),
-            target_kind: format!("{:?}", request.target.kind).to_lowercase(),
+            action: request.verb,
+            target_kind: request.target.kind,
             target_id: request.target.id.clone(),
             target_name: sent.target_name.clone(),
             reason: request.reason.clone(),
             ticket: request.ticket.clone(),
             idempotency_key: key.clone(),
             outcome: words.clone(),
+            result: Some(AuditResult::from(&outcome)),
             action_id: outcome.action().map(|action| action.id.clone()),
         })));
     }
