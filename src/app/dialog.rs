@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tui_input::Input;
 
-use crate::backend::{ActionRequest, Outcome};
+use super::outcome::TargetOutcome;
+use crate::backend::ActionRequest;
 use crate::model::{
-    ActionState, Criticality, Deployment, DeploymentState, Fleet, Host, HostKind, HostState, Patch,
-    Ring, Role, Target, TargetKind, Verb, WindowStatus,
+    Criticality, Deployment, DeploymentState, Fleet, Host, HostKind, HostState, Patch, Ring, Role,
+    Target, TargetKind, Verb, WindowStatus,
 };
 
 /// One thing an action will be sent to, as the operator saw it.
@@ -69,53 +70,6 @@ pub enum Field {
     Reason,
     Ticket,
     Confirm,
-}
-
-/// What one target's request came to, as the dialog keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetOutcome {
-    pub outcome: Outcome,
-    /// A version conflict: what changed on the target, in words, as the console knew
-    /// the fleet when the answer came.
-    pub changed: Option<String>,
-}
-
-impl TargetOutcome {
-    /// In words: what changed for a version conflict, else the outcome's words.
-    pub fn words(&self) -> String {
-        match (&self.outcome, &self.changed) {
-            (Outcome::VersionConflict { .. }, Some(changed)) => changed.clone(),
-            (outcome, _) => outcome_words(outcome),
-        }
-    }
-}
-
-/// An outcome in the console's words (the flash, the dialog, the audit log).
-pub fn outcome_words(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Succeeded(action) => match action.state {
-            ActionState::AwaitingSecondApprover => "awaiting-second-approver".to_string(),
-            ActionState::Running => "accepted, running".to_string(),
-            ActionState::Succeeded => "succeeded".to_string(),
-            ActionState::Partial => {
-                format!("partial: {}", action.detail.clone().unwrap_or_default())
-            }
-            ActionState::Failed => {
-                format!("failed: {}", action.detail.clone().unwrap_or_default())
-            }
-        },
-        Outcome::VersionConflict { current_version } => format!(
-            "refused: changed since planned (now version {})",
-            current_version.map_or("?".into(), |v| v.to_string())
-        ),
-        Outcome::Forbidden { reason, .. } => format!("forbidden: {reason}"),
-        Outcome::Unanswered(why) => format!("no answer: {why}"),
-        Outcome::Refused { status, problem } => match &problem.detail {
-            Some(detail) => format!("refused: {}: {detail} (HTTP {status})", problem.title),
-            None => format!("refused: {} (HTTP {status})", problem.title),
-        },
-        Outcome::Failed { reason, .. } => format!("refused: {reason}"),
-    }
 }
 
 /// Where a dialog stands.

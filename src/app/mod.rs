@@ -7,6 +7,7 @@
 pub mod dialog;
 pub mod keymap;
 pub mod lists;
+pub mod outcome;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,10 +16,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use crate::audit::{AuditRecord, AuditResult};
+use crate::audit::AuditRecord;
 use crate::backend::{ActionCall, Connection, Outcome, SyncUpdate};
 use crate::model::{Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb};
-use dialog::{ConfirmDialog, Field, PlannedAction, Resend, Stage, TargetOutcome};
+use dialog::{ConfirmDialog, Field, PlannedAction, Resend, Stage};
 use keymap::{Key, KeyAction, Keymap};
 use lists::{FailureGroup, HostFilter, Pane};
 
@@ -674,7 +675,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::ActionDone {
             idempotency_key,
             outcome,
-        } => on_action_done(app, idempotency_key, outcome),
+        } => outcome::on_action_done(app, idempotency_key, outcome),
         Msg::Key(key) => on_key(app, key),
     }
 }
@@ -1601,116 +1602,5 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog, resend: bool) -> Vec<Effect>
     {
         app.marked.clear();
     }
-    effects
-}
-
-fn on_action_done(app: &mut App, key: String, outcome: Outcome) -> Vec<Effect> {
-    app.dirty = true;
-    let mut effects = Vec::new();
-    let words = dialog::outcome_words(&outcome);
-    if let Some(sent) = app.sent.remove(&key) {
-        let request = &sent.call.request;
-        effects.push(Effect::Audit(Box::new(AuditRecord {
-            time: app.now,
-            context: sent.context.clone(),
-            api: sent.api_url.clone(),
-            identity: sent.identity.clone(),
-            action: request.verb,
-            target_kind: request.target.kind,
-            target_id: request.target.id.clone(),
-            target_name: sent.target_name.clone(),
-            reason: request.reason.clone(),
-            ticket: request.ticket.clone(),
-            idempotency_key: key.clone(),
-            outcome: words.clone(),
-            result: Some(AuditResult::from(&outcome)),
-            action_id: outcome.action().map(|action| action.id.clone()),
-        })));
-    }
-    if let Some(action) = outcome.action() {
-        // Show it at once; the event stream brings its progress.
-        app.fleet
-            .upsert(crate::model::Change::Action(action.clone()));
-        app.fleet_changed();
-    }
-    let Some(Dialog::Confirm(mut confirm)) = app.dialog.take() else {
-        // The dialog was closed: say what happened.
-        app.set_flash(words, outcome.action().is_none());
-        return effects;
-    };
-    let Stage::Sending { waiting } = &mut confirm.stage else {
-        app.dialog = Some(Dialog::Confirm(confirm));
-        return effects;
-    };
-    if !waiting.remove(&key) {
-        app.dialog = Some(Dialog::Confirm(confirm));
-        return effects;
-    }
-    let waiting_empty = waiting.is_empty();
-    let planned = confirm
-        .plan
-        .targets
-        .iter()
-        .zip(&confirm.keys)
-        .find(|(_, k)| **k == key)
-        .map(|(t, _)| t);
-    let changed = match (&outcome, planned) {
-        (Outcome::VersionConflict { .. }, Some(planned)) => {
-            Some(dialog::what_changed(&app.fleet, planned))
-        }
-        _ => None,
-    };
-    if outcome.action().is_some() {
-        confirm.done.insert(key.clone());
-    }
-    let timed_out = matches!(outcome, Outcome::Unanswered(_));
-    confirm.outcomes.push(TargetOutcome { outcome, changed });
-    if !waiting_empty {
-        app.dialog = Some(Dialog::Confirm(confirm));
-        return effects;
-    }
-    let failures: Vec<String> = confirm
-        .outcomes
-        .iter()
-        .filter(|o| !o.outcome.went_through())
-        .map(TargetOutcome::words)
-        .collect();
-    if confirm.done.len() == confirm.keys.len() {
-        let summary = if confirm.outcomes.iter().all(|o| o.outcome.succeeded_fully()) {
-            "done".to_string()
-        } else {
-            confirm
-                .outcomes
-                .first()
-                .map(TargetOutcome::words)
-                .unwrap_or_default()
-        };
-        app.set_flash(format!("{}: {summary}", confirm.plan.title), false);
-        return effects;
-    }
-    // Only a 412 means the plan is out of date; a refusal's words do not count.
-    let changed = confirm
-        .outcomes
-        .iter()
-        .any(|o| matches!(o.outcome, Outcome::VersionConflict { .. }));
-    let message = failures.join("; ");
-    confirm.outcomes.clear();
-    confirm.stage = Stage::Problem {
-        message: if changed {
-            format!("changed since you looked: {message}. Enter plans again, Esc cancels")
-        } else if timed_out {
-            format!("{message}. Enter sends again with the same idempotency key, Esc cancels")
-        } else {
-            format!("{message}. Enter closes")
-        },
-        resend: if changed {
-            Resend::Replan
-        } else if timed_out {
-            Resend::SameKeys
-        } else {
-            Resend::No
-        },
-    };
-    app.dialog = Some(Dialog::Confirm(confirm));
     effects
 }
