@@ -8,10 +8,10 @@
 //! Waiting (`Retry-After`, retry pauses) goes through a pluggable [`Sleeper`] so that
 //! tests can check what the client waited for without waiting.
 //!
-//! One concept per file: [`error`] (what can go wrong, in words), [`retry`] (when a call
-//! is sent again), [`http`] (URLs, requests, size-capped bodies), [`resources`] (reads
-//! and the snapshot), [`actions`] (acting, and the [`Outcome`](crate::backend::Outcome)
-//! made from the answer) and [`events`] (the guarded event stream).
+//! One concept per file: `error` (what can go wrong, in words), `retry` (when a call is
+//! sent again), `http` (URLs, requests, size-capped bodies), `resources` (reads and the
+//! snapshot), `actions` (acting, and the [`Outcome`](crate::backend::Outcome) made from
+//! the answer) and `events` (the guarded event stream).
 
 mod actions;
 mod error;
