@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Outcome;
+use crate::model::{ActionState, TargetKind, Verb};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// When the outcome was known (wall clock, UTC).
@@ -14,8 +17,10 @@ pub struct AuditRecord {
     pub context: String,
     pub api: String,
     pub identity: String,
-    pub action: String,
-    pub target_kind: String,
+    /// The verb, by its wire name ("halt").
+    pub action: Verb,
+    /// By its wire name ("deployment").
+    pub target_kind: TargetKind,
     pub target_id: String,
     pub target_name: String,
     #[serde(default)]
@@ -23,11 +28,62 @@ pub struct AuditRecord {
     #[serde(default)]
     pub ticket: Option<String>,
     pub idempotency_key: String,
-    /// "succeeded", "awaiting-second-approver", "refused: ...", "timed out: ...".
+    /// In words, as the console said it: "succeeded", "awaiting-second-approver",
+    /// "refused: ...", "no answer: ...".
     pub outcome: String,
+    /// The outcome as typed fields (absent from lines written before there were any).
+    #[serde(default)]
+    pub result: Option<AuditResult>,
     /// The server's action id when it recorded one.
     #[serde(default)]
     pub action_id: Option<String>,
+}
+
+/// What came of an action, for the log: the kind of answer with its HTTP status and
+/// problem type, or the state the server recorded the action in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum AuditResult {
+    /// The server recorded the action, in this state.
+    Succeeded {
+        state: ActionState,
+    },
+    Refused {
+        status: u16,
+        problem_type: String,
+    },
+    Forbidden {
+        status: u16,
+    },
+    VersionConflict {
+        #[serde(default)]
+        current_version: Option<u64>,
+    },
+    Unanswered,
+    Failed {
+        #[serde(default)]
+        status: Option<u16>,
+    },
+}
+
+impl From<&Outcome> for AuditResult {
+    fn from(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Succeeded(action) => AuditResult::Succeeded {
+                state: action.state,
+            },
+            Outcome::Refused { status, problem } => AuditResult::Refused {
+                status: *status,
+                problem_type: problem.problem_type.clone(),
+            },
+            Outcome::Forbidden { status, .. } => AuditResult::Forbidden { status: *status },
+            Outcome::VersionConflict { current_version } => AuditResult::VersionConflict {
+                current_version: *current_version,
+            },
+            Outcome::Unanswered(_) => AuditResult::Unanswered,
+            Outcome::Failed { status, .. } => AuditResult::Failed { status: *status },
+        }
+    }
 }
 
 /// The audit log file in a data directory.
@@ -75,9 +131,17 @@ pub fn read(path: &Path) -> std::io::Result<(Vec<AuditRecord>, Vec<String>)> {
     Ok((records, problems))
 }
 
+/// A value as the API spells it ("deployment").
+fn wire_word(value: impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(word)) => word,
+        _ => "?".into(),
+    }
+}
+
 /// The records as a plain-text table.
 pub fn table(records: &[AuditRecord]) -> String {
-    let clean = |s: &str| crate::ui::text::clean(s).into_owned();
+    let clean = |s: &str| crate::text::clean(s).into_owned();
     let header = [
         "TIME (UTC)",
         "CONTEXT",
@@ -95,8 +159,8 @@ pub fn table(records: &[AuditRecord]) -> String {
                 r.time.format("%Y-%m-%d %H:%M:%S").to_string(),
                 clean(&r.context),
                 clean(&r.identity),
-                clean(&r.action),
-                format!("{} {}", r.target_kind, clean(&r.target_name)),
+                r.action.as_str().to_string(),
+                format!("{} {}", wire_word(r.target_kind), clean(&r.target_name)),
                 clean(r.ticket.as_deref().unwrap_or("-")),
                 clean(&r.outcome),
                 clean(r.reason.as_deref().unwrap_or("-")),
@@ -106,7 +170,7 @@ pub fn table(records: &[AuditRecord]) -> String {
     let mut widths = header.map(|h| h.len());
     for row in &rows {
         for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(crate::ui::text::width(cell)).min(40);
+            widths[i] = widths[i].max(crate::text::width(cell)).min(40);
         }
     }
     let mut out = String::new();
@@ -115,8 +179,8 @@ pub fn table(records: &[AuditRecord]) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let c = crate::ui::text::fit(c, widths[i]);
-                let pad = widths[i].saturating_sub(crate::ui::text::width(&c));
+                let c = crate::text::fit(c, widths[i]);
+                let pad = widths[i].saturating_sub(crate::text::width(&c));
                 format!("{c}{}", " ".repeat(pad))
             })
             .collect();
@@ -142,16 +206,53 @@ mod tests {
             context: "prod".into(),
             api: "https://patch.example.com".into(),
             identity: "alice".into(),
-            action: "halt".into(),
-            target_kind: "deployment".into(),
+            action: Verb::Halt,
+            target_kind: TargetKind::Deployment,
             target_id: "dep-1".into(),
             target_name: "2026-11 Patch Tuesday".into(),
             reason: Some("bad driver".into()),
             ticket: Some("CHG-1".into()),
             idempotency_key: "k-1".into(),
             outcome: outcome.into(),
+            result: Some(AuditResult::Succeeded {
+                state: ActionState::Succeeded,
+            }),
             action_id: Some("act-000001".into()),
         }
+    }
+
+    #[test]
+    fn records_are_typed_json_and_older_lines_still_read() {
+        let line = serde_json::to_value(record("succeeded")).unwrap();
+        assert_eq!(line["action"], "halt");
+        assert_eq!(line["target_kind"], "deployment");
+        assert_eq!(
+            line["result"],
+            serde_json::json!({"kind": "succeeded", "state": "succeeded"})
+        );
+        let refused = AuditResult::Refused {
+            status: 409,
+            problem_type: "urn:patchdeck:problem:conflict".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&refused).unwrap(),
+            serde_json::json!({
+                "kind": "refused",
+                "status": 409,
+                "problem_type": "urn:patchdeck:problem:conflict"
+            })
+        );
+        // A line written before the typed fields: same names, no `result`.
+        let old = r#"{"time":"2026-11-12T14:05:00Z","context":"prod","api":"https://x",
+            "identity":"alice","action":"rollback","target_kind":"ring","target_id":"r1",
+            "target_name":"Pilot","reason":null,"ticket":null,"idempotency_key":"k",
+            "outcome":"refused: conflict (HTTP 409)","action_id":null}"#;
+        let old: AuditRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (old.action, old.target_kind, old.result.clone()),
+            (Verb::Rollback, TargetKind::Ring, None)
+        );
+        assert!(table(&[old]).contains("rollback  ring Pilot"));
     }
 
     #[test]

@@ -11,9 +11,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::api::client::Client;
-use crate::api::sync::{Connection, SyncUpdate};
 use crate::app::{App, Context, Msg, update};
-use crate::backend::Backend;
+use crate::backend::{Backend, Connection, SyncUpdate};
 use crate::model::{Identity, Role};
 use crate::sim::{Scenario, SimConfig, Simulator};
 use crate::ui::{Look, view};

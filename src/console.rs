@@ -13,11 +13,11 @@ use tokio::time::Instant;
 
 use std::path::PathBuf;
 
-use crate::api::client::{Client, ClientError};
-use crate::api::sync::{SyncUpdate, spawn_sync};
-use crate::app::dialog::ActFailure;
+use crate::api::client::Client;
+use crate::api::sync::spawn_sync;
 use crate::app::{App, Context, Effect, Msg, update};
 use crate::audit;
+use crate::backend::SyncUpdate;
 use crate::terminal::TerminalGuard;
 use crate::ui::{Look, view};
 
@@ -25,19 +25,6 @@ use crate::ui::{Look, view};
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// How often the clock ticks (the app decides whether a tick changes the screen).
 pub const TICK_INTERVAL: Duration = Duration::from_millis(250);
-
-/// What the dialog needs to know of a failed action.
-pub fn act_failure(error: ClientError) -> ActFailure {
-    match error {
-        ClientError::VersionMismatch { current_version } => ActFailure::Changed { current_version },
-        ClientError::Forbidden(why) => ActFailure::Forbidden(why),
-        ClientError::Unauthorized => ActFailure::Forbidden(error.to_string()),
-        ClientError::Timeout { .. } | ClientError::Network { .. } => {
-            ActFailure::Timeout(error.to_string())
-        }
-        other => ActFailure::Refused(other.to_string()),
-    }
-}
 
 /// Connects the console to another context of the config (`:context NAME`).
 pub type ContextSwitcher = Box<dyn Fn(&str) -> Result<(Context, Client), String> + Send>;
@@ -197,11 +184,11 @@ pub async fn run(
                         let client = client.clone();
                         let to_app = messages.clone();
                         tokio::spawn(async move {
-                            let result = client.act(&call).await.map_err(act_failure);
+                            let outcome = client.act_outcome(&call).await;
                             let _ = to_app
                                 .send(Msg::ActionDone {
                                     idempotency_key: call.idempotency_key.clone(),
-                                    result,
+                                    outcome,
                                 })
                                 .await;
                         });

@@ -2,7 +2,7 @@
 //!
 //! Layout: `model` (domain types), `backend` (the Backend seam), `sim` (simulated
 //! fleet), `api` (API v1 wire types, client, server), `app` (state and pure update),
-//! `ui` (pure view), `config` and `theme`.
+//! `ui` (pure view), `text` (untrusted text and durations, shared), `config` and `theme`.
 
 pub mod api;
 pub mod app;
@@ -15,5 +15,6 @@ pub mod model;
 pub mod serve;
 pub mod sim;
 pub mod terminal;
+pub mod text;
 pub mod theme;
 pub mod ui;

@@ -75,7 +75,7 @@ async fn halt_needs_a_reason_and_a_ticket_then_stops_the_deployment_and_its_ring
     let bare = call(Verb::Halt, TargetKind::Deployment, &servers.id);
     assert_eq!(problem_of(alice.act(&bare).await), ProblemType::Invalid);
     let mut no_ticket = bare.clone();
-    no_ticket.body.reason = Some("CPU alarms on the db tier".into());
+    no_ticket.request.reason = Some("CPU alarms on the db tier".into());
     no_ticket.idempotency_key.push_str("-2");
     match alice.act(&no_ticket).await {
         Err(ClientError::Problem(problem)) => {
@@ -225,7 +225,7 @@ async fn decline_closes_the_gate_for_good() {
     let workstations = deployment_in(&before, "pilot").clone();
     assert_eq!(workstations.next_ring.as_deref(), Some("wave-1"));
     let mut decline = call(Verb::Decline, TargetKind::Deployment, &workstations.id);
-    decline.body.reason = Some("driver complaints from Pilot".into());
+    decline.request.reason = Some("driver complaints from Pilot".into());
     alice.act(&decline).await.expect("decline");
     let after = look(&alice).await;
     let declined = &after.deployments[&workstations.id];
@@ -673,7 +673,7 @@ async fn emergency_starts_an_expedited_deployment_of_the_zero_day_fix() {
     let cve = fix.exploited_cves[0].clone();
 
     let mut unjustified = call(Verb::Emergency, TargetKind::Fleet, "fleet");
-    unjustified.body.cve = Some(cve.clone());
+    unjustified.request.cve = Some(cve.clone());
     assert_eq!(
         problem_of(alice.act(&unjustified).await),
         ProblemType::Invalid
@@ -688,7 +688,7 @@ async fn emergency_starts_an_expedited_deployment_of_the_zero_day_fix() {
     assert_eq!(problem_of(alice.act(&nothing).await), ProblemType::Invalid);
     let mut emergency = nothing.clone();
     emergency.idempotency_key.push_str("-cve");
-    emergency.body.cve = Some(cve.clone());
+    emergency.request.cve = Some(cve.clone());
     assert!(matches!(
         oscar.act(&emergency).await,
         Err(ClientError::Forbidden(_))
@@ -734,13 +734,13 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
     let before = look(&alice).await;
     let servers = deployment_in(&before, "servers-nonprod").clone();
     let mut pause = call(Verb::Pause, TargetKind::Deployment, &servers.id);
-    pause.if_match = Some(servers.version);
+    pause.request.if_match = Some(servers.version);
     alice.act(&pause).await.expect("pause at the version seen");
     let paused = look(&alice).await.deployments[&servers.id].clone();
     assert!(paused.version > servers.version);
 
     let mut resume = call(Verb::Resume, TargetKind::Deployment, &servers.id);
-    resume.if_match = Some(servers.version);
+    resume.request.if_match = Some(servers.version);
     match alice.act(&resume).await {
         Err(ClientError::VersionMismatch { current_version }) => {
             assert_eq!(current_version, Some(paused.version))
@@ -749,7 +749,7 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
     }
     let after = look(&alice).await;
     assert_eq!(after.deployments[&servers.id], paused);
-    resume.if_match = Some(paused.version);
+    resume.request.if_match = Some(paused.version);
     resume.idempotency_key.push_str("-fresh");
     alice
         .act(&resume)
@@ -775,7 +775,7 @@ async fn the_same_idempotency_key_twice_acts_once() {
     assert_eq!(problem_of(oscar.act(&fresh).await), ProblemType::Conflict);
     // The key belongs to that request: another request with it is refused.
     let mut other = pause.clone();
-    other.verb = Verb::Resume;
+    other.request.verb = Verb::Resume;
     assert_eq!(
         problem_of(oscar.act(&other).await),
         ProblemType::IdempotencyKeyReused

@@ -11,12 +11,11 @@ use chrono::Duration;
 use crossterm::event::KeyCode;
 
 use common::*;
-use patchdeck::api::client::ActionCall;
-use patchdeck::api::sync::SyncUpdate;
-use patchdeck::app::dialog::{ActFailure, ConfirmDialog, Resend, Stage};
+use patchdeck::app::dialog::{ConfirmDialog, Resend, Stage};
 use patchdeck::app::lists::{HostFilter, Pane};
 use patchdeck::app::{App, Dialog, Effect, ListId, Mode, Msg, Screen, WizardStep, update};
-use patchdeck::backend::{ActError, ActionRequest, Backend};
+use patchdeck::audit::AuditResult;
+use patchdeck::backend::{ActError, ActionCall, Backend, Outcome, Refusal, SyncUpdate};
 use patchdeck::model::{
     Action, Change, DeploymentState, Event, HostState, Identity, Role, TargetKind, Verb,
 };
@@ -85,34 +84,33 @@ fn fill(app: &mut App, reason: &str, ticket: &str, typed: Option<&str>) {
 }
 
 /// Answer a call as the API would, through the simulator: the action, or why not.
-fn answer(simulator: &Simulator, call: &ActionCall) -> Result<Action, ActFailure> {
-    let request = ActionRequest {
-        verb: call.verb,
-        target: call.target.clone(),
-        reason: call.body.reason.clone(),
-        ticket: call.body.ticket.clone(),
-        patch_id: call.body.patch_id.clone(),
-        cve: call.body.cve.clone(),
-        if_match: call.if_match,
-    };
+fn answer(simulator: &Simulator, call: &ActionCall) -> Outcome {
     let identity = Identity {
         name: "you".into(),
         role: Role::Approver,
     };
-    simulator.act(request, &identity).map_err(|e| match e {
-        ActError::VersionMismatch { current, .. } => ActFailure::Changed {
+    match simulator.act(call.request.clone(), &identity) {
+        Ok(action) => Outcome::Succeeded(action),
+        Err(ActError::VersionMismatch { current, .. }) => Outcome::VersionConflict {
             current_version: Some(current),
         },
-        other => ActFailure::Refused(other.to_string()),
-    })
+        Err(other) => Outcome::Refused {
+            status: 409,
+            problem: Refusal {
+                problem_type: "urn:patchdeck:problem:conflict".into(),
+                title: "conflict".into(),
+                detail: Some(other.to_string()),
+            },
+        },
+    }
 }
 
-fn done(app: &mut App, call: &ActionCall, result: Result<Action, ActFailure>) -> Vec<Effect> {
+fn done(app: &mut App, call: &ActionCall, outcome: Outcome) -> Vec<Effect> {
     update(
         app,
         Msg::ActionDone {
             idempotency_key: call.idempotency_key.clone(),
-            result,
+            outcome,
         },
     )
 }
@@ -752,9 +750,9 @@ fn halt_needs_reason_ticket_and_the_typed_name() {
     type_text(&mut app, &name.to_uppercase());
     let calls = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(calls.len(), 1, "the name, case aside, confirms");
-    assert_eq!(calls[0].verb, Verb::Halt);
-    assert_eq!(calls[0].body.reason.as_deref(), Some("pilot failures"));
-    assert_eq!(calls[0].body.ticket.as_deref(), Some("INC-1"));
+    assert_eq!(calls[0].request.verb, Verb::Halt);
+    assert_eq!(calls[0].request.reason.as_deref(), Some("pilot failures"));
+    assert_eq!(calls[0].request.ticket.as_deref(), Some("INC-1"));
 }
 
 #[test]
@@ -805,7 +803,7 @@ fn rollback_and_exclude_need_reason_and_ticket_ring_rollback_the_ring_name() {
     type_text(&mut app, "pilot");
     let calls = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].target.id, "pilot");
+    assert_eq!(calls[0].request.target.id, "pilot");
 
     // Exclude: reason and ticket.
     let mut app = console();
@@ -868,11 +866,11 @@ fn confirm_sends_one_request_per_target_with_the_version_seen_and_a_key() {
     let keys: BTreeSet<&str> = calls.iter().map(|c| c.idempotency_key.as_str()).collect();
     assert_eq!(keys.len(), calls.len(), "one key per request");
     for (call, target) in calls.iter().zip(&planned) {
-        assert_eq!(call.verb, Verb::Retry);
-        assert_eq!(call.target, target.target);
-        let host = &app.fleet.hosts[&call.target.id];
+        assert_eq!(call.request.verb, Verb::Retry);
+        assert_eq!(call.request.target, target.target);
+        let host = &app.fleet.hosts[&call.request.target.id];
         assert_eq!(
-            call.if_match,
+            call.request.if_match,
             Some(host.version),
             "If-Match is the version seen"
         );
@@ -904,13 +902,17 @@ fn success_closes_the_dialog_and_audits_the_outcome() {
     let calls = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(calls.len(), 1);
     let result = answer(&simulator, &calls[0]);
-    assert!(result.is_ok(), "the simulator halts: {result:?}");
+    assert!(
+        matches!(result, Outcome::Succeeded(_)),
+        "the simulator halts: {result:?}"
+    );
     let effects = done(&mut app, &calls[0], result);
     assert!(app.dialog.is_none(), "success closes the dialog");
     let [Effect::Audit(record)] = effects.as_slice() else {
         panic!("expected one audit record, got {effects:?}");
     };
-    assert_eq!(record.action, "halt");
+    assert_eq!(record.action, Verb::Halt);
+    assert_eq!(record.target_kind, TargetKind::Deployment);
     assert_eq!(record.target_id, id);
     assert_eq!(record.target_name, name);
     assert_eq!(record.reason.as_deref(), Some("servers look wrong"));
@@ -924,7 +926,7 @@ fn success_closes_the_dialog_and_audits_the_outcome() {
     let action_id = record.action_id.clone().unwrap_or_default();
     assert!(app.fleet.actions.contains_key(&action_id));
     // A late duplicate answer changes nothing.
-    assert!(done(&mut app, &calls[0], Err(ActFailure::Timeout("late".into()))).is_empty());
+    assert!(done(&mut app, &calls[0], Outcome::Unanswered("late".into())).is_empty());
 }
 
 #[test]
@@ -958,7 +960,7 @@ fn a_412_shows_what_changed_and_enter_replans_with_the_new_version_and_a_new_key
     press(&mut app, KeyCode::Char('p'));
     let first = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(first.len(), 1);
-    let seen = first[0].if_match.expect("If-Match sent");
+    let seen = first[0].request.if_match.expect("If-Match sent");
     // Someone else pauses it first; the console learns it from the stream.
     act(
         &simulator,
@@ -974,9 +976,9 @@ fn a_412_shows_what_changed_and_enter_replans_with_the_new_version_and_a_new_key
     let result = answer(&simulator, &first[0]);
     assert_eq!(
         result,
-        Err(ActFailure::Changed {
+        Outcome::VersionConflict {
             current_version: Some(now_version)
-        })
+        }
     );
     let effects = done(&mut app, &first[0], result);
     assert_eq!(effects.len(), 1, "the refusal is audited");
@@ -996,7 +998,7 @@ fn a_412_shows_what_changed_and_enter_replans_with_the_new_version_and_a_new_key
     assert_ne!(dialog.keys[0], first[0].idempotency_key);
     let second = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(second.len(), 1);
-    assert_eq!(second[0].if_match, Some(now_version));
+    assert_eq!(second[0].request.if_match, Some(now_version));
     assert_ne!(second[0].idempotency_key, first[0].idempotency_key);
 }
 
@@ -1011,7 +1013,7 @@ fn a_timeout_then_enter_resends_with_the_same_key() {
     done(
         &mut app,
         &first[0],
-        Err(ActFailure::Timeout("no answer in 10s".into())),
+        Outcome::Unanswered("no answer in 10s".into()),
     );
     let Stage::Problem { message, resend } = &confirm(&app).stage else {
         panic!("expected a problem, got {:?}", confirm(&app).stage);
@@ -1021,8 +1023,8 @@ fn a_timeout_then_enter_resends_with_the_same_key() {
     let again = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].idempotency_key, first[0].idempotency_key);
-    assert_eq!(again[0].if_match, first[0].if_match);
-    assert_eq!(again[0].body, first[0].body);
+    assert_eq!(again[0].request.if_match, first[0].request.if_match);
+    assert_eq!(again[0].request, first[0].request);
     assert!(
         press(&mut app, KeyCode::Enter).is_empty(),
         "Enter again while resending sends nothing"
@@ -1038,9 +1040,9 @@ fn a_timeout_on_some_hosts_resends_only_those() {
     assert_eq!(calls.len(), big_group_size(&app));
     for call in &calls[1..] {
         let action = accepted(&app, call);
-        done(&mut app, call, Ok(action));
+        done(&mut app, call, Outcome::Succeeded(action));
     }
-    done(&mut app, &calls[0], Err(ActFailure::Timeout("gone".into())));
+    done(&mut app, &calls[0], Outcome::Unanswered("gone".into()));
     assert!(matches!(
         confirm(&app).stage,
         Stage::Problem {
@@ -1062,9 +1064,10 @@ fn a_403_is_shown_and_enter_closes_without_resending() {
     let effects = done(
         &mut app,
         &calls[0],
-        Err(ActFailure::Forbidden(
-            "token lacks the approver role".into(),
-        )),
+        Outcome::Forbidden {
+            status: 403,
+            reason: "token lacks the approver role".into(),
+        },
     );
     let [Effect::Audit(record)] = effects.as_slice() else {
         panic!("expected an audit record, got {effects:?}");
@@ -1084,6 +1087,75 @@ fn a_403_is_shown_and_enter_closes_without_resending() {
     );
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.dialog.is_none());
+}
+
+#[test]
+fn a_409_whose_words_say_changed_is_a_refusal_not_a_reason_to_replan() {
+    for detail in [
+        "the deployment changed state: it is halted",
+        "ring pilot: paused -> halted",
+    ] {
+        let mut app = console();
+        on_servers_deployment(&mut app);
+        press(&mut app, KeyCode::Char('p'));
+        let calls = acts(&press(&mut app, KeyCode::Enter));
+        assert_eq!(calls.len(), 1);
+        let refusal = Outcome::Refused {
+            status: 409,
+            problem: Refusal {
+                problem_type: "urn:patchdeck:problem:conflict".into(),
+                title: "conflict".into(),
+                detail: Some(detail.into()),
+            },
+        };
+        let effects = done(&mut app, &calls[0], refusal);
+        let [Effect::Audit(record)] = effects.as_slice() else {
+            panic!("expected an audit record, got {effects:?}");
+        };
+        assert_eq!(
+            record.outcome,
+            format!("refused: conflict: {detail} (HTTP 409)")
+        );
+        assert_eq!(
+            record.result,
+            Some(AuditResult::Refused {
+                status: 409,
+                problem_type: "urn:patchdeck:problem:conflict".into(),
+            })
+        );
+        let Stage::Problem { message, resend } = &confirm(&app).stage else {
+            panic!("expected a problem, got {:?}", confirm(&app).stage);
+        };
+        assert_eq!(*resend, Resend::No, "{message}");
+        assert!(!message.contains("changed since you looked"), "{message}");
+        assert!(message.contains(detail), "{message}");
+        assert!(message.ends_with("Enter closes"), "{message}");
+    }
+}
+
+#[test]
+fn a_412_replans_even_when_nothing_seen_changed() {
+    let mut app = console();
+    on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('p'));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    assert_eq!(calls.len(), 1);
+    done(
+        &mut app,
+        &calls[0],
+        Outcome::VersionConflict {
+            current_version: None,
+        },
+    );
+    let Stage::Problem { message, resend } = &confirm(&app).stage else {
+        panic!("expected a problem, got {:?}", confirm(&app).stage);
+    };
+    assert_eq!(*resend, Resend::Replan, "{message}");
+    assert!(
+        message.starts_with("changed since you looked: "),
+        "{message}"
+    );
+    assert!(message.contains("changed on the server"), "{message}");
 }
 
 // ---------------------------------------------------------------------------------
@@ -1171,7 +1243,7 @@ fn space_marks_hosts_and_r_plans_one_request_per_marked_host() {
     let marked = app.marked.clone();
     press(&mut app, KeyCode::Char('r'));
     let calls = acts(&press(&mut app, KeyCode::Enter));
-    let targets: BTreeSet<String> = calls.iter().map(|c| c.target.id.clone()).collect();
+    let targets: BTreeSet<String> = calls.iter().map(|c| c.request.target.id.clone()).collect();
     assert_eq!(targets, marked);
 }
 
@@ -1209,7 +1281,7 @@ fn select_all_of_a_filtered_host_list_then_r_retries_each_failed_host() {
         dialog.plan.blast.notes
     );
     let calls = acts(&press(&mut app, KeyCode::Enter));
-    let targets: BTreeSet<String> = calls.iter().map(|c| c.target.id.clone()).collect();
+    let targets: BTreeSet<String> = calls.iter().map(|c| c.request.target.id.clone()).collect();
     assert_eq!(
         targets, failed,
         "one request per failed host, none for the rest"
@@ -1292,11 +1364,11 @@ fn emergency_wizard_needs_the_rollback_plan_ticked_then_the_cve_typed() {
     type_text(&mut app, &cve.to_lowercase());
     let calls = acts(&press(&mut app, KeyCode::Enter));
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].target.kind, TargetKind::Fleet);
-    assert_eq!(calls[0].body.cve.as_deref(), Some(cve.as_str()));
-    assert_eq!(calls[0].body.patch_id, plan.patch_id);
+    assert_eq!(calls[0].request.target.kind, TargetKind::Fleet);
+    assert_eq!(calls[0].request.cve.as_deref(), Some(cve.as_str()));
+    assert_eq!(calls[0].request.patch_id, plan.patch_id);
     assert_eq!(
-        calls[0].if_match,
+        calls[0].request.if_match,
         app.fleet.summary.as_ref().map(|s| s.version)
     );
 }
@@ -1336,7 +1408,7 @@ fn emergency_started_in_the_simulator_then_e_offers_to_leave_it() {
     fill(&mut app, "exploited", "INC-1", Some(&cve));
     let calls = acts(&press(&mut app, KeyCode::Enter));
     let result = answer(&simulator, &calls[0]);
-    assert!(result.is_ok(), "{result:?}");
+    assert!(matches!(result, Outcome::Succeeded(_)), "{result:?}");
     done(&mut app, &calls[0], result);
     sync_events(&mut app, &simulator);
     assert!(
@@ -1374,8 +1446,8 @@ fn accepted(app: &App, call: &ActionCall) -> Action {
         .cloned()
         .expect("the fleet has actions");
     action.id = format!("act-{}", call.idempotency_key);
-    action.verb = call.verb;
-    action.target = call.target.clone();
+    action.verb = call.request.verb;
+    action.target = call.request.target.clone();
     action.state = patchdeck::model::ActionState::Running;
     action.version = 1;
     action
@@ -1390,20 +1462,20 @@ fn replanning_after_a_412_leaves_out_the_targets_already_done() {
     assert_eq!(calls.len(), big_group_size(&app));
     for call in &calls[1..] {
         let action = accepted(&app, call);
-        done(&mut app, call, Ok(action));
+        done(&mut app, call, Outcome::Succeeded(action));
     }
     // The first host changed meanwhile; the events of the other retries have not
     // arrived yet, so those hosts still read as failed.
-    let changed = calls[0].target.id.clone();
+    let changed = calls[0].request.target.id.clone();
     let mut host = app.fleet.hosts[&changed].clone();
     host.version += 1;
     send_changes(&mut app, vec![Change::Host(host.clone())]);
     done(
         &mut app,
         &calls[0],
-        Err(ActFailure::Changed {
+        Outcome::VersionConflict {
             current_version: Some(host.version),
-        }),
+        },
     );
     assert!(matches!(
         confirm(&app).stage,
@@ -1428,8 +1500,8 @@ fn replanning_after_a_412_leaves_out_the_targets_already_done() {
         1,
         "the other retried hosts are not retried twice"
     );
-    assert_eq!(again[0].target.id, changed);
-    assert_eq!(again[0].if_match, Some(host.version));
+    assert_eq!(again[0].request.target.id, changed);
+    assert_eq!(again[0].request.if_match, Some(host.version));
 }
 
 #[test]
@@ -1467,7 +1539,7 @@ fn closing_a_dialog_while_sending_still_audits_and_reports_the_outcome() {
     assert!(app.dialog.is_none());
     assert!(flash(&app).contains("results will show in Actions"));
     let action = accepted(&app, &calls[0]);
-    let effects = done(&mut app, &calls[0], Ok(action));
+    let effects = done(&mut app, &calls[0], Outcome::Succeeded(action));
     assert!(matches!(effects.as_slice(), [Effect::Audit(_)]));
     assert!(flash(&app).contains("accepted"), "{}", flash(&app));
     assert!(
@@ -1509,14 +1581,17 @@ fn switching_context_drops_the_old_fleet_but_keeps_unanswered_actions() {
     app.sent.insert(
         "k-1".into(),
         patchdeck::app::SentAction {
-            call: patchdeck::api::client::ActionCall {
-                verb: patchdeck::model::Verb::Pause,
-                target: patchdeck::model::Target {
-                    kind: patchdeck::model::TargetKind::Ring,
-                    id: "pilot".into(),
+            call: ActionCall {
+                request: patchdeck::backend::ActionRequest {
+                    if_match: Some(1),
+                    ..patchdeck::backend::ActionRequest::new(
+                        Verb::Pause,
+                        patchdeck::model::Target {
+                            kind: TargetKind::Ring,
+                            id: "pilot".into(),
+                        },
+                    )
                 },
-                body: Default::default(),
-                if_match: Some(1),
                 idempotency_key: "k-1".into(),
             },
             target_name: "Pilot".into(),
@@ -1604,7 +1679,7 @@ fn progress_while_the_dialog_is_open_does_not_refuse_the_action() {
     let calls = acts(&effects);
     assert_eq!(calls.len(), 1);
     assert_eq!(
-        calls[0].if_match,
+        calls[0].request.if_match,
         Some(now_version),
         "the version the console holds now"
     );
@@ -1655,8 +1730,11 @@ fn a_host_that_moves_on_but_can_still_take_the_action_does_not_block_it() {
     let effects = press(&mut app, KeyCode::Enter);
     let calls = acts(&effects);
     assert_eq!(calls.len(), targets.len(), "every host is sent");
-    let moved = calls.iter().find(|c| c.target.id == targets[0]).unwrap();
-    assert_eq!(moved.if_match, Some(new_version));
+    let moved = calls
+        .iter()
+        .find(|c| c.request.target.id == targets[0])
+        .unwrap();
+    assert_eq!(moved.request.if_match, Some(new_version));
 }
 
 #[test]

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use client_mock::within;
 use futures_util::StreamExt;
-use patchdeck::api::client::{ActionCall, Client, ClientError};
+use patchdeck::api::client::{Client, ClientError};
 use patchdeck::api::server::{RunningServer, ServerOptions, spawn};
 use patchdeck::api::tokens::{TokenEntry, Tokens};
-use patchdeck::api::wire::{ActionBody, ProblemType};
+use patchdeck::api::wire::ProblemType;
 use patchdeck::backend::Backend;
+use patchdeck::backend::{ActionCall, ActionRequest};
 use patchdeck::model::{
     ActionState, Change, DeploymentState, RingState, Role, Target, TargetKind, Verb,
 };
@@ -54,17 +55,18 @@ async fn fleet() -> (Arc<Simulator>, RunningServer) {
 
 fn call(verb: Verb, kind: TargetKind, id: &str, if_match: Option<u64>, key: &str) -> ActionCall {
     ActionCall {
-        verb,
-        target: Target {
-            kind,
-            id: id.into(),
-        },
-        body: ActionBody {
+        request: ActionRequest {
             reason: Some("client test".into()),
             ticket: Some("CHG-42".into()),
-            ..ActionBody::default()
+            if_match,
+            ..ActionRequest::new(
+                verb,
+                Target {
+                    kind,
+                    id: id.into(),
+                },
+            )
         },
-        if_match,
         idempotency_key: key.into(),
     }
 }

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use client_mock::{Answer, End, Mock, Plan, Script, recording_sleeper, story, within};
 use futures_util::StreamExt;
-use patchdeck::api::client::{ActionCall, Client, ClientError, MAX_RETRIES};
-use patchdeck::api::wire::{ActionBody, Problem, ProblemType};
+use patchdeck::api::client::{Client, ClientError, MAX_RETRIES};
+use patchdeck::api::wire::{Problem, ProblemType};
+use patchdeck::backend::{ActionCall, ActionRequest};
 use patchdeck::model::{ActionState, Role, Target, TargetKind, Verb};
 
 const TOKEN: &str = "s3cret-token-value";
@@ -21,17 +22,18 @@ async fn mock_and_client(script: Script) -> (Mock, Client) {
 
 fn call(verb: Verb, kind: TargetKind, id: &str) -> ActionCall {
     ActionCall {
-        verb,
-        target: Target {
-            kind,
-            id: id.to_string(),
-        },
-        body: ActionBody {
+        request: ActionRequest {
             reason: Some("bad KB on G3 laptops".into()),
             ticket: Some("CHG-1234".into()),
-            ..ActionBody::default()
+            if_match: Some(7),
+            ..ActionRequest::new(
+                verb,
+                Target {
+                    kind,
+                    id: id.to_string(),
+                },
+            )
         },
-        if_match: Some(7),
         idempotency_key: "key-0001".into(),
     }
 }

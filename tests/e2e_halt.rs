@@ -8,7 +8,7 @@ mod e2e_support;
 
 use patchdeck::api::client::ClientError;
 use patchdeck::api::wire::{List, ProblemType};
-use patchdeck::audit;
+use patchdeck::audit::{self, AuditResult};
 use patchdeck::backend::Backend;
 use patchdeck::model::{Action, ActionState, DeploymentState, Role, TargetKind, Verb};
 use patchdeck::sim::Scenario;
@@ -150,13 +150,21 @@ fn halting_pilot_from_the_keyboard_is_recorded_by_the_server_and_in_the_audit_lo
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(records.len(), 1, "{text}");
     let record = &records[0];
-    assert_eq!(record.action, "halt");
+    assert_eq!(record.action, Verb::Halt);
     assert_eq!(record.identity, "erin (approver)");
-    assert_eq!(record.target_kind, "deployment");
+    assert_eq!(record.target_kind, TargetKind::Deployment);
+    assert!(text.contains(r#""action":"halt""#), "{text}");
+    assert!(text.contains(r#""target_kind":"deployment""#), "{text}");
     assert_eq!(record.target_id, in_pilot.id);
     assert_eq!(record.reason.as_deref(), Some(REASON));
     assert_eq!(record.ticket.as_deref(), Some(TICKET));
     assert_eq!(record.outcome, "succeeded");
+    assert_eq!(
+        record.result,
+        Some(AuditResult::Succeeded {
+            state: ActionState::Succeeded
+        })
+    );
     assert_eq!(record.action_id.as_deref(), Some(halt.id.as_str()));
     assert_eq!(record.api, fleet.url());
 
@@ -172,13 +180,13 @@ fn halting_pilot_from_the_keyboard_is_recorded_by_the_server_and_in_the_audit_lo
         TICKET,
     );
     replay.idempotency_key = record.idempotency_key.clone();
-    replay.if_match = Some(in_pilot.version);
+    replay.request.if_match = Some(in_pilot.version);
     let replayed = runtime
         .block_on(client.act(&replay))
         .expect("the recorded answer is replayed");
     assert_eq!(replayed.id, halt.id);
     let mut other = replay.clone();
-    other.body.reason = Some("another reason".into());
+    other.request.reason = Some("another reason".into());
     match runtime.block_on(client.act(&other)) {
         Err(ClientError::Problem(problem)) => {
             assert_eq!(problem.kind(), Some(ProblemType::IdempotencyKeyReused))

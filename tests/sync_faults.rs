@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use client_mock::{End, Mock, Plan, Script, recording_sleeper, story, within};
 use patchdeck::api::client::Client;
-use patchdeck::api::sync::{Connection, SyncOptions, SyncUpdate, spawn_sync_with};
+use patchdeck::api::sync::{SyncOptions, spawn_sync_with};
+use patchdeck::backend::{Connection, SyncUpdate};
 use patchdeck::model::{Fleet, Seq};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use patchdeck::api::client::{Client, ClientError};
-use patchdeck::api::sync::{Connection, SyncUpdate, spawn_sync};
+use patchdeck::api::sync::spawn_sync;
 use patchdeck::api::wire::ProblemType;
 use patchdeck::app::dialog::Stage;
 use patchdeck::app::keymap::Keymap;
@@ -16,6 +16,7 @@ use patchdeck::app::lists::Pane;
 use patchdeck::app::{App, Context, Dialog, Effect, ListId, Msg, update};
 use patchdeck::audit::AuditRecord;
 use patchdeck::backend::Backend;
+use patchdeck::backend::{Connection, SyncUpdate};
 use patchdeck::model::{
     ActionState, Deployment, DeploymentState, GateState, RingState, Role, TargetKind, Verb,
 };
@@ -234,16 +235,12 @@ impl Console {
             for effect in queue {
                 match effect {
                     Effect::Act(call) => {
-                        let result = self
-                            .client
-                            .act(&call)
-                            .await
-                            .map_err(patchdeck::console::act_failure);
+                        let outcome = self.client.act_outcome(&call).await;
                         next.extend(update(
                             &mut self.app,
                             Msg::ActionDone {
                                 idempotency_key: call.idempotency_key.clone(),
-                                result,
+                                outcome,
                             },
                         ));
                     }

@@ -10,10 +10,10 @@ use insta::assert_snapshot;
 use ratatui::style::Modifier;
 
 use common::*;
-use patchdeck::api::sync::{Connection, SyncUpdate};
 use patchdeck::app::dialog::emergency_candidates;
 use patchdeck::app::{App, Context, Msg, Screen, update};
 use patchdeck::backend::Backend;
+use patchdeck::backend::{Connection, SyncUpdate};
 use patchdeck::model::{HostState, Role, TargetKind, Verb};
 use patchdeck::sim::Scenario;
 

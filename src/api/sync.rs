@@ -11,38 +11,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::client::{Client, ClientError, EventStream};
-use crate::model::{Event, Fleet, Identity, Seq};
-
-/// The state of the link to the API, with real wall-clock times.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Connection {
-    /// First connection under way; nothing shown yet.
-    Connecting { since: DateTime<Utc> },
-    /// Watching the event stream: the fleet is current.
-    Live { since: DateTime<Utc> },
-    /// The link was lost: the data shown is stale since `since` (unchanged across
-    /// attempts); attempt `attempt` is due at `next_attempt_at`.
-    Reconnecting {
-        since: DateTime<Utc>,
-        attempt: u32,
-        next_attempt_at: DateTime<Utc>,
-        error: String,
-    },
-}
-
-/// What the sync task tells the console.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncUpdate {
-    /// Who the token is (after connecting, and again after a 401/403).
-    Identity(Identity),
-    Connection(Connection),
-    /// A fresh copy of the whole fleet: replace, do not merge.
-    Snapshot(Box<Fleet>),
-    /// Events in order, strictly after the last snapshot or batch; apply each.
-    Events(Vec<Event>),
-    /// Malformed data or another non-fatal error, in one line, to show the operator.
-    Problem(String),
-}
+use crate::backend::{Connection, SyncUpdate};
+use crate::model::{Event, Seq};
 
 /// Exponential backoff with jitter. Pure: `delay` is a function of its arguments.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::ActionRequest;
 use crate::model::Seq;
 
 /// Every list: `{"items": [...], "next_cursor": "..." | null, "sequence": N}`.
@@ -28,6 +29,17 @@ pub struct ActionBody {
     /// ...or the exploited CVE it fixes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve: Option<String>,
+}
+
+impl From<&ActionRequest> for ActionBody {
+    fn from(request: &ActionRequest) -> Self {
+        ActionBody {
+            reason: request.reason.clone(),
+            ticket: request.ticket.clone(),
+            patch_id: request.patch_id.clone(),
+            cve: request.cve.clone(),
+        }
+    }
 }
 
 /// Stable problem types (the `type` member of a problem+json body).

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tui_input::Input;
 
-use crate::api::wire::ActionBody;
+use super::outcome::TargetOutcome;
+use crate::backend::ActionRequest;
 use crate::model::{
     Criticality, Deployment, DeploymentState, Fleet, Host, HostKind, HostState, Patch, Ring, Role,
     Target, TargetKind, Verb, WindowStatus,
@@ -71,19 +72,6 @@ pub enum Field {
     Confirm,
 }
 
-/// Why a sent action did not succeed, as the dialog needs to know it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ActFailure {
-    /// 412: the target changed since the plan.
-    Changed { current_version: Option<u64> },
-    /// 403.
-    Forbidden(String),
-    /// No answer even after retries with the same key.
-    Timeout(String),
-    /// Refused by the fleet (409, 422...) or another error.
-    Refused(String),
-}
-
 /// Where a dialog stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
@@ -123,7 +111,7 @@ pub struct ConfirmDialog {
     /// Keys whose request succeeded.
     pub done: BTreeSet<String>,
     /// Results to report when the dialog closes.
-    pub outcomes: Vec<String>,
+    pub outcomes: Vec<TargetOutcome>,
 }
 
 impl ConfirmDialog {
@@ -196,16 +184,21 @@ impl ConfirmDialog {
         Ok(())
     }
 
-    pub fn body(&self) -> ActionBody {
+    /// The request for one planned target: the reason and ticket as typed, and the
+    /// version seen as `If-Match`.
+    pub fn request(&self, planned: &PlannedTarget) -> ActionRequest {
         let text = |input: &Input| {
             let value = input.value().trim();
             (!value.is_empty()).then(|| value.to_string())
         };
-        ActionBody {
+        ActionRequest {
+            verb: self.plan.verb,
+            target: planned.target.clone(),
             reason: text(&self.reason),
             ticket: text(&self.ticket),
             patch_id: self.plan.patch_id.clone(),
             cve: self.plan.cve.clone(),
+            if_match: Some(planned.version),
         }
     }
 }
@@ -236,12 +229,12 @@ fn window_words(ring: &Ring, now: chrono::DateTime<chrono::Utc>) -> String {
         WindowStatus::Open { closes_at } => format!(
             "{}: window open now ({} left)",
             ring.name,
-            crate::ui::text::duration(closes_at - now)
+            crate::text::duration(closes_at - now)
         ),
         WindowStatus::Closed { opens_at } => format!(
             "{}: waits for its window, opens in {}",
             ring.name,
-            crate::ui::text::duration(opens_at - now)
+            crate::text::duration(opens_at - now)
         ),
     }
 }

@@ -8,6 +8,7 @@ pub mod dialog;
 pub mod failures;
 pub mod keymap;
 pub mod lists;
+pub mod outcome;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,13 +17,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use crate::api::client::ActionCall;
-use crate::api::sync::{Connection, SyncUpdate};
 use crate::audit::AuditRecord;
-use crate::model::{
-    Action, ActionState, Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb,
-};
-use dialog::{ActFailure, ConfirmDialog, Field, PlannedAction, Resend, Stage};
+use crate::backend::{ActionCall, Connection, Outcome, SyncUpdate};
+use crate::model::{Emergency, Fleet, Host, HostState, Identity, TargetKind, Verb};
+use dialog::{ConfirmDialog, Field, PlannedAction, Resend, Stage};
 use failures::{FailureGroup, FailureIndex};
 use keymap::{Key, KeyAction, Keymap};
 use lists::{HostFilter, Pane};
@@ -56,7 +54,7 @@ pub enum Msg {
     /// Answer to `Effect::Act`.
     ActionDone {
         idempotency_key: String,
-        result: Result<Action, ActFailure>,
+        outcome: Outcome,
     },
 }
 
@@ -688,8 +686,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::ActionDone {
             idempotency_key,
-            result,
-        } => on_action_done(app, idempotency_key, result),
+            outcome,
+        } => outcome::on_action_done(app, idempotency_key, outcome),
         Msg::Key(key) => on_key(app, key),
     }
 }
@@ -1584,7 +1582,6 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog, resend: bool) -> Vec<Effect>
             return Vec::new();
         }
     }
-    let body = confirm.body();
     let mut waiting = BTreeSet::new();
     let mut effects = Vec::new();
     for (planned, key) in confirm.plan.targets.iter().zip(&confirm.keys) {
@@ -1592,10 +1589,7 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog, resend: bool) -> Vec<Effect>
             continue;
         }
         let call = ActionCall {
-            verb: confirm.plan.verb,
-            target: planned.target.clone(),
-            body: body.clone(),
-            if_match: Some(planned.version),
+            request: confirm.request(planned),
             idempotency_key: key.clone(),
         };
         app.sent.insert(
@@ -1624,152 +1618,5 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog, resend: bool) -> Vec<Effect>
     {
         app.marked.clear();
     }
-    effects
-}
-
-fn outcome_words(result: &Result<Action, ActFailure>) -> (String, Option<String>) {
-    match result {
-        Ok(action) => (
-            match action.state {
-                ActionState::AwaitingSecondApprover => "awaiting-second-approver".to_string(),
-                ActionState::Running => "accepted, running".to_string(),
-                ActionState::Succeeded => "succeeded".to_string(),
-                ActionState::Partial => {
-                    format!("partial: {}", action.detail.clone().unwrap_or_default())
-                }
-                ActionState::Failed => {
-                    format!("failed: {}", action.detail.clone().unwrap_or_default())
-                }
-            },
-            Some(action.id.clone()),
-        ),
-        Err(ActFailure::Changed { current_version }) => (
-            format!(
-                "refused: changed since planned (now version {})",
-                current_version.map_or("?".into(), |v| v.to_string())
-            ),
-            None,
-        ),
-        Err(ActFailure::Forbidden(why)) => (format!("forbidden: {why}"), None),
-        Err(ActFailure::Timeout(why)) => (format!("no answer: {why}"), None),
-        Err(ActFailure::Refused(why)) => (format!("refused: {why}"), None),
-    }
-}
-
-fn on_action_done(app: &mut App, key: String, result: Result<Action, ActFailure>) -> Vec<Effect> {
-    app.dirty = true;
-    let mut effects = Vec::new();
-    let (outcome, action_id) = outcome_words(&result);
-    if let Some(sent) = app.sent.remove(&key) {
-        effects.push(Effect::Audit(Box::new(AuditRecord {
-            time: app.now,
-            context: sent.context.clone(),
-            api: sent.api_url.clone(),
-            identity: sent.identity.clone(),
-            action: sent.call.verb.as_str().to_string(),
-            target_kind: format!("{:?}", sent.call.target.kind).to_lowercase(),
-            target_id: sent.call.target.id.clone(),
-            target_name: sent.target_name.clone(),
-            reason: sent.call.body.reason.clone(),
-            ticket: sent.call.body.ticket.clone(),
-            idempotency_key: key.clone(),
-            outcome: outcome.clone(),
-            action_id,
-        })));
-    }
-    if let Ok(action) = &result {
-        // Show it at once; the event stream brings its progress.
-        app.fleet
-            .upsert(crate::model::Change::Action(action.clone()));
-        app.fleet_changed();
-    }
-    let Some(Dialog::Confirm(mut confirm)) = app.dialog.take() else {
-        // The dialog was closed: say what happened.
-        app.set_flash(outcome, result.is_err());
-        return effects;
-    };
-    let Stage::Sending { waiting } = &mut confirm.stage else {
-        app.dialog = Some(Dialog::Confirm(confirm));
-        return effects;
-    };
-    if !waiting.remove(&key) {
-        app.dialog = Some(Dialog::Confirm(confirm));
-        return effects;
-    }
-    let name = confirm
-        .plan
-        .targets
-        .iter()
-        .zip(&confirm.keys)
-        .find(|(_, k)| **k == key)
-        .map(|(t, _)| t.clone());
-    match &result {
-        Ok(_) => {
-            confirm.done.insert(key.clone());
-            confirm.outcomes.push(outcome);
-        }
-        Err(failure) => {
-            let what = match (failure, &name) {
-                (ActFailure::Changed { .. }, Some(planned)) => {
-                    dialog::what_changed(&app.fleet, planned)
-                }
-                _ => outcome,
-            };
-            confirm.outcomes.push(what);
-        }
-    }
-    let waiting_empty = waiting.is_empty();
-    if !waiting_empty {
-        app.dialog = Some(Dialog::Confirm(confirm));
-        return effects;
-    }
-    let failures: Vec<&String> = confirm
-        .outcomes
-        .iter()
-        .filter(|o| {
-            !(o.starts_with("succeeded")
-                || o.starts_with("awaiting")
-                || o.starts_with("accepted")
-                || o.starts_with("partial"))
-        })
-        .collect();
-    if confirm.done.len() == confirm.keys.len() {
-        let summary = if confirm.outcomes.iter().all(|o| o == "succeeded") {
-            "done".to_string()
-        } else {
-            confirm.outcomes.first().cloned().unwrap_or_default()
-        };
-        app.set_flash(format!("{}: {summary}", confirm.plan.title), false);
-        return effects;
-    }
-    let changed = matches!(result, Err(ActFailure::Changed { .. }))
-        || confirm
-            .outcomes
-            .iter()
-            .any(|o| o.contains(" -> ") || o.contains("changed"));
-    let timed_out = matches!(result, Err(ActFailure::Timeout(_)));
-    let message = failures
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    confirm.outcomes.clear();
-    confirm.stage = Stage::Problem {
-        message: if changed {
-            format!("changed since you looked: {message}. Enter plans again, Esc cancels")
-        } else if timed_out {
-            format!("{message}. Enter sends again with the same idempotency key, Esc cancels")
-        } else {
-            format!("{message}. Enter closes")
-        },
-        resend: if changed {
-            Resend::Replan
-        } else if timed_out {
-            Resend::SameKeys
-        } else {
-            Resend::No
-        },
-    };
-    app.dialog = Some(Dialog::Confirm(confirm));
     effects
 }

@@ -10,11 +10,11 @@ use super::panes::{
     action_progress, action_state_word, approval_words, deployment_state_word, gate_words,
     progress_bar, ring_state_word, severity_word, window_words,
 };
-use super::text::{self, clean, fit};
 use super::{Look, Loudness};
 use crate::app::lists::HostFilter;
 use crate::app::{App, ListId, Screen, visible_offset};
 use crate::model::{GateMode, HostCounts, HostState};
+use crate::text::{self, clean, fit};
 use crate::theme::Theme;
 
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, screen: &Screen, area: Rect) {

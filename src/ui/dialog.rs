@@ -9,10 +9,10 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use super::Look;
-use super::text::{self, clean, fit};
 use crate::app::dialog::{self, ConfirmDialog, Field, Stage};
 use crate::app::{App, Dialog, EmergencyWizard, WizardStep};
 use crate::model::{Emergency, HostCounts};
+use crate::text::{self, clean, fit};
 use crate::theme::Theme;
 
 /// A centred area of at most `width` x `height`.

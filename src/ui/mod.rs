@@ -4,7 +4,6 @@ pub mod detail;
 pub mod dialog;
 pub mod layout;
 pub mod panes;
-pub mod text;
 
 use chrono::FixedOffset;
 use ratatui::Frame;
@@ -13,10 +12,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::api::sync::Connection;
 use crate::app::keymap::KeyAction;
 use crate::app::lists::Pane;
 use crate::app::{App, MIN_HEIGHT, MIN_WIDTH, Mode, STALE_AFTER_SECS, Screen};
+use crate::backend::Connection;
+use crate::text;
 use crate::theme::Theme;
 
 /// Presentation settings the view needs besides the state.

@@ -7,7 +7,6 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
-use super::text::{self, fit};
 use super::{Look, Loudness};
 use crate::app::failures::FailureGroup;
 use crate::app::lists::{self, Pane};
@@ -16,6 +15,7 @@ use crate::model::{
     Action, ActionState, Deployment, DeploymentState, GateState, HostCounts, Ring, RingState,
     Severity, WindowStatus,
 };
+use crate::text::{self, fit};
 use crate::theme::Theme;
 
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, tabbed: bool) {

@@ -12,10 +12,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 
-use patchdeck::api::sync::{Connection, SyncUpdate};
 use patchdeck::app::keymap::Keymap;
 use patchdeck::app::{App, Context, Effect, Msg, update};
-use patchdeck::backend::{ActionRequest, Backend, HostQuery};
+use patchdeck::backend::{ActionRequest, Backend, Connection, HostQuery, SyncUpdate};
 use patchdeck::model::{Change, Fleet, Identity, Role, Target, TargetKind, Verb};
 use patchdeck::sim::{Scenario, SimConfig, Simulator};
 use patchdeck::theme::{ColourSupport, Theme};
@@ -298,7 +297,7 @@ pub fn act(
 }
 
 /// The `Effect::Act`s among effects.
-pub fn acts(effects: &[Effect]) -> Vec<patchdeck::api::client::ActionCall> {
+pub fn acts(effects: &[Effect]) -> Vec<patchdeck::backend::ActionCall> {
     effects
         .iter()
         .filter_map(|e| match e {

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use patchdeck::api::client::{ActionCall, Client};
+use patchdeck::api::client::Client;
 use patchdeck::api::server::{self, RunningServer, ServerOptions};
 use patchdeck::api::tokens::{TokenEntry, Tokens};
-use patchdeck::api::wire::ActionBody;
+use patchdeck::backend::{ActionCall, ActionRequest};
 use patchdeck::model::{Role, Target, TargetKind, Verb};
 use patchdeck::sim::{Scenario, SimConfig, Simulator};
 
@@ -93,13 +93,13 @@ impl ServedFleet {
 /// An action call with a fresh idempotency key, no reason, no If-Match.
 pub fn call(verb: Verb, kind: TargetKind, id: &str) -> ActionCall {
     ActionCall {
-        verb,
-        target: Target {
-            kind,
-            id: id.to_string(),
-        },
-        body: ActionBody::default(),
-        if_match: None,
+        request: ActionRequest::new(
+            verb,
+            Target {
+                kind,
+                id: id.to_string(),
+            },
+        ),
         idempotency_key: uuid::Uuid::new_v4().simple().to_string(),
     }
 }
@@ -108,7 +108,7 @@ pub fn call(verb: Verb, kind: TargetKind, id: &str) -> ActionCall {
 /// emergency).
 pub fn justified(verb: Verb, kind: TargetKind, id: &str, reason: &str, ticket: &str) -> ActionCall {
     let mut call = call(verb, kind, id);
-    call.body.reason = Some(reason.to_string());
-    call.body.ticket = Some(ticket.to_string());
+    call.request.reason = Some(reason.to_string());
+    call.request.ticket = Some(ticket.to_string());
     call
 }

@@ -1,5 +1,6 @@
-//! Untrusted text made safe to draw: control characters and escape sequences removed,
-//! widths measured in display columns.
+//! Untrusted text made safe to show: control characters and escape sequences removed,
+//! widths measured in display columns; durations and times in the console's short
+//! words. Shared by the app, the views and the audit table.
 
 use std::borrow::Cow;
 

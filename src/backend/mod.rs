@@ -5,6 +5,16 @@
 //! Auth, roles, idempotency and paging belong to the server; the fleet's own rules
 //! (what an action does, the two-person rule on production rings, `If-Match`) belong to
 //! the Backend, so that they are applied atomically with the change.
+//!
+//! The seam also holds what a console sends and learns across it, whatever carries it
+//! (today the API client): an [`ActionCall`], its [`Outcome`], and the [`SyncUpdate`]s
+//! and [`Connection`] state of keeping a fleet in sync.
+
+mod outcome;
+mod sync;
+
+pub use outcome::{Outcome, Refusal};
+pub use sync::{Connection, SyncUpdate};
 
 use tokio::sync::broadcast;
 
@@ -54,6 +64,29 @@ pub struct ActionRequest {
     pub cve: Option<String>,
     /// Act only if the target is still at this version (`If-Match`).
     pub if_match: Option<u64>,
+}
+
+impl ActionRequest {
+    /// `verb` on `target`, with no reason, ticket, patch or version yet.
+    pub fn new(verb: Verb, target: Target) -> ActionRequest {
+        ActionRequest {
+            verb,
+            target,
+            reason: None,
+            ticket: None,
+            patch_id: None,
+            cve: None,
+            if_match: None,
+        }
+    }
+}
+
+/// An action as a console sends it: the request and the idempotency key that every
+/// retry of it carries, so that it is done at most once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionCall {
+    pub request: ActionRequest,
+    pub idempotency_key: String,
 }
 
 /// Why an action was refused. Each maps to one problem `type` of the API.
