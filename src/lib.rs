@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod model;
 pub mod sim;
+pub mod store;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
