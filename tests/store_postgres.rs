@@ -162,7 +162,12 @@ async fn bench_runs(cluster: &Cluster) {
         url: cluster.create_database("bench"),
     };
     let store = db.open().await;
-    let result = bench::measure(&store, 10, 10).await.unwrap();
+    // PATCHDECK_STORE_BENCH=N measures N actions and N event appends (10 by default).
+    let n = std::env::var("PATCHDECK_STORE_BENCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let result = bench::measure(&store, n, n).await.unwrap();
     assert!(result.actions_per_sec > 0.0);
     println!("{result}");
 }

@@ -246,9 +246,14 @@ async fn acknowledged_writes_survive_sigkill() {
 async fn the_bench_measures_actions_and_event_appends() {
     let file = SqliteFile::new("bench");
     let store = file.open().await;
-    let result = bench::measure(&store, 10, 10).await.unwrap();
+    // PATCHDECK_STORE_BENCH=N measures N actions and N event appends (10 by default).
+    let n = std::env::var("PATCHDECK_STORE_BENCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let result = bench::measure(&store, n, n).await.unwrap();
     assert!(result.actions_per_sec > 0.0);
     assert!(result.event_append_p99 >= result.event_append_p50);
-    assert_eq!(store.event_bounds().await.unwrap().last, 10);
+    assert_eq!(store.event_bounds().await.unwrap().last, n as u64);
     println!("{result}");
 }
