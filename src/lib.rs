@@ -14,6 +14,7 @@ pub mod console;
 pub mod model;
 pub mod serve;
 pub mod sim;
+pub mod store;
 pub mod terminal;
 pub mod text;
 pub mod theme;
