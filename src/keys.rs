@@ -1,5 +1,7 @@
-//! Key bindings: mode -> key -> action, defaults compiled in, partial overrides from the
-//! config. The footer and the `?` help are generated from these bindings.
+//! The key vocabulary: what a key can do (`KeyAction`), keys as typed in the config
+//! (`Key`), and the bindings (`Keymap`): defaults compiled in, partial overrides from the
+//! config. The footer and the `?` help are generated from these bindings. Shared by the
+//! config (which parses overrides) and the app (which dispatches keys).
 
 use std::fmt;
 
