@@ -5,5 +5,5 @@ pub use super::confirm::{ConfirmDialog, Field, Resend, Stage};
 pub use super::plan::{
     BlastRadius, PlannedAction, PlannedTarget, current_state, emergency_candidates,
     emergency_order, host_eligible, plan_deployment, plan_emergency, plan_hosts, plan_ring,
-    role_check, state_word, what_changed,
+    role_check, what_changed,
 };

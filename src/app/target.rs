@@ -5,7 +5,7 @@ use super::lists::Pane;
 use super::navigation::selected_hosts;
 use super::{App, ListId, Screen, plan};
 use crate::keys::KeyAction;
-use crate::model::{TargetKind, Verb};
+use crate::model::{DeploymentState, RingState, TargetKind, VERBS, Verb};
 
 impl App {
     /// Can the operator use this key here? Err says why not.
@@ -23,7 +23,7 @@ impl App {
 
     /// The kind of thing an action acts on from where the operator is.
     fn target_kind_here(&self, verb: Verb) -> TargetKind {
-        if verb == Verb::Emergency {
+        if verb.spec().targets.contains(&TargetKind::Fleet) {
             return TargetKind::Fleet;
         }
         match self.screen() {
@@ -39,33 +39,31 @@ impl App {
     }
 }
 
-/// The verb a key means here (`p` is pause or resume depending on the target).
+/// The verb a key means here, from the verb table (`p` is pause or resume depending on
+/// whether the target is paused).
 pub(super) fn verb_of(action: KeyAction, app: &App) -> Option<Verb> {
-    Some(match action {
-        KeyAction::Approve => Verb::Approve,
-        KeyAction::Decline => Verb::Decline,
-        KeyAction::Halt => Verb::Halt,
-        KeyAction::Retry => Verb::Retry,
-        KeyAction::Exclude => Verb::Exclude,
-        KeyAction::Rollback => Verb::Rollback,
-        KeyAction::Emergency => Verb::Emergency,
-        KeyAction::PauseResume => {
-            let paused = match target_here(app) {
-                Some(Here::Deployment(id)) => app
-                    .fleet
-                    .deployments
-                    .get(&id)
-                    .is_some_and(|d| d.state == crate::model::DeploymentState::Paused),
-                Some(Here::Ring(id)) => app
-                    .fleet
-                    .rings
-                    .get(&id)
-                    .is_some_and(|r| r.state == crate::model::RingState::Paused),
-                _ => false,
-            };
-            if paused { Verb::Resume } else { Verb::Pause }
-        }
-        _ => return None,
+    let mut specs = VERBS.iter().filter(|spec| spec.key_action == action.name());
+    let first = specs.next()?;
+    let Some(second) = specs.next() else {
+        return Some(first.verb);
+    };
+    let paused = match target_here(app) {
+        Some(Here::Deployment(id)) => app
+            .fleet
+            .deployments
+            .get(&id)
+            .is_some_and(|d| d.state == DeploymentState::Paused),
+        Some(Here::Ring(id)) => app
+            .fleet
+            .rings
+            .get(&id)
+            .is_some_and(|r| r.state == RingState::Paused),
+        Some(Here::Hosts(_)) | None => false,
+    };
+    Some(if second.when_paused == paused {
+        second.verb
+    } else {
+        first.verb
     })
 }
 

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Deployment, Fleet, Host, HostKind, HostState, Patch, Ring, WindowStatus};
+use crate::model::{
+    self, Deployment, Fleet, Host, HostKind, HostState, Patch, Ring, WindowWording,
+};
 
 /// What an action will touch, shown before anything is sent.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,18 +27,8 @@ pub struct BlastRadius {
 }
 
 fn window_words(ring: &Ring, now: chrono::DateTime<chrono::Utc>) -> String {
-    match ring.window.status(now) {
-        WindowStatus::Open { closes_at } => format!(
-            "{}: window open now ({} left)",
-            ring.name,
-            crate::text::duration(closes_at - now)
-        ),
-        WindowStatus::Closed { opens_at } => format!(
-            "{}: waits for its window, opens in {}",
-            ring.name,
-            crate::text::duration(opens_at - now)
-        ),
-    }
+    let (words, _) = model::window_words(&ring.window, now, WindowWording::Sentence);
+    format!("{}: {words}", ring.name)
 }
 
 /// Count hosts, servers, groups and reboots of a host set into a blast radius.
@@ -78,7 +70,7 @@ pub(super) fn measure_hosts<'a>(
             if let Some(group) = &host.group_id {
                 let tiers = groups.entry(group.clone()).or_default();
                 if let Some(tier) = host.tier {
-                    tiers.insert(format!("{tier:?}").to_lowercase());
+                    tiers.insert(tier.as_str().to_string());
                 }
             }
         }

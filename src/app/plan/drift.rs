@@ -1,7 +1,7 @@
 //! Drift: what changed on a target since the operator looked at the plan (before
 //! sending, and in the words of a 412).
 
-use super::{PlannedTarget, host_eligible, state_word};
+use super::PlannedTarget;
 use crate::model::{Fleet, Target, TargetKind, Verb};
 
 /// What changed on a target since the plan, in words (for a 412).
@@ -24,11 +24,11 @@ pub fn current_state(fleet: &Fleet, target: &Target) -> Option<(String, u64)> {
     Some(match target.kind {
         TargetKind::Deployment => {
             let d = fleet.deployments.get(&target.id)?;
-            (state_word(d.state), d.version)
+            (d.state.as_str().to_string(), d.version)
         }
         TargetKind::Ring => {
             let r = fleet.rings.get(&target.id)?;
-            (state_word(r.state), r.version)
+            (r.state.as_str().to_string(), r.version)
         }
         TargetKind::Host => {
             let h = fleet.hosts.get(&target.id)?;
@@ -54,7 +54,7 @@ pub fn still_takes(fleet: &Fleet, verb: Verb, planned: &PlannedTarget) -> Option
         TargetKind::Host => fleet
             .hosts
             .get(&planned.target.id)
-            .map(|h| (host_eligible(verb, h.state), h.version)),
+            .map(|h| (verb.spec().host_eligible(h.state), h.version)),
         _ => current_state(fleet, &planned.target)
             .map(|(state, version)| (state == planned.seen_state, version)),
     }

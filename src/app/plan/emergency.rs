@@ -38,10 +38,7 @@ pub fn emergency_order(fleet: &Fleet) -> Vec<(String, u32)> {
         ),
     ];
     for (criticality, n) in by_criticality {
-        order.push((
-            format!("{} criticality", format!("{criticality:?}").to_lowercase()),
-            n,
-        ));
+        order.push((format!("{} criticality", criticality.as_str()), n));
     }
     order
 }

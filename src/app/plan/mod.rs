@@ -80,7 +80,7 @@ fn deployment_target(deployment: &Deployment) -> PlannedTarget {
         },
         name: deployment.name.clone(),
         version: deployment.version,
-        seen_state: state_word(deployment.state),
+        seen_state: deployment.state.as_str().to_string(),
     }
 }
 
@@ -92,7 +92,7 @@ fn ring_target(ring: &Ring) -> PlannedTarget {
         },
         name: ring.name.clone(),
         version: ring.version,
-        seen_state: state_word(ring.state),
+        seen_state: ring.state.as_str().to_string(),
     }
 }
 
@@ -116,6 +116,7 @@ pub fn plan_deployment(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<PlannedAction, String> {
     let patches = deployment_patches(fleet, deployment);
+    let stops = |what: &str| stop_blast(fleet, verb, deployment, &patches, now, what);
     let (blast, title) = match verb {
         // A halted deployment: approval resumes its ring once the failures are handled
         // (retried, excluded or rolled back); the fleet refuses it otherwise.
@@ -166,7 +167,7 @@ pub fn plan_deployment(
                 return Err(format!(
                     "{} is {}, not awaiting approval",
                     deployment.name,
-                    state_word(deployment.state)
+                    deployment.state.as_str()
                 ));
             }
             let hosts = fleet
@@ -185,52 +186,62 @@ pub fn plan_deployment(
                 format!("Approve {} for {}", deployment.name, fleet.ring_name(next)),
             )
         }
-        Verb::Decline | Verb::Pause | Verb::Resume | Verb::Halt => {
-            let ring = deployment
-                .current_ring
-                .clone()
-                .or(deployment.next_ring.clone());
-            let hosts = fleet.hosts.values().filter(|h| {
-                h.deployment_id.as_deref() == Some(deployment.id.as_str())
-                    && (h.state.is_in_flight()
-                        || h.state == HostState::Pending
-                        || h.state == HostState::Deferred)
-            });
-            let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
-            blast.reboots = 0;
-            let what = match verb {
-                Verb::Decline => "no further ring will open",
-                Verb::Pause => "no new installs start; installs under way finish",
-                Verb::Resume => "installs start again in open windows",
-                _ => "installs stop now; nothing new starts until resumed or rolled back",
-            };
-            blast.notes.push(format!(
-                "{what} ({})",
-                ring.map(|r| fleet.ring_name(&r))
-                    .unwrap_or_else(|| "no ring".into())
-            ));
-            (
-                blast,
-                format!("{} {}", capitalised(verb.as_str()), deployment.name),
-            )
-        }
+        Verb::Decline => stops("no further ring will open"),
+        Verb::Pause => stops("no new installs start; installs under way finish"),
+        Verb::Resume => stops("installs start again in open windows"),
+        Verb::Halt => stops("installs stop now; nothing new starts until resumed or rolled back"),
         Verb::Rollback => {
             let hosts = touched_hosts(fleet, &deployment.id, None);
             let mut blast = measure_hosts(fleet, hosts, &patches, true, now);
             rollback_notes(&mut blast);
             (blast, format!("Roll back {}", deployment.name))
         }
-        other => return Err(format!("{} does not apply to a deployment", other.as_str())),
+        Verb::Retry | Verb::Exclude | Verb::Emergency => {
+            return Err(format!("{} does not apply to a deployment", verb.as_str()));
+        }
     };
     Ok(PlannedAction {
         verb,
         title,
         targets: vec![deployment_target(deployment)],
         blast,
-        confirm_text: (verb == Verb::Halt).then(|| deployment.name.clone()),
+        confirm_text: verb
+            .spec()
+            .types_name(TargetKind::Deployment)
+            .then(|| deployment.name.clone()),
         patch_id: None,
         cve: None,
     })
+}
+
+/// Decline, pause, resume, halt: the deployment's hosts not yet done, and what stops.
+fn stop_blast(
+    fleet: &Fleet,
+    verb: Verb,
+    deployment: &Deployment,
+    patches: &[&Patch],
+    now: chrono::DateTime<chrono::Utc>,
+    what: &str,
+) -> (BlastRadius, String) {
+    let ring = deployment
+        .current_ring
+        .clone()
+        .or(deployment.next_ring.clone());
+    let hosts = fleet.hosts.values().filter(|h| {
+        h.deployment_id.as_deref() == Some(deployment.id.as_str())
+            && (h.state.is_in_flight()
+                || h.state == HostState::Pending
+                || h.state == HostState::Deferred)
+    });
+    let mut blast = measure_hosts(fleet, hosts, patches, false, now);
+    blast.reboots = 0;
+    blast.notes.push(format!(
+        "{what} ({})",
+        ring.map(|r| fleet.ring_name(&r))
+            .unwrap_or_else(|| "no ring".into())
+    ));
+    let title = format!("{} {}", capitalised(verb.as_str()), deployment.name);
+    (blast, title)
 }
 
 fn capitalised(word: &str) -> String {
@@ -271,9 +282,21 @@ pub fn plan_ring(
                 .notes
                 .insert(0, format!("rolls back {} in this ring", deployment.name));
             rollback_notes(&mut blast);
-            (blast, Some(ring.name.clone()))
+            (
+                blast,
+                verb.spec()
+                    .types_name(TargetKind::Ring)
+                    .then(|| ring.name.clone()),
+            )
         }
-        other => return Err(format!("{} does not apply to a ring", other.as_str())),
+        Verb::Approve
+        | Verb::Decline
+        | Verb::Halt
+        | Verb::Retry
+        | Verb::Exclude
+        | Verb::Emergency => {
+            return Err(format!("{} does not apply to a ring", verb.as_str()));
+        }
     };
     Ok(PlannedAction {
         verb,
@@ -302,11 +325,11 @@ pub fn plan_hosts(
     }
     let (chosen, skipped): (Vec<&Host>, Vec<&Host>) = hosts
         .into_iter()
-        .partition(|h| host_eligible(verb, h.state));
+        .partition(|h| verb.spec().host_eligible(h.state));
     if chosen.is_empty() {
         return Err(format!(
             "none of the selected hosts can be {}",
-            past_tense(verb)
+            verb.past_tense()
         ));
     }
     let mut patch_ids = BTreeSet::new();
@@ -336,15 +359,23 @@ pub fn plan_hosts(
             blast.notes.push("an exception is recorded with your reason and ticket; these hosts are never deployed to until it expires".into());
         }
         Verb::Rollback => rollback_notes(&mut blast),
-        _ => blast
+        Verb::Retry => blast
             .notes
             .push("re-queued: installs again in its ring's window".into()),
+        // No host can take these (their table entries list no host states): `chosen`
+        // is empty and the plan was refused above.
+        Verb::Approve
+        | Verb::Decline
+        | Verb::Pause
+        | Verb::Resume
+        | Verb::Halt
+        | Verb::Emergency => {}
     }
     if !skipped.is_empty() {
         blast.notes.push(format!(
             "{} selected hosts skipped: not in a state to be {}",
             skipped.len(),
-            past_tense(verb)
+            verb.past_tense()
         ));
     }
     let title = if chosen.len() == 1 {
@@ -363,26 +394,9 @@ pub fn plan_hosts(
     })
 }
 
-/// Can a host in `state` take `verb`?
+/// Can a host in `state` take `verb`? (The verb table says.)
 pub fn host_eligible(verb: Verb, state: HostState) -> bool {
-    match verb {
-        Verb::Retry => state == HostState::Failed,
-        Verb::Exclude => state != HostState::Excluded,
-        Verb::Rollback => matches!(
-            state,
-            HostState::Succeeded | HostState::Failed | HostState::PendingReboot
-        ),
-        _ => false,
-    }
-}
-
-fn past_tense(verb: Verb) -> &'static str {
-    match verb {
-        Verb::Retry => "retried",
-        Verb::Exclude => "excluded",
-        Verb::Rollback => "rolled back",
-        _ => "acted on",
-    }
+    verb.spec().host_eligible(state)
 }
 
 pub(super) fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> {
@@ -398,34 +412,32 @@ pub(super) fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> 
         }
         Some(Here::Ring(id)) => {
             let ring = fleet.rings.get(&id).ok_or("that ring is gone")?;
-            match verb {
-                Verb::Pause | Verb::Resume | Verb::Rollback => plan_ring(fleet, verb, ring, now),
+            if verb.spec().targets.contains(&TargetKind::Ring) {
+                plan_ring(fleet, verb, ring, now)
+            } else {
                 // Approve, decline and halt act on the deployment in the ring.
-                _ => {
-                    let deployment = fleet
-                        .deployments
-                        .values()
-                        .filter(|d| {
-                            d.state.is_active()
-                                && (d.current_ring.as_deref() == Some(id.as_str())
-                                    || d.next_ring.as_deref() == Some(id.as_str()))
-                        })
-                        .max_by_key(|d| d.created_at)
-                        .ok_or_else(|| format!("no deployment is in {}", ring.name))?;
-                    let mut plan = plan_deployment(fleet, verb, deployment, now)?;
-                    if verb == Verb::Halt {
-                        plan.title =
-                            format!("Halt {} ({} in this ring)", ring.name, deployment.name);
-                        plan.confirm_text = Some(ring.name.clone());
-                    }
-                    Ok(plan)
+                let deployment = fleet
+                    .deployments
+                    .values()
+                    .filter(|d| {
+                        d.state.is_active()
+                            && (d.current_ring.as_deref() == Some(id.as_str())
+                                || d.next_ring.as_deref() == Some(id.as_str()))
+                    })
+                    .max_by_key(|d| d.created_at)
+                    .ok_or_else(|| format!("no deployment is in {}", ring.name))?;
+                let mut plan = plan_deployment(fleet, verb, deployment, now)?;
+                if verb == Verb::Halt {
+                    plan.title = format!("Halt {} ({} in this ring)", ring.name, deployment.name);
+                    plan.confirm_text = Some(ring.name.clone());
                 }
+                Ok(plan)
             }
         }
-        Some(Here::Hosts(ids)) => match verb {
-            Verb::Retry | Verb::Exclude | Verb::Rollback => plan_hosts(fleet, verb, &ids, now),
-            _ => Err("select a deployment (2) or a ring (1) for this".into()),
-        },
+        Some(Here::Hosts(ids)) if verb.spec().targets.contains(&TargetKind::Host) => {
+            plan_hosts(fleet, verb, &ids, now)
+        }
+        Some(Here::Hosts(_)) => Err("select a deployment (2) or a ring (1) for this".into()),
         None => Err("select a deployment, a ring or hosts first".into()),
     }
 }
@@ -470,12 +482,4 @@ pub(super) fn replan(
     plan.title = old.title.clone();
     plan.confirm_text = old.confirm_text.clone();
     Ok(plan)
-}
-
-/// A state as the API spells it ("awaiting-approval").
-pub fn state_word(state: impl serde::Serialize) -> String {
-    match serde_json::to_value(state) {
-        Ok(serde_json::Value::String(word)) => word,
-        _ => "unknown".into(),
-    }
 }
