@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::app::keymap::Keymap;
+use crate::keys::Keymap;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -202,8 +202,8 @@ halt = ["ctrl-h"]
         assert!(prod.read_only);
         assert_eq!(prod.api, "https://patch.example.com");
         assert_eq!(
-            config.keymap().action(crate::app::keymap::Key::ctrl('h')),
-            Some(crate::app::keymap::KeyAction::Halt)
+            config.keymap().action(crate::keys::Key::ctrl('h')),
+            Some(crate::keys::KeyAction::Halt)
         );
     }
 

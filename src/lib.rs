@@ -2,7 +2,8 @@
 //!
 //! Layout: `model` (domain types), `backend` (the Backend seam), `sim` (simulated
 //! fleet), `api` (API v1 wire types, client, server), `app` (state and pure update),
-//! `ui` (pure view), `text` (untrusted text and durations, shared), `config` and `theme`.
+//! `ui` (pure view), `text` (untrusted text and durations, shared), `keys` (key
+//! actions and bindings), `config` and `theme`.
 
 pub mod api;
 pub mod app;
@@ -11,6 +12,7 @@ pub mod backend;
 pub mod bench;
 pub mod config;
 pub mod console;
+pub mod keys;
 pub mod model;
 pub mod serve;
 pub mod sim;

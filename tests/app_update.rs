@@ -11,7 +11,7 @@ use chrono::Duration;
 use crossterm::event::KeyCode;
 
 use common::*;
-use patchdeck::app::dialog::{ConfirmDialog, Resend, Stage};
+use patchdeck::app::confirm::{ConfirmDialog, Resend, Stage};
 use patchdeck::app::lists::{HostFilter, Pane};
 use patchdeck::app::{App, Dialog, Effect, ListId, Mode, Msg, Screen, WizardStep, update};
 use patchdeck::audit::AuditResult;

@@ -57,14 +57,13 @@ pub fn matches(filter: &str, fields: &[&str]) -> bool {
 }
 
 pub fn ring_matches(ring: &Ring, filter: &str) -> bool {
-    let state = format!("{:?}", ring.state);
     matches(
         filter,
         &[
             &ring.name,
             &ring.id,
             ring.site.as_deref().unwrap_or(""),
-            &state,
+            ring.state.as_str(),
         ],
     )
 }

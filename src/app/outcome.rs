@@ -2,7 +2,7 @@
 //! [`Outcome`] of one target's request and the words the flash, the dialog and the
 //! audit log show for it.
 
-use super::{App, Dialog, Effect, Resend, Stage, dialog};
+use super::{App, Dialog, Effect, Resend, Stage, plan};
 use crate::audit::{AuditRecord, AuditResult};
 use crate::backend::Outcome;
 use crate::model::ActionState;
@@ -108,7 +108,7 @@ pub(super) fn on_action_done(app: &mut App, key: String, outcome: Outcome) -> Ve
         .map(|(t, _)| t);
     let changed = match (&outcome, planned) {
         (Outcome::VersionConflict { .. }, Some(planned)) => {
-            Some(dialog::what_changed(&app.fleet, planned))
+            Some(plan::what_changed(&app.fleet, planned))
         }
         _ => None,
     };

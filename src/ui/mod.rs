@@ -14,8 +14,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::keymap::KeyAction;
 use crate::app::lists::Pane;
-use crate::app::{App, MIN_HEIGHT, MIN_WIDTH, Mode, STALE_AFTER_SECS, Screen};
-use crate::backend::Connection;
+use crate::app::{App, MIN_HEIGHT, MIN_WIDTH, Mode, Screen};
 use crate::text;
 use crate::theme::Theme;
 
@@ -100,42 +99,19 @@ fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
 /// The time-dependent words on screen; the app redraws when they change, so an idle
 /// console writes nothing between minutes.
 pub fn time_marks(app: &App) -> String {
-    format!(
-        "{}|{}|{}",
-        app.fleet_now().format("%H:%M"),
-        app.now.format("%H:%M"),
-        connection_label(app).0
-    )
+    crate::app::viewport::time_marks(app)
 }
 
 /// What the header says about the connection, and how loud.
 pub fn connection_label(app: &App) -> (String, Loudness) {
-    match &app.connection {
-        Connection::Live { .. } => ("LIVE".into(), Loudness::Ok),
-        Connection::Connecting { since } => (
-            format!("connecting {}", text::duration(app.now - *since)),
-            Loudness::Warn,
-        ),
-        Connection::Reconnecting {
-            since,
-            next_attempt_at,
-            ..
-        } => {
-            let age = app.now - *since;
-            let retry = (*next_attempt_at - app.now).num_seconds().max(0);
-            if age.num_seconds() < STALE_AFTER_SECS {
-                (
-                    format!("reconnecting {}", text::duration(age)),
-                    Loudness::Warn,
-                )
-            } else {
-                (
-                    format!("STALE {} (retry {retry}s)", text::duration(age)),
-                    Loudness::Fail,
-                )
-            }
-        }
-    }
+    use crate::app::viewport::{ConnectionHealth, connection_words};
+    let (words, health) = connection_words(app);
+    let loudness = match health {
+        ConnectionHealth::Live => Loudness::Ok,
+        ConnectionHealth::Degraded => Loudness::Warn,
+        ConnectionHealth::Stale => Loudness::Fail,
+    };
+    (words, loudness)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

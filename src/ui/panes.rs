@@ -13,7 +13,7 @@ use crate::app::lists::{self, Pane};
 use crate::app::{App, ListId, parse_failure_row_key, visible_offset};
 use crate::model::{
     Action, ActionState, Deployment, DeploymentState, GateState, HostCounts, Ring, RingState,
-    Severity, WindowStatus,
+    Severity,
 };
 use crate::text::{self, fit};
 use crate::theme::Theme;
@@ -299,23 +299,12 @@ pub fn gate_words(app: &App, ring: &Ring) -> (String, Loudness) {
 }
 
 pub fn window_words(app: &App, ring: &Ring) -> (String, Loudness) {
-    let now = app.fleet_now();
-    match ring.window.status(now) {
-        WindowStatus::Open { closes_at }
-            if ring.window.duration_minutes >= 24 * 60 && ring.window.days.is_empty() =>
-        {
-            let _ = closes_at;
-            ("always open".into(), Loudness::Ok)
-        }
-        WindowStatus::Open { closes_at } => (
-            format!("open {}", text::duration(closes_at - now)),
-            Loudness::Ok,
-        ),
-        WindowStatus::Closed { opens_at } => (
-            format!("in {}", text::duration(opens_at - now)),
-            Loudness::Muted,
-        ),
-    }
+    let (words, open) = crate::model::window_words(
+        &ring.window,
+        app.fleet_now(),
+        crate::model::WindowWording::Column,
+    );
+    (words, if open { Loudness::Ok } else { Loudness::Muted })
 }
 
 fn rings_table<'a>(

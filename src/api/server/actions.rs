@@ -13,7 +13,7 @@ use super::idempotency::{MAX_KEY_LEN, Stored, valid_key};
 use super::problem::ApiProblem;
 use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, PROBLEM_CONTENT_TYPE, ProblemType};
 use crate::backend::ActionRequest;
-use crate::model::{Identity, Role, Target, TargetKind, Verb};
+use crate::model::{Identity, Target, TargetKind, Verb};
 
 /// Target id of `POST /v1/emergency` (the whole fleet).
 pub const FLEET_TARGET_ID: &str = "fleet";
@@ -22,21 +22,9 @@ pub const FLEET_TARGET_ID: &str = "fleet";
 const MAX_REASON_CHARS: usize = 2000;
 const MAX_TICKET_CHARS: usize = 200;
 
-/// The verbs each kind of target answers to.
-pub(crate) fn verbs_for(kind: TargetKind) -> &'static [Verb] {
-    match kind {
-        TargetKind::Deployment => &[
-            Verb::Approve,
-            Verb::Decline,
-            Verb::Pause,
-            Verb::Resume,
-            Verb::Halt,
-            Verb::Rollback,
-        ],
-        TargetKind::Ring => &[Verb::Pause, Verb::Resume, Verb::Rollback],
-        TargetKind::Host => &[Verb::Retry, Verb::Exclude, Verb::Rollback],
-        TargetKind::Fleet => &[Verb::Emergency],
-    }
+/// The verbs each kind of target answers to, from the verb table.
+pub(crate) fn verbs_for(kind: TargetKind) -> Vec<Verb> {
+    Verb::on(kind).collect()
 }
 
 fn collection(kind: TargetKind) -> &'static str {
@@ -187,7 +175,7 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
                 known.join(", ")
             ))
         })?;
-    let needed = Role::required_for(verb, call.kind);
+    let needed = verb.spec().required_role(call.kind);
     if call.identity.role < needed {
         return Err(ApiProblem::forbidden(
             needed,

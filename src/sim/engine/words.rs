@@ -1,36 +1,19 @@
-//! The words the engine uses for tiers, target kinds and states in its messages.
+//! The words the engine uses for tiers and states in its messages: the model's words
+//! (each enum spells itself once, see `crate::model`), named as the engine reads them.
 
 use crate::model::{DeploymentState, RingState, Tier};
 
+/// "web", "db".
 pub fn tier_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Web => "web",
-        Tier::App => "app",
-        Tier::Db => "db",
-        Tier::File => "file",
-    }
+    tier.as_str()
 }
 
-pub fn deployment_state_name(state: DeploymentState) -> &'static str {
-    match state {
-        DeploymentState::AwaitingApproval => "awaiting approval",
-        DeploymentState::Running => "running",
-        DeploymentState::Paused => "paused",
-        DeploymentState::Halted => "halted",
-        DeploymentState::RollingBack => "rolling back",
-        DeploymentState::RolledBack => "rolled back",
-        DeploymentState::Declined => "declined",
-        DeploymentState::Completed => "completed",
-    }
+/// "awaiting approval", "rolled back".
+pub fn deployment_state_name(state: DeploymentState) -> String {
+    state.words()
 }
 
-pub fn ring_state_name(state: RingState) -> &'static str {
-    match state {
-        RingState::Waiting => "waiting",
-        RingState::Deploying => "deploying",
-        RingState::Soaking => "soaking",
-        RingState::Paused => "paused",
-        RingState::Halted => "halted",
-        RingState::Done => "done",
-    }
+/// "waiting", "done".
+pub fn ring_state_name(state: RingState) -> String {
+    state.words()
 }

@@ -1,9 +1,13 @@
-//! Key bindings: mode -> key -> action, defaults compiled in, partial overrides from the
-//! config. The footer and the `?` help are generated from these bindings.
+//! The key vocabulary: what a key can do (`KeyAction`), keys as typed in the config
+//! (`Key`), and the bindings (`Keymap`): defaults compiled in, partial overrides from the
+//! config. The footer and the `?` help are generated from these bindings. Shared by the
+//! config (which parses overrides) and the app (which dispatches keys).
 
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::model::VERBS;
 
 /// Something a key can do in normal mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -181,19 +185,9 @@ impl KeyAction {
         KeyAction::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// Does this action change the fleet?
+    /// Does this action change the fleet? (Is it a verb's key in the verb table?)
     pub fn is_fleet_action(self) -> bool {
-        matches!(
-            self,
-            KeyAction::Approve
-                | KeyAction::Decline
-                | KeyAction::PauseResume
-                | KeyAction::Halt
-                | KeyAction::Retry
-                | KeyAction::Exclude
-                | KeyAction::Rollback
-                | KeyAction::Emergency
-        )
+        VERBS.iter().any(|spec| spec.key_action == self.name())
     }
 }
 
@@ -335,7 +329,7 @@ pub enum KeymapError {
 impl Default for Keymap {
     fn default() -> Self {
         use KeyAction as A;
-        let bindings = vec![
+        let mut bindings = vec![
             (Key::plain(KeyCode::Tab), A::NextPane),
             (Key::plain(KeyCode::BackTab), A::PrevPane),
             (Key::char('1'), A::RingsPane),
@@ -362,17 +356,18 @@ impl Default for Keymap {
             (Key::char('z'), A::Zoom),
             (Key::char(' '), A::Select),
             (Key::char('*'), A::SelectAll),
-            (Key::char('a'), A::Approve),
-            (Key::char('d'), A::Decline),
-            (Key::char('p'), A::PauseResume),
-            (Key::char('H'), A::Halt),
-            (Key::char('r'), A::Retry),
-            (Key::char('x'), A::Exclude),
-            (Key::char('R'), A::Rollback),
-            (Key::char('E'), A::Emergency),
-            (Key::char('q'), A::Quit),
-            (Key::ctrl('c'), A::Quit),
         ];
+        // The fleet actions' keys come from the verb table (two verbs may share one).
+        for spec in &VERBS {
+            if let (Some(key), Some(action)) = (
+                Key::parse(spec.default_key),
+                KeyAction::from_name(spec.key_action),
+            ) && !bindings.contains(&(key, action))
+            {
+                bindings.push((key, action));
+            }
+        }
+        bindings.extend([(Key::char('q'), A::Quit), (Key::ctrl('c'), A::Quit)]);
         Keymap { bindings }
     }
 }
@@ -447,6 +442,18 @@ mod tests {
         for action in KeyAction::ALL {
             assert!(keymap.primary(action).is_some(), "{action:?} has no key");
         }
+    }
+
+    #[test]
+    fn every_verb_has_its_key() {
+        let keymap = Keymap::default();
+        for spec in &VERBS {
+            let action = KeyAction::from_name(spec.key_action).expect("a key action");
+            let key = Key::parse(spec.default_key).expect("a key");
+            assert_eq!(keymap.action(key), Some(action), "{:?}", spec.verb);
+            assert!(action.is_fleet_action());
+        }
+        assert!(!KeyAction::Quit.is_fleet_action());
     }
 
     #[test]

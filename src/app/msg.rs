@@ -1,0 +1,48 @@
+//! What arrives on the app's channel (`Msg`) and what the runner must do for it
+//! (`Effect`).
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+use crate::audit::AuditRecord;
+use crate::backend::{ActionCall, Outcome, SyncUpdate};
+use crate::model::Host;
+
+/// What arrives on the app's channel.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// Wall-clock tick (a few times a second).
+    Tick(DateTime<Utc>),
+    Sync(SyncUpdate),
+    /// Answer to `Effect::FetchHost`.
+    HostDetail {
+        id: String,
+        result: Box<Result<Host, String>>,
+    },
+    /// Answer to `Effect::Act`.
+    ActionDone {
+        idempotency_key: String,
+        outcome: Outcome,
+    },
+}
+
+/// What the runner must do for the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    /// Ctrl-Z: hand the terminal back and stop until resumed.
+    Suspend,
+    /// `:context NAME`: connect to another context of the config.
+    SwitchContext(String),
+    /// Load one host with its history (`GET /v1/hosts/{id}`).
+    FetchHost(String),
+    /// Send an action to the API.
+    Act(ActionCall),
+    /// Append to the local audit log.
+    Audit(Box<AuditRecord>),
+}

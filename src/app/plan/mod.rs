@@ -1,0 +1,485 @@
+//! Fleet actions as values: a key plans an action (its targets as the operator saw
+//! them, its blast radius), and the plan opens the confirmation dialog.
+
+mod blast;
+mod drift;
+mod emergency;
+
+pub use blast::BlastRadius;
+pub use drift::{current_state, still_takes, what_changed};
+pub use emergency::{emergency_candidates, emergency_order, plan_emergency};
+
+use std::collections::BTreeSet;
+
+use super::App;
+use super::target::{self, Here};
+use crate::model::{
+    Deployment, DeploymentState, Fleet, Host, HostState, Patch, Ring, Role, Target, TargetKind,
+    Verb,
+};
+use blast::{deployment_in_ring, deployment_patches, measure_hosts, rollback_notes, touched_hosts};
+
+/// One thing an action will be sent to, as the operator saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedTarget {
+    pub target: Target,
+    pub name: String,
+    /// Version seen when planning: sent as If-Match.
+    pub version: u64,
+    /// State seen when planning, in words, to say what changed on a 412.
+    pub seen_state: String,
+}
+
+/// A fleet action ready for confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedAction {
+    pub verb: Verb,
+    /// "Halt deployment 2026-11 Patch Tuesday"
+    pub title: String,
+    pub targets: Vec<PlannedTarget>,
+    pub blast: BlastRadius,
+    /// The operator must type this (case-insensitive) to confirm.
+    pub confirm_text: Option<String>,
+    /// Emergency: the patch and CVE.
+    pub patch_id: Option<String>,
+    pub cve: Option<String>,
+}
+
+impl PlannedAction {
+    pub fn needs_reason(&self) -> bool {
+        self.verb.needs_reason()
+    }
+}
+
+/// The least role for a verb on a target kind, and whether this identity has it.
+pub fn role_check(
+    verb: Verb,
+    kind: TargetKind,
+    role: Option<Role>,
+    read_only: bool,
+) -> Result<(), String> {
+    if read_only {
+        return Err("read-only: actions are disabled".into());
+    }
+    let needed = Role::required_for(verb, kind);
+    match role {
+        Some(role) if role < needed => Err(format!(
+            "needs role {} (you are {})",
+            needed.as_str(),
+            role.as_str()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn deployment_target(deployment: &Deployment) -> PlannedTarget {
+    PlannedTarget {
+        target: Target {
+            kind: TargetKind::Deployment,
+            id: deployment.id.clone(),
+        },
+        name: deployment.name.clone(),
+        version: deployment.version,
+        seen_state: deployment.state.as_str().to_string(),
+    }
+}
+
+fn ring_target(ring: &Ring) -> PlannedTarget {
+    PlannedTarget {
+        target: Target {
+            kind: TargetKind::Ring,
+            id: ring.id.clone(),
+        },
+        name: ring.name.clone(),
+        version: ring.version,
+        seen_state: ring.state.as_str().to_string(),
+    }
+}
+
+fn host_target(host: &Host) -> PlannedTarget {
+    PlannedTarget {
+        target: Target {
+            kind: TargetKind::Host,
+            id: host.id.clone(),
+        },
+        name: host.name.clone(),
+        version: host.version,
+        seen_state: host.state.as_str().to_string(),
+    }
+}
+
+/// Plan a deployment action.
+pub fn plan_deployment(
+    fleet: &Fleet,
+    verb: Verb,
+    deployment: &Deployment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PlannedAction, String> {
+    let patches = deployment_patches(fleet, deployment);
+    let stops = |what: &str| stop_blast(fleet, verb, deployment, &patches, now, what);
+    let (blast, title) = match verb {
+        // A halted deployment: approval resumes its ring once the failures are handled
+        // (retried, excluded or rolled back); the fleet refuses it otherwise.
+        Verb::Approve if deployment.state == DeploymentState::Halted => {
+            let ring = deployment
+                .current_ring
+                .as_deref()
+                .ok_or_else(|| format!("{} is halted outside any ring", deployment.name))?;
+            let hosts = fleet.hosts.values().filter(|h| {
+                h.ring_id == ring
+                    && h.deployment_id.as_deref() == Some(deployment.id.as_str())
+                    && matches!(h.state, HostState::Pending | HostState::Deferred)
+            });
+            let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
+            blast.notes.push(format!(
+                "resumes {} where it halted; its soak starts again in full",
+                fleet.ring_name(ring)
+            ));
+            let failed = fleet
+                .hosts
+                .values()
+                .filter(|h| {
+                    h.ring_id == ring
+                        && h.deployment_id.as_deref() == Some(deployment.id.as_str())
+                        && h.state == HostState::Failed
+                })
+                .count();
+            if failed > 0 {
+                blast.notes.push(format!(
+                    "{failed} hosts still failed: retry, exclude or roll them back first, or the fleet refuses"
+                ));
+            }
+            (
+                blast,
+                format!(
+                    "Approve resuming {} in {}",
+                    deployment.name,
+                    fleet.ring_name(ring)
+                ),
+            )
+        }
+        Verb::Approve => {
+            let next = deployment
+                .next_ring
+                .as_deref()
+                .ok_or_else(|| format!("{} has no ring waiting for approval", deployment.name))?;
+            if deployment.state != DeploymentState::AwaitingApproval {
+                return Err(format!(
+                    "{} is {}, not awaiting approval",
+                    deployment.name,
+                    deployment.state.as_str()
+                ));
+            }
+            let hosts = fleet
+                .hosts
+                .values()
+                .filter(|h| h.ring_id == next && h.state != HostState::Excluded);
+            let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
+            if fleet.rings.get(next).is_some_and(|r| r.production) {
+                blast.notes.push(format!(
+                    "{} is a production ring: a second, different approver must also approve",
+                    fleet.ring_name(next)
+                ));
+            }
+            (
+                blast,
+                format!("Approve {} for {}", deployment.name, fleet.ring_name(next)),
+            )
+        }
+        Verb::Decline => stops("no further ring will open"),
+        Verb::Pause => stops("no new installs start; installs under way finish"),
+        Verb::Resume => stops("installs start again in open windows"),
+        Verb::Halt => stops("installs stop now; nothing new starts until resumed or rolled back"),
+        Verb::Rollback => {
+            let hosts = touched_hosts(fleet, &deployment.id, None);
+            let mut blast = measure_hosts(fleet, hosts, &patches, true, now);
+            rollback_notes(&mut blast);
+            (blast, format!("Roll back {}", deployment.name))
+        }
+        Verb::Retry | Verb::Exclude | Verb::Emergency => {
+            return Err(format!("{} does not apply to a deployment", verb.as_str()));
+        }
+    };
+    Ok(PlannedAction {
+        verb,
+        title,
+        targets: vec![deployment_target(deployment)],
+        blast,
+        confirm_text: verb
+            .spec()
+            .types_name(TargetKind::Deployment)
+            .then(|| deployment.name.clone()),
+        patch_id: None,
+        cve: None,
+    })
+}
+
+/// Decline, pause, resume, halt: the deployment's hosts not yet done, and what stops.
+fn stop_blast(
+    fleet: &Fleet,
+    verb: Verb,
+    deployment: &Deployment,
+    patches: &[&Patch],
+    now: chrono::DateTime<chrono::Utc>,
+    what: &str,
+) -> (BlastRadius, String) {
+    let ring = deployment
+        .current_ring
+        .clone()
+        .or(deployment.next_ring.clone());
+    let hosts = fleet.hosts.values().filter(|h| {
+        h.deployment_id.as_deref() == Some(deployment.id.as_str())
+            && (h.state.is_in_flight()
+                || h.state == HostState::Pending
+                || h.state == HostState::Deferred)
+    });
+    let mut blast = measure_hosts(fleet, hosts, patches, false, now);
+    blast.reboots = 0;
+    blast.notes.push(format!(
+        "{what} ({})",
+        ring.map(|r| fleet.ring_name(&r))
+            .unwrap_or_else(|| "no ring".into())
+    ));
+    let title = format!("{} {}", capitalised(verb.as_str()), deployment.name);
+    (blast, title)
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Plan a ring action (pause, resume, rollback).
+pub fn plan_ring(
+    fleet: &Fleet,
+    verb: Verb,
+    ring: &Ring,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PlannedAction, String> {
+    let (blast, confirm_text) = match verb {
+        Verb::Pause | Verb::Resume => {
+            let hosts = fleet.hosts.values().filter(|h| {
+                h.ring_id == ring.id && (h.state.is_in_flight() || h.state == HostState::Pending)
+            });
+            let mut blast = measure_hosts(fleet, hosts, &[], false, now);
+            blast.notes.push(if verb == Verb::Pause {
+                "no new installs start in this ring; installs under way finish".into()
+            } else {
+                "installs start again when the window is open".into()
+            });
+            (blast, None)
+        }
+        Verb::Rollback => {
+            let deployment = deployment_in_ring(fleet, &ring.id)
+                .ok_or_else(|| format!("nothing has been deployed to {}", ring.name))?;
+            let patches = deployment_patches(fleet, deployment);
+            let hosts = touched_hosts(fleet, &deployment.id, Some(&ring.id));
+            let mut blast = measure_hosts(fleet, hosts, &patches, true, now);
+            blast
+                .notes
+                .insert(0, format!("rolls back {} in this ring", deployment.name));
+            rollback_notes(&mut blast);
+            (
+                blast,
+                verb.spec()
+                    .types_name(TargetKind::Ring)
+                    .then(|| ring.name.clone()),
+            )
+        }
+        Verb::Approve
+        | Verb::Decline
+        | Verb::Halt
+        | Verb::Retry
+        | Verb::Exclude
+        | Verb::Emergency => {
+            return Err(format!("{} does not apply to a ring", verb.as_str()));
+        }
+    };
+    Ok(PlannedAction {
+        verb,
+        title: format!("{} ring {}", capitalised(verb.as_str()), ring.name),
+        targets: vec![ring_target(ring)],
+        blast,
+        confirm_text,
+        patch_id: None,
+        cve: None,
+    })
+}
+
+/// Plan a host action (retry, exclude, rollback) on a set of hosts.
+pub fn plan_hosts(
+    fleet: &Fleet,
+    verb: Verb,
+    host_ids: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PlannedAction, String> {
+    let hosts: Vec<&Host> = host_ids
+        .iter()
+        .filter_map(|id| fleet.hosts.get(id))
+        .collect();
+    if hosts.is_empty() {
+        return Err("select hosts first (a failure group, a host, or Space in a host list)".into());
+    }
+    let (chosen, skipped): (Vec<&Host>, Vec<&Host>) = hosts
+        .into_iter()
+        .partition(|h| verb.spec().host_eligible(h.state));
+    if chosen.is_empty() {
+        return Err(format!(
+            "none of the selected hosts can be {}",
+            verb.past_tense()
+        ));
+    }
+    let mut patch_ids = BTreeSet::new();
+    for host in &chosen {
+        if let Some(deployment) = host
+            .deployment_id
+            .as_ref()
+            .and_then(|d| fleet.deployments.get(d))
+        {
+            patch_ids.extend(deployment.patch_ids.iter().cloned());
+        }
+    }
+    let patches: Vec<&Patch> = patch_ids
+        .iter()
+        .filter_map(|id| fleet.patches.get(id))
+        .collect();
+    let mut blast = measure_hosts(
+        fleet,
+        chosen.iter().copied(),
+        &patches,
+        verb == Verb::Rollback,
+        now,
+    );
+    match verb {
+        Verb::Exclude => {
+            blast.reboots = 0;
+            blast.notes.push("an exception is recorded with your reason and ticket; these hosts are never deployed to until it expires".into());
+        }
+        Verb::Rollback => rollback_notes(&mut blast),
+        Verb::Retry => blast
+            .notes
+            .push("re-queued: installs again in its ring's window".into()),
+        // No host can take these (their table entries list no host states): `chosen`
+        // is empty and the plan was refused above.
+        Verb::Approve
+        | Verb::Decline
+        | Verb::Pause
+        | Verb::Resume
+        | Verb::Halt
+        | Verb::Emergency => {}
+    }
+    if !skipped.is_empty() {
+        blast.notes.push(format!(
+            "{} selected hosts skipped: not in a state to be {}",
+            skipped.len(),
+            verb.past_tense()
+        ));
+    }
+    let title = if chosen.len() == 1 {
+        format!("{} host {}", capitalised(verb.as_str()), chosen[0].name)
+    } else {
+        format!("{} {} hosts", capitalised(verb.as_str()), chosen.len())
+    };
+    Ok(PlannedAction {
+        verb,
+        title,
+        targets: chosen.into_iter().map(host_target).collect(),
+        blast,
+        confirm_text: None,
+        patch_id: None,
+        cve: None,
+    })
+}
+
+/// Can a host in `state` take `verb`? (The verb table says.)
+pub fn host_eligible(verb: Verb, state: HostState) -> bool {
+    verb.spec().host_eligible(state)
+}
+
+pub(super) fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> {
+    let now = app.fleet_now();
+    let fleet = &app.fleet;
+    match target::target_here(app) {
+        Some(Here::Deployment(id)) => {
+            let deployment = fleet
+                .deployments
+                .get(&id)
+                .ok_or("that deployment is gone")?;
+            plan_deployment(fleet, verb, deployment, now)
+        }
+        Some(Here::Ring(id)) => {
+            let ring = fleet.rings.get(&id).ok_or("that ring is gone")?;
+            if verb.spec().targets.contains(&TargetKind::Ring) {
+                plan_ring(fleet, verb, ring, now)
+            } else {
+                // Approve, decline and halt act on the deployment in the ring.
+                let deployment = fleet
+                    .deployments
+                    .values()
+                    .filter(|d| {
+                        d.state.is_active()
+                            && (d.current_ring.as_deref() == Some(id.as_str())
+                                || d.next_ring.as_deref() == Some(id.as_str()))
+                    })
+                    .max_by_key(|d| d.created_at)
+                    .ok_or_else(|| format!("no deployment is in {}", ring.name))?;
+                let mut plan = plan_deployment(fleet, verb, deployment, now)?;
+                if verb == Verb::Halt {
+                    plan.title = format!("Halt {} ({} in this ring)", ring.name, deployment.name);
+                    plan.confirm_text = Some(ring.name.clone());
+                }
+                Ok(plan)
+            }
+        }
+        Some(Here::Hosts(ids)) if verb.spec().targets.contains(&TargetKind::Host) => {
+            plan_hosts(fleet, verb, &ids, now)
+        }
+        Some(Here::Hosts(_)) => Err("select a deployment (2) or a ring (1) for this".into()),
+        None => Err("select a deployment, a ring or hosts first".into()),
+    }
+}
+
+/// Plan the same action again against the current fleet (after a 412).
+pub(super) fn replan(
+    app: &App,
+    old: &PlannedAction,
+    target_ids: &[String],
+) -> Result<PlannedAction, String> {
+    let now = app.fleet_now();
+    let fleet = &app.fleet;
+    let Some(first) = old.targets.first() else {
+        return Err("nothing to act on".into());
+    };
+    let mut plan = match first.target.kind {
+        TargetKind::Deployment => {
+            let deployment = fleet
+                .deployments
+                .get(&first.target.id)
+                .ok_or("the deployment is gone")?;
+            plan_deployment(fleet, old.verb, deployment, now)?
+        }
+        TargetKind::Ring => {
+            let ring = fleet
+                .rings
+                .get(&first.target.id)
+                .ok_or("the ring is gone")?;
+            plan_ring(fleet, old.verb, ring, now)?
+        }
+        // The host plan's own title counts the hosts left.
+        TargetKind::Host => return plan_hosts(fleet, old.verb, target_ids, now),
+        TargetKind::Fleet => {
+            let patch = old
+                .patch_id
+                .as_ref()
+                .and_then(|id| fleet.patches.get(id))
+                .ok_or("the patch is gone")?;
+            plan_emergency(fleet, patch, now)
+        }
+    };
+    plan.title = old.title.clone();
+    plan.confirm_text = old.confirm_text.clone();
+    Ok(plan)
+}

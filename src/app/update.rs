@@ -1,0 +1,252 @@
+//! `update(state, msg) -> effects`: one message applied to the state. Sync updates
+//! change the fleet, keys go to the dialog, the input line or the bound action.
+
+use chrono::Duration;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_input::Input;
+
+use super::lists::Pane;
+use super::navigation::{focus, on_filter_key, on_mark, open_selected};
+use super::{App, Dialog, Effect, Mode, Msg, Screen, command, confirm, outcome, viewport, wizard};
+use crate::backend::SyncUpdate;
+use crate::keys::{Key, KeyAction};
+
+/// Apply one message. Returns the effects to run.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Tick(now) => {
+            app.now = now;
+            if let Some(flash) = &app.flash
+                && now - flash.at > Duration::seconds(8)
+            {
+                app.flash = None;
+                app.dirty = true;
+            }
+            let marks = viewport::time_marks(app);
+            if marks != app.time_marks {
+                app.time_marks = marks;
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Resize { width, height } => {
+            app.width = width;
+            app.height = height;
+            app.dirty = true;
+            Vec::new()
+        }
+        Msg::Sync(update) => {
+            apply_sync(app, update);
+            Vec::new()
+        }
+        Msg::HostDetail { id, result } => {
+            app.host_details.insert(id, *result);
+            app.dirty = true;
+            Vec::new()
+        }
+        Msg::ActionDone {
+            idempotency_key,
+            outcome,
+        } => outcome::on_action_done(app, idempotency_key, outcome),
+        Msg::Key(key) => on_key(app, key),
+    }
+}
+
+fn apply_sync(app: &mut App, update: SyncUpdate) {
+    match update {
+        SyncUpdate::Identity(identity) => {
+            app.identity = Some(identity);
+            app.dirty = true;
+        }
+        SyncUpdate::Connection(connection) => {
+            app.connection = connection;
+            app.dirty = true;
+        }
+        SyncUpdate::Snapshot(fleet) => {
+            app.fleet = *fleet;
+            app.host_search.rebuild(&app.fleet);
+            app.failures.rebuild(&app.fleet);
+            app.synced = true;
+            if let Some(summary) = &app.fleet.summary {
+                app.fleet_clock = (app.now, summary.now, summary.clock_speed);
+            }
+            app.fleet_changed();
+        }
+        SyncUpdate::Events(events) => {
+            let mut changed = false;
+            let mut last_at = None;
+            let mut hosts = Vec::new();
+            for event in events {
+                last_at = Some(event.at);
+                if let crate::model::Change::Host(host) = &event.change {
+                    hosts.push(host.id.clone());
+                }
+                changed |= app.fleet.apply(event);
+            }
+            app.host_search
+                .update(&app.fleet, hosts.iter().map(String::as_str));
+            app.failures
+                .update(&app.fleet, hosts.iter().map(String::as_str));
+            if let Some(at) = last_at {
+                let speed = app.fleet.summary.as_ref().map_or(1.0, |s| s.clock_speed);
+                if at > app.fleet_now() || speed == 0.0 {
+                    app.fleet_clock = (app.now, at, speed);
+                }
+            }
+            if changed {
+                app.fleet_changed();
+            }
+        }
+        SyncUpdate::Problem(problem) => {
+            app.problems.push(problem.clone());
+            if app.problems.len() > 20 {
+                app.problems.remove(0);
+            }
+            app.set_flash(problem, true);
+            app.dirty = true;
+        }
+    }
+}
+
+fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
+    // Ctrl-C quits from anywhere, whatever the mode.
+    if event.code == KeyCode::Char('c') && event.modifiers.contains(KeyModifiers::CONTROL) {
+        return vec![Effect::Quit];
+    }
+    if event.code == KeyCode::Char('z') && event.modifiers.contains(KeyModifiers::CONTROL) {
+        app.dirty = true;
+        return vec![Effect::Suspend];
+    }
+    if let Some(dialog) = app.dialog.take() {
+        app.dirty = true;
+        return on_dialog_key(app, dialog, event);
+    }
+    match std::mem::take(&mut app.mode) {
+        Mode::Normal => {}
+        Mode::Filter(input) => return on_filter_key(app, input, event),
+        Mode::Command(input) => return command::on_command_key(app, input, event),
+    }
+    let key = Key::from_event(event);
+    let Some(action) = app.keymap.action(key) else {
+        return Vec::new();
+    };
+    if app.screen() == Some(&Screen::Help) {
+        return on_help_key(app, action);
+    }
+    on_action(app, action)
+}
+
+fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
+    match action {
+        KeyAction::Back | KeyAction::Help => app.close_screen(),
+        KeyAction::Quit => return vec![Effect::Quit],
+        KeyAction::Down => app.help_scroll = app.help_scroll.saturating_add(1),
+        KeyAction::Up => app.help_scroll = app.help_scroll.saturating_sub(1),
+        KeyAction::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
+        KeyAction::PageUp => app.help_scroll = app.help_scroll.saturating_sub(10),
+        KeyAction::Top => app.help_scroll = 0,
+        _ => return Vec::new(),
+    }
+    app.dirty = true;
+    Vec::new()
+}
+
+fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
+    let list = app.active_list();
+    match action {
+        KeyAction::Quit => return vec![Effect::Quit],
+        KeyAction::NextPane => focus(app, app.focus.next()),
+        KeyAction::PrevPane => focus(app, app.focus.prev()),
+        KeyAction::RingsPane => focus(app, Pane::Rings),
+        KeyAction::DeploymentsPane => focus(app, Pane::Deployments),
+        KeyAction::FailedPane => focus(app, Pane::Failed),
+        KeyAction::ActionsPane => focus(app, Pane::Actions),
+        KeyAction::Down => {
+            if let Some(list) = list {
+                app.move_cursor(list, |at, _, _| at + 1);
+            }
+        }
+        KeyAction::Up => {
+            if let Some(list) = list {
+                app.move_cursor(list, |at, _, _| at.saturating_sub(1));
+            }
+        }
+        KeyAction::Top => {
+            if let Some(list) = list {
+                app.move_cursor(list, |_, _, _| 0);
+            }
+        }
+        KeyAction::Bottom => {
+            if let Some(list) = list {
+                app.move_cursor(list, |_, last, _| last);
+            }
+        }
+        KeyAction::PageDown => {
+            if let Some(list) = list {
+                app.move_cursor(list, |at, _, page| at + page);
+            }
+        }
+        KeyAction::PageUp => {
+            if let Some(list) = list {
+                app.move_cursor(list, |at, _, page| at.saturating_sub(page));
+            }
+        }
+        KeyAction::Open => return open_selected(app),
+        KeyAction::Back => {
+            if !app.marked.is_empty() {
+                // Esc first lets go of the selection, so it never acts later elsewhere.
+                app.set_flash(format!("{} selected hosts let go", app.marked.len()), false);
+                app.marked.clear();
+            } else if app.screen().is_some() {
+                app.close_screen();
+            } else if app.zoomed {
+                app.zoomed = false;
+            } else if let Some(list) = list
+                && !app.cursor(list).filter.is_empty()
+            {
+                app.cursor_mut(list).filter.clear();
+                app.recompute_host_rows();
+                app.reselect(list);
+            }
+            app.dirty = true;
+        }
+        KeyAction::Filter => {
+            if let Some(list) = list {
+                app.mode = Mode::Filter(Input::new(app.cursor(list).filter.clone()));
+                app.dirty = true;
+            }
+        }
+        KeyAction::Command => {
+            app.mode = Mode::Command(Input::default());
+            app.dirty = true;
+        }
+        KeyAction::Help => {
+            app.help_scroll = 0;
+            app.open_screen(Screen::Help);
+        }
+        KeyAction::Zoom => {
+            app.zoomed = !app.zoomed;
+            app.dirty = true;
+        }
+        KeyAction::Select | KeyAction::SelectAll => {
+            on_mark(app, action);
+        }
+        KeyAction::Approve
+        | KeyAction::Decline
+        | KeyAction::PauseResume
+        | KeyAction::Halt
+        | KeyAction::Retry
+        | KeyAction::Exclude
+        | KeyAction::Rollback
+        | KeyAction::Emergency => return confirm::on_fleet_action(app, action),
+    }
+    Vec::new()
+}
+
+fn on_dialog_key(app: &mut App, dialog: Dialog, event: KeyEvent) -> Vec<Effect> {
+    match dialog {
+        Dialog::Confirm(dialog) => confirm::on_confirm_key(app, *dialog, event),
+        Dialog::Emergency(dialog) => wizard::on_wizard_key(app, dialog, event),
+        Dialog::LeaveEmergency { cve, input } => wizard::on_leave_key(app, cve, input, event),
+    }
+}

@@ -1,0 +1,163 @@
+//! The viewport as state: where the panes go at the current terminal size (so paging
+//! knows how many rows a list shows, and the view draws them there), and what the
+//! time-dependent parts of the screen say (so a tick redraws only when they change).
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use super::lists::Pane;
+use super::{App, ListId, STALE_AFTER_SECS};
+use crate::backend::Connection;
+use crate::text;
+
+pub const HEADER_HEIGHT: u16 = 2;
+pub const FOOTER_HEIGHT: u16 = 1;
+/// Emergency checklist: five items and a border.
+pub const CHECKLIST_HEIGHT: u16 = 7;
+
+/// Terminals smaller than this stack Rings over one tabbed pane.
+pub const WIDE_WIDTH: u16 = 110;
+pub const TALL_HEIGHT: u16 = 34;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MainLayout {
+    pub header: Rect,
+    /// The emergency checklist, while emergency mode is on.
+    pub checklist: Option<Rect>,
+    /// What is under the header and the checklist.
+    pub body: Rect,
+    pub footer: Rect,
+    /// Panes drawn and where.
+    pub panes: Vec<(Pane, Rect)>,
+    /// One tabbed pane under Rings (small terminals).
+    pub tabbed: bool,
+}
+
+pub fn is_compact(width: u16, height: u16) -> bool {
+    width < WIDE_WIDTH || height < TALL_HEIGHT
+}
+
+pub fn main_layout(app: &App, area: Rect) -> MainLayout {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(HEADER_HEIGHT),
+        Constraint::Min(1),
+        Constraint::Length(FOOTER_HEIGHT),
+    ])
+    .areas(area);
+    let (checklist, body) = match app.emergency() {
+        Some(_) => {
+            let height = CHECKLIST_HEIGHT.min(body.height / 3);
+            let [checklist, rest] =
+                Layout::vertical([Constraint::Length(height), Constraint::Min(1)]).areas(body);
+            (Some(checklist), rest)
+        }
+        None => (None, body),
+    };
+    let rings_wanted = (app.fleet.rings.len() as u16).max(3) + 3;
+    let panes = if app.zoomed {
+        vec![(app.focus, body)]
+    } else if is_compact(area.width, area.height) {
+        let rings_height = rings_wanted.min(body.height / 2).max(5);
+        let [rings, lower] =
+            Layout::vertical([Constraint::Length(rings_height), Constraint::Min(3)]).areas(body);
+        vec![(Pane::Rings, rings), (app.lower_pane, lower)]
+    } else {
+        let rings_height = rings_wanted.min(body.height / 3).max(5);
+        let deployments_wanted = (app.fleet.deployments.len() as u16).clamp(2, 6) + 3;
+        let [rings, deployments, bottom] = Layout::vertical([
+            Constraint::Length(rings_height),
+            Constraint::Length(deployments_wanted.min(body.height / 4).max(4)),
+            Constraint::Min(5),
+        ])
+        .areas(body);
+        let [failed, actions] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(bottom);
+        vec![
+            (Pane::Rings, rings),
+            (Pane::Deployments, deployments),
+            (Pane::Failed, failed),
+            (Pane::Actions, actions),
+        ]
+    };
+    MainLayout {
+        header,
+        checklist,
+        body,
+        footer,
+        tabbed: !app.zoomed && is_compact(area.width, area.height),
+        panes,
+    }
+}
+
+/// Data rows a pane shows at the app's terminal size (borders and column header off).
+pub fn list_height(app: &App, pane: Pane) -> u16 {
+    let layout = main_layout(app, Rect::new(0, 0, app.width, app.height));
+    layout
+        .panes
+        .iter()
+        .find(|(p, _)| *p == pane)
+        .map_or(layout.body.height, |(_, r)| r.height)
+        .saturating_sub(3)
+}
+
+impl App {
+    /// Rows a list can show at once, from the layout of the current terminal size.
+    pub fn page_size(&self, list: ListId) -> usize {
+        let rows = match list {
+            ListId::Hosts => self.height.saturating_sub(6),
+            ListId::Pane(pane) => list_height(self, pane),
+        };
+        usize::from(rows.max(1))
+    }
+}
+
+/// How the connection stands, as loud as the header should say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionHealth {
+    Live,
+    /// Connecting, or reconnecting for less than [`STALE_AFTER_SECS`].
+    Degraded,
+    /// Reconnecting for longer: the data on screen is stale.
+    Stale,
+}
+
+/// What the header says about the connection ("LIVE", "reconnecting 12s").
+pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
+    match &app.connection {
+        Connection::Live { .. } => ("LIVE".into(), ConnectionHealth::Live),
+        Connection::Connecting { since } => (
+            format!("connecting {}", text::duration(app.now - *since)),
+            ConnectionHealth::Degraded,
+        ),
+        Connection::Reconnecting {
+            since,
+            next_attempt_at,
+            ..
+        } => {
+            let age = app.now - *since;
+            let retry = (*next_attempt_at - app.now).num_seconds().max(0);
+            if age.num_seconds() < STALE_AFTER_SECS {
+                (
+                    format!("reconnecting {}", text::duration(age)),
+                    ConnectionHealth::Degraded,
+                )
+            } else {
+                (
+                    format!("STALE {} (retry {retry}s)", text::duration(age)),
+                    ConnectionHealth::Stale,
+                )
+            }
+        }
+    }
+}
+
+/// What the time-dependent parts of the screen say: the clocks and the connection.
+/// A tick redraws only when this changes.
+pub fn time_marks(app: &App) -> String {
+    format!(
+        "{}|{}|{}",
+        app.fleet_now().format("%H:%M"),
+        app.now.format("%H:%M"),
+        connection_words(app).0
+    )
+}

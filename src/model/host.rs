@@ -1,0 +1,162 @@
+//! Hosts: their lifecycle state, failures, exceptions and history.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Criticality, Tier, Version};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostState {
+    Pending,
+    Downloading,
+    Installing,
+    PendingReboot,
+    Rebooting,
+    Verifying,
+    Succeeded,
+    Failed,
+    RolledBack,
+    Excluded,
+    Offline,
+    Deferred,
+}
+
+impl HostState {
+    pub const ALL: [HostState; 12] = [
+        HostState::Pending,
+        HostState::Downloading,
+        HostState::Installing,
+        HostState::PendingReboot,
+        HostState::Rebooting,
+        HostState::Verifying,
+        HostState::Succeeded,
+        HostState::Failed,
+        HostState::RolledBack,
+        HostState::Excluded,
+        HostState::Offline,
+        HostState::Deferred,
+    ];
+
+    /// The word used in the API and on screen ("pending-reboot").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostState::Pending => "pending",
+            HostState::Downloading => "downloading",
+            HostState::Installing => "installing",
+            HostState::PendingReboot => "pending-reboot",
+            HostState::Rebooting => "rebooting",
+            HostState::Verifying => "verifying",
+            HostState::Succeeded => "succeeded",
+            HostState::Failed => "failed",
+            HostState::RolledBack => "rolled-back",
+            HostState::Excluded => "excluded",
+            HostState::Offline => "offline",
+            HostState::Deferred => "deferred",
+        }
+    }
+
+    /// The word in a sentence: the API word with spaces ("pending reboot").
+    pub fn words(self) -> String {
+        self.as_str().replace('-', " ")
+    }
+
+    pub fn parse(word: &str) -> Option<HostState> {
+        HostState::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+
+    /// Work under way on the host.
+    pub fn is_in_flight(self) -> bool {
+        matches!(
+            self,
+            HostState::Downloading
+                | HostState::Installing
+                | HostState::PendingReboot
+                | HostState::Rebooting
+                | HostState::Verifying
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKind {
+    Workstation,
+    Server,
+}
+
+/// Why a host failed: a Windows HRESULT-style code and its message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// e.g. "0x800f0922".
+    pub code: String,
+    pub message: String,
+    /// The patch whose install failed.
+    #[serde(default)]
+    pub patch_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A documented exception: this host must not be patched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exception {
+    pub owner: String,
+    pub reason: String,
+    #[serde(default)]
+    pub ticket: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub compensating_control: String,
+}
+
+/// One step in a host's lifecycle history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub at: DateTime<Utc>,
+    pub state: HostState,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub id: String,
+    pub name: String,
+    pub ring_id: String,
+    pub kind: HostKind,
+    pub site: String,
+    pub os: String,
+    /// Hardware model, e.g. "Contoso Book 14 G3".
+    pub model: String,
+    /// Server patching group id (servers only).
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    pub criticality: Criticality,
+    /// Reachable from the internet (DMZ, public cloud).
+    #[serde(default)]
+    pub exposed: bool,
+    /// Roams off the office network (laptops).
+    #[serde(default)]
+    pub roaming: bool,
+    pub state: HostState,
+    /// Deployment that owns the host's current lifecycle.
+    #[serde(default)]
+    pub deployment_id: Option<String>,
+    #[serde(default)]
+    pub failure: Option<Failure>,
+    pub last_seen: DateTime<Utc>,
+    /// User deferral deadline (state deferred).
+    #[serde(default)]
+    pub deferred_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub exception: Option<Exception>,
+    /// Patches verified installed.
+    #[serde(default)]
+    pub installed: Vec<String>,
+    /// Lifecycle history: only in `GET /v1/hosts/{id}`, empty in lists and events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Transition>,
+    pub updated_at: DateTime<Utc>,
+    pub version: Version,
+}
