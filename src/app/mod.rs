@@ -26,6 +26,7 @@ pub mod target;
 pub mod update;
 pub mod viewport;
 pub mod wizard;
+pub mod words;
 
 /// The key vocabulary lives in [`crate::keys`]; this path is kept for the views.
 pub use crate::keys as keymap;

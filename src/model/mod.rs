@@ -30,7 +30,7 @@ pub use ring::{
 };
 pub use summary::{Capabilities, Emergency, Summary};
 pub use verb::{Role, Target, TargetKind, VERBS, Verb, VerbSpec};
-pub use window::{MaintenanceWindow, WindowStatus, WindowWording, window_words};
+pub use window::{MaintenanceWindow, WindowStatus};
 
 /// The identity of actions the fleet takes by itself (a threshold halt, an automatic
 /// gate).

@@ -108,49 +108,6 @@ impl MaintenanceWindow {
     }
 }
 
-/// How a window's words are put: the two screens that say them differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowWording {
-    /// A table column: "open 2h 10m", "in 3h", and "always open" for a window that
-    /// never closes.
-    Column,
-    /// A sentence of a plan's blast radius: "window open now (2h left)", "waits for its
-    /// window, opens in 3h".
-    Sentence,
-}
-
-/// Where a window stands at `now`, in words, and whether it is open.
-pub fn window_words(
-    window: &MaintenanceWindow,
-    now: DateTime<Utc>,
-    wording: WindowWording,
-) -> (String, bool) {
-    use crate::text::duration;
-    let always = window.duration_minutes >= 24 * 60 && window.days.is_empty();
-    match (window.status(now), wording) {
-        (WindowStatus::Open { .. }, WindowWording::Column) if always => {
-            ("always open".into(), true)
-        }
-        (WindowStatus::Open { closes_at }, WindowWording::Column) => {
-            (format!("open {}", duration(closes_at - now)), true)
-        }
-        (WindowStatus::Open { closes_at }, WindowWording::Sentence) => (
-            format!("window open now ({} left)", duration(closes_at - now)),
-            true,
-        ),
-        (WindowStatus::Closed { opens_at }, WindowWording::Column) => {
-            (format!("in {}", duration(opens_at - now)), false)
-        }
-        (WindowStatus::Closed { opens_at }, WindowWording::Sentence) => (
-            format!(
-                "waits for its window, opens in {}",
-                duration(opens_at - now)
-            ),
-            false,
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

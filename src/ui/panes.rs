@@ -299,10 +299,10 @@ pub fn gate_words(app: &App, ring: &Ring) -> (String, Loudness) {
 }
 
 pub fn window_words(app: &App, ring: &Ring) -> (String, Loudness) {
-    let (words, open) = crate::model::window_words(
+    let (words, open) = crate::app::words::window_words(
         &ring.window,
         app.fleet_now(),
-        crate::model::WindowWording::Column,
+        crate::app::words::WindowWording::Column,
     );
     (words, if open { Loudness::Ok } else { Loudness::Muted })
 }

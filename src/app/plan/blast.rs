@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{
-    self, Deployment, Fleet, Host, HostKind, HostState, Patch, Ring, WindowWording,
-};
+use crate::model::{Deployment, Fleet, Host, HostKind, HostState, Patch, Ring};
 
 /// What an action will touch, shown before anything is sent.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -27,7 +25,11 @@ pub struct BlastRadius {
 }
 
 fn window_words(ring: &Ring, now: chrono::DateTime<chrono::Utc>) -> String {
-    let (words, _) = model::window_words(&ring.window, now, WindowWording::Sentence);
+    let (words, _) = crate::app::words::window_words(
+        &ring.window,
+        now,
+        crate::app::words::WindowWording::Sentence,
+    );
     format!("{}: {words}", ring.name)
 }
 
