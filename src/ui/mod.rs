@@ -4,6 +4,9 @@ pub mod detail;
 pub mod dialog;
 pub mod layout;
 pub mod panes;
+pub mod words;
+
+pub use words::Loudness;
 
 use chrono::FixedOffset;
 use ratatui::Frame;
@@ -134,27 +137,6 @@ pub fn connection_label(app: &App) -> (String, Loudness) {
                     Loudness::Fail,
                 )
             }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Loudness {
-    Ok,
-    Warn,
-    Fail,
-    Muted,
-    Plain,
-}
-
-impl Loudness {
-    pub fn style(self, theme: &Theme) -> Style {
-        match self {
-            Loudness::Ok => theme.ok,
-            Loudness::Warn => theme.warn,
-            Loudness::Fail => theme.fail,
-            Loudness::Muted => theme.muted,
-            Loudness::Plain => theme.text,
         }
     }
 }
