@@ -16,7 +16,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::keymap::KeyAction;
-use crate::app::lists::Pane;
 use crate::app::{App, MIN_HEIGHT, MIN_WIDTH, Mode, STALE_AFTER_SECS, Screen};
 use crate::backend::Connection;
 use crate::text;
@@ -307,14 +306,7 @@ pub fn footer_keys(app: &App) -> Vec<KeyAction> {
         Some(Screen::Action(_)) => vec![A::Back, A::Command, A::Help, A::Quit],
         None => {
             let mut keys = vec![A::NextPane, A::Open];
-            keys.extend(match app.focus {
-                Pane::Rings => vec![A::PauseResume, A::Rollback],
-                Pane::Deployments => {
-                    vec![A::Approve, A::Decline, A::PauseResume, A::Halt, A::Rollback]
-                }
-                Pane::Failed => vec![A::Select, A::Retry, A::Exclude, A::Rollback],
-                Pane::Actions => vec![],
-            });
+            keys.extend(panes::view(app.focus).keys);
             keys.extend([
                 A::Help,
                 A::Quit,

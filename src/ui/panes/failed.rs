@@ -28,6 +28,11 @@ fn ranked_names(app: &App, map: &BTreeMap<String, u32>, ring_ids: bool) -> Strin
         .join(", ")
 }
 
+/// Hosts in all failure groups, for the title.
+pub(super) fn host_count(app: &App) -> usize {
+    app.failure_groups().iter().map(FailureGroup::count).sum()
+}
+
 pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
     let RowsContext {
         app, theme, wide, ..

@@ -1,6 +1,8 @@
 //! The four panes of the main screen: Rings, Deployments, Failed hosts, Actions.
 //! Only the visible slice of each list is turned into rows; each pane's table is built
-//! by its own module from a [`RowsContext`].
+//! by its own module from a [`RowsContext`]. [`view`] is the one place that says how
+//! each pane is drawn; its words (title, number, empty message, tab) are its
+//! [`PaneSpec`](crate::app::lists::PaneSpec).
 
 mod actions;
 mod deployments;
@@ -15,8 +17,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 
-use super::Look;
-use crate::app::failures::FailureGroup;
+use super::{Look, Loudness};
+use crate::app::keymap::KeyAction;
 use crate::app::lists::Pane;
 use crate::app::{App, ListId, visible_offset};
 use crate::text::{self, fit};
@@ -67,6 +69,61 @@ pub struct PaneTable<'a> {
     pub rows: Vec<Row<'a>>,
 }
 
+/// The line a pane may write on its bottom border, and how loud.
+pub type Alert = fn(&App) -> Option<(String, Loudness)>;
+
+/// How the view draws one pane, besides what its [`PaneSpec`](crate::app::lists::PaneSpec)
+/// says.
+#[derive(Clone, Copy)]
+pub struct PaneView {
+    /// Builds the table of the visible rows.
+    pub table: for<'a> fn(&RowsContext<'a>) -> PaneTable<'a>,
+    /// Lines a row takes in the narrow table (the wide one takes one).
+    pub narrow_row_height: usize,
+    /// A count after the title, "Failed hosts (3)".
+    pub count: Option<fn(&App) -> usize>,
+    /// The line on the bottom border, when there is something to say.
+    pub alert: Option<Alert>,
+    /// The pane's own keys in the footer while it has the focus.
+    pub keys: &'static [KeyAction],
+}
+
+/// The one `match` on [`Pane`] in the view: a new pane is an arm here.
+pub fn view(pane: Pane) -> PaneView {
+    use KeyAction as A;
+    match pane {
+        Pane::Rings => PaneView {
+            table: rings::table,
+            narrow_row_height: 1,
+            count: None,
+            alert: Some(rings_alert),
+            keys: &[A::PauseResume, A::Rollback],
+        },
+        Pane::Deployments => PaneView {
+            table: deployments::table,
+            // The second line says who approved, the rate, the ETA.
+            narrow_row_height: 2,
+            count: None,
+            alert: None,
+            keys: &[A::Approve, A::Decline, A::PauseResume, A::Halt, A::Rollback],
+        },
+        Pane::Failed => PaneView {
+            table: failed::table,
+            narrow_row_height: 1,
+            count: Some(failed::host_count),
+            alert: None,
+            keys: &[A::Select, A::Retry, A::Exclude, A::Rollback],
+        },
+        Pane::Actions => PaneView {
+            table: actions::table,
+            narrow_row_height: 1,
+            count: None,
+            alert: None,
+            keys: &[],
+        },
+    }
+}
+
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, tabbed: bool) {
     let theme = &look.theme;
     let focused = app.focus == pane;
@@ -83,12 +140,8 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     let list = ListId::Pane(pane);
     let keys = app.row_keys(list);
     let wide = inner.width >= 120;
-    // Narrow deployments take two lines each: the second says who approved, rate, ETA.
-    let row_height = if pane == Pane::Deployments && !wide {
-        2
-    } else {
-        1
-    };
+    let pane_view = view(pane);
+    let row_height = if wide { 1 } else { pane_view.narrow_row_height };
     let height = usize::from(inner.height.saturating_sub(1)) / row_height;
     let cursor = app.cursor(list);
     let selected = cursor.selected.min(keys.len().saturating_sub(1));
@@ -107,15 +160,10 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
         header,
         widths,
         rows,
-    } = match pane {
-        Pane::Rings => rings::table(&cx),
-        Pane::Deployments => deployments::table(&cx),
-        Pane::Failed => failed::table(&cx),
-        Pane::Actions => actions::table(&cx),
-    };
+    } = (pane_view.table)(&cx);
     if keys.is_empty() {
         let message = if cursor.filter.is_empty() {
-            empty_message(pane)
+            pane.spec().empty
         } else {
             "nothing matches the filter (Esc clears it)"
         };
@@ -134,17 +182,7 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     frame.render_widget(table, inner);
 }
 
-fn empty_message(pane: Pane) -> &'static str {
-    match pane {
-        Pane::Rings => "no rings",
-        Pane::Deployments => "no deployments",
-        Pane::Failed => "no failed hosts",
-        Pane::Actions => "no actions yet",
-    }
-}
-
 fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: bool) -> Block<'a> {
-    let number = |p: Pane| p.index() + 1;
     let title_style = |p: Pane| {
         if app.focus == p {
             theme.title.add_modifier(Modifier::REVERSED)
@@ -152,21 +190,16 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
             theme.muted
         }
     };
-    let count = |p: Pane| -> String {
-        match p {
-            Pane::Failed => {
-                let hosts: usize = app.failure_groups().iter().map(FailureGroup::count).sum();
-                format!(" ({hosts})")
-            }
-            _ => String::new(),
+    let name = |p: Pane| -> String {
+        let spec = p.spec();
+        match view(p).count {
+            Some(count) => format!("{} {} ({})", spec.key, spec.title, count(app)),
+            None => format!("{} {}", spec.key, spec.title),
         }
     };
     let mut title = vec![Span::raw(" ")];
-    if tabbed && pane != Pane::Rings {
-        for (i, p) in [Pane::Deployments, Pane::Failed, Pane::Actions]
-            .into_iter()
-            .enumerate()
-        {
+    if tabbed && pane.spec().tabbed {
+        for (i, p) in Pane::tabs().enumerate() {
             if i > 0 {
                 title.push(Span::styled(" | ", theme.muted));
             }
@@ -180,14 +213,11 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
             } else {
                 style
             };
-            title.push(Span::styled(
-                format!("{} {}{}", number(p), p.title(), count(p)),
-                style,
-            ));
+            title.push(Span::styled(name(p), style));
         }
     } else {
         title.push(Span::styled(
-            format!("{} {}{}", number(pane), pane.title(), count(pane)),
+            name(pane),
             if focused {
                 title_style(pane)
             } else {
@@ -212,13 +242,32 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
     let mut block = Block::bordered()
         .title(Line::from(title))
         .border_style(if focused { theme.accent } else { theme.muted });
-    if pane == Pane::Rings
-        && let Some((alert, loudness)) = rings_alert(app)
-    {
+    if let Some((alert, loudness)) = view(pane).alert.and_then(|alert| alert(app)) {
         block = block.title_bottom(Line::from(Span::styled(
             format!(" {} ", fit(&alert, 100)),
             loudness.style(theme),
         )));
     }
     block
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::lists::Pane;
+
+    #[test]
+    fn every_pane_has_its_own_number_and_title_in_screen_order() {
+        for (i, pane) in Pane::ALL.into_iter().enumerate() {
+            let spec = pane.spec();
+            assert_eq!(spec.pane, pane);
+            assert_eq!(pane.index(), i);
+            assert_eq!(spec.key.to_digit(10), Some(i as u32 + 1), "{spec:?}");
+            assert!(!spec.title.is_empty() && !spec.empty.is_empty());
+        }
+        let titles: std::collections::BTreeSet<_> = Pane::ALL.map(Pane::title).into();
+        assert_eq!(titles.len(), Pane::COUNT);
+        // Rings always shows above the tab group of a small terminal.
+        assert!(!Pane::Rings.spec().tabbed);
+        assert_eq!(Pane::tabs().count(), Pane::COUNT - 1);
+    }
 }
