@@ -35,6 +35,12 @@ impl Loudness {
     }
 }
 
+/// A ring's name for the screen: the ring by `id`, cleaned (names are API text), or
+/// the id when the ring is not known.
+pub fn ring_name(app: &App, id: &str) -> String {
+    text::clean(&app.fleet.ring_name(id)).into_owned()
+}
+
 /// A bar of `width` columns: '#' succeeded, '!' failed, '~' in flight, '.' the rest.
 /// Reads without colour; colour adds to it.
 pub fn progress_bar<'a>(counts: &HostCounts, width: usize, theme: &Theme) -> Vec<Span<'a>> {
@@ -181,7 +187,7 @@ pub fn approval_words(app: &App, deployment: &Deployment) -> (String, Loudness) 
             format!(
                 "{} approved {}; awaiting a second approver",
                 text::clean(&pending.first_approver),
-                app.fleet.ring_name(&pending.ring_id)
+                ring_name(app, &pending.ring_id)
             ),
             Loudness::Warn,
         );
@@ -190,7 +196,7 @@ pub fn approval_words(app: &App, deployment: &Deployment) -> (String, Loudness) 
         Some(approval) => (
             format!(
                 "{} by {}",
-                app.fleet.ring_name(&approval.ring_id),
+                ring_name(app, &approval.ring_id),
                 text::clean(&approval.by)
             ),
             Loudness::Muted,

@@ -6,7 +6,7 @@ use super::{counts_lines, field, field_loud, heading, missing};
 use crate::app::App;
 use crate::text::{self, clean, fit};
 use crate::theme::Theme;
-use crate::ui::words::{approval_words, deployment_state_word, severity_word};
+use crate::ui::words::{approval_words, deployment_state_word, ring_name, severity_word};
 
 pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
     let Some(deployment) = app.fleet.deployments.get(id) else {
@@ -39,7 +39,7 @@ pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
         .rings
         .iter()
         .map(|r| {
-            let name = app.fleet.ring_name(r);
+            let name = ring_name(app, r);
             if deployment.current_ring.as_deref() == Some(r.as_str()) {
                 format!("[{name}]")
             } else {
@@ -49,7 +49,7 @@ pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
         .collect();
     lines.push(field(theme, "rings", path.join(" > ")));
     if let Some(next) = &deployment.next_ring {
-        lines.push(field(theme, "next ring", app.fleet.ring_name(next)));
+        lines.push(field(theme, "next ring", ring_name(app, next)));
     }
     let (approvals, approval_loudness) = approval_words(app, deployment);
     lines.push(field_loud(theme, "approval", approvals, approval_loudness));
@@ -59,7 +59,7 @@ pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
             "",
             format!(
                 "{} approved by {} at {}",
-                app.fleet.ring_name(&approval.ring_id),
+                ring_name(app, &approval.ring_id),
                 clean(&approval.by),
                 text::time(approval.at, now)
             ),

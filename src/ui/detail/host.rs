@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::model::HostState;
 use crate::text::{self, clean};
 use crate::theme::Theme;
-use crate::ui::Loudness;
+use crate::ui::words::{Loudness, ring_name};
 
 pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
     let detail = app.host_details.get(id);
@@ -56,7 +56,7 @@ pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
             ),
         ));
     }
-    lines.push(field(theme, "ring", app.fleet.ring_name(&live.ring_id)));
+    lines.push(field(theme, "ring", ring_name(app, &live.ring_id)));
     lines.push(field(
         theme,
         "kind",

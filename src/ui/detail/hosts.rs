@@ -11,6 +11,7 @@ use crate::app::{App, ListId, visible_offset};
 use crate::model::HostState;
 use crate::text::{self, clean, fit};
 use crate::theme::Theme;
+use crate::ui::words::ring_name;
 
 pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFilter, area: Rect) {
     let cursor = app.cursor(ListId::Hosts);
@@ -57,7 +58,7 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFil
             } else {
                 "[ ]"
             };
-            let ring = app.fleet.ring_name(&host.ring_id);
+            let ring = ring_name(app, &host.ring_id);
             let state_style = match host.state {
                 HostState::Failed => theme.fail,
                 HostState::Succeeded => theme.ok,

@@ -8,7 +8,7 @@ use super::{PaneTable, RowsContext};
 use crate::model::DeploymentState;
 use crate::text::{self, fit};
 use crate::ui::words::{
-    Loudness, approval_words, deployment_patches, deployment_state_word, severity_word,
+    Loudness, approval_words, deployment_patches, deployment_state_word, ring_name, severity_word,
     short_approval_words, short_severity,
 };
 
@@ -19,7 +19,7 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
     let now = app.fleet_now();
     let ring_name = |id: &Option<String>| {
         id.as_ref()
-            .map(|id| app.fleet.ring_name(id))
+            .map(|id| ring_name(app, id))
             .unwrap_or_else(|| "-".into())
     };
     let mut rows = Vec::new();

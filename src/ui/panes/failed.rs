@@ -11,6 +11,7 @@ use super::{PaneTable, RowsContext};
 use crate::app::failures::FailureGroup;
 use crate::app::{App, parse_failure_row_key};
 use crate::text::{self, fit};
+use crate::ui::words::ring_name;
 
 /// "Wave 1 35, Pilot 2" from a count map, names resolved, largest first.
 fn ranked_names(app: &App, map: &BTreeMap<String, u32>, ring_ids: bool) -> String {
@@ -18,7 +19,7 @@ fn ranked_names(app: &App, map: &BTreeMap<String, u32>, ring_ids: bool) -> Strin
         .into_iter()
         .map(|(key, n)| {
             let name = if ring_ids {
-                app.fleet.ring_name(key)
+                ring_name(app, key)
             } else {
                 text::clean(key).into_owned()
             };
@@ -83,7 +84,7 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
                 } else {
                     "[ ]"
                 };
-                let ring = app.fleet.ring_name(&host.ring_id);
+                let ring = ring_name(app, &host.ring_id);
                 let at = host.failure.as_ref().map_or(host.updated_at, |f| f.at);
                 let mut cells = vec![
                     Cell::from(format!("  {mark} {}", fit(&host.name, 14))),

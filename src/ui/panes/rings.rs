@@ -17,7 +17,7 @@ pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
     if let Some(ring) = rings.iter().find(|r| r.state == RingState::Halted) {
         let why = ring.state_reason.as_deref().unwrap_or("no reason given");
         return Some((
-            format!("{} HALTED: {}", ring.name, text::clean(why)),
+            format!("{} HALTED: {}", text::clean(&ring.name), text::clean(why)),
             Loudness::Fail,
         ));
     }
@@ -29,7 +29,11 @@ pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
                 .as_deref()
                 .unwrap_or("threshold not met");
             return Some((
-                format!("{} gate BLOCKED: {}", ring.name, text::clean(why)),
+                format!(
+                    "{} gate BLOCKED: {}",
+                    text::clean(&ring.name),
+                    text::clean(why)
+                ),
                 Loudness::Fail,
             ));
         }
@@ -48,17 +52,19 @@ pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
         .find(|d| d.current_ring.as_deref() == Some(waiting.id.as_str()) && d.next_ring.is_some())
         .and_then(|d| d.next_ring.as_ref())
         .and_then(|id| app.fleet.rings.get(id))
-        .map_or("the next ring".to_string(), |r| r.name.clone());
+        .map_or("the next ring".to_string(), |r| {
+            text::clean(&r.name).into_owned()
+        });
     Some((
         if waiting.gate.state == GateState::AwaitingSecondApprover {
             format!(
                 "{next} waits: a second approver must approve (gate of {})",
-                waiting.name
+                text::clean(&waiting.name)
             )
         } else {
             format!(
                 "{next} waits: {} passed its gate and needs approval (2, a)",
-                waiting.name
+                text::clean(&waiting.name)
             )
         },
         Loudness::Warn,
