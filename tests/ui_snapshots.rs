@@ -450,6 +450,13 @@ fn a_hostile_deployment_name_in_its_detail_screen() {
         assert!(matches!(app.screen(), Some(Screen::Deployment(_))));
     }
     assert_harmless(&mut app, &mut plain, "the deployment detail");
+    // The 20,000-character name takes at most three lines: the fields still show.
+    for (width, height) in [SMALL, LARGE] {
+        let shown = text(&draw(&mut app, width, height));
+        assert!(shown.contains("…│"), "the name ends with …:\n{shown}");
+        assert!(shown.contains("state           HALTED"), "{shown}");
+        assert!(shown.contains("rings           Test > [Pilot]"), "{shown}");
+    }
     snapshot_both("hostile_text_deployment_detail", &mut app);
 }
 

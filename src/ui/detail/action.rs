@@ -2,23 +2,23 @@
 
 use ratatui::text::Line;
 
-use super::{field, field_loud, heading, missing};
-use crate::app::App;
+use super::{DetailContext, field, field_loud, missing, name_lines};
 use crate::text::{self, clean};
-use crate::theme::Theme;
 use crate::ui::words::{action_progress, action_state_word};
 
-pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
+pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
+    let DetailContext { app, theme, width } = *cx;
     let Some(action) = app.fleet.actions.get(id) else {
         return missing(theme, "action", id);
     };
     let now = app.fleet_now();
     let (state, loudness) = action_state_word(action.state);
-    let mut lines = vec![
-        heading(
-            theme,
-            &format!("{} {}", action.verb.as_str(), clean(&action.target_name)),
-        ),
+    let mut lines = name_lines(
+        theme,
+        width,
+        &format!("{} {}", action.verb.as_str(), clean(&action.target_name)),
+    );
+    lines.extend([
         field_loud(theme, "state", state, loudness),
         field(
             theme,
@@ -47,7 +47,7 @@ pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
                 .unwrap_or_default()
                 .into_owned(),
         ),
-    ];
+    ]);
     let progress = action_progress(action);
     if !progress.is_empty() {
         lines.push(field(theme, "progress", progress));

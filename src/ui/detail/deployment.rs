@@ -2,20 +2,20 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{counts_lines, field, field_loud, heading, missing};
-use crate::app::App;
+use super::{DetailContext, counts_lines, field, field_loud, heading, missing, name_lines};
 use crate::text::{self, clean, fit};
-use crate::theme::Theme;
 use crate::ui::words::{approval_words, deployment_state_word, ring_name, severity_word};
 
-pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
+pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
+    let DetailContext { app, theme, width } = *cx;
     let Some(deployment) = app.fleet.deployments.get(id) else {
         return missing(theme, "deployment", id);
     };
     let now = app.fleet_now();
     let (state, loudness) = deployment_state_word(deployment.state);
-    let mut lines = vec![heading(
+    let mut lines = name_lines(
         theme,
+        width,
         &format!(
             "{}{}",
             if deployment.emergency {
@@ -25,7 +25,7 @@ pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
             },
             clean(&deployment.name)
         ),
-    )];
+    );
     lines.push(field_loud(theme, "state", state, loudness));
     if let Some(reason) = &deployment.state_reason {
         lines.push(field_loud(

@@ -2,14 +2,13 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{field, field_loud, heading, missing};
-use crate::app::App;
+use super::{DetailContext, field, field_loud, heading, missing, name_lines};
 use crate::model::HostState;
 use crate::text::{self, clean};
-use crate::theme::Theme;
 use crate::ui::words::{Loudness, ring_name};
 
-pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
+pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
+    let DetailContext { app, theme, width } = *cx;
     let detail = app.host_details.get(id);
     let host = match detail {
         Some(Ok(host)) => host,
@@ -28,13 +27,12 @@ pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
         HostState::Offline | HostState::Excluded => Loudness::Muted,
         _ => Loudness::Plain,
     };
-    let mut lines = vec![
-        heading(
-            theme,
-            &format!("{}  ({})", clean(&live.name), clean(&live.id)),
-        ),
-        field_loud(theme, "state", live.state.as_str(), loudness),
-    ];
+    let mut lines = name_lines(
+        theme,
+        width,
+        &format!("{}  ({})", clean(&live.name), clean(&live.id)),
+    );
+    lines.push(field_loud(theme, "state", live.state.as_str(), loudness));
     if let Some(failure) = &live.failure {
         lines.push(field_loud(
             theme,

@@ -2,27 +2,25 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{counts_lines, field, field_loud, heading, missing};
-use crate::app::App;
+use super::{DetailContext, counts_lines, field, field_loud, heading, missing, name_lines};
 use crate::model::GateMode;
 use crate::text::{self, clean, fit};
-use crate::theme::Theme;
 use crate::ui::words::{gate_words, ring_state_word, window_words};
 
-pub(super) fn lines(app: &App, theme: &Theme, id: &str) -> Vec<Line<'static>> {
+pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
+    let DetailContext { app, theme, width } = *cx;
     let Some(ring) = app.fleet.rings.get(id) else {
         return missing(theme, "ring", id);
     };
     let (state, loudness) = ring_state_word(ring.state);
     let (gate, gate_loudness) = gate_words(app, ring);
     let (window, window_loudness) = window_words(app, ring);
-    let mut lines = vec![
-        heading(
-            theme,
-            &format!("{}  ({})", clean(&ring.name), clean(&ring.id)),
-        ),
-        field_loud(theme, "state", state, loudness),
-    ];
+    let mut lines = name_lines(
+        theme,
+        width,
+        &format!("{}  ({})", clean(&ring.name), clean(&ring.id)),
+    );
+    lines.push(field_loud(theme, "state", state, loudness));
     if let Some(reason) = &ring.state_reason {
         lines.push(field_loud(
             theme,
