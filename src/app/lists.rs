@@ -30,7 +30,7 @@ pub struct PaneSpec {
 
 impl Pane {
     /// Every pane, in screen order (Tab order, and the order of the variants).
-    pub const SPECS: [PaneSpec; 4] = [
+    pub const SPECS: &'static [PaneSpec] = &[
         PaneSpec {
             pane: Pane::Rings,
             key: '1',
@@ -78,7 +78,7 @@ impl Pane {
     };
 
     pub fn spec(self) -> &'static PaneSpec {
-        &PANE_SPECS[self.index()]
+        &Pane::SPECS[self.index()]
     }
 
     pub fn title(self) -> &'static str {
@@ -102,9 +102,6 @@ impl Pane {
         Pane::ALL.into_iter().filter(|p| p.spec().tabbed)
     }
 }
-
-/// [`Pane::SPECS`] in a static, so a spec can be lent for the program's life.
-static PANE_SPECS: [PaneSpec; Pane::COUNT] = Pane::SPECS;
 
 /// Case-insensitive match of a filter against some fields.
 pub fn matches(filter: &str, fields: &[&str]) -> bool {
