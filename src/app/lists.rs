@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{Action, Deployment, Fleet, Host, HostState, Ring};
 
-/// The four panes of the main screen.
+/// The four panes of the main screen, in the order of [`Pane::SPECS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
     Rings,
@@ -13,28 +13,93 @@ pub enum Pane {
     Actions,
 }
 
+/// What the console says about a pane, wherever it names it: titles, tabs, empty
+/// lists. A new pane is a variant, its entry in [`Pane::SPECS`] and its arm in the
+/// view's `ui::panes::view`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaneSpec {
+    pub pane: Pane,
+    /// The digit that focuses the pane and numbers its title ("3 Failed hosts").
+    pub key: char,
+    pub title: &'static str,
+    /// What the pane says when it has no rows (and no filter is typed).
+    pub empty: &'static str,
+    /// One of the tabs under Rings on a small terminal; the others always show.
+    pub tabbed: bool,
+}
+
 impl Pane {
-    pub const ALL: [Pane; 4] = [Pane::Rings, Pane::Deployments, Pane::Failed, Pane::Actions];
+    /// Every pane, in screen order (Tab order, and the order of the variants).
+    pub const SPECS: &'static [PaneSpec] = &[
+        PaneSpec {
+            pane: Pane::Rings,
+            key: '1',
+            title: "Rings",
+            empty: "no rings",
+            tabbed: false,
+        },
+        PaneSpec {
+            pane: Pane::Deployments,
+            key: '2',
+            title: "Deployments",
+            empty: "no deployments",
+            tabbed: true,
+        },
+        PaneSpec {
+            pane: Pane::Failed,
+            key: '3',
+            title: "Failed hosts",
+            empty: "no failed hosts",
+            tabbed: true,
+        },
+        PaneSpec {
+            pane: Pane::Actions,
+            key: '4',
+            title: "Actions",
+            empty: "no actions yet",
+            tabbed: true,
+        },
+    ];
+
+    /// How many panes there are (the size of per-pane arrays).
+    pub const COUNT: usize = Pane::SPECS.len();
+
+    /// Every pane, in screen order.
+    pub const ALL: [Pane; Pane::COUNT] = {
+        let mut all = [Pane::Rings; Pane::COUNT];
+        let mut i = 0;
+        while i < Pane::COUNT {
+            // The table is in the order of the variants: a pane's index is its number.
+            assert!(Pane::SPECS[i].pane as usize == i);
+            all[i] = Pane::SPECS[i].pane;
+            i += 1;
+        }
+        all
+    };
+
+    pub fn spec(self) -> &'static PaneSpec {
+        &Pane::SPECS[self.index()]
+    }
 
     pub fn title(self) -> &'static str {
-        match self {
-            Pane::Rings => "Rings",
-            Pane::Deployments => "Deployments",
-            Pane::Failed => "Failed hosts",
-            Pane::Actions => "Actions",
-        }
+        self.spec().title
     }
 
     pub fn index(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+        self as usize
     }
 
     pub fn next(self) -> Pane {
-        Pane::ALL[(self.index() + 1) % Pane::ALL.len()]
+        Pane::ALL[(self.index() + 1) % Pane::COUNT]
     }
 
     pub fn prev(self) -> Pane {
-        Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+        Pane::ALL[(self.index() + Pane::COUNT - 1) % Pane::COUNT]
+    }
+
+    /// The panes of the tab group under Rings on a small terminal, in order.
+    pub fn tabs() -> impl Iterator<Item = Pane> {
+        Pane::ALL.into_iter().filter(|p| p.spec().tabbed)
     }
 }
 

@@ -192,7 +192,10 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
     match &confirm.stage {
         Stage::Editing => {
             if let Some(error) = &confirm.error {
-                lines.push(Line::from(Span::styled(error.clone(), theme.fail)));
+                lines.push(Line::from(Span::styled(
+                    clean(error).into_owned(),
+                    theme.fail,
+                )));
             }
             lines.push(Line::from(Span::styled(
                 format!(
@@ -357,7 +360,9 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
         let ring_id = deployment?.rings.get(index)?;
         let ring = app.fleet.rings.get(ring_id)?;
         Some((
-            ring.name.trim_start_matches("Emergency: ").to_string(),
+            clean(&ring.name)
+                .trim_start_matches("Emergency: ")
+                .to_string(),
             ring.counts,
         ))
     };

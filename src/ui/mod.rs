@@ -4,6 +4,9 @@ pub mod detail;
 pub mod dialog;
 pub mod layout;
 pub mod panes;
+pub mod words;
+
+pub use words::Loudness;
 
 use chrono::FixedOffset;
 use ratatui::Frame;
@@ -13,7 +16,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::keymap::KeyAction;
-use crate::app::lists::Pane;
 use crate::app::{App, MIN_HEIGHT, MIN_WIDTH, Mode, Screen};
 use crate::text;
 use crate::theme::Theme;
@@ -112,27 +114,6 @@ pub fn connection_label(app: &App) -> (String, Loudness) {
         ConnectionHealth::Stale => Loudness::Fail,
     };
     (words, loudness)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Loudness {
-    Ok,
-    Warn,
-    Fail,
-    Muted,
-    Plain,
-}
-
-impl Loudness {
-    pub fn style(self, theme: &Theme) -> Style {
-        match self {
-            Loudness::Ok => theme.ok,
-            Loudness::Warn => theme.warn,
-            Loudness::Fail => theme.fail,
-            Loudness::Muted => theme.muted,
-            Loudness::Plain => theme.text,
-        }
-    }
 }
 
 fn badge(text: &str, style: Style) -> Span<'static> {
@@ -301,14 +282,7 @@ pub fn footer_keys(app: &App) -> Vec<KeyAction> {
         Some(Screen::Action(_)) => vec![A::Back, A::Command, A::Help, A::Quit],
         None => {
             let mut keys = vec![A::NextPane, A::Open];
-            keys.extend(match app.focus {
-                Pane::Rings => vec![A::PauseResume, A::Rollback],
-                Pane::Deployments => {
-                    vec![A::Approve, A::Decline, A::PauseResume, A::Halt, A::Rollback]
-                }
-                Pane::Failed => vec![A::Select, A::Retry, A::Exclude, A::Rollback],
-                Pane::Actions => vec![],
-            });
+            keys.extend(panes::view(app.focus).keys);
             keys.extend([
                 A::Help,
                 A::Quit,

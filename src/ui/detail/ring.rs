@@ -1,0 +1,119 @@
+//! A ring's detail: state, counts, its gate, its window, its patching groups.
+
+use ratatui::text::{Line, Span};
+
+use super::{DetailContext, counts_lines, field, field_loud, heading, missing, name_lines};
+use crate::model::GateMode;
+use crate::text::{self, clean, fit};
+use crate::ui::words::{gate_words, ring_state_word, window_words};
+
+pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
+    let DetailContext { app, theme, width } = *cx;
+    let Some(ring) = app.fleet.rings.get(id) else {
+        return missing(theme, "ring", id);
+    };
+    let (state, loudness) = ring_state_word(ring.state);
+    let (gate, gate_loudness) = gate_words(app, ring);
+    let (window, window_loudness) = window_words(app, ring);
+    let mut lines = name_lines(
+        theme,
+        width,
+        &format!("{}  ({})", clean(&ring.name), clean(&ring.id)),
+    );
+    lines.push(field_loud(theme, "state", state, loudness));
+    if let Some(reason) = &ring.state_reason {
+        lines.push(field_loud(
+            theme,
+            "why",
+            clean(reason).into_owned(),
+            loudness,
+        ));
+    }
+    lines.push(field(
+        theme,
+        "kind",
+        format!(
+            "{:?}{}{}",
+            ring.kind,
+            ring.site
+                .as_ref()
+                .map(|s| format!(", site {}", clean(s)))
+                .unwrap_or_default(),
+            if ring.production {
+                ", production (two approvers)"
+            } else {
+                ""
+            }
+        ),
+    ));
+    lines.extend(counts_lines(theme, &ring.counts));
+    lines.push(Line::from(""));
+    lines.push(heading(theme, "Gate to the next ring"));
+    lines.push(field_loud(theme, "gate", gate, gate_loudness));
+    lines.push(field(
+        theme,
+        "rule",
+        format!(
+            "{} approval; at least {}% succeeded, halts above {}% failed, soak at least {}",
+            match ring.gate.mode {
+                GateMode::Manual => "manual",
+                GateMode::Automatic => "automatic",
+            },
+            ring.gate.success_threshold_pct,
+            ring.gate.failure_threshold_pct,
+            text::duration(chrono::Duration::seconds(ring.gate.min_soak_secs as i64))
+        ),
+    ));
+    if let Some(end) = ring.soak_ends_at {
+        lines.push(field(theme, "soak ends", text::time(end, app.fleet_now())));
+    }
+    lines.push(Line::from(""));
+    lines.push(heading(theme, "Maintenance window"));
+    lines.push(field(
+        theme,
+        "window",
+        clean(&ring.window.describe()).into_owned(),
+    ));
+    lines.push(field_loud(theme, "now", window, window_loudness));
+    if !ring.groups.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(heading(
+            theme,
+            "Patching groups (reboot order: down, then up in reverse)",
+        ));
+        for group in &ring.groups {
+            let order: Vec<String> = group
+                .reboot_order
+                .iter()
+                .map(|t| format!("{t:?}").to_lowercase())
+                .collect();
+            let up: Vec<String> = order.iter().rev().cloned().collect();
+            lines.push(field(
+                theme,
+                &fit(&group.name, 15),
+                format!(
+                    "{} | owner {} | {:?} | down {} | up {}{}",
+                    clean(&group.service),
+                    clean(&group.owner),
+                    group.criticality,
+                    order.join(" > "),
+                    up.join(" > "),
+                    if group.redundant {
+                        " | redundant: one host at a time"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        format!(
+            ":hosts {} lists its hosts; :hosts failed {} its failures",
+            ring.id, ring.id
+        ),
+        theme.muted,
+    )));
+    lines
+}

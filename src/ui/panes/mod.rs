@@ -1,0 +1,273 @@
+//! The four panes of the main screen: Rings, Deployments, Failed hosts, Actions.
+//! Only the visible slice of each list is turned into rows; each pane's table is built
+//! by its own module from a [`RowsContext`]. [`view`] is the one place that says how
+//! each pane is drawn; its words (title, number, empty message, tab) are its
+//! [`PaneSpec`](crate::app::lists::PaneSpec).
+
+mod actions;
+mod deployments;
+mod failed;
+mod rings;
+
+pub use rings::rings_alert;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Row, Table};
+
+use super::{Look, Loudness};
+use crate::app::keymap::KeyAction;
+use crate::app::lists::Pane;
+use crate::app::{App, ListId, visible_offset};
+use crate::text::{self, fit};
+use crate::theme::Theme;
+
+/// What a pane's table builder reads: the state, the look, and which rows show.
+pub struct RowsContext<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+    /// The keys of the visible rows only.
+    pub keys: &'a [String],
+    /// The list index of the first visible row.
+    pub first: usize,
+    /// The list index of the selected row.
+    pub selected: usize,
+    /// Whether the pane has the focus (the selection is drawn in reverse video).
+    pub focused: bool,
+    /// At least 120 columns inside the border: more columns.
+    pub wide: bool,
+}
+
+impl<'a> RowsContext<'a> {
+    /// The visible rows with their list indexes.
+    pub fn visible(&self) -> impl Iterator<Item = (usize, &'a String)> + use<'a> {
+        let first = self.first;
+        self.keys
+            .iter()
+            .enumerate()
+            .map(move |(i, key)| (first + i, key))
+    }
+
+    /// The style of the row at list index `index`: the selection stands out.
+    pub fn row_style(&self, index: usize) -> Style {
+        if index == self.selected && self.focused {
+            self.theme.selected
+        } else if index == self.selected {
+            Style::new().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        }
+    }
+}
+
+/// A pane's table: the column header, the column widths, the visible rows.
+pub struct PaneTable<'a> {
+    pub header: Row<'a>,
+    pub widths: Vec<Constraint>,
+    pub rows: Vec<Row<'a>>,
+}
+
+/// The line a pane may write on its bottom border, and how loud.
+pub type Alert = fn(&App) -> Option<(String, Loudness)>;
+
+/// How the view draws one pane, besides what its [`PaneSpec`](crate::app::lists::PaneSpec)
+/// says.
+#[derive(Clone, Copy)]
+pub struct PaneView {
+    /// Builds the table of the visible rows.
+    pub table: for<'a> fn(&RowsContext<'a>) -> PaneTable<'a>,
+    /// Lines a row takes in the narrow table (the wide one takes one).
+    pub narrow_row_height: usize,
+    /// A count after the title, "Failed hosts (3)".
+    pub count: Option<fn(&App) -> usize>,
+    /// The line on the bottom border, when there is something to say.
+    pub alert: Option<Alert>,
+    /// The pane's own keys in the footer while it has the focus.
+    pub keys: &'static [KeyAction],
+}
+
+/// The one `match` on [`Pane`] in the view: a new pane is an arm here.
+pub fn view(pane: Pane) -> PaneView {
+    use KeyAction as A;
+    match pane {
+        Pane::Rings => PaneView {
+            table: rings::table,
+            narrow_row_height: 1,
+            count: None,
+            alert: Some(rings_alert),
+            keys: &[A::PauseResume, A::Rollback],
+        },
+        Pane::Deployments => PaneView {
+            table: deployments::table,
+            // The second line says who approved, the rate, the ETA.
+            narrow_row_height: 2,
+            count: None,
+            alert: None,
+            keys: &[A::Approve, A::Decline, A::PauseResume, A::Halt, A::Rollback],
+        },
+        Pane::Failed => PaneView {
+            table: failed::table,
+            narrow_row_height: 1,
+            count: Some(failed::host_count),
+            alert: None,
+            keys: &[A::Select, A::Retry, A::Exclude, A::Rollback],
+        },
+        Pane::Actions => PaneView {
+            table: actions::table,
+            narrow_row_height: 1,
+            count: None,
+            alert: None,
+            keys: &[],
+        },
+    }
+}
+
+pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, tabbed: bool) {
+    let theme = &look.theme;
+    let focused = app.focus == pane;
+    let block = pane_block(app, theme, pane, focused, tabbed);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if !app.synced {
+        frame.render_widget(
+            Paragraph::new(Span::styled("loading the fleet...", theme.muted)),
+            inner,
+        );
+        return;
+    }
+    let list = ListId::Pane(pane);
+    let keys = app.row_keys(list);
+    let wide = inner.width >= 120;
+    let pane_view = view(pane);
+    let row_height = if wide { 1 } else { pane_view.narrow_row_height };
+    let height = usize::from(inner.height.saturating_sub(1)) / row_height;
+    let cursor = app.cursor(list);
+    let selected = cursor.selected.min(keys.len().saturating_sub(1));
+    let offset = visible_offset(cursor.offset, selected, height);
+    let first = offset.min(keys.len());
+    let cx = RowsContext {
+        app,
+        theme,
+        keys: &keys[first..(first + height).min(keys.len())],
+        first,
+        selected,
+        focused,
+        wide,
+    };
+    let PaneTable {
+        header,
+        widths,
+        rows,
+    } = (pane_view.table)(&cx);
+    if keys.is_empty() {
+        let message = if cursor.filter.is_empty() {
+            pane.spec().empty
+        } else {
+            "nothing matches the filter (Esc clears it)"
+        };
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from(""),
+                Line::from(Span::styled(message, theme.muted)),
+            ]),
+            inner,
+        );
+        return;
+    }
+    let table = Table::new(rows, widths)
+        .header(header.style(theme.muted.add_modifier(Modifier::BOLD)))
+        .column_spacing(1);
+    frame.render_widget(table, inner);
+}
+
+fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: bool) -> Block<'a> {
+    let title_style = |p: Pane| {
+        if app.focus == p {
+            theme.title.add_modifier(Modifier::REVERSED)
+        } else {
+            theme.muted
+        }
+    };
+    let name = |p: Pane| -> String {
+        let spec = p.spec();
+        match view(p).count {
+            Some(count) => format!("{} {} ({})", spec.key, spec.title, count(app)),
+            None => format!("{} {}", spec.key, spec.title),
+        }
+    };
+    let mut title = vec![Span::raw(" ")];
+    if tabbed && pane.spec().tabbed {
+        for (i, p) in Pane::tabs().enumerate() {
+            if i > 0 {
+                title.push(Span::styled(" | ", theme.muted));
+            }
+            let style = if p == pane {
+                title_style(p).add_modifier(Modifier::BOLD)
+            } else {
+                theme.muted
+            };
+            let style = if p == pane && !focused {
+                theme.text.add_modifier(Modifier::BOLD)
+            } else {
+                style
+            };
+            title.push(Span::styled(name(p), style));
+        }
+    } else {
+        title.push(Span::styled(
+            name(pane),
+            if focused {
+                title_style(pane)
+            } else {
+                theme.text.add_modifier(Modifier::BOLD)
+            },
+        ));
+    }
+    let filter = &app.cursor(ListId::Pane(pane)).filter;
+    if !filter.is_empty() {
+        title.push(Span::styled(
+            format!("  /{}", fit(filter, 20)),
+            theme.accent,
+        ));
+    }
+    if let Some(age) = app.stale_for().filter(|_| app.synced) {
+        title.push(Span::styled(
+            format!("  stale {}", text::duration(age)),
+            theme.fail,
+        ));
+    }
+    title.push(Span::raw(" "));
+    let mut block = Block::bordered()
+        .title(Line::from(title))
+        .border_style(if focused { theme.accent } else { theme.muted });
+    if let Some((alert, loudness)) = view(pane).alert.and_then(|alert| alert(app)) {
+        block = block.title_bottom(Line::from(Span::styled(
+            format!(" {} ", fit(&alert, 100)),
+            loudness.style(theme),
+        )));
+    }
+    block
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::lists::Pane;
+
+    #[test]
+    fn every_pane_has_its_own_number_and_title_in_screen_order() {
+        for (i, pane) in Pane::ALL.into_iter().enumerate() {
+            let spec = pane.spec();
+            assert_eq!(spec.pane, pane);
+            assert_eq!(pane.index(), i);
+            assert_eq!(spec.key.to_digit(10), Some(i as u32 + 1), "{spec:?}");
+            assert!(!spec.title.is_empty() && !spec.empty.is_empty());
+        }
+        let titles: std::collections::BTreeSet<_> = Pane::ALL.map(Pane::title).into();
+        assert_eq!(titles.len(), Pane::COUNT);
+        // Rings always shows above the tab group of a small terminal.
+        assert!(!Pane::Rings.spec().tabbed);
+        assert_eq!(Pane::tabs().count(), Pane::COUNT - 1);
+    }
+}

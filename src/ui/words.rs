@@ -1,0 +1,228 @@
+//! The view's vocabulary: the words for states, gates, windows, severities and
+//! approvals, each with how loud it is drawn. Shared by the panes, the detail screens
+//! and the header.
+
+use ratatui::style::Style;
+use ratatui::text::Span;
+
+use crate::app::App;
+use crate::model::{
+    Action, ActionState, Deployment, DeploymentState, GateState, HostCounts, Ring, RingState,
+    Severity,
+};
+use crate::text;
+use crate::theme::Theme;
+
+/// How loud a word is drawn: the theme gives each loudness its style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loudness {
+    Ok,
+    Warn,
+    Fail,
+    Muted,
+    Plain,
+}
+
+impl Loudness {
+    pub fn style(self, theme: &Theme) -> Style {
+        match self {
+            Loudness::Ok => theme.ok,
+            Loudness::Warn => theme.warn,
+            Loudness::Fail => theme.fail,
+            Loudness::Muted => theme.muted,
+            Loudness::Plain => theme.text,
+        }
+    }
+}
+
+/// A ring's name for the screen: the ring by `id`, cleaned (names are API text), or
+/// the id when the ring is not known.
+pub fn ring_name(app: &App, id: &str) -> String {
+    text::clean(&app.fleet.ring_name(id)).into_owned()
+}
+
+/// A bar of `width` columns: '#' succeeded, '!' failed, '~' in flight, '.' the rest.
+/// Reads without colour; colour adds to it.
+pub fn progress_bar<'a>(counts: &HostCounts, width: usize, theme: &Theme) -> Vec<Span<'a>> {
+    let total = counts.total.max(1) as usize;
+    let part = |n: u32| (n as usize * width).div_ceil(total).min(width);
+    let ok = (counts.succeeded as usize * width / total).min(width);
+    let failed = if counts.failed > 0 {
+        part(counts.failed).max(1)
+    } else {
+        0
+    }
+    .min(width - ok);
+    let flight = if counts.in_flight() > 0 {
+        part(counts.in_flight()).max(1)
+    } else {
+        0
+    }
+    .min(width - ok - failed);
+    let rest = width - ok - failed - flight;
+    vec![
+        Span::styled("#".repeat(ok), theme.ok),
+        Span::styled("!".repeat(failed), theme.fail),
+        Span::styled("~".repeat(flight), theme.warn),
+        Span::styled(".".repeat(rest), theme.muted),
+    ]
+}
+
+pub fn ring_state_word(state: RingState) -> (&'static str, Loudness) {
+    match state {
+        RingState::Waiting => ("waiting", Loudness::Muted),
+        RingState::Deploying => ("deploying", Loudness::Plain),
+        RingState::Soaking => ("soaking", Loudness::Plain),
+        RingState::Paused => ("PAUSED", Loudness::Warn),
+        RingState::Halted => ("HALTED", Loudness::Fail),
+        RingState::Done => ("done", Loudness::Ok),
+    }
+}
+
+/// Gate column: what stands between this ring and the next.
+pub fn gate_words(app: &App, ring: &Ring) -> (String, Loudness) {
+    let now = app.fleet_now();
+    if ring.state == RingState::Halted {
+        let why = ring.state_reason.as_deref().unwrap_or("halted");
+        return (text::clean(why).into_owned(), Loudness::Fail);
+    }
+    match ring.gate.state {
+        GateState::NotReached => ("not reached".into(), Loudness::Muted),
+        GateState::Soaking => match ring.soak_ends_at {
+            Some(end) if end > now => (
+                format!("soak {} left", text::duration(end - now)),
+                Loudness::Plain,
+            ),
+            _ => ("soak ending".into(), Loudness::Plain),
+        },
+        GateState::AwaitingApproval => ("awaiting approval".into(), Loudness::Warn),
+        GateState::AwaitingSecondApprover => ("awaiting 2nd approver".into(), Loudness::Warn),
+        GateState::Passed => ("passed".into(), Loudness::Ok),
+        GateState::Blocked => (
+            format!(
+                "BLOCKED: {}",
+                text::clean(
+                    ring.gate
+                        .blocked_reason
+                        .as_deref()
+                        .unwrap_or("threshold not met")
+                )
+            ),
+            Loudness::Fail,
+        ),
+    }
+}
+
+pub fn window_words(app: &App, ring: &Ring) -> (String, Loudness) {
+    let (words, open) = crate::app::words::window_words(
+        &ring.window,
+        app.fleet_now(),
+        crate::app::words::WindowWording::Column,
+    );
+    (words, if open { Loudness::Ok } else { Loudness::Muted })
+}
+
+/// Four letters of a severity word for narrow tables ("Crit", "Impo").
+pub fn short_severity(word: &str) -> &str {
+    word.get(..4).unwrap_or(word)
+}
+
+pub fn severity_word(severity: Severity) -> (&'static str, Loudness) {
+    match severity {
+        Severity::Critical => ("Critical", Loudness::Fail),
+        Severity::Important => ("Important", Loudness::Warn),
+        Severity::Moderate => ("Moderate", Loudness::Plain),
+        Severity::Low => ("Low", Loudness::Muted),
+    }
+}
+
+pub fn deployment_state_word(state: DeploymentState) -> (&'static str, Loudness) {
+    match state {
+        DeploymentState::AwaitingApproval => ("needs approval", Loudness::Warn),
+        DeploymentState::Running => ("running", Loudness::Plain),
+        DeploymentState::Paused => ("PAUSED", Loudness::Warn),
+        DeploymentState::Halted => ("HALTED", Loudness::Fail),
+        DeploymentState::RollingBack => ("rolling back", Loudness::Warn),
+        DeploymentState::RolledBack => ("rolled back", Loudness::Muted),
+        DeploymentState::Declined => ("declined", Loudness::Muted),
+        DeploymentState::Completed => ("completed", Loudness::Ok),
+    }
+}
+
+/// "KB5070001 +4" and the highest severity.
+pub fn deployment_patches(app: &App, deployment: &Deployment) -> (String, Option<Severity>) {
+    let patches: Vec<_> = deployment
+        .patch_ids
+        .iter()
+        .filter_map(|id| app.fleet.patches.get(id))
+        .collect();
+    let severity = patches.iter().map(|p| p.severity).min();
+    let first = patches.first().map_or_else(
+        || deployment.patch_ids.first().cloned().unwrap_or_default(),
+        |p| p.kb.clone(),
+    );
+    let more = deployment.patch_ids.len().saturating_sub(1);
+    let label = if more > 0 {
+        format!("{first}+{more}")
+    } else {
+        first
+    };
+    (label, severity)
+}
+
+pub fn approval_words(app: &App, deployment: &Deployment) -> (String, Loudness) {
+    if let Some(pending) = &deployment.pending_approval {
+        return (
+            format!(
+                "{} approved {}; awaiting a second approver",
+                text::clean(&pending.first_approver),
+                ring_name(app, &pending.ring_id)
+            ),
+            Loudness::Warn,
+        );
+    }
+    match deployment.approvals.last() {
+        Some(approval) => (
+            format!(
+                "{} by {}",
+                ring_name(app, &approval.ring_id),
+                text::clean(&approval.by)
+            ),
+            Loudness::Muted,
+        ),
+        None => ("not approved yet".into(), Loudness::Muted),
+    }
+}
+
+/// Who approved, in a few words (the narrow table's second line).
+pub fn short_approval_words(deployment: &Deployment) -> String {
+    if let Some(pending) = &deployment.pending_approval {
+        return format!(
+            "{} approved; needs a 2nd",
+            text::clean(&pending.first_approver)
+        );
+    }
+    match deployment.approvals.last() {
+        Some(approval) if approval.by == crate::model::SYSTEM => "automatic gate".into(),
+        Some(approval) => format!("approved by {}", text::clean(&approval.by)),
+        None => "not approved yet".into(),
+    }
+}
+
+pub fn action_state_word(state: ActionState) -> (&'static str, Loudness) {
+    match state {
+        ActionState::AwaitingSecondApprover => ("awaiting 2nd approver", Loudness::Warn),
+        ActionState::Running => ("running", Loudness::Plain),
+        ActionState::Succeeded => ("done", Loudness::Ok),
+        ActionState::Partial => ("PARTIAL", Loudness::Warn),
+        ActionState::Failed => ("FAILED", Loudness::Fail),
+    }
+}
+
+pub fn action_progress(action: &Action) -> String {
+    if action.progress_total > 0 {
+        format!("{}/{}", action.progress_done, action.progress_total)
+    } else {
+        String::new()
+    }
+}
