@@ -1,7 +1,8 @@
 //! `patchdeck serve`: a simulated fleet as an API v1 server, beside the other commands.
-//! Parses the flags, builds the [`Simulator`] and its clock, loads or generates the
-//! tokens, and hands the fleet to [`server::spawn`], which knows any Backend and no
-//! simulator.
+//! Parses the flags, opens the store (`--store`), rebuilds the [`Simulator`] from the
+//! store's journal against the stored seed ([`start_gateway`]), loads or generates the
+//! tokens, and hands the fleet and its [`Gateway`] to [`server::spawn_with`], which
+//! knows any Backend and no simulator. docs/deploy.md tells how to run it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

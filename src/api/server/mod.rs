@@ -3,6 +3,9 @@
 //!
 //! The server owns what is about callers: Bearer auth and roles, `Idempotency-Key`,
 //! paging, ETags, problem+json errors, the SSE stream, and fault injection for tests.
+//! With a [`Gateway`] ([`spawn_with`]) it is durable: actions are journaled in the
+//! store before the fleet acts, keys, audit and events are kept there, and every
+//! response says `patchdeck-gateway: ok | degraded` (`GET /v1/health` says why).
 //! The fleet's own rules (what an action does, the two-person rule, `If-Match`) are the
 //! Backend's. docs/api.md documents every endpoint.
 
