@@ -1,17 +1,22 @@
 //! `patchdeck serve`: a simulated fleet as an API v1 server, beside the other commands.
-//! Parses the flags, builds the [`Simulator`] and its clock, loads or generates the
-//! tokens, and hands the fleet to [`server::spawn`], which knows any Backend and no
-//! simulator.
+//! Parses the flags, opens the store (`--store`), rebuilds the [`Simulator`] from the
+//! store's journal against the stored seed ([`start_gateway`]), loads or generates the
+//! tokens, and hands the fleet and its [`Gateway`] to [`server::spawn_with`], which
+//! knows any Backend and no simulator. docs/deploy.md tells how to run it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use color_eyre::eyre::WrapErr;
 
-use crate::api::server::{self, Faults, ServerOptions};
+use crate::api::server::{self, Faults, FleetClock, Gateway, ServerOptions};
 use crate::api::tokens::Tokens;
 use crate::sim::{Scenario, SimConfig, Simulator};
+use crate::store::{AnyStore, Store};
 
 /// `patchdeck serve`: the simulated fleet as an API v1 server.
 #[derive(clap::Args, Debug)]
@@ -31,6 +36,14 @@ pub struct ServeArgs {
     /// The story the fleet tells.
     #[arg(long, value_enum, default_value_t = Scenario::PatchTuesday)]
     pub scenario: Scenario,
+    /// Where the gateway keeps what it must not lose: `sqlite:PATH` (default: a file
+    /// in the data directory) or `postgres://user@host/db` for several gateways.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// This gateway's id among several on one database (default: the host name).
+    /// Keep it across restarts: requests in flight when it stopped are settled by it.
+    #[arg(long, value_name = "ID")]
+    pub gateway_id: Option<String>,
     /// TOML file of `[[token]]` entries (name, role, token), mode 0600. Without it, one
     /// token per role is generated and written to a file whose path is printed.
     #[arg(long, value_name = "PATH")]
@@ -109,21 +122,23 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         Some(path) => Tokens::load(path)?,
         None => Tokens::generate(),
     };
-    let simulator = Simulator::new(SimConfig {
-        hosts: args.hosts,
-        seed: args.seed,
-        scenario: args.scenario,
-        start: chrono::Utc::now(),
-    });
-    let clock = simulator.spawn_clock(args.speed);
+    let durable = start_gateway(&args).await?;
     let options = ServerOptions {
         tokens,
         faults: args.faults(),
     };
-    let server = server::spawn(simulator, options.clone(), args.listen)
-        .await
-        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
+    let server = server::spawn_with(
+        durable.simulator.clone(),
+        options.clone(),
+        Some(durable.gateway.clone()),
+        args.listen,
+    )
+    .await
+    .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     println!("patchdeck API v1 at {}", server.url);
+    for line in &durable.report {
+        println!("{line}");
+    }
     match &args.tokens {
         Some(path) => println!("tokens from {}", path.display()),
         None => {
@@ -141,9 +156,150 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
     println!("identities: {}", names.join(", "));
     println!("press Ctrl-C to stop");
     stop.wait().await;
-    clock.abort();
+    durable.task.abort();
     server.shutdown().await?;
+    durable.gateway.release().await;
     Ok(())
+}
+
+/// The fleet rebuilt from the store and the gateway that keeps it there.
+pub struct Durable {
+    pub simulator: Arc<Simulator>,
+    pub gateway: Arc<Gateway>,
+    /// Lease, clock and event log; abort it to stop.
+    pub task: tokio::task::JoinHandle<()>,
+    /// What was found in the store, in lines to print.
+    pub report: Vec<String>,
+}
+
+impl FleetClock for Simulator {
+    fn fleet_time(&self) -> DateTime<Utc> {
+        self.now()
+    }
+
+    fn advance_to(&self, fleet_time: DateTime<Utc>) {
+        Simulator::advance_to(self, fleet_time);
+    }
+}
+
+/// Opens the store, checks it holds this fleet (or makes it hold it), rebuilds the
+/// fleet from the journal and starts the gateway's background work. Prints what it
+/// found.
+pub async fn start_gateway(args: &ServeArgs) -> color_eyre::Result<Durable> {
+    let store = AnyStore::open_url(args.store.as_deref())
+        .await
+        .map_err(|error| color_eyre::eyre::eyre!("{error}"))?;
+    let schema = store.schema_version().await.unwrap_or_default();
+    let config = stored_config(&store, args).await?;
+    let simulator = Simulator::new(config);
+    simulator.set_clock_speed(args.speed);
+    let id = args.gateway_id.clone().unwrap_or_else(host_name);
+    let clock: Arc<dyn FleetClock> = simulator.clone();
+    let gateway = Gateway::new(store, id, simulator.clone(), clock);
+    let replayed = gateway
+        .replay()
+        .await
+        .map_err(|error| color_eyre::eyre::eyre!("cannot rebuild the fleet: {error}"))?;
+    if gateway.renew_lease().await
+        && let Err(error) = gateway.store_events().await
+    {
+        eprintln!("patchdeck: events not stored: {error}");
+    }
+    let mut report = vec![format!(
+        "store {} (schema {schema}), gateway {}: replayed {} journal entries ({} actions), fleet clock at {}",
+        gateway.store().name(),
+        gateway.id(),
+        replayed.entries,
+        replayed.actions,
+        simulator
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )];
+    if replayed.keys_answered + replayed.keys_released > 0 {
+        report.push(format!(
+            "settled requests in flight at the last stop: {} answered, {} released",
+            replayed.keys_answered, replayed.keys_released
+        ));
+    }
+    let task = gateway.spawn(args.speed);
+    Ok(Durable {
+        simulator,
+        gateway,
+        task,
+        report,
+    })
+}
+
+/// Settings of the simulated fleet in the store.
+const SIM_SEED: &str = "sim_seed";
+const SIM_HOSTS: &str = "sim_hosts";
+const SIM_SCENARIO: &str = "sim_scenario";
+const SIM_START_MS: &str = "sim_start_ms";
+
+fn scenario_number(scenario: Scenario) -> i64 {
+    match scenario {
+        Scenario::PatchTuesday => 0,
+        Scenario::BadPatch => 1,
+        Scenario::ZeroDay => 2,
+    }
+}
+
+fn scenario_name(number: i64) -> &'static str {
+    match number {
+        0 => "patch-tuesday",
+        1 => "bad-patch",
+        2 => "zero-day",
+        _ => "unknown",
+    }
+}
+
+/// The fleet the store holds: the one of the flags on a new store; on a store that
+/// has one, the same seed, hosts and scenario are required (its start time is kept).
+async fn stored_config(store: &AnyStore, args: &ServeArgs) -> color_eyre::Result<SimConfig> {
+    let eyre = |error: crate::store::StoreError| color_eyre::eyre::eyre!("{error}");
+    let asked = [
+        (SIM_SEED, args.seed as i64),
+        (SIM_HOSTS, args.hosts as i64),
+        (SIM_SCENARIO, scenario_number(args.scenario)),
+        (SIM_START_MS, Utc::now().timestamp_millis()),
+    ];
+    let mut found = Vec::new();
+    for (name, value) in asked {
+        let value = match store.meta(name).await.map_err(eyre)? {
+            Some(value) => value,
+            None => store.init_meta(name, value).await.map_err(eyre)?,
+        };
+        found.push(value);
+    }
+    let (seed, hosts, scenario, start) = (found[0], found[1], found[2], found[3]);
+    if (seed, hosts, scenario) != (asked[0].1, asked[1].1, asked[2].1) {
+        color_eyre::eyre::bail!(
+            "store {} holds another fleet (--seed {} --hosts {} --scenario {}) than asked (--seed {} --hosts {} --scenario {}): start with the store's flags, or give another --store",
+            store.name(),
+            seed as u64,
+            hosts,
+            scenario_name(scenario),
+            args.seed,
+            args.hosts,
+            scenario_name(scenario_number(args.scenario)),
+        );
+    }
+    Ok(SimConfig {
+        hosts: args.hosts,
+        seed: args.seed,
+        scenario: args.scenario,
+        start: DateTime::<Utc>::from_timestamp_millis(start).unwrap_or_else(Utc::now),
+    })
+}
+
+/// This machine's name, the default gateway id.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "gateway".to_string())
 }
 
 /// Where generated tokens go: the runtime dir if there is one (it is private), else the

@@ -121,6 +121,32 @@ impl Simulator {
         }
     }
 
+    /// Advance the fleet clock in whole steps of [`STEP_SECS`] up to `fleet_time` (the
+    /// clock ends at most one step short of it; never goes back), emitting the events
+    /// of every step. Replaying a journal of `advance_to` and `act` calls rebuilds the
+    /// same fleet with the same events. Leaves any carry of `advance` alone.
+    pub fn advance_to(&self, fleet_time: DateTime<Utc>) {
+        let mut inner = self.lock();
+        let step = chrono::Duration::seconds(STEP_SECS);
+        while inner.engine.now + step <= fleet_time {
+            inner.engine.step();
+            self.publish(&mut inner);
+        }
+    }
+
+    /// Set the speed reported as `Summary.clock_speed` (an event if it changed),
+    /// without starting a clock: for a fleet whose clock is driven by `advance_to`.
+    pub fn set_clock_speed(&self, speed: f64) {
+        let speed = if speed.is_finite() {
+            speed.max(0.0)
+        } else {
+            0.0
+        };
+        let mut inner = self.lock();
+        inner.engine.set_clock_speed(speed);
+        self.publish(&mut inner);
+    }
+
     /// The fleet clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.lock().engine.now

@@ -221,6 +221,14 @@ impl Store for AnyStore {
         dispatch!(self, release_lease(name, holder))
     }
 
+    async fn meta(&self, name: &str) -> StoreResult<Option<i64>> {
+        dispatch!(self, meta(name))
+    }
+
+    async fn init_meta(&self, name: &str, value: i64) -> StoreResult<i64> {
+        dispatch!(self, init_meta(name, value))
+    }
+
     async fn append_journal(&self, entry: &JournalEntry) -> StoreResult<u64> {
         dispatch!(self, append_journal(entry))
     }

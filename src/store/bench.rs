@@ -95,7 +95,7 @@ pub async fn measure(store: &impl Store, actions: usize, events: usize) -> Store
             .append_journal(&JournalEntry {
                 fleet_time: now,
                 actor: actor.clone(),
-                request: ReplayRequest {
+                request: Some(ReplayRequest {
                     verb: Verb::Pause,
                     target: target.clone(),
                     reason: None,
@@ -103,7 +103,7 @@ pub async fn measure(store: &impl Store, actions: usize, events: usize) -> Store
                     patch_id: None,
                     cve: None,
                     if_match: None,
-                },
+                }),
                 action_id: Some(action.id.clone()),
                 idempotency_key: Some(key.clone()),
             })

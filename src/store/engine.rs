@@ -90,6 +90,9 @@ pub(crate) const LEASE_GET: &str = "SELECT holder, expires_at_ms, term FROM leas
 pub(crate) const LEASE_RELEASE: &str = "UPDATE leases SET expires_at_ms = 0 \
      WHERE name = $1 AND holder = $2 AND expires_at_ms > 0";
 
+pub(crate) const META_GET: &str = "SELECT value FROM store_meta WHERE name = $1";
+pub(crate) const META_INIT: &str =
+    "INSERT INTO store_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
 pub(crate) const JOURNAL_INSERT: &str = "INSERT INTO journal \
      (fleet_time_ms, actor, request, action_id, idempotency_key) \
      VALUES ($1, $2, $3, $4, $5) RETURNING seq";

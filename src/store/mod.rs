@@ -199,6 +199,14 @@ pub trait Store: Send + Sync {
         holder: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    // (j) Settings of the store's user (e.g. the simulator's seed), one integer each.
+
+    /// The value of setting `name`, if set.
+    fn meta(&self, name: &str) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    /// Set `name` to `value` unless it is set already; returns the value stored (the
+    /// first one wins, across gateways too).
+    fn init_meta(&self, name: &str, value: i64) -> impl Future<Output = StoreResult<i64>> + Send;
+
     // (i) The replay journal.
 
     /// Append an accepted action; returns its place.

@@ -585,6 +585,20 @@ impl Store for PgStore {
         Ok(self.execute(sql::LEASE_RELEASE, &[&name, &holder]).await? > 0)
     }
 
+    async fn meta(&self, name: &str) -> StoreResult<Option<i64>> {
+        let row = self.query_opt(sql::META_GET, &[&name]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn init_meta(&self, name: &str, value: i64) -> StoreResult<i64> {
+        self.execute(sql::META_INIT, &[&name, &value]).await?;
+        let row = self.query_opt(sql::META_GET, &[&name]).await?;
+        row.map(|r| r.get(0)).ok_or_else(|| StoreError::Other {
+            store: self.name().to_string(),
+            detail: format!("setting {name} vanished"),
+        })
+    }
+
     async fn append_journal(&self, entry: &JournalEntry) -> StoreResult<u64> {
         let rows = self
             .query(

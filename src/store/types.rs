@@ -168,13 +168,16 @@ pub struct ReplayRequest {
     pub if_match: Option<u64>,
 }
 
-/// One entry of the replay journal.
+/// One entry of the replay journal: the fleet clock moves to `fleet_time` (never back),
+/// then the request, if any, is acted on. An entry without a request is a clock
+/// checkpoint. Every gateway applies the journal in order, so all rebuild one fleet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JournalEntry {
     /// The fleet clock when the action was taken.
     pub fleet_time: DateTime<Utc>,
     pub actor: Identity,
-    pub request: ReplayRequest,
+    /// None: a clock checkpoint only.
+    pub request: Option<ReplayRequest>,
     /// The action the fleet recorded.
     pub action_id: Option<String>,
     pub idempotency_key: Option<String>,

@@ -189,7 +189,7 @@ fn journal_entry(n: u32) -> JournalEntry {
     JournalEntry {
         fleet_time: t(n as i64 * 60),
         actor: alice(),
-        request: ReplayRequest {
+        request: Some(ReplayRequest {
             verb: Verb::Halt,
             target: target(TargetKind::Deployment, "dep-0001"),
             reason: Some("bad".into()),
@@ -197,7 +197,7 @@ fn journal_entry(n: u32) -> JournalEntry {
             patch_id: None,
             cve: None,
             if_match: Some(u64::from(n)),
-        },
+        }),
         action_id: Some(format!("act-{n:06}")),
         idempotency_key: Some(format!("key-{n}")),
     }

@@ -5,15 +5,19 @@
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
 use super::AppState;
+use super::gateway::Gateway;
 use super::idempotency::{MAX_KEY_LEN, Stored, valid_key};
 use super::problem::ApiProblem;
-use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, PROBLEM_CONTENT_TYPE, ProblemType};
+use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, ProblemType};
 use crate::backend::ActionRequest;
 use crate::model::{Identity, Target, TargetKind, Verb};
+use crate::store::{AuditEntry, Claim, Store};
 
 /// Target id of `POST /v1/emergency` (the whole fleet).
 pub const FLEET_TARGET_ID: &str = "fleet";
@@ -163,7 +167,102 @@ async fn on_target(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Decides and answers one action; with a store, every attempt (refusals too) goes
+/// to the audit trail before the answer does.
 async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
+    let decided = decide(state, &call).await;
+    if let Some(gateway) = &state.gateway {
+        let (status, problem_type, action_id) = match &decided {
+            Ok((stored, _)) => answer_fields(stored.status.as_u16(), &stored.body),
+            Err(problem) => (
+                problem.status().as_u16(),
+                Some(problem.problem.problem_type.clone()),
+                None,
+            ),
+        };
+        let body: ActionBody = parse_body(&call.body).unwrap_or_default();
+        gateway
+            .audit(AuditEntry {
+                at: chrono::Utc::now(),
+                identity: call.identity.name.clone(),
+                verb: call.verb_word.clone(),
+                target: Target {
+                    kind: call.kind,
+                    id: call.id.clone(),
+                },
+                reason: trimmed(&body.reason),
+                ticket: trimmed(&body.ticket),
+                idempotency_key: idempotency_key(&call.headers).ok().flatten(),
+                status,
+                problem_type,
+                action_id,
+                gateway: None,
+            })
+            .await;
+    }
+    decided.map(|(stored, replayed)| stored.response(replayed))
+}
+
+/// Status, problem type and action id of an answer's body.
+fn answer_fields(status: u16, body: &[u8]) -> (u16, Option<String>, Option<String>) {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    if status >= 400 {
+        (status, text("type"), None)
+    } else {
+        (status, None, text("id"))
+    }
+}
+
+/// A request refused before it reached a handler (401), audited with what its path says.
+pub(crate) async fn audit_unauthenticated(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    problem: &ApiProblem,
+) {
+    let Some(gateway) = &state.gateway else {
+        return;
+    };
+    if method != Method::POST {
+        return;
+    }
+    let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    let (kind, id, verb) = match parts.as_slice() {
+        ["v1", "emergency"] => (TargetKind::Fleet, FLEET_TARGET_ID, "emergency"),
+        ["v1", collection, id, verb] => {
+            let kind = match *collection {
+                "deployments" => TargetKind::Deployment,
+                "rings" => TargetKind::Ring,
+                "hosts" => TargetKind::Host,
+                _ => return,
+            };
+            (kind, *id, *verb)
+        }
+        _ => return,
+    };
+    gateway
+        .audit(AuditEntry {
+            at: chrono::Utc::now(),
+            identity: String::new(),
+            verb: verb.to_string(),
+            target: Target {
+                kind,
+                id: id.to_string(),
+            },
+            reason: None,
+            ticket: None,
+            idempotency_key: None,
+            status: problem.status().as_u16(),
+            problem_type: Some(problem.problem.problem_type.clone()),
+            action_id: None,
+            gateway: None,
+        })
+        .await;
+}
+
+/// The answer to one action and whether it is a replay of a stored one.
+async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProblem> {
     let verb = Verb::parse(&call.verb_word)
         .filter(|verb| verbs_for(call.kind).contains(verb))
         .ok_or_else(|| {
@@ -202,7 +301,23 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
     };
 
     let Some(key) = key else {
-        return Ok(perform(state, request, &call.identity, String::new()).response(false));
+        return match &state.gateway {
+            None => Ok((
+                perform(state, request, &call.identity, String::new()),
+                false,
+            )),
+            Some(gateway) => {
+                let answer = perform_durably(
+                    gateway.clone(),
+                    request,
+                    call.identity.clone(),
+                    None,
+                    String::new(),
+                )
+                .await?;
+                Ok((answer, false))
+            }
+        };
     };
     // Same method, path, If-Match and body (in canonical form) = the same request.
     let fingerprint = format!(
@@ -212,26 +327,119 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
         if_match,
         serde_json::to_string(&body).unwrap_or_default()
     );
-    let slot = state.idempotency.slot(&call.identity.name, &key);
-    let mut stored = slot.lock().await;
-    if let Some(previous) = stored.as_ref() {
-        if previous.fingerprint == fingerprint {
-            return Ok(previous.response(true));
-        }
-        return Err(ApiProblem::new(
+    let reused = || {
+        ApiProblem::new(
             ProblemType::IdempotencyKeyReused,
             "Idempotency-Key reused for a different request",
         )
         .detail(format!(
             "the key `{key}` was first used for another request; use a new key for a new request"
-        )));
+        ))
+    };
+    // Requests with one key wait for each other here, on this gateway.
+    let slot = state.idempotency.slot(&call.identity.name, &key);
+    let mut stored = slot.lock_owned().await;
+    if let Some(previous) = stored.as_ref() {
+        if previous.fingerprint == fingerprint {
+            return Ok((previous.clone(), true));
+        }
+        return Err(reused());
     }
-    // No await from here on: once the backend has acted, the answer is stored even if
-    // the client has gone away, so its retry gets the answer instead of acting again.
-    let answer = perform(state, request, &call.identity, fingerprint);
-    let response = answer.response(false);
-    *stored = Some(answer);
-    Ok(response)
+    let Some(gateway) = &state.gateway else {
+        // No await from here on: once the backend has acted, the answer is stored even
+        // if the client has gone away, so its retry gets the answer instead of acting
+        // again.
+        let answer = perform(state, request, &call.identity, fingerprint);
+        *stored = Some(answer.clone());
+        return Ok((answer, false));
+    };
+    // Across gateways (and restarts), the store says who acts on a key.
+    let claim = gateway
+        .store()
+        .claim_key(
+            &call.identity.name,
+            &key,
+            &fingerprint,
+            gateway.id(),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|error| ApiProblem::store_unavailable(&error))?;
+    match claim {
+        Claim::Replay(answer) => {
+            let answer = Stored::from_answer(fingerprint, answer);
+            *stored = Some(answer.clone());
+            return Ok((answer, true));
+        }
+        Claim::Mismatch => return Err(reused()),
+        Claim::InFlight { claimed_by } => {
+            let mut problem = ApiProblem::new(ProblemType::Conflict, "Request in flight")
+                .detail(format!(
+                    "a request with Idempotency-Key `{key}` is being acted on by gateway `{claimed_by}`; retry later for its answer"
+                ));
+            problem.retry_after = Some(1);
+            return Err(problem);
+        }
+        Claim::Claimed => {}
+    }
+    // Acting and storing the answer go on even if the client goes away, so that its
+    // retry gets the answer instead of acting again.
+    let gateway = gateway.clone();
+    let identity = call.identity.clone();
+    let task = tokio::spawn(async move {
+        let performed = perform_durably(
+            gateway.clone(),
+            request,
+            identity.clone(),
+            Some(key.clone()),
+            fingerprint,
+        )
+        .await;
+        match &performed {
+            Ok(answer) => {
+                let kept = gateway
+                    .store()
+                    .answer_key(
+                        &identity.name,
+                        &key,
+                        &answer.to_answer(),
+                        chrono::Utc::now(),
+                    )
+                    .await;
+                if kept.is_ok() {
+                    *stored = Some(answer.clone());
+                }
+            }
+            // Nothing was done: the key may be used again.
+            Err(_) => {
+                let _ = gateway.store().release_key(&identity.name, &key).await;
+            }
+        }
+        performed
+    });
+    let answer = task.await.map_err(|_| {
+        ApiProblem::new(ProblemType::Internal, "Internal error").detail("the action task failed")
+    })??;
+    Ok((answer, false))
+}
+
+/// Journal, act, keep the action: the journal first, so that nothing is done that is
+/// not on disk; a journal the store refuses is a 503 and nothing done.
+async fn perform_durably(
+    gateway: Arc<Gateway>,
+    request: ActionRequest,
+    identity: Identity,
+    key: Option<String>,
+    fingerprint: String,
+) -> Result<Stored, ApiProblem> {
+    let result = gateway
+        .act(request, &identity, key.as_deref())
+        .await
+        .map_err(|error| ApiProblem::store_unavailable(&error))?;
+    if let Ok(action) = &result {
+        gateway.put_action(action).await;
+    }
+    Ok(Stored::from_result(fingerprint, &result))
 }
 
 /// Asks the backend; the answer is the recorded Action or a problem, ready to be kept.
@@ -241,30 +449,7 @@ fn perform(
     identity: &Identity,
     fingerprint: String,
 ) -> Stored {
-    match state.backend.act(request, identity) {
-        Ok(action) => Stored {
-            fingerprint,
-            status: StatusCode::OK,
-            content_type: HeaderValue::from_static("application/json"),
-            etag: HeaderValue::from_str(&format!("\"{}\"", action.version)).ok(),
-            body: serde_json::to_vec(&action).unwrap_or_default().into(),
-        },
-        Err(error) => {
-            let problem = ApiProblem::from(error);
-            Stored {
-                fingerprint,
-                status: problem.status(),
-                content_type: HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
-                etag: problem
-                    .problem
-                    .current_version
-                    .and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok()),
-                body: serde_json::to_vec(&*problem.problem)
-                    .unwrap_or_default()
-                    .into(),
-            }
-        }
-    }
+    Stored::from_result(fingerprint, &state.backend.act(request, identity))
 }
 
 /// The target in words: "deployment `dep-0002`", "the fleet".

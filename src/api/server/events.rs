@@ -20,10 +20,12 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 
 use super::AppState;
+use super::gateway::Gateway;
 use super::problem::ApiProblem;
 use crate::api::wire::ProblemType;
 use crate::backend::Backend;
 use crate::model::{Event, Seq};
+use crate::store::Store;
 
 /// Comment sent on an idle stream so that proxies and clients see it is alive.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -64,7 +66,10 @@ pub(crate) async fn events(
             )),
         );
     }
-    let backlog = state.backend.events_since(since)?;
+    let backlog = match &state.gateway {
+        Some(gateway) => stored_backlog(gateway, state.backend.as_ref(), since).await?,
+        None => state.backend.events_since(since)?,
+    };
     let feed = Feed {
         backend: state.backend.clone(),
         receiver,
@@ -81,6 +86,38 @@ pub(crate) async fn events(
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }
+
+/// The history after `since` from the store (410 when it was compacted there), then
+/// whatever the fleet has that the store does not have yet. A store that cannot be
+/// read leaves the fleet's own history.
+async fn stored_backlog(
+    gateway: &Gateway,
+    backend: &dyn Backend,
+    since: Seq,
+) -> Result<Vec<Event>, ApiProblem> {
+    let mut backlog: Vec<Event> = Vec::new();
+    let mut last = since;
+    loop {
+        match gateway.store().events_since(last, STORE_PAGE).await {
+            Ok(Ok(events)) if events.is_empty() => break,
+            Ok(Ok(events)) => {
+                last = events.last().map_or(last, |e| e.seq);
+                backlog.extend(events);
+            }
+            Ok(Err(compacted)) => return Err(ApiProblem::compacted(compacted.oldest)),
+            Err(_) => return Ok(backend.events_since(since)?),
+        }
+    }
+    match backend.events_since(last) {
+        Ok(rest) => backlog.extend(rest),
+        Err(_) if !backlog.is_empty() => {}
+        Err(compacted) => return Err(compacted.into()),
+    }
+    Ok(backlog)
+}
+
+/// Events read from the store at once.
+const STORE_PAGE: usize = 5000;
 
 fn parse_seq(text: &str, name: &str) -> Result<Seq, ApiProblem> {
     text.trim().parse::<Seq>().map_err(|_| {

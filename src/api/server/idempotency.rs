@@ -12,6 +12,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::gateway::ActResult;
+use super::problem::ApiProblem;
+use crate::api::wire::PROBLEM_CONTENT_TYPE;
+use crate::store::IdempotentAnswer;
+
 /// Header set on an answer that is a replay of a stored one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
@@ -30,6 +35,60 @@ pub(crate) struct Stored {
 }
 
 impl Stored {
+    /// The answer to an action, as the fleet gave it.
+    pub fn from_result(fingerprint: String, result: &ActResult) -> Stored {
+        match result {
+            Ok(action) => Stored {
+                fingerprint,
+                status: StatusCode::OK,
+                content_type: HeaderValue::from_static("application/json"),
+                etag: HeaderValue::from_str(&format!("\"{}\"", action.version)).ok(),
+                body: serde_json::to_vec(action).unwrap_or_default().into(),
+            },
+            Err(error) => {
+                let problem = ApiProblem::from(error.clone());
+                Stored {
+                    fingerprint,
+                    status: problem.status(),
+                    content_type: HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+                    etag: problem
+                        .problem
+                        .current_version
+                        .and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok()),
+                    body: serde_json::to_vec(&*problem.problem)
+                        .unwrap_or_default()
+                        .into(),
+                }
+            }
+        }
+    }
+
+    /// An answer the store kept.
+    pub fn from_answer(fingerprint: String, answer: IdempotentAnswer) -> Stored {
+        Stored {
+            fingerprint,
+            status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+            content_type: HeaderValue::from_str(&answer.content_type)
+                .unwrap_or_else(|_| HeaderValue::from_static("application/json")),
+            etag: answer.etag.and_then(|e| HeaderValue::from_str(&e).ok()),
+            body: answer.body.into(),
+        }
+    }
+
+    /// The answer as the store keeps it.
+    pub fn to_answer(&self) -> IdempotentAnswer {
+        IdempotentAnswer {
+            status: self.status.as_u16(),
+            content_type: self.content_type.to_str().unwrap_or_default().to_string(),
+            etag: self
+                .etag
+                .as_ref()
+                .and_then(|e| e.to_str().ok())
+                .map(str::to_string),
+            body: self.body.to_vec(),
+        }
+    }
+
     pub fn response(&self, replayed: bool) -> Response {
         let mut response = (self.status, self.body.clone()).into_response();
         let headers = response.headers_mut();
@@ -44,7 +103,7 @@ impl Stored {
     }
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Stored>>>;
+pub(crate) type Slot = Arc<tokio::sync::Mutex<Option<Stored>>>;
 
 /// Bounded map of (identity, key) -> answer; the oldest keys are forgotten first.
 pub(crate) struct IdempotencyStore {

@@ -3,11 +3,15 @@
 //!
 //! The server owns what is about callers: Bearer auth and roles, `Idempotency-Key`,
 //! paging, ETags, problem+json errors, the SSE stream, and fault injection for tests.
+//! With a [`Gateway`] ([`spawn_with`]) it is durable: actions are journaled in the
+//! store before the fleet acts, keys, audit and events are kept there, and every
+//! response says `patchdeck-gateway: ok | degraded` (`GET /v1/health` says why).
 //! The fleet's own rules (what an action does, the two-person rule, `If-Match`) are the
 //! Backend's. docs/api.md documents every endpoint.
 
 mod actions;
 mod events;
+mod gateway;
 mod idempotency;
 mod problem;
 mod resources;
@@ -31,7 +35,11 @@ use crate::api::wire::ProblemType;
 use crate::backend::Backend;
 
 pub use actions::FLEET_TARGET_ID;
+pub use gateway::{
+    ActResult, FleetClock, Gateway, HealthReport, LEASE_TTL, ROLLOUT_LEASE, Replayed,
+};
 pub use idempotency::REPLAYED_HEADER;
+pub use problem::STORE_UNAVAILABLE_TYPE;
 pub use resources::{DEFAULT_LIMIT, MAX_LIMIT, SEQUENCE_HEADER};
 
 use problem::ApiProblem;
@@ -44,6 +52,10 @@ pub struct ServerOptions {
     /// Faults to inject (tests and demos of a bad network); none by default.
     pub faults: Faults,
 }
+
+/// Response header saying whether the gateway's store takes writes: `ok` or
+/// `degraded` (only on a server with a store).
+pub const GATEWAY_HEADER: &str = "patchdeck-gateway";
 
 /// Fault injection. Requests under `/v1` are numbered from 1 in the order they arrive
 /// (all endpoints, the event stream included); the options below pick requests by that
@@ -90,6 +102,7 @@ pub(crate) struct AppState {
     tokens: Arc<Tokens>,
     faults: Arc<FaultState>,
     idempotency: Arc<idempotency::IdempotencyStore>,
+    gateway: Option<Arc<Gateway>>,
     /// Turns true when the server shuts down; ends the event streams.
     shutdown: watch::Receiver<bool>,
 }
@@ -101,12 +114,13 @@ const IDEMPOTENCY_CAPACITY: usize = 10_000;
 /// client goes away; use [`spawn`] for a server that can be shut down.
 pub fn router(backend: Arc<dyn Backend>, options: ServerOptions) -> Router {
     let (_never, shutdown) = watch::channel(false);
-    build_router(backend, options, shutdown)
+    build_router(backend, options, None, shutdown)
 }
 
 fn build_router(
     backend: Arc<dyn Backend>,
     options: ServerOptions,
+    gateway: Option<Arc<Gateway>>,
     shutdown: watch::Receiver<bool>,
 ) -> Router {
     let state = AppState {
@@ -117,6 +131,7 @@ fn build_router(
             requests: AtomicU64::new(0),
         }),
         idempotency: Arc::new(idempotency::IdempotencyStore::new(IDEMPOTENCY_CAPACITY)),
+        gateway,
         shutdown,
     };
     Router::new()
@@ -138,8 +153,42 @@ fn build_router(
         .fallback(|| async { ApiProblem::not_found("no such endpoint in patchdeck API v1") })
         .method_not_allowed_fallback(|| async { ApiProblem::method_not_allowed() })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route("/v1/health", get(health))
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            gateway_header,
+        ))
         .with_state(state)
+}
+
+/// `GET /v1/health`, without a token (for load balancers): the store, whether the
+/// gateway is degraded and why, and which gateway holds the rollout lease.
+async fn health(State(state): State<AppState>) -> Response {
+    let report = match &state.gateway {
+        Some(gateway) => serde_json::to_value(gateway.health()).unwrap_or_default(),
+        None => serde_json::json!({
+            "store": null, "degraded": false, "reason": null, "lease_holder": null,
+            "gateway": null,
+        }),
+    };
+    axum::Json(report).into_response()
+}
+
+/// `patchdeck-gateway: ok | degraded` on every response of a server with a store.
+async fn gateway_header(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Some(gateway) = &state.gateway {
+        let value = if gateway.degraded().is_some() {
+            "degraded"
+        } else {
+            "ok"
+        };
+        response
+            .headers_mut()
+            .insert(GATEWAY_HEADER, header::HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// `Authorization: Bearer <token>` on every request; the identity goes to the handlers.
@@ -152,11 +201,14 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
             let (scheme, token) = value.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
-    let Some(bearer) = bearer else {
-        return ApiProblem::unauthorized("send `Authorization: Bearer <token>`").into_response();
-    };
-    let Some(identity) = state.tokens.identify(bearer) else {
-        return ApiProblem::unauthorized("the token is not known to this server").into_response();
+    let Some(identity) = bearer.and_then(|bearer| state.tokens.identify(bearer)) else {
+        let problem = if bearer.is_none() {
+            ApiProblem::unauthorized("send `Authorization: Bearer <token>`")
+        } else {
+            ApiProblem::unauthorized("the token is not known to this server")
+        };
+        actions::audit_unauthenticated(&state, request.method(), request.uri(), &problem).await;
+        return problem.into_response();
     };
     request.extensions_mut().insert(identity);
     next.run(request).await
@@ -239,10 +291,22 @@ pub async fn spawn(
     options: ServerOptions,
     listen: SocketAddr,
 ) -> std::io::Result<RunningServer> {
+    spawn_with(backend, options, None, listen).await
+}
+
+/// Serves `backend` as [`spawn`] does, durably when `gateway` is given: every action
+/// journaled before it is done, idempotency keys, the audit trail and the event log in
+/// the gateway's store. `backend` must be the fleet `gateway` drives.
+pub async fn spawn_with(
+    backend: Arc<dyn Backend>,
+    options: ServerOptions,
+    gateway: Option<Arc<Gateway>>,
+    listen: SocketAddr,
+) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (shutdown, stop) = watch::channel(false);
-    let app = build_router(backend, options, stop.clone());
+    let app = build_router(backend, options, gateway, stop.clone());
     let mut stop = stop;
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

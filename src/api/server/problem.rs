@@ -9,6 +9,12 @@ use crate::api::wire::{PROBLEM_CONTENT_TYPE, Problem, ProblemType};
 use crate::backend::{ActError, Compacted};
 use crate::model::Role;
 
+/// Problem `type` of a write the durable store refused (503, with `Retry-After`): the
+/// gateway is degraded, nothing was done, reads keep working.
+pub const STORE_UNAVAILABLE_TYPE: &str = "urn:patchdeck:problem:store-unavailable";
+/// `Retry-After` of a `store-unavailable` refusal, seconds.
+const STORE_RETRY_AFTER_SECS: u64 = 5;
+
 /// A problem on its way to the client.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiProblem {
@@ -75,6 +81,16 @@ impl ApiProblem {
         let mut problem =
             ApiProblem::new(kind, title).detail(format!("retry after {retry_after_secs} s"));
         problem.retry_after = Some(retry_after_secs);
+        problem
+    }
+
+    /// 503 `store-unavailable`: the durable store refused a write, so nothing was done.
+    pub fn store_unavailable(error: &crate::store::StoreError) -> ApiProblem {
+        let mut problem = ApiProblem::new(ProblemType::Unavailable, "Store unavailable").detail(
+            format!("{error}; nothing was done: retry later (reads keep working)"),
+        );
+        problem.problem.problem_type = STORE_UNAVAILABLE_TYPE.to_string();
+        problem.retry_after = Some(STORE_RETRY_AFTER_SECS);
         problem
     }
 

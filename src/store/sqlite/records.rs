@@ -554,6 +554,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn meta(&self, name: &str) -> StoreResult<Option<i64>> {
+        let name = name.to_string();
+        self.read(move |store, conn| {
+            conn.query_row(&q(sql::META_GET), params![name], |row| row.get(0))
+                .optional()
+                .map_err(|e| err(store, e))
+        })
+        .await
+    }
+
+    async fn init_meta(&self, name: &str, value: i64) -> StoreResult<i64> {
+        let name = name.to_string();
+        self.write(move |store, conn| {
+            conn.execute(&q(sql::META_INIT), params![name, value])
+                .map_err(|e| err(store, e))?;
+            conn.query_row(&q(sql::META_GET), params![name], |row| row.get(0))
+                .map_err(|e| err(store, e))
+        })
+        .await
+    }
+
     async fn append_journal(&self, entry: &JournalEntry) -> StoreResult<u64> {
         let entry = entry.clone();
         self.write(move |store, conn| {

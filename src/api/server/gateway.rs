@@ -1,0 +1,458 @@
+//! The durable gateway: the server's fleet rebuilt from, and kept in, the store.
+//!
+//! Every accepted action is written to the store's journal before the fleet acts on it
+//! (write-ahead), and so is every move of the fleet clock (a checkpoint entry). The
+//! fleet is a pure function of the journal: each gateway applies the entries in journal
+//! order (the clock moves to the entry's fleet time, never back, then the request is
+//! acted on), so a restarted gateway, and every gateway on one PostgreSQL, rebuild the
+//! same fleet with the same event ids. Only the holder of the `rollout` lease moves the
+//! clock and writes the event log; the others follow the journal.
+//!
+//! A write the store refuses marks the gateway degraded (reads keep working; actions
+//! are refused with 503 `store-unavailable`) until a write succeeds again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::idempotency::Stored;
+use crate::backend::{ActError, ActionRequest, Backend};
+use crate::model::{Action, Identity, Role, SYSTEM, Seq};
+use crate::store::{
+    AnyStore, AuditEntry, IdempotentAnswer, JournalEntry, ReplayRequest, Store, StoreError,
+    StoreResult,
+};
+
+/// Name of the lease that says which gateway moves the fleet clock.
+pub const ROLLOUT_LEASE: &str = "rollout";
+/// How long a lease lasts unless renewed (renewed every third of it).
+pub const LEASE_TTL: StdDuration = StdDuration::from_secs(6);
+/// How often followers read the journal and the leader writes events.
+const FOLLOW_INTERVAL: StdDuration = StdDuration::from_millis(250);
+/// How often the leader writes a clock checkpoint (and moves the fleet clock).
+const CLOCK_INTERVAL: StdDuration = StdDuration::from_secs(1);
+/// Journal entries and events read or written at once.
+const BATCH: usize = 1000;
+
+/// The fleet clock the journal drives: the simulator, or any fleet that can be
+/// rebuilt by replaying actions against a clock.
+pub trait FleetClock: Send + Sync + 'static {
+    fn fleet_time(&self) -> DateTime<Utc>;
+    /// Move the clock forward to `fleet_time` (never back).
+    fn advance_to(&self, fleet_time: DateTime<Utc>);
+}
+
+/// The outcome of one action as the fleet gave it.
+pub type ActResult = Result<Action, ActError>;
+
+/// The store, this gateway's id, and the fleet it keeps in step with the journal.
+pub struct Gateway {
+    store: AnyStore,
+    id: String,
+    fleet: Arc<dyn Backend>,
+    clock: Arc<dyn FleetClock>,
+    /// Journal entries applied to the fleet; held while applying (and acting).
+    applied: tokio::sync::Mutex<u64>,
+    health: Mutex<Health>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Health {
+    degraded: Option<String>,
+    lease_holder: Option<String>,
+    leader: bool,
+    events_stored: Seq,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    /// The store as shown to people (no password).
+    pub store: String,
+    pub degraded: bool,
+    /// Why writes are refused, when degraded.
+    pub reason: Option<String>,
+    /// The gateway that moves the fleet clock now.
+    pub lease_holder: Option<String>,
+    /// This gateway's id.
+    pub gateway: String,
+}
+
+/// What rebuilding the fleet from the journal found.
+#[derive(Debug, Clone, Default)]
+pub struct Replayed {
+    pub entries: u64,
+    pub actions: u64,
+    /// Keys claimed before a crash: answered from the journal, or released.
+    pub keys_answered: usize,
+    pub keys_released: usize,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("store", &self.store.name())
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&ActionRequest> for ReplayRequest {
+    fn from(r: &ActionRequest) -> ReplayRequest {
+        ReplayRequest {
+            verb: r.verb,
+            target: r.target.clone(),
+            reason: r.reason.clone(),
+            ticket: r.ticket.clone(),
+            patch_id: r.patch_id.clone(),
+            cve: r.cve.clone(),
+            if_match: r.if_match,
+        }
+    }
+}
+
+impl From<&ReplayRequest> for ActionRequest {
+    fn from(r: &ReplayRequest) -> ActionRequest {
+        ActionRequest {
+            verb: r.verb,
+            target: r.target.clone(),
+            reason: r.reason.clone(),
+            ticket: r.ticket.clone(),
+            patch_id: r.patch_id.clone(),
+            cve: r.cve.clone(),
+            if_match: r.if_match,
+        }
+    }
+}
+
+/// The answer a keyed request gets for `result` (as the server sent it).
+fn answer_of(result: &ActResult) -> IdempotentAnswer {
+    Stored::from_result(String::new(), result).to_answer()
+}
+
+/// A refused write: is the gateway degraded by it?
+fn degrading(error: &StoreError) -> bool {
+    error.refuses_writes() || matches!(error, StoreError::Other { .. })
+}
+
+impl Gateway {
+    pub fn new(
+        store: AnyStore,
+        id: impl Into<String>,
+        fleet: Arc<dyn Backend>,
+        clock: Arc<dyn FleetClock>,
+    ) -> Arc<Gateway> {
+        Arc::new(Gateway {
+            store,
+            id: id.into(),
+            fleet,
+            clock,
+            applied: tokio::sync::Mutex::new(0),
+            health: Mutex::new(Health::default()),
+        })
+    }
+
+    pub fn store(&self) -> &AnyStore {
+        &self.store
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn health_mut(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Notes the outcome of a write: a refusal degrades, a success heals.
+    fn note<T>(&self, result: &StoreResult<T>) {
+        let mut health = self.health_mut();
+        match result {
+            Ok(_) => health.degraded = None,
+            Err(error) if degrading(error) => health.degraded = Some(error.to_string()),
+            Err(_) => {}
+        }
+    }
+
+    pub fn degraded(&self) -> Option<String> {
+        self.health_mut().degraded.clone()
+    }
+
+    /// Marks the gateway degraded (e.g. the store was opened read-only).
+    pub fn set_degraded(&self, reason: impl Into<String>) {
+        self.health_mut().degraded = Some(reason.into());
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.health_mut().leader
+    }
+
+    pub fn health(&self) -> HealthReport {
+        let health = self.health_mut().clone();
+        HealthReport {
+            store: self.store.name().to_string(),
+            degraded: health.degraded.is_some(),
+            reason: health.degraded,
+            lease_holder: health.lease_holder,
+            gateway: self.id.clone(),
+        }
+    }
+
+    /// Applies one entry: the clock to its fleet time, then its request.
+    fn apply(&self, entry: &JournalEntry) -> Option<ActResult> {
+        self.clock.advance_to(entry.fleet_time);
+        let request = entry.request.as_ref()?;
+        Some(self.fleet.act(ActionRequest::from(request), &entry.actor))
+    }
+
+    /// Applies the journal after `applied` through `through`; keyed results go to
+    /// `answers` when given.
+    async fn catch_up(
+        &self,
+        applied: &mut u64,
+        through: u64,
+        mut answers: Option<&mut HashMap<(String, String), ActResult>>,
+        replayed: &mut Replayed,
+    ) -> StoreResult<()> {
+        while *applied < through {
+            let limit = usize::try_from(through - *applied).map_or(BATCH, |n| n.min(BATCH));
+            let entries = self.store.journal_after(*applied, limit).await?;
+            if entries.is_empty() {
+                return Ok(());
+            }
+            for journaled in entries {
+                if journaled.seq > through {
+                    return Ok(());
+                }
+                let result = self.apply(&journaled.entry);
+                *applied = journaled.seq;
+                replayed.entries += 1;
+                if let Some(result) = result {
+                    replayed.actions += 1;
+                    if let (Some(answers), Some(key)) =
+                        (answers.as_deref_mut(), &journaled.entry.idempotency_key)
+                    {
+                        answers.insert((journaled.entry.actor.name.clone(), key.clone()), result);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the fleet from the whole journal (at start), then settles the keys this
+    /// gateway claimed and did not answer before it stopped: answered from what the
+    /// journal says was done, released when nothing was.
+    pub async fn replay(&self) -> StoreResult<Replayed> {
+        let mut applied = self.applied.lock().await;
+        let mut replayed = Replayed::default();
+        let mut answers = HashMap::new();
+        self.catch_up(&mut applied, u64::MAX, Some(&mut answers), &mut replayed)
+            .await?;
+        for (identity, key) in self.store.unanswered_keys(&self.id).await? {
+            match answers.get(&(identity.clone(), key.clone())) {
+                Some(result) => {
+                    self.store
+                        .answer_key(&identity, &key, &answer_of(result), Utc::now())
+                        .await?;
+                    replayed.keys_answered += 1;
+                }
+                None => {
+                    self.store.release_key(&identity, &key).await?;
+                    replayed.keys_released += 1;
+                }
+            }
+        }
+        Ok(replayed)
+    }
+
+    /// Applies what other gateways journaled since.
+    pub async fn follow(&self) -> StoreResult<()> {
+        let mut applied = self.applied.lock().await;
+        self.catch_up(&mut applied, u64::MAX, None, &mut Replayed::default())
+            .await
+    }
+
+    /// Journals the action, then acts: the journal says it before the fleet does it,
+    /// in the order every gateway applies it. A journal write refused = nothing done.
+    pub async fn act(
+        &self,
+        request: ActionRequest,
+        actor: &Identity,
+        key: Option<&str>,
+    ) -> StoreResult<ActResult> {
+        let mut applied = self.applied.lock().await;
+        let mut replayed = Replayed::default();
+        self.catch_up(&mut applied, u64::MAX, None, &mut replayed)
+            .await?;
+        let entry = JournalEntry {
+            fleet_time: self.clock.fleet_time(),
+            actor: actor.clone(),
+            request: Some(ReplayRequest::from(&request)),
+            action_id: None,
+            idempotency_key: key.map(str::to_string),
+        };
+        let written = self.store.append_journal(&entry).await;
+        self.note(&written);
+        let seq = written?;
+        // Entries another gateway wrote between our catching up and our entry come
+        // first, as they do everywhere.
+        self.catch_up(&mut applied, seq - 1, None, &mut replayed)
+            .await?;
+        let result = self
+            .apply(&entry)
+            .unwrap_or_else(|| Err(ActError::Invalid("journal entry without a request".into())));
+        *applied = seq;
+        Ok(result)
+    }
+
+    /// Journals a clock checkpoint at `fleet_time`, then moves the clock there.
+    pub async fn tick(&self, fleet_time: DateTime<Utc>) -> StoreResult<()> {
+        let mut applied = self.applied.lock().await;
+        let mut replayed = Replayed::default();
+        self.catch_up(&mut applied, u64::MAX, None, &mut replayed)
+            .await?;
+        if fleet_time <= self.clock.fleet_time() {
+            return Ok(());
+        }
+        let entry = JournalEntry {
+            fleet_time,
+            actor: Identity {
+                name: SYSTEM.to_string(),
+                role: Role::Viewer,
+            },
+            request: None,
+            action_id: None,
+            idempotency_key: None,
+        };
+        let written = self.store.append_journal(&entry).await;
+        self.note(&written);
+        let seq = written?;
+        self.catch_up(&mut applied, seq - 1, None, &mut replayed)
+            .await?;
+        self.apply(&entry);
+        *applied = seq;
+        Ok(())
+    }
+
+    /// Appends an audit entry (refusals included); a refused write degrades.
+    pub async fn audit(&self, mut entry: AuditEntry) {
+        entry.gateway = Some(self.id.clone());
+        let written = self.store.append_audit(&entry).await;
+        self.note(&written);
+    }
+
+    /// Keeps an action's latest outcome.
+    pub async fn put_action(&self, action: &Action) {
+        let written = self.store.put_action(action).await;
+        self.note(&written);
+    }
+
+    /// Takes or renews the rollout lease; returns whether we hold it.
+    pub async fn renew_lease(&self) -> bool {
+        let ttl = Duration::from_std(LEASE_TTL).unwrap_or_else(|_| Duration::seconds(6));
+        let outcome = self
+            .store
+            .acquire_lease(ROLLOUT_LEASE, &self.id, ttl, Utc::now())
+            .await;
+        self.note(&outcome);
+        let mut health = self.health_mut();
+        match outcome {
+            Ok(outcome) => {
+                health.leader = outcome.is_held();
+                health.lease_holder = Some(outcome.lease().holder.clone());
+            }
+            Err(_) => health.leader = false,
+        }
+        health.leader
+    }
+
+    /// Appends the fleet's events the store does not have yet, in order.
+    pub async fn store_events(&self) -> StoreResult<()> {
+        let mut last = self.health_mut().events_stored;
+        if last == 0 {
+            last = self.store.event_bounds().await?.last;
+        }
+        let events = match self.fleet.events_since(last) {
+            Ok(events) => events,
+            // The fleet's own log dropped them before we stored them: go on after.
+            Err(compacted) => self
+                .fleet
+                .events_since(compacted.oldest.saturating_sub(1))
+                .unwrap_or_default(),
+        };
+        for chunk in events.chunks(BATCH) {
+            let written = self.store.append_events(chunk).await;
+            self.note(&written);
+            match written {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => {
+                    // Another gateway stored them first: start again from the store.
+                    self.health_mut().events_stored = 0;
+                    return Ok(());
+                }
+                Err(error) => return Err(error),
+            }
+            if let Some(event) = chunk.last() {
+                self.health_mut().events_stored = event.seq;
+            }
+        }
+        Ok(())
+    }
+
+    /// The gateway's background work: renew the lease; as leader move the fleet clock
+    /// at `speed` fleet seconds per second and store events; as follower apply the
+    /// journal. Ends when the returned handle is aborted.
+    pub fn spawn(self: &Arc<Self>, speed: f64) -> tokio::task::JoinHandle<()> {
+        let gateway = self.clone();
+        let speed = if speed.is_finite() {
+            speed.max(0.0)
+        } else {
+            0.0
+        };
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(FOLLOW_INTERVAL);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let renew_every = (LEASE_TTL / 3).as_millis() / FOLLOW_INTERVAL.as_millis();
+            let tick_every = CLOCK_INTERVAL.as_millis() / FOLLOW_INTERVAL.as_millis();
+            let mut round: u128 = 0;
+            let mut target: Option<DateTime<Utc>> = None;
+            let mut leader = false;
+            loop {
+                interval.tick().await;
+                if round % renew_every.max(1) == 0 {
+                    leader = gateway.renew_lease().await;
+                }
+                round += 1;
+                if !leader {
+                    target = None;
+                    let _ = gateway.follow().await;
+                    continue;
+                }
+                if speed > 0.0 && round % tick_every.max(1) == 0 {
+                    let now = gateway.clock.fleet_time();
+                    let step = Duration::milliseconds(
+                        (speed * CLOCK_INTERVAL.as_secs_f64() * 1000.0) as i64,
+                    );
+                    let next = target.unwrap_or(now).max(now) + step;
+                    if gateway.tick(next).await.is_ok() {
+                        target = Some(next);
+                    }
+                } else {
+                    let _ = gateway.follow().await;
+                }
+                let _ = gateway.store_events().await;
+            }
+        })
+    }
+
+    /// Lets go of the lease (a clean stop): another gateway may take it at once.
+    pub async fn release(&self) {
+        let _ = self.store.release_lease(ROLLOUT_LEASE, &self.id).await;
+    }
+}

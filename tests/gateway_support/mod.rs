@@ -1,0 +1,177 @@
+//! The real `patchdeck serve` as a durable gateway: started on a given store with a
+//! given token file, killed with SIGKILL or stopped with SIGTERM, and plain HTTP calls
+//! with deadlines. Used by the gateway_* tests.
+
+#![allow(dead_code)]
+
+use std::process::{Child, Stdio};
+
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use patchdeck::model::Event;
+use serde_json::Value;
+
+use crate::e2e_support::{Lines, PATIENCE, Scratch, wait_until_caught, wait_within};
+
+pub const ALICE: &str = "alice-token-0123456789abcdef";
+pub const BOB: &str = "bob-token-0123456789abcdefgh";
+
+/// A token file of two approvers, alice and bob.
+pub fn write_tokens(home: &Scratch) -> std::path::PathBuf {
+    home.write_private(
+        "tokens.toml",
+        &format!(
+            "[[token]]\nname = \"alice\"\nrole = \"approver\"\ntoken = \"{ALICE}\"\n\n\
+             [[token]]\nname = \"bob\"\nrole = \"approver\"\ntoken = \"{BOB}\"\n"
+        ),
+    )
+}
+
+/// One `patchdeck serve` process.
+pub struct Gateway {
+    child: Child,
+    pub stdout: Lines,
+    pub url: String,
+}
+
+impl Gateway {
+    /// Starts serve in `home` on an ephemeral port with `args`; returns once it serves.
+    pub fn start(home: &Scratch, args: &[&str]) -> Gateway {
+        let mut child = home
+            .patchdeck()
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start patchdeck serve");
+        let mut stdout = Lines::of(child.stdout.take().expect("its stdout"));
+        let url = stdout
+            .after("serve", "patchdeck API v1 at ")
+            .trim()
+            .to_string();
+        stdout.after("serve", "press Ctrl-C to stop");
+        Gateway { child, stdout, url }
+    }
+
+    /// The line serve printed about its store.
+    pub fn store_line(&self) -> String {
+        self.stdout
+            .seen
+            .iter()
+            .find(|line| line.starts_with("store "))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// SIGKILL, as the OOM killer would; returns once it is gone.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL serve");
+        wait_within(&mut self.child, "serve after SIGKILL");
+    }
+
+    /// SIGTERM; its exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        wait_until_caught(self.child.id(), libc::SIGTERM, "serve's SIGTERM handler");
+        // SAFETY: kill(2) on the pid of a child we started and have not reaped.
+        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(sent, 0, "cannot signal serve");
+        wait_within(&mut self.child, "serve after SIGTERM")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An answer: status, headers, JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(PATIENCE)
+        .build()
+        .unwrap()
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("a body within the patience");
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+pub async fn get(url: &str, token: &str, path: &str) -> Answer {
+    let response = client()
+        .get(format!("{url}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    answer(response).await
+}
+
+pub async fn post(url: &str, token: &str, path: &str, key: Option<&str>, body: Value) -> Answer {
+    let mut request = client()
+        .post(format!("{url}{path}"))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    answer(response).await
+}
+
+/// The sequence the fleet is at (of `GET /v1/actions`).
+pub async fn sequence(url: &str) -> u64 {
+    get(url, ALICE, "/v1/actions").await.body["sequence"]
+        .as_u64()
+        .expect("a sequence")
+}
+
+/// Events after `last_event_id` through `through` (resuming as a console does), each
+/// within the patience.
+pub async fn events(url: &str, last_event_id: u64, through: u64) -> Vec<Event> {
+    let response = client()
+        .get(format!("{url}/v1/events"))
+        .bearer_auth(ALICE)
+        .header("Last-Event-ID", last_event_id.to_string())
+        .send()
+        .await
+        .expect("the event stream");
+    assert_eq!(response.status().as_u16(), 200, "the event stream opens");
+    let mut stream = response.bytes_stream().eventsource();
+    let mut events = Vec::new();
+    while events.last().is_none_or(|e: &Event| e.seq < through) {
+        let sse = tokio::time::timeout(PATIENCE, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event after {events:?} within the patience"))
+            .expect("the stream goes on")
+            .expect("well-formed SSE");
+        events.push(serde_json::from_str(&sse.data).expect("Event JSON"));
+    }
+    events
+}
