@@ -27,6 +27,7 @@ struct Console {
     snapshots: Vec<Seq>,
     connections: Vec<Connection>,
     problems: Vec<String>,
+    gateways: Vec<patchdeck::backend::GatewayHealth>,
     identities: usize,
 }
 
@@ -53,6 +54,7 @@ impl Console {
                 }
             }
             SyncUpdate::Problem(problem) => self.problems.push(problem),
+            SyncUpdate::Gateway(health) => self.gateways.push(health),
         }
     }
 

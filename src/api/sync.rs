@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::client::{Client, ClientError, EventStream};
-use crate::backend::{Connection, SyncUpdate};
+use crate::backend::{Connection, GatewayHealth, SyncUpdate};
 use crate::model::{Event, Seq};
 
 /// Exponential backoff with jitter. Pure: `delay` is a function of its arguments.
@@ -141,6 +141,7 @@ pub fn spawn_sync_with(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut sync = Sync {
+            gateway: client.gateway_health(),
             client,
             updates,
             state: SyncState::new(options.clone()),
@@ -179,6 +180,8 @@ struct Sync {
     last_seq: Option<Seq>,
     /// The last snapshot was taken and no stream has been opened from it yet.
     fresh_snapshot: bool,
+    /// What the gateway says of itself, from any answer of the client (actions too).
+    gateway: watch::Receiver<Option<GatewayHealth>>,
 }
 
 impl Sync {
@@ -210,7 +213,9 @@ impl Sync {
                 continue;
             }
             let (wait, connection) = self.state.failed(Utc::now(), &error, rand::random());
-            if self.send(SyncUpdate::Connection(connection)).await.is_err() {
+            if self.send(SyncUpdate::Connection(connection)).await.is_err()
+                || self.report_gateway().await.is_err()
+            {
                 return;
             }
             tokio::select! {
@@ -267,8 +272,11 @@ impl Sync {
         self.fresh_snapshot = false;
         let live = self.state.live(Utc::now());
         self.send(SyncUpdate::Connection(live)).await?;
+        self.report_gateway().await?;
         loop {
-            let (batch, stopped) = self.next_batch(&mut stream).await;
+            let first = self.next_event_or_gateway(&mut stream).await?;
+            let (batch, stopped) = self.next_batch(first, &mut stream).await;
+            self.report_gateway().await?;
             if !batch.is_empty() {
                 self.last_seq = batch.last().map(|event| event.seq);
                 self.send(SyncUpdate::Events(batch)).await?;
@@ -282,10 +290,14 @@ impl Sync {
     /// Wait for one event, then take those that follow within the batch window (a
     /// burst becomes one batch). Events at or below the last sequence (a replay) are
     /// dropped.
-    async fn next_batch(&self, stream: &mut EventStream) -> (Vec<Event>, Option<ClientError>) {
+    async fn next_batch(
+        &self,
+        first: Option<Result<Event, ClientError>>,
+        stream: &mut EventStream,
+    ) -> (Vec<Event>, Option<ClientError>) {
         let mut last = self.last_seq.unwrap_or_default();
         let mut batch = Vec::new();
-        let mut next = stream.next().await;
+        let mut next = first;
         loop {
             match next {
                 Some(Ok(event)) => {
@@ -320,6 +332,40 @@ impl Sync {
 
     async fn send(&self, update: SyncUpdate) -> Result<(), Stop> {
         self.updates.send(update).await.map_err(|_| Stop::Closed)
+    }
+
+    /// Wait for the stream's next item; meanwhile, say at once when the gateway's word
+    /// about itself changed (the answer to an action on a quiet fleet, say). Waiting on
+    /// the stream is cancel-safe, so nothing is lost when the gateway's word comes first.
+    async fn next_event_or_gateway(
+        &mut self,
+        stream: &mut EventStream,
+    ) -> Result<Option<Result<Event, ClientError>>, Stop> {
+        loop {
+            let mut watcher = self.gateway.clone();
+            let woke = tokio::select! {
+                item = stream.next() => Ok(item),
+                changed = watcher.changed() => Err(changed.is_ok()),
+            };
+            match woke {
+                Ok(item) => return Ok(item),
+                Err(true) => self.report_gateway().await?,
+                // The client is gone (it is not: the sync holds it); just wait.
+                Err(false) => return Ok(stream.next().await),
+            }
+        }
+    }
+
+    /// Tell the console when the gateway's word about itself changed. Checked at each
+    /// step of the loop (not waited on: a batch being read is never cut short for it).
+    async fn report_gateway(&mut self) -> Result<(), Stop> {
+        if self.gateway.has_changed().unwrap_or(false) {
+            let health = *self.gateway.borrow_and_update();
+            if let Some(health) = health {
+                self.send(SyncUpdate::Gateway(health)).await?;
+            }
+        }
+        Ok(())
     }
 }
 

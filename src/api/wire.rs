@@ -163,3 +163,7 @@ impl Problem {
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Response header of a gateway with a store: `ok`, or `degraded` while its store
+/// refuses writes.
+pub const GATEWAY_HEADER: &str = "patchdeck-gateway";

@@ -10,7 +10,7 @@ use super::confirm::ConfirmDialog;
 use super::failures::{FailureGroup, FailureIndex};
 use super::lists::{self, HostFilter, Pane};
 use super::wizard::EmergencyWizard;
-use crate::backend::{ActionCall, Connection};
+use crate::backend::{ActionCall, Connection, GatewayHealth};
 use crate::keys::Keymap;
 use crate::model::{Emergency, Fleet, Host, Identity};
 
@@ -129,6 +129,8 @@ pub struct App {
     pub flash: Option<Flash>,
     /// Problems reported by the sync (malformed data...), newest last.
     pub problems: Vec<String>,
+    /// What the gateway last said of itself (`None`: a server without a store).
+    pub gateway: Option<GatewayHealth>,
     pub help_scroll: u16,
     // Derived from the fleet, recomputed when it changes.
     /// Failed hosts grouped by error code, kept current from the hosts that change.
@@ -189,6 +191,7 @@ impl App {
             host_details: Default::default(),
             flash: None,
             problems: Vec::new(),
+            gateway: None,
             help_scroll: 0,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
@@ -256,6 +259,11 @@ impl App {
                 Some(self.now - *since)
             }
         }
+    }
+
+    /// The gateway said its store refuses writes (actions are refused until it recovers).
+    pub fn gateway_degraded(&self) -> bool {
+        self.gateway == Some(GatewayHealth::Degraded)
     }
 
     pub fn too_small(&self) -> bool {

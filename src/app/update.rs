@@ -8,7 +8,7 @@ use tui_input::Input;
 use super::lists::Pane;
 use super::navigation::{focus, on_filter_key, on_mark, open_selected};
 use super::{App, Dialog, Effect, Mode, Msg, Screen, command, confirm, outcome, viewport, wizard};
-use crate::backend::SyncUpdate;
+use crate::backend::{GatewayHealth, SyncUpdate};
 use crate::keys::{Key, KeyAction};
 
 /// Apply one message. Returns the effects to run.
@@ -96,6 +96,21 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             if changed {
                 app.fleet_changed();
             }
+        }
+        SyncUpdate::Gateway(health) => {
+            if health != GatewayHealth::Ok || app.gateway.is_some() {
+                app.set_flash(
+                    match health {
+                        GatewayHealth::Degraded => {
+                            "gateway DEGRADED: its store refuses writes; reads work, actions are refused until it recovers"
+                        }
+                        GatewayHealth::Ok => "gateway recovered: its store takes writes again",
+                    },
+                    health == GatewayHealth::Degraded,
+                );
+            }
+            app.gateway = Some(health);
+            app.dirty = true;
         }
         SyncUpdate::Problem(problem) => {
             app.problems.push(problem.clone());

@@ -14,7 +14,7 @@ mod outcome;
 mod sync;
 
 pub use outcome::{Outcome, Refusal};
-pub use sync::{Connection, SyncUpdate};
+pub use sync::{Connection, GatewayHealth, SyncUpdate};
 
 use tokio::sync::broadcast;
 

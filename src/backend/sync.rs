@@ -35,4 +35,25 @@ pub enum SyncUpdate {
     Events(Vec<Event>),
     /// Malformed data or another non-fatal error, in one line, to show the operator.
     Problem(String),
+    /// What the gateway said of itself (the `patchdeck-gateway` header), when it changed.
+    Gateway(GatewayHealth),
+}
+
+/// A gateway with a store says on every answer whether it can keep what it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayHealth {
+    Ok,
+    /// Its store refuses writes: reads work, actions are refused until it recovers.
+    Degraded,
+}
+
+impl GatewayHealth {
+    /// From the header's value ("ok" or "degraded"); anything else is not understood.
+    pub fn from_header(value: &str) -> Option<GatewayHealth> {
+        match value.trim() {
+            "ok" => Some(GatewayHealth::Ok),
+            "degraded" => Some(GatewayHealth::Degraded),
+            _ => None,
+        }
+    }
 }

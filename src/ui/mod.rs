@@ -147,6 +147,10 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
         first.push(Span::raw(" "));
         first.push(badge("READ-ONLY", theme.warn));
     }
+    if app.gateway_degraded() {
+        first.push(Span::raw(" "));
+        first.push(badge("DEGRADED", theme.fail));
+    }
     first.push(sep());
     first.push(Span::styled(text::fit(&app.context.name, 16), theme.accent));
     // The URL only where there is room: the badges and the identity come first.

@@ -87,7 +87,7 @@ impl Synced {
                 assert!(self.problems_allowed, "unexpected problem: {problem}");
                 self.problems.push(problem);
             }
-            SyncUpdate::Identity(_) => {}
+            SyncUpdate::Identity(_) | SyncUpdate::Gateway(_) => {}
         }
     }
 }

@@ -27,6 +27,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use reqwest::Url;
 use reqwest::header::HeaderValue;
+use tokio::sync::watch;
+
+use crate::backend::GatewayHealth;
 
 pub use actions::outcome;
 pub use error::ClientError;
@@ -53,6 +56,9 @@ pub struct Client {
     sleeper: Sleeper,
     idle_timeout: Duration,
     request_timeout: Duration,
+    /// What the gateway last said of itself; shared by every clone of this client, so
+    /// the answer to an action reaches the sync loop too.
+    gateway: Arc<watch::Sender<Option<GatewayHealth>>>,
 }
 
 impl fmt::Debug for Client {
@@ -114,7 +120,29 @@ impl Client {
             sleeper: tokio_sleeper(),
             idle_timeout: IDLE_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
+            gateway: Arc::new(watch::Sender::new(None)),
         })
+    }
+
+    /// What the gateway says of itself, as it changes (`None` until an answer carried
+    /// the header: a server without a store sends none).
+    pub fn gateway_health(&self) -> watch::Receiver<Option<GatewayHealth>> {
+        self.gateway.subscribe()
+    }
+
+    /// Note the gateway's header of an answer.
+    pub(super) fn note_gateway(&self, headers: &reqwest::header::HeaderMap) {
+        let health = headers
+            .get(crate::api::wire::GATEWAY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(GatewayHealth::from_header);
+        if let Some(health) = health {
+            self.gateway.send_if_modified(|seen| {
+                let changed = *seen != Some(health);
+                *seen = Some(health);
+                changed
+            });
+        }
     }
 
     /// Replace how the client waits (tests: record and return at once).

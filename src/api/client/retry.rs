@@ -52,7 +52,11 @@ impl Client {
     ) -> Result<Response, ClientError> {
         let mut retries = 0;
         loop {
-            let error = match build().send().await {
+            let answer = build().send().await;
+            if let Ok(response) = &answer {
+                self.note_gateway(response.headers());
+            }
+            let error = match answer {
                 Ok(response) if response.status().is_success() => return Ok(response),
                 Ok(response) => error_from_response(response, url).await,
                 Err(error) => transport_error(&error, url),

@@ -55,7 +55,7 @@ pub struct ServerOptions {
 
 /// Response header saying whether the gateway's store takes writes: `ok` or
 /// `degraded` (only on a server with a store).
-pub const GATEWAY_HEADER: &str = "patchdeck-gateway";
+pub use crate::api::wire::GATEWAY_HEADER;
 
 /// Fault injection. Requests under `/v1` are numbered from 1 in the order they arrive
 /// (all endpoints, the event stream included); the options below pick requests by that
