@@ -1,6 +1,8 @@
 //! `patchdeck bench`: measured figures for the performance goals (never timed tests).
 //! Startup of a big simulated fleet, full initial sync over loopback, server and client
-//! memory, event ingest, frame render and incremental filter at 100k hosts.
+//! memory, event ingest, frame render and incremental filter at 100k hosts. With
+//! `--store URL`, only the gateway's store instead: actions per second and the latency
+//! of appending one event (`store::bench`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -25,6 +27,16 @@ pub struct BenchArgs {
     /// Frames to render per size.
     #[arg(long, default_value_t = 30)]
     pub frames: u32,
+    /// Measure only this store (`sqlite:PATH`, `postgres://...`): actions per second
+    /// and event append latency. It writes what it measures: give it an empty store.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Actions taken by the store measure.
+    #[arg(long, default_value_t = 1000)]
+    pub store_actions: usize,
+    /// Events appended one at a time by the store measure.
+    #[arg(long, default_value_t = 2000)]
+    pub store_events: usize,
 }
 
 /// Resident memory of a process, from /proc (Linux).
@@ -53,7 +65,44 @@ fn per(duration: Duration, count: u32) -> String {
     )
 }
 
+/// The store alone: the writes of `store_actions` actions, then `store_events` event
+/// appends, each committed before the next.
+async fn run_store(url: &str, args: &BenchArgs) -> color_eyre::Result<()> {
+    let store = crate::store::AnyStore::open_url(Some(url))
+        .await
+        .map_err(|error| color_eyre::eyre::eyre!("{error}"))?;
+    println!(
+        "patchdeck bench: store {} (release build recommended)",
+        crate::store::Store::name(&store)
+    );
+    let measured = crate::store::bench::measure(&store, args.store_actions, args.store_events)
+        .await
+        .map_err(|error| color_eyre::eyre::eyre!("{error}"))?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    report(
+        "store: actions (claim, audit, journal, keep, answer)",
+        format!(
+            "{:.0} actions/s ({} actions)",
+            measured.actions_per_sec, measured.actions
+        ),
+    );
+    report(
+        "store: append one event",
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} events)",
+            ms(measured.event_append_p50),
+            ms(measured.event_append_p99),
+            ms(measured.event_append_max),
+            measured.events
+        ),
+    );
+    Ok(())
+}
+
 pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
+    if let Some(url) = &args.store {
+        return run_store(url, &args).await;
+    }
     let start: DateTime<Utc> = "2026-11-12T14:00:00Z".parse()?;
     println!(
         "patchdeck bench: {} hosts (release build recommended)",
@@ -106,6 +155,8 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
         ])
         .arg("--tokens")
         .arg(&tokens)
+        .arg("--store")
+        .arg(format!("sqlite:{}", dir.join("bench.db").display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 
 use color_eyre::eyre::WrapErr;
 
-use crate::api::server::{self, Faults, FleetClock, Gateway, ServerOptions};
+use crate::api::server::{
+    self, Faults, FleetClock, Gateway, GatewayOptions, KEEP_EVENTS, ServerOptions,
+};
 use crate::api::tokens::Tokens;
 use crate::sim::{Scenario, SimConfig, Simulator};
 use crate::store::{AnyStore, Store};
@@ -48,6 +50,13 @@ pub struct ServeArgs {
     /// token per role is generated and written to a file whose path is printed.
     #[arg(long, value_name = "PATH")]
     pub tokens: Option<PathBuf>,
+    /// Events the store's log keeps (older ones are compacted away; consoles that
+    /// resume from before get 410 and list again); 0 keeps all.
+    #[arg(long, value_name = "N", default_value_t = KEEP_EVENTS)]
+    pub keep_events: u64,
+    /// How long the rollout lease lasts unless renewed, milliseconds (tests).
+    #[arg(long, value_name = "MS", hide = true)]
+    pub lease_ttl_ms: Option<u64>,
 
     /// Fault injection: delay every request by this many milliseconds.
     #[arg(
@@ -95,6 +104,10 @@ pub struct ServeArgs {
         help_heading = "Fault injection (for tests)"
     )]
     pub fault_malformed_every: u32,
+    /// Fault injection: abort right after journaling and acting on a request with an
+    /// Idempotency-Key, before its answer is stored (crash tests).
+    #[arg(long, hide = true)]
+    pub fault_abort_after_act: bool,
 }
 
 impl ServeArgs {
@@ -107,6 +120,18 @@ impl ServeArgs {
             retry_after_secs: self.fault_retry_after,
             drop_stream_after: self.fault_drop_stream_after,
             malformed_every: self.fault_malformed_every,
+        }
+    }
+
+    pub fn gateway_options(&self) -> GatewayOptions {
+        let defaults = GatewayOptions::default();
+        GatewayOptions {
+            lease_ttl: self
+                .lease_ttl_ms
+                .map_or(defaults.lease_ttl, Duration::from_millis),
+            keep_events: self.keep_events,
+            abort_after_act: self.fault_abort_after_act,
+            ..defaults
         }
     }
 }
@@ -195,7 +220,8 @@ pub async fn start_gateway(args: &ServeArgs) -> color_eyre::Result<Durable> {
     simulator.set_clock_speed(args.speed);
     let id = args.gateway_id.clone().unwrap_or_else(host_name);
     let clock: Arc<dyn FleetClock> = simulator.clone();
-    let gateway = Gateway::new(store, id, simulator.clone(), clock);
+    let gateway =
+        Gateway::with_options(store, id, simulator.clone(), clock, args.gateway_options());
     let replayed = gateway
         .replay()
         .await

@@ -1,7 +1,9 @@
 //! `patchdeck serve --store sqlite:PATH` killed with SIGKILL and started again on the
 //! same store: the audit trail, the pending first approval of a two-person request, the
 //! ring's state, an idempotent action's answer (replayed, not acted again) and the
-//! event ids a console resumes from are all still there.
+//! event ids a console resumes from are all still there. Killed between journaling an
+//! action and storing its answer, the restarted gateway answers the retry from the
+//! journal.
 
 #![cfg(unix)]
 
@@ -9,7 +11,7 @@ mod e2e_support;
 mod gateway_support;
 
 use e2e_support::Scratch;
-use gateway_support::{ALICE, BOB, Gateway, events, get, post, sequence, write_tokens};
+use gateway_support::{ALICE, BOB, Gateway, events, get, post, sequence, try_post, write_tokens};
 use patchdeck::store::{AnyStore, Store};
 use serde_json::json;
 
@@ -214,4 +216,72 @@ async fn a_killed_gateway_comes_back_with_everything_it_acknowledged() {
     );
     let stored = store.actions().await.unwrap();
     assert_eq!(stored.iter().filter(|a| a.by != "system").count(), 4);
+}
+
+/// Killed between writing the journal (and acting) and storing the answer: the retry
+/// with the same Idempotency-Key, after the restart, gets the answer from the journal,
+/// and the halt happened once.
+#[tokio::test]
+async fn a_gateway_killed_before_its_answer_was_stored_answers_from_the_journal() {
+    let home = Scratch::new("gateway-crash-answer");
+    let tokens = write_tokens(&home);
+    let store = format!("sqlite:{}", home.path().join("gateway.db").display());
+    let args = [
+        "--store",
+        store.as_str(),
+        "--tokens",
+        tokens.to_str().unwrap(),
+        "--hosts",
+        "300",
+        "--speed",
+        "0",
+        "--gateway-id",
+        "gw-crash",
+    ];
+    let first = Gateway::start(&home, &[&args[..], &["--fault-abort-after-act"]].concat());
+    let url = first.url.clone();
+    let body = json!({"reason": "bad patch on servers", "ticket": "CHG-8"});
+    let path = "/v1/deployments/dep-0003/halt";
+    // An action without a key is answered as usual.
+    let paused = post(&url, ALICE, "/v1/rings/pilot/pause", None, json!({})).await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    let lost = try_post(&url, ALICE, path, Some("halt-once-8"), body.clone()).await;
+    assert!(lost.is_err(), "the gateway died before answering");
+    let status = first.wait_exit();
+    assert!(!status.success(), "aborted: {status:?}");
+
+    let second = Gateway::start(&home, &args);
+    assert!(
+        second.store_line().contains("(2 actions)"),
+        "{:?}",
+        second.stdout.seen
+    );
+    assert!(
+        second
+            .stdout
+            .seen
+            .iter()
+            .any(|line| line.contains("1 answered, 0 released")),
+        "the key in flight is answered from the journal: {:?}",
+        second.stdout.seen
+    );
+    let url = second.url.clone();
+    let again = post(&url, ALICE, path, Some("halt-once-8"), body).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body["verb"], "halt", "{}", again.body);
+    assert_eq!(again.body["by"], "alice");
+    assert_eq!(again.body["target"]["id"], "dep-0003");
+    let actions = get(&url, ALICE, "/v1/actions").await.body["items"].clone();
+    let halts: Vec<_> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["verb"] == "halt")
+        .collect();
+    assert_eq!(halts.len(), 1, "halted once: {actions}");
+    assert_eq!(halts[0]["id"], again.body["id"]);
+    let deployment = get(&url, ALICE, "/v1/deployments/dep-0003").await;
+    assert_eq!(deployment.body["state"], "halted", "{}", deployment.body);
+    assert!(second.stop().success());
 }

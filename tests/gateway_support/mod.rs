@@ -72,6 +72,11 @@ impl Gateway {
         wait_within(&mut self.child, "serve after SIGKILL");
     }
 
+    /// Waits for it to exit on its own (e.g. an injected abort); its exit status.
+    pub fn wait_exit(mut self) -> std::process::ExitStatus {
+        wait_within(&mut self.child, "serve to exit")
+    }
+
     /// SIGTERM; its exit status.
     pub fn stop(mut self) -> std::process::ExitStatus {
         wait_until_caught(self.child.id(), libc::SIGTERM, "serve's SIGTERM handler");
@@ -131,6 +136,19 @@ pub async fn get(url: &str, token: &str, path: &str) -> Answer {
 }
 
 pub async fn post(url: &str, token: &str, path: &str, key: Option<&str>, body: Value) -> Answer {
+    try_post(url, token, path, key, body)
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+/// A POST that may get no answer (the server died on it).
+pub async fn try_post(
+    url: &str,
+    token: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Value,
+) -> Result<Answer, reqwest::Error> {
     let mut request = client()
         .post(format!("{url}{path}"))
         .bearer_auth(token)
@@ -138,11 +156,118 @@ pub async fn post(url: &str, token: &str, path: &str, key: Option<&str>, body: V
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-    answer(response).await
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await?;
+    Ok(Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    })
+}
+
+/// `GET /v1/health` (no token).
+pub async fn health(url: &str) -> Value {
+    get(url, "", "/v1/health").await.body
+}
+
+/// The fleet clock (of `GET /v1/summary`).
+pub async fn fleet_now(url: &str) -> chrono::DateTime<chrono::Utc> {
+    let summary = get(url, ALICE, "/v1/summary").await.body;
+    summary["now"]
+        .as_str()
+        .and_then(|now| now.parse().ok())
+        .unwrap_or_else(|| panic!("a fleet clock in {summary}"))
+}
+
+/// Polls `path` on `url` until `check` holds, within the patience.
+pub async fn until(url: &str, path: &str, what: &str, check: impl Fn(&Value) -> bool) -> Answer {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let answer = get(url, ALICE, path).await;
+        if check(&answer.body) {
+            return answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: last {}",
+            answer.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A console's event stream: reads `/v1/events` in the background and, as a console
+/// does, reconnects with `Last-Event-ID` of the last event it saw when the stream ends.
+pub struct Watcher {
+    received: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    task: tokio::task::JoinHandle<()>,
+    /// Every event received so far, in order.
+    pub seen: Vec<Event>,
+}
+
+impl Watcher {
+    pub fn start(url: &str, last_event_id: u64) -> Watcher {
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        let url = url.to_string();
+        let task = tokio::spawn(async move {
+            let mut last = last_event_id;
+            let client = reqwest::Client::new();
+            loop {
+                let response = client
+                    .get(format!("{url}/v1/events"))
+                    .bearer_auth(ALICE)
+                    .header("Last-Event-ID", last.to_string())
+                    .send()
+                    .await;
+                if let Ok(response) = response
+                    && response.status().is_success()
+                {
+                    let mut stream = response.bytes_stream().eventsource();
+                    while let Some(Ok(sse)) = stream.next().await {
+                        let Ok(event) = serde_json::from_str::<Event>(&sse.data) else {
+                            continue;
+                        };
+                        last = event.seq;
+                        if tx.send(event).is_err() {
+                            return;
+                        }
+                    }
+                }
+                // Reconnect after a pause, as a console does.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        Watcher {
+            received,
+            task,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until an event with a sequence of at least `seq` came, within the patience.
+    pub async fn through(&mut self, seq: u64) -> &[Event] {
+        while self.seen.last().is_none_or(|e| e.seq < seq) {
+            let event = tokio::time::timeout(PATIENCE, self.received.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "no event {seq} within the patience; last seen {:?}",
+                        self.seen.last().map(|e| e.seq)
+                    )
+                })
+                .expect("the watcher runs");
+            self.seen.push(event);
+        }
+        &self.seen
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The sequence the fleet is at (of `GET /v1/actions`).

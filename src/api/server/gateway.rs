@@ -36,6 +36,38 @@ const FOLLOW_INTERVAL: StdDuration = StdDuration::from_millis(250);
 const CLOCK_INTERVAL: StdDuration = StdDuration::from_secs(1);
 /// Journal entries and events read or written at once.
 const BATCH: usize = 1000;
+/// Events the store keeps by default (older ones are compacted away).
+pub const KEEP_EVENTS: u64 = 100_000;
+/// How long idempotency keys are kept by default (then forgotten).
+pub const KEEP_KEYS: StdDuration = StdDuration::from_secs(24 * 3600);
+/// How often the leader compacts the event log (and, every minute, forgets old keys).
+const COMPACT_INTERVAL: StdDuration = StdDuration::from_secs(1);
+const FORGET_INTERVAL: StdDuration = StdDuration::from_secs(60);
+
+/// How a gateway keeps its lease and its store (`serve` flags, some hidden for tests).
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// How long the rollout lease lasts unless renewed (renewed every third of it).
+    pub lease_ttl: StdDuration,
+    /// Events the log keeps; the leader compacts older ones away (0: keep all).
+    pub keep_events: u64,
+    /// Idempotency keys older than this are forgotten by the leader.
+    pub keep_keys: StdDuration,
+    /// Fault injection: abort the process right after journaling and acting on a
+    /// request with an Idempotency-Key, before its answer is stored.
+    pub abort_after_act: bool,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> GatewayOptions {
+        GatewayOptions {
+            lease_ttl: LEASE_TTL,
+            keep_events: KEEP_EVENTS,
+            keep_keys: KEEP_KEYS,
+            abort_after_act: false,
+        }
+    }
+}
 
 /// The fleet clock the journal drives: the simulator, or any fleet that can be
 /// rebuilt by replaying actions against a clock.
@@ -54,6 +86,7 @@ pub struct Gateway {
     id: String,
     fleet: Arc<dyn Backend>,
     clock: Arc<dyn FleetClock>,
+    options: GatewayOptions,
     /// Journal entries applied to the fleet; held while applying (and acting).
     applied: tokio::sync::Mutex<u64>,
     health: Mutex<Health>,
@@ -65,6 +98,8 @@ struct Health {
     lease_holder: Option<String>,
     leader: bool,
     events_stored: Seq,
+    checkpoints_written: u64,
+    events_written: u64,
 }
 
 /// `GET /v1/health`.
@@ -79,6 +114,11 @@ pub struct HealthReport {
     pub lease_holder: Option<String>,
     /// This gateway's id.
     pub gateway: String,
+    /// Clock checkpoints this gateway journaled since it started (only the leader).
+    pub checkpoints_written: u64,
+    /// Events this gateway appended to the stored log since it started (only the
+    /// leader).
+    pub events_written: u64,
 }
 
 /// What rebuilding the fleet from the journal found.
@@ -145,11 +185,22 @@ impl Gateway {
         fleet: Arc<dyn Backend>,
         clock: Arc<dyn FleetClock>,
     ) -> Arc<Gateway> {
+        Gateway::with_options(store, id, fleet, clock, GatewayOptions::default())
+    }
+
+    pub fn with_options(
+        store: AnyStore,
+        id: impl Into<String>,
+        fleet: Arc<dyn Backend>,
+        clock: Arc<dyn FleetClock>,
+        options: GatewayOptions,
+    ) -> Arc<Gateway> {
         Arc::new(Gateway {
             store,
             id: id.into(),
             fleet,
             clock,
+            options,
             applied: tokio::sync::Mutex::new(0),
             health: Mutex::new(Health::default()),
         })
@@ -200,6 +251,8 @@ impl Gateway {
             reason: health.degraded,
             lease_holder: health.lease_holder,
             gateway: self.id.clone(),
+            checkpoints_written: health.checkpoints_written,
+            events_written: health.events_written,
         }
     }
 
@@ -308,6 +361,12 @@ impl Gateway {
             .apply(&entry)
             .unwrap_or_else(|| Err(ActError::Invalid("journal entry without a request".into())));
         *applied = seq;
+        if self.options.abort_after_act && key.is_some() {
+            eprintln!(
+                "patchdeck: fault injection: aborting after journal entry {seq}, before its answer"
+            );
+            std::process::abort();
+        }
         Ok(result)
     }
 
@@ -337,6 +396,7 @@ impl Gateway {
             .await?;
         self.apply(&entry);
         *applied = seq;
+        self.health_mut().checkpoints_written += 1;
         Ok(())
     }
 
@@ -355,7 +415,8 @@ impl Gateway {
 
     /// Takes or renews the rollout lease; returns whether we hold it.
     pub async fn renew_lease(&self) -> bool {
-        let ttl = Duration::from_std(LEASE_TTL).unwrap_or_else(|_| Duration::seconds(6));
+        let ttl =
+            Duration::from_std(self.options.lease_ttl).unwrap_or_else(|_| Duration::seconds(6));
         let outcome = self
             .store
             .acquire_lease(ROLLOUT_LEASE, &self.id, ttl, Utc::now())
@@ -399,15 +460,42 @@ impl Gateway {
                 Err(error) => return Err(error),
             }
             if let Some(event) = chunk.last() {
-                self.health_mut().events_stored = event.seq;
+                let mut health = self.health_mut();
+                health.events_stored = event.seq;
+                health.events_written += chunk.len() as u64;
             }
         }
         Ok(())
     }
 
+    /// Compacts the event log down to the last `keep_events` events; with `forget`,
+    /// also forgets idempotency keys older than `keep_keys`. Returns (events dropped,
+    /// keys forgotten).
+    pub async fn compact(&self, forget: bool) -> StoreResult<(u64, u64)> {
+        let mut dropped = 0;
+        let keep = self.options.keep_events;
+        if keep > 0 {
+            let bounds = self.store.event_bounds().await?;
+            if bounds.last.saturating_sub(bounds.oldest_retained) > keep {
+                let compacted = self.store.compact_events(bounds.last - keep).await;
+                self.note(&compacted);
+                dropped = compacted?;
+            }
+        }
+        let mut forgotten = 0;
+        if forget {
+            let keep_keys =
+                Duration::from_std(self.options.keep_keys).unwrap_or_else(|_| Duration::days(1));
+            let forgot = self.store.forget_keys(Utc::now() - keep_keys).await;
+            self.note(&forgot);
+            forgotten = forgot?;
+        }
+        Ok((dropped, forgotten))
+    }
+
     /// The gateway's background work: renew the lease; as leader move the fleet clock
-    /// at `speed` fleet seconds per second and store events; as follower apply the
-    /// journal. Ends when the returned handle is aborted.
+    /// at `speed` fleet seconds per second, store events and compact the store; as
+    /// follower apply the journal. Ends when the returned handle is aborted.
     pub fn spawn(self: &Arc<Self>, speed: f64) -> tokio::task::JoinHandle<()> {
         let gateway = self.clone();
         let speed = if speed.is_finite() {
@@ -418,14 +506,18 @@ impl Gateway {
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(FOLLOW_INTERVAL);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let renew_every = (LEASE_TTL / 3).as_millis() / FOLLOW_INTERVAL.as_millis();
-            let tick_every = CLOCK_INTERVAL.as_millis() / FOLLOW_INTERVAL.as_millis();
+            let every =
+                |period: StdDuration| (period.as_millis() / FOLLOW_INTERVAL.as_millis()).max(1);
+            let renew_every = every(gateway.options.lease_ttl / 3);
+            let tick_every = every(CLOCK_INTERVAL);
+            let compact_every = every(COMPACT_INTERVAL);
+            let forget_every = every(FORGET_INTERVAL);
             let mut round: u128 = 0;
             let mut target: Option<DateTime<Utc>> = None;
             let mut leader = false;
             loop {
                 interval.tick().await;
-                if round % renew_every.max(1) == 0 {
+                if round % renew_every == 0 {
                     leader = gateway.renew_lease().await;
                 }
                 round += 1;
@@ -434,7 +526,7 @@ impl Gateway {
                     let _ = gateway.follow().await;
                     continue;
                 }
-                if speed > 0.0 && round % tick_every.max(1) == 0 {
+                if speed > 0.0 && round % tick_every == 0 {
                     let now = gateway.clock.fleet_time();
                     let step = Duration::milliseconds(
                         (speed * CLOCK_INTERVAL.as_secs_f64() * 1000.0) as i64,
@@ -447,6 +539,9 @@ impl Gateway {
                     let _ = gateway.follow().await;
                 }
                 let _ = gateway.store_events().await;
+                if round % compact_every == 0 {
+                    let _ = gateway.compact(round % forget_every < compact_every).await;
+                }
             }
         })
     }

@@ -36,7 +36,8 @@ use crate::backend::Backend;
 
 pub use actions::FLEET_TARGET_ID;
 pub use gateway::{
-    ActResult, FleetClock, Gateway, HealthReport, LEASE_TTL, ROLLOUT_LEASE, Replayed,
+    ActResult, FleetClock, Gateway, GatewayOptions, HealthReport, KEEP_EVENTS, KEEP_KEYS,
+    LEASE_TTL, ROLLOUT_LEASE, Replayed,
 };
 pub use idempotency::REPLAYED_HEADER;
 pub use problem::STORE_UNAVAILABLE_TYPE;
