@@ -107,10 +107,11 @@ async fn an_action_sent_twice_with_one_key_acts_once_and_is_seen_as_an_event() {
     within("the ring's change", async {
         loop {
             let event = events.next().await.unwrap().unwrap();
-            if let Change::Ring(changed) = event.change {
-                if changed.id == ring.id && changed.version > ring.version {
-                    return;
-                }
+            if let Change::Ring(changed) = event.change
+                && changed.id == ring.id
+                && changed.version > ring.version
+            {
+                return;
             }
         }
     })

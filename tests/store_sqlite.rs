@@ -203,10 +203,10 @@ async fn acknowledged_writes_survive_sigkill() {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(n) = line.strip_prefix("acked ") {
-                if tx.send(n.parse::<u32>().unwrap()).is_err() {
-                    break;
-                }
+            if let Some(n) = line.strip_prefix("acked ")
+                && tx.send(n.parse::<u32>().unwrap()).is_err()
+            {
+                break;
             }
         }
     });

@@ -517,7 +517,7 @@ impl Gateway {
             let mut leader = false;
             loop {
                 interval.tick().await;
-                if round % renew_every == 0 {
+                if round.is_multiple_of(renew_every) {
                     leader = gateway.renew_lease().await;
                 }
                 round += 1;
@@ -526,7 +526,7 @@ impl Gateway {
                     let _ = gateway.follow().await;
                     continue;
                 }
-                if speed > 0.0 && round % tick_every == 0 {
+                if speed > 0.0 && round.is_multiple_of(tick_every) {
                     let now = gateway.clock.fleet_time();
                     let step = Duration::milliseconds(
                         (speed * CLOCK_INTERVAL.as_secs_f64() * 1000.0) as i64,
@@ -539,7 +539,7 @@ impl Gateway {
                     let _ = gateway.follow().await;
                 }
                 let _ = gateway.store_events().await;
-                if round % compact_every == 0 {
+                if round.is_multiple_of(compact_every) {
                     let _ = gateway.compact(round % forget_every < compact_every).await;
                 }
             }

@@ -83,11 +83,12 @@ pub struct Faults {
 impl Faults {
     fn throttles(&self, request_number: u64) -> bool {
         request_number <= u64::from(self.throttle_first)
-            || (self.throttle_every > 0 && request_number % u64::from(self.throttle_every) == 0)
+            || (self.throttle_every > 0
+                && request_number.is_multiple_of(u64::from(self.throttle_every)))
     }
 
     fn malforms(&self, request_number: u64) -> bool {
-        self.malformed_every > 0 && request_number % u64::from(self.malformed_every) == 0
+        self.malformed_every > 0 && request_number.is_multiple_of(u64::from(self.malformed_every))
     }
 }
 

@@ -163,10 +163,10 @@ impl IntoResponse for ApiProblem {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if let Some(current) = self.problem.current_version {
-            if let Ok(etag) = HeaderValue::from_str(&format!("\"{current}\"")) {
-                headers.insert(header::ETAG, etag);
-            }
+        if let Some(current) = self.problem.current_version
+            && let Ok(etag) = HeaderValue::from_str(&format!("\"{current}\""))
+        {
+            headers.insert(header::ETAG, etag);
         }
         response
     }

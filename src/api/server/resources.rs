@@ -250,7 +250,7 @@ pub(crate) fn decode_cursor(list: &str, cursor: &str) -> Result<String, ApiProbl
             "`cursor` is not a cursor of {list}; use the next_cursor of a previous page"
         ))
     };
-    if cursor.len() % 2 != 0 || cursor.len() > 2048 {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 2048 {
         return Err(garbage());
     }
     let bytes = (0..cursor.len())

@@ -15,7 +15,7 @@ fn arbitrary_action(sim: &Simulator, verb: usize, pick: usize, reasons: bool) ->
                 .iter()
                 .filter(|h| h.state == HostState::Failed)
                 .collect();
-            let host = if failed.is_empty() || pick % 2 == 0 {
+            let host = if failed.is_empty() || pick.is_multiple_of(2) {
                 &hosts[pick % hosts.len()]
             } else {
                 failed[pick % failed.len()]
@@ -41,7 +41,7 @@ fn arbitrary_action(sim: &Simulator, verb: usize, pick: usize, reasons: bool) ->
     }
     if verb == Verb::Emergency {
         body.cve = Some("CVE-2026-41234".into());
-        if pick % 3 == 0 {
+        if pick.is_multiple_of(3) {
             body.cve = None;
             body.patch_id = Some(sim.patches().items[pick % 6].id.clone());
         }
@@ -65,7 +65,7 @@ proptest::proptest! {
         for (secs, verb, pick, reasons) in moves {
             sim.advance(secs);
             let body = arbitrary_action(&sim, verb, pick, reasons);
-            let who = if pick % 2 == 0 { "alice" } else { "bob" };
+            let who = if pick.is_multiple_of(2) { "alice" } else { "bob" };
             if let Ok(action) = sim.act(body, &approver(who)) {
                 proptest::prop_assert!(action.id > last_action);
                 last_action = action.id;
