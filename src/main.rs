@@ -46,7 +46,8 @@ struct ConsoleArgs {
     /// Context of the config file to use (default: its current_context).
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
-    /// Theme: default, high-contrast, solarized.
+    /// Theme: default, dark, light, high-contrast, solarized, or NAME for
+    /// $XDG_CONFIG_HOME/patchdeck/themes/NAME.toml (which wins over a built-in).
     #[arg(long, value_name = "NAME")]
     theme: Option<String>,
     /// Config file (default: $XDG_CONFIG_HOME/patchdeck/config.toml).
@@ -181,7 +182,7 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
         .or_else(|| config.theme.clone())
         .unwrap_or_else(|| "default".into());
     let support = ColourSupport::detect(|key| std::env::var(key).ok());
-    let theme = Theme::load(&theme_name, support).map_err(|e| UsageError(e.to_string()))?;
+    let theme = Theme::find(&theme_name, support).map_err(|e| UsageError(e.to_string()))?;
     let look = Look {
         theme,
         local_offset: *Local::now().offset(),
