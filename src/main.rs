@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{Local, Utc};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use patchdeck::api::client::Client;
 use patchdeck::api::server::{self, Faults, ServerOptions};
@@ -15,6 +15,9 @@ use patchdeck::model::Role;
 use patchdeck::sim::{Scenario, SimConfig, Simulator};
 use patchdeck::theme::{ColourSupport, Theme};
 use patchdeck::ui::Look;
+
+mod completions;
+mod man;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -76,6 +79,10 @@ enum Command {
     /// Measure startup, initial sync, memory, ingest, render and filter at scale.
     #[command(hide = true)]
     Bench(patchdeck::bench::BenchArgs),
+    /// Print a shell completion script: `source <(patchdeck completions bash)`.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff): `patchdeck man | man -l -`.
+    Man(man::ManArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -133,6 +140,12 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => runtime.block_on(patchdeck::serve::run(args)),
         Some(Command::Audit(args)) => audit(args),
         Some(Command::Bench(args)) => runtime.block_on(patchdeck::bench::run(args)),
+        Some(Command::Completions(args)) => {
+            completions::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
+        }
+        Some(Command::Man(args)) => {
+            man::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
+        }
         None => runtime.block_on(console(cli.console)),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

@@ -5,9 +5,9 @@
 //! themes, snapshotted as text with the colours of every run of cells listed under it.
 
 mod common;
+mod e2e_support;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use chrono::FixedOffset;
 use insta::assert_snapshot;
@@ -17,6 +17,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
 use common::*;
+use e2e_support::{Scratch, run_to_end};
 use patchdeck::theme::{BUILT_IN, ColourSupport, Theme};
 use patchdeck::ui::{Look, view};
 
@@ -244,8 +245,8 @@ fn a_theme_in_the_config_directory_wins_over_the_built_in() {
 
 #[test]
 fn a_broken_theme_file_is_named_with_line_and_key_and_the_console_exits_2() {
-    let config = scratch("broken");
-    let themes = config.join("patchdeck").join("themes");
+    let home = Scratch::new("theme");
+    let themes = home.xdg("XDG_CONFIG_HOME").join("patchdeck").join("themes");
     std::fs::create_dir_all(&themes).expect("themes dir");
     let file = themes.join("mine.toml");
     std::fs::write(
@@ -253,29 +254,19 @@ fn a_broken_theme_file_is_named_with_line_and_key_and_the_console_exits_2() {
         "# mine: a try\nname = \"mine\"\n\n[roles]\ntext = \"reset\"\nok = \"chartreuse\"\n",
     )
     .expect("write theme");
-    let err = Theme::find_in(Some(&themes), "mine", ColourSupport::Ansi16).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{}:6: key `roles.ok`: cannot read colour `chartreuse`",
-            file.display()
-        )
+    let expected = format!(
+        "{}:6: key `roles.ok`: cannot read colour `chartreuse`",
+        file.display()
     );
+    let err = Theme::find_in(Some(&themes), "mine", ColourSupport::Ansi16).unwrap_err();
+    assert_eq!(err.to_string(), expected);
 
-    let output = Command::new(env!("CARGO_BIN_EXE_patchdeck"))
-        .args(["--theme", "mine"])
-        .env("XDG_CONFIG_HOME", &config)
-        .env("XDG_DATA_HOME", config.join("data"))
-        .env("HOME", &config)
-        .env_remove("PATCHDECK_TOKEN")
-        .output()
-        .expect("run patchdeck");
+    let output = run_to_end(
+        home.patchdeck().args(["--theme", "mine"]),
+        "patchdeck --theme mine",
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert!(
-        stderr.contains(&format!("{}:6: key `roles.ok`", file.display())),
-        "stderr: {stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    let _ = std::fs::remove_dir_all(&config);
+    assert_eq!(stderr.trim_end(), format!("patchdeck: {expected}"));
+    assert!(output.stdout.is_empty(), "the terminal was not touched");
 }
