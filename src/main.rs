@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{Local, Utc};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use patchdeck::api::client::Client;
 use patchdeck::api::server::{self, Faults, ServerOptions};
@@ -15,6 +15,9 @@ use patchdeck::model::Role;
 use patchdeck::sim::{Scenario, SimConfig, Simulator};
 use patchdeck::theme::{ColourSupport, Theme};
 use patchdeck::ui::Look;
+
+mod completions;
+mod man;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,7 +49,8 @@ struct ConsoleArgs {
     /// Context of the config file to use (default: its current_context).
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
-    /// Theme: default, high-contrast, solarized.
+    /// Theme: default, dark, light, high-contrast, solarized, or NAME for
+    /// $XDG_CONFIG_HOME/patchdeck/themes/NAME.toml (which wins over a built-in).
     #[arg(long, value_name = "NAME")]
     theme: Option<String>,
     /// Config file (default: $XDG_CONFIG_HOME/patchdeck/config.toml).
@@ -75,6 +79,10 @@ enum Command {
     /// Measure startup, initial sync, memory, ingest, render and filter at scale.
     #[command(hide = true)]
     Bench(patchdeck::bench::BenchArgs),
+    /// Print a shell completion script: `source <(patchdeck completions bash)`.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff): `patchdeck man | man -l -`.
+    Man(man::ManArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -132,6 +140,12 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => runtime.block_on(patchdeck::serve::run(args)),
         Some(Command::Audit(args)) => audit(args),
         Some(Command::Bench(args)) => runtime.block_on(patchdeck::bench::run(args)),
+        Some(Command::Completions(args)) => {
+            completions::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
+        }
+        Some(Command::Man(args)) => {
+            man::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
+        }
         None => runtime.block_on(console(cli.console)),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
@@ -181,7 +195,7 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
         .or_else(|| config.theme.clone())
         .unwrap_or_else(|| "default".into());
     let support = ColourSupport::detect(|key| std::env::var(key).ok());
-    let theme = Theme::load(&theme_name, support).map_err(|e| UsageError(e.to_string()))?;
+    let theme = Theme::find(&theme_name, support).map_err(|e| UsageError(e.to_string()))?;
     let look = Look {
         theme,
         local_offset: *Local::now().offset(),

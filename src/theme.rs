@@ -1,20 +1,39 @@
 //! Colours by role (ok, warn, fail, accent, emergency, muted...), from themes/*.toml
-//! (compiled in) or a user file. Colour support is detected from the environment:
-//! NO_COLOR, TERM=dumb, COLORTERM, *-256color, in that order; default is 16 colours.
+//! (compiled in) or a user file: `$XDG_CONFIG_HOME/patchdeck/themes/NAME.toml` takes
+//! precedence over the built-in theme of the same name. Colour support is detected from
+//! the environment: NO_COLOR, TERM=dumb, COLORTERM, *-256color, in that order; default
+//! is 16 colours, and every `#rrggbb` colour then falls back to its 16-colour name.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
+use toml::Spanned;
 
-/// Themes shipped with patchdeck.
-pub const BUILT_IN: [(&str, &str); 3] = [
+/// Themes shipped with patchdeck, the default first.
+pub const BUILT_IN: [(&str, &str); 5] = [
     ("default", include_str!("../themes/default.toml")),
+    ("dark", include_str!("../themes/dark.toml")),
+    ("light", include_str!("../themes/light.toml")),
     (
         "high-contrast",
         include_str!("../themes/high-contrast.toml"),
     ),
     ("solarized", include_str!("../themes/solarized.toml")),
+];
+
+/// The roles a theme file may colour.
+pub const ROLES: [&str; 9] = [
+    "text",
+    "muted",
+    "accent",
+    "ok",
+    "warn",
+    "fail",
+    "emergency",
+    "selected_bg",
+    "selected_fg",
 ];
 
 /// What the terminal can show.
@@ -55,11 +74,12 @@ enum ColourSpec {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ThemeFile {
     name: String,
     #[serde(default)]
     bold: bool,
-    roles: BTreeMap<String, ColourSpec>,
+    roles: BTreeMap<String, Spanned<ColourSpec>>,
 }
 
 /// Resolved styles by role.
@@ -78,15 +98,65 @@ pub struct Theme {
     pub title: Style,
 }
 
+/// Why a theme cannot be used. A broken file is named with its line and key, e.g.
+/// `/home/me/.config/patchdeck/themes/mine.toml:4: key `roles.ok`: cannot read colour
+/// `chartreuse``; the console exits 2 on it, as on a broken config.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ThemeError {
-    #[error("unknown theme `{0}` (built in: default, high-contrast, solarized)")]
-    Unknown(String),
-    #[error("theme {source_name}: {message}")]
+    #[error("unknown theme `{name}` (built in: {}; or a file {})", built_in_names(), .dir.as_ref().map_or("NAME.toml in the config directory's themes/".into(), |d| d.join(format!("{name}.toml")).display().to_string()))]
+    Unknown { name: String, dir: Option<PathBuf> },
+    #[error("{source_name}:{line}: {}{message}", .key.as_ref().map_or(String::new(), |k| format!("key `{k}`: ")))]
     Invalid {
         source_name: String,
+        line: usize,
+        key: Option<String>,
         message: String,
     },
+    #[error("cannot read theme {path}: {message}")]
+    Unreadable { path: PathBuf, message: String },
+}
+
+fn built_in_names() -> String {
+    BUILT_IN.map(|(name, _)| name).join(", ")
+}
+
+/// Where user themes live: `$XDG_CONFIG_HOME/patchdeck/themes` (next to config.toml).
+pub fn user_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "patchdeck").map(|dirs| dirs.config_dir().join("themes"))
+}
+
+/// 1-based line of a byte offset.
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The key written on a line (`ok = ...` gives `ok`), if the line holds one.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let row = text.lines().nth(line.checked_sub(1)?)?;
+    let (key, _) = row.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('#')).then(|| key.to_string())
+}
+
+/// The `[table]` a line is in, for naming keys in full (`roles.ok`).
+fn table_of_line(text: &str, line: usize) -> Option<String> {
+    text.lines()
+        .take(line)
+        .filter_map(|row| {
+            let row = row.trim();
+            row.strip_prefix('[')?
+                .strip_suffix(']')
+                .map(|t| t.trim().to_string())
+        })
+        .last()
+}
+
+fn full_key(text: &str, line: usize) -> Option<String> {
+    let key = key_on_line(text, line)?;
+    Some(match table_of_line(text, line) {
+        Some(table) => format!("{table}.{key}"),
+        None => key,
+    })
 }
 
 fn named_colour(name: &str) -> Option<Color> {
@@ -126,49 +196,130 @@ fn hex_colour(text: &str) -> Option<Color> {
 }
 
 impl Theme {
-    /// A built-in theme by name, or a theme file's contents.
+    /// A built-in theme by name.
     pub fn load(name: &str, support: ColourSupport) -> Result<Theme, ThemeError> {
         let source = BUILT_IN
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, s)| *s)
-            .ok_or_else(|| ThemeError::Unknown(name.to_string()))?;
-        Theme::parse(name, source, support)
+            .ok_or_else(|| ThemeError::Unknown {
+                name: name.to_string(),
+                dir: None,
+            })?;
+        Theme::parse(&format!("themes/{name}.toml"), source, support)
     }
 
+    /// The theme `name` as the console finds it: `NAME.toml` in the user's theme
+    /// directory (see [`user_dir`]) first, then the built-in of that name.
+    pub fn find(name: &str, support: ColourSupport) -> Result<Theme, ThemeError> {
+        Theme::find_in(user_dir().as_deref(), name, support)
+    }
+
+    /// As [`Theme::find`], with the user's theme directory given.
+    pub fn find_in(
+        dir: Option<&Path>,
+        name: &str,
+        support: ColourSupport,
+    ) -> Result<Theme, ThemeError> {
+        let plain_name = !name.is_empty()
+            && !name.starts_with('.')
+            && !name.contains(['/', '\\'])
+            && !name.ends_with(".toml");
+        if let Some(dir) = dir.filter(|_| plain_name) {
+            let path = dir.join(format!("{name}.toml"));
+            match std::fs::read_to_string(&path) {
+                Ok(text) => return Theme::parse(&path.display().to_string(), &text, support),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(ThemeError::Unreadable {
+                        path,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Theme::load(name, support).map_err(|e| match e {
+            ThemeError::Unknown { name, .. } => ThemeError::Unknown {
+                name,
+                dir: dir.map(Path::to_path_buf),
+            },
+            other => other,
+        })
+    }
+
+    /// A theme file's contents; `source_name` names it in errors.
     pub fn parse(
         source_name: &str,
         text: &str,
         support: ColourSupport,
     ) -> Result<Theme, ThemeError> {
-        let invalid = |message: String| ThemeError::Invalid {
-            source_name: source_name.to_string(),
-            message,
+        let invalid = |offset: usize, message: String| {
+            let line = line_at(text, offset);
+            ThemeError::Invalid {
+                source_name: source_name.to_string(),
+                line,
+                key: full_key(text, line),
+                message,
+            }
         };
-        let file: ThemeFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let colour = |role: &str| -> Result<Color, ThemeError> {
+        let file: ThemeFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |span| span.start);
+            invalid(offset, e.message().trim().to_string())
+        })?;
+        for (role, value) in &file.roles {
+            if !ROLES.contains(&role.as_str()) {
+                return Err(invalid(
+                    value.span().start,
+                    format!("no such role (roles: {})", ROLES.join(", ")),
+                ));
+            }
+        }
+        let colour_at = |role: &str, support: ColourSupport| -> Result<Color, ThemeError> {
             let Some(spec) = file.roles.get(role) else {
                 return Ok(Color::Reset);
             };
-            let (main, fallback) = match spec {
+            let (main, fallback) = match spec.get_ref() {
                 ColourSpec::Plain(c) => (c.as_str(), c.as_str()),
                 ColourSpec::WithFallback { colour, fallback } => {
                     (colour.as_str(), fallback.as_str())
                 }
             };
-            let pick = if matches!(support, ColourSupport::TrueColour | ColourSupport::Ansi256) {
-                main
-            } else {
-                fallback
+            let bad =
+                |what: &str| invalid(spec.span().start, format!("cannot read colour `{what}`"));
+            // Both must be readable whatever this terminal shows, so a theme that works
+            // here works everywhere; the fallback must be one of the 16 names.
+            if named_colour(main).is_none() && hex_colour(main).is_none() {
+                return Err(bad(main));
+            }
+            if named_colour(fallback).is_none() {
+                return Err(if fallback == main {
+                    invalid(
+                        spec.span().start,
+                        format!(
+                            "`{main}` needs a 16-colour fallback: {{ colour = \"{main}\", fallback = \"blue\" }}"
+                        ),
+                    )
+                } else {
+                    bad(fallback)
+                });
+            }
+            let pick = match support {
+                ColourSupport::TrueColour => main,
+                ColourSupport::Ansi256 if named_colour(main).is_some() => main,
+                _ => fallback,
             };
-            named_colour(pick)
-                .or_else(|| hex_colour(pick).filter(|_| support == ColourSupport::TrueColour))
-                .or_else(|| named_colour(fallback))
-                .ok_or_else(|| invalid(format!("role `{role}`: cannot read colour `{pick}`")))
+            Ok(named_colour(pick)
+                .or_else(|| hex_colour(pick))
+                .unwrap_or(Color::Reset))
         };
+        // Check every role even when no colour will be shown.
+        for role in ROLES {
+            colour_at(role, ColourSupport::TrueColour)?;
+        }
         if support == ColourSupport::None {
             return Ok(Theme::monochrome(&file.name));
         }
+        let colour = |role: &str| colour_at(role, support);
         let bold = if file.bold {
             Modifier::BOLD
         } else {
@@ -277,15 +428,77 @@ mod tests {
     }
 
     #[test]
-    fn bad_theme_is_named() {
+    fn bad_theme_is_named_with_file_line_and_key() {
         let err = Theme::parse(
             "mine.toml",
             "name = \"x\"\n[roles]\nok = \"chartreuse\"",
             ColourSupport::Ansi16,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("mine.toml"));
-        assert!(err.to_string().contains("chartreuse"));
+        assert_eq!(
+            err.to_string(),
+            "mine.toml:3: key `roles.ok`: cannot read colour `chartreuse`"
+        );
+        let err = Theme::parse(
+            "mine.toml",
+            "name = \"x\"\n[roles]\ntext = \"reset\"\nokay = \"green\"\n",
+            ColourSupport::None,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("mine.toml:4: key `roles.okay`: no such role"),
+            "{err}"
+        );
+        let err = Theme::parse(
+            "mine.toml",
+            "name = \"x\"\n[roles]\nfail = \"#ff0000\"\n",
+            ColourSupport::TrueColour,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("mine.toml:3: key `roles.fail`: `#ff0000` needs a 16-colour fallback"),
+            "{err}"
+        );
         assert!(Theme::load("neon", ColourSupport::Ansi16).is_err());
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_line() {
+        let err = Theme::parse(
+            "mine.toml",
+            "name = \"x\"\n[roles]\nok = green\n",
+            ColourSupport::Ansi16,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("mine.toml:3: key `roles.ok`: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_default_theme_uses_only_the_terminals_own_colours() {
+        let theme = Theme::load("default", ColourSupport::TrueColour).unwrap();
+        for style in [
+            theme.text,
+            theme.muted,
+            theme.accent,
+            theme.ok,
+            theme.warn,
+            theme.fail,
+            theme.emergency,
+            theme.selected,
+            theme.title,
+        ] {
+            for colour in [style.fg, style.bg].into_iter().flatten() {
+                assert!(
+                    !matches!(colour, Color::Rgb(..) | Color::Indexed(_)),
+                    "{colour:?}"
+                );
+            }
+            assert!(matches!(style.bg, None | Some(Color::Reset)) || style == theme.selected);
+        }
     }
 }
