@@ -155,6 +155,8 @@ fn main() -> ExitCode {
 async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     let config_path = args.config.clone().or_else(config::default_path);
     let config = match &config_path {
+        // A file the operator named must exist: never fall back to the demo fleet.
+        Some(path) if args.config.is_some() => Config::load_named(path)?,
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };

@@ -1753,3 +1753,134 @@ fn a_selection_never_outlives_its_list() {
     press(&mut app, KeyCode::Char('2'));
     assert!(app.marked.is_empty());
 }
+
+// ---------------------------------------------------------------------------------
+// The connection tells the truth
+// ---------------------------------------------------------------------------------
+
+fn reconnecting(app: &mut App, since_secs_ago: i64, error: &str) {
+    let now = app.now;
+    update(
+        app,
+        Msg::Sync(SyncUpdate::Connection(
+            patchdeck::backend::Connection::Reconnecting {
+                since: now - Duration::seconds(since_secs_ago),
+                attempt: 3,
+                next_attempt_at: now + Duration::seconds(4),
+                error: error.into(),
+            },
+        )),
+    );
+}
+
+#[test]
+fn nothing_ever_loaded_says_why_and_never_stale() {
+    use patchdeck::app::viewport::{ConnectionHealth, connection_words, nothing_loaded_words};
+    let context = patchdeck::app::Context {
+        name: "--api".into(),
+        api_url: "http://127.0.0.1:9".into(),
+        demo: false,
+        read_only: false,
+    };
+    let mut app = App::new(context, Default::default(), start());
+    assert_eq!(nothing_loaded_words(&app), "loading the fleet...");
+    reconnecting(
+        &mut app,
+        600,
+        "cannot reach http://127.0.0.1:9/v1/me: Connection refused (os error 111)",
+    );
+    let (words, health) = connection_words(&app);
+    assert!(!words.contains("STALE"), "{words}");
+    assert_eq!(words, "NOT CONNECTED (retry 4s)");
+    assert_eq!(health, ConnectionHealth::Stale);
+    let cause = nothing_loaded_words(&app);
+    assert!(
+        cause.starts_with("cannot reach http://127.0.0.1:9/v1/me: Connection refused"),
+        "{cause}"
+    );
+    assert!(!app.clock_frozen(), "nothing shown, nothing frozen");
+}
+
+#[test]
+fn a_refused_token_stays_in_the_header_until_a_session_opens() {
+    use patchdeck::app::viewport::connection_words;
+    let mut app = console();
+    reconnecting(
+        &mut app,
+        2,
+        "the server did not accept the token (401 Unauthorized)",
+    );
+    assert!(app.token_refused());
+    assert_eq!(connection_words(&app).0, "TOKEN REFUSED (retry 4s)");
+    // Minutes later, after the toast is long gone, the header still says it.
+    let later = app.now + Duration::minutes(5);
+    update(&mut app, Msg::Tick(later));
+    assert!(app.flash.is_none() || !flash(&app).contains("401"));
+    assert!(connection_words(&app).0.starts_with("TOKEN REFUSED"));
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Connection(
+            patchdeck::backend::Connection::Live { since: later },
+        )),
+    );
+    assert_eq!(connection_words(&app).0, "LIVE");
+}
+
+#[test]
+fn clocks_and_countdowns_freeze_while_stale() {
+    let simulator = standard_simulator();
+    let mut fleet = fleet_of(&*simulator);
+    fleet.summary.as_mut().expect("summary").clock_speed = 1.0;
+    let mut app = console_with(fleet, demo_context(), Role::Approver);
+    let start_now = app.fleet_now();
+    let at = app.now + Duration::minutes(3);
+    update(&mut app, Msg::Tick(at));
+    assert_eq!(app.fleet_now(), start_now + Duration::minutes(3));
+    reconnecting(&mut app, 0, "cannot reach http://x: Connection reset");
+    let lost_at = app.fleet_now();
+    let at = app.now + Duration::minutes(20);
+    update(&mut app, Msg::Tick(at));
+    assert!(app.clock_frozen());
+    assert_eq!(app.fleet_now(), lost_at, "the fleet clock stands still");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.lines().nth(1).unwrap().contains("FROZEN"), "{text}");
+    let now = app.now;
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Connection(
+            patchdeck::backend::Connection::Live { since: now },
+        )),
+    );
+    assert!(!app.clock_frozen());
+    assert!(app.fleet_now() > lost_at);
+}
+
+#[test]
+fn a_server_that_restarted_from_scratch_is_announced_with_what_was_lost() {
+    let mut app = console();
+    let before = app.fleet.actions.len();
+    assert!(before > 0, "the story has actions");
+    reconnecting(&mut app, 60, "cannot reach http://x: Connection refused");
+    // The new server: an hour earlier, no events, no actions.
+    let mut fresh = fleet_of(&*simulator(Scenario::BadPatch, 3600));
+    fresh.sequence = 3;
+    fresh.actions.clear();
+    update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fresh))));
+    let notice = app.notice.clone().expect("a notice");
+    assert!(
+        notice.starts_with("the server restarted from scratch"),
+        "{notice}"
+    );
+    assert!(notice.contains("fleet clock back from"), "{notice}");
+    assert!(notice.contains(&format!("{before} action")), "{notice}");
+    assert!(app.problems.iter().any(|p| p == &notice));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("NOTICE"), "{text}");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.notice.is_none(), "Esc dismisses it");
+    // A list again of the same server (a 410) is no restart.
+    let mut app = console();
+    let same = fleet_of(&*standard_simulator());
+    update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(same))));
+    assert!(app.notice.is_none());
+}

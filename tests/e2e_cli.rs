@@ -75,3 +75,11 @@ fn an_unknown_context_lists_the_known_ones() {
     assert!(line.contains("no context `prod`"), "{line}");
     assert!(line.contains("known: none"), "{line}");
 }
+
+#[test]
+fn a_missing_config_file_is_an_error_never_the_demo() {
+    let home = Scratch::new("cli");
+    let line = usage_error(&run(&home, &["--config", "nowhere/config.toml"]));
+    assert!(line.contains("nowhere/config.toml"), "{line}");
+    assert!(line.contains("no such config file"), "{line}");
+}

@@ -474,3 +474,29 @@ fn hostile_ring_names_are_drawn_harmlessly() {
     }
     assert_harmless(&mut app, &mut plain, "the deployment detail");
 }
+
+#[test]
+fn unreachable_server_never_loaded() {
+    let context = Context {
+        name: "--api".into(),
+        api_url: "http://127.0.0.1:9".into(),
+        demo: false,
+        read_only: false,
+    };
+    let now = start();
+    let mut app = App::new(context, Default::default(), now);
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Connection(Connection::Reconnecting {
+            since: now - Duration::minutes(3),
+            attempt: 9,
+            next_attempt_at: now + Duration::seconds(20),
+            error: "cannot reach http://127.0.0.1:9/v1/me: Connection refused (os error 111)"
+                .into(),
+        })),
+    );
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(!screen.contains("STALE"), "{screen}");
+    assert!(!screen.contains("loading the fleet"), "{screen}");
+    snapshot_both("unreachable_server_never_loaded", &mut app);
+}

@@ -16,6 +16,7 @@ pub mod command;
 pub mod confirm;
 pub mod dialog;
 pub mod failures;
+pub mod link;
 pub mod lists;
 pub mod msg;
 pub mod navigation;

@@ -130,6 +130,9 @@ pub struct App {
     /// Problems reported by the sync (malformed data...), newest last.
     pub problems: Vec<String>,
     pub help_scroll: u16,
+    /// Something the operator must read, shown until dismissed with Esc (a server that
+    /// restarted from scratch).
+    pub notice: Option<String>,
     // Derived from the fleet, recomputed when it changes.
     /// Failed hosts grouped by error code, kept current from the hosts that change.
     pub failures: FailureIndex,
@@ -190,6 +193,7 @@ impl App {
             flash: None,
             problems: Vec::new(),
             help_scroll: 0,
+            notice: None,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
             host_rows: Vec::new(),
@@ -239,7 +243,7 @@ impl App {
     /// The fleet's clock now (the simulator's clock may run faster than real time).
     pub fn fleet_now(&self) -> DateTime<Utc> {
         let (wall, fleet, speed) = self.fleet_clock;
-        let elapsed_ms = (self.now - wall).num_milliseconds().max(0) as f64;
+        let elapsed_ms = (self.clock_wall() - wall).num_milliseconds().max(0) as f64;
         fleet + Duration::milliseconds((elapsed_ms * speed) as i64)
     }
 

@@ -63,6 +63,12 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             app.dirty = true;
         }
         SyncUpdate::Snapshot(fleet) => {
+            if app.synced
+                && let Some(words) = super::link::restart_words(&app.fleet, app.fleet_now(), &fleet)
+            {
+                app.problems.push(words.clone());
+                app.notice = Some(words);
+            }
             app.fleet = *fleet;
             app.host_search.rebuild(&app.fleet);
             app.failures.rebuild(&app.fleet);
@@ -193,7 +199,9 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         }
         KeyAction::Open => return open_selected(app),
         KeyAction::Back => {
-            if !app.marked.is_empty() {
+            if app.notice.take().is_some() {
+                // Esc first dismisses a notice the operator has now read.
+            } else if !app.marked.is_empty() {
                 // Esc first lets go of the selection, so it never acts later elsewhere.
                 app.set_flash(format!("{} selected hosts let go", app.marked.len()), false);
                 app.marked.clear();

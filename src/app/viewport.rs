@@ -121,7 +121,8 @@ pub enum ConnectionHealth {
     Stale,
 }
 
-/// What the header says about the connection ("LIVE", "reconnecting 12s").
+/// What the header says about the connection ("LIVE", "reconnecting 12s"). Data never
+/// seen is never called stale; a refused token is said until a session opens.
 pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
     match &app.connection {
         Connection::Live { .. } => ("LIVE".into(), ConnectionHealth::Live),
@@ -136,7 +137,17 @@ pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
         } => {
             let age = app.now - *since;
             let retry = (*next_attempt_at - app.now).num_seconds().max(0);
-            if age.num_seconds() < STALE_AFTER_SECS {
+            if app.token_refused() {
+                (
+                    format!("TOKEN REFUSED (retry {retry}s)"),
+                    ConnectionHealth::Stale,
+                )
+            } else if !app.synced {
+                (
+                    format!("NOT CONNECTED (retry {retry}s)"),
+                    ConnectionHealth::Stale,
+                )
+            } else if age.num_seconds() < STALE_AFTER_SECS {
                 (
                     format!("reconnecting {}", text::duration(age)),
                     ConnectionHealth::Degraded,
@@ -151,13 +162,22 @@ pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
     }
 }
 
+/// Why nothing is on screen yet, in one line: the cause once an attempt failed.
+pub fn nothing_loaded_words(app: &App) -> String {
+    match (app.link_error(), app.retry_in()) {
+        (Some(error), Some(retry)) => format!("{error} (nothing loaded yet; retry in {retry}s)"),
+        _ => "loading the fleet...".into(),
+    }
+}
+
 /// What the time-dependent parts of the screen say: the clocks and the connection.
 /// A tick redraws only when this changes.
 pub fn time_marks(app: &App) -> String {
     format!(
-        "{}|{}|{}",
+        "{}|{}|{}|{}",
         app.fleet_now().format("%H:%M"),
         app.now.format("%H:%M"),
-        connection_words(app).0
+        connection_words(app).0,
+        nothing_loaded_words(app)
     )
 }

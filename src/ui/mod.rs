@@ -83,10 +83,41 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
         Some(Screen::Help) => draw_help(app, look, frame, body),
         Some(screen) => detail::draw(app, look, frame, screen, body),
     }
+    if let Some(notice) = app.notice.as_deref().filter(|_| app.dialog.is_none()) {
+        draw_notice(look, frame, notice, layout.body);
+    }
     if let Some(open) = &app.dialog {
         dialog::draw(app, look, frame, open, layout.body);
     }
     draw_footer(app, look, frame, layout.footer);
+}
+
+/// A notice the operator must read, in a box at the bottom of the body until Esc.
+fn draw_notice(look: &Look, frame: &mut Frame, notice: &str, body: Rect) {
+    let width = body.width.saturating_sub(4).max(1);
+    let text = text::clean(notice);
+    let rows = (text::width(&text) as u16).div_ceil(width.saturating_sub(2).max(1)) + 2;
+    let height = rows.min(body.height / 2).max(3);
+    let area = Rect::new(
+        body.x + 2,
+        body.y + body.height.saturating_sub(height),
+        width,
+        height,
+    );
+    let block = Block::bordered()
+        .border_style(look.theme.fail)
+        .title(Span::styled(
+            " NOTICE ",
+            look.theme.fail.add_modifier(Modifier::REVERSED),
+        ))
+        .title_bottom(Line::from(" Esc: read ").alignment(Alignment::Right));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(text.into_owned(), look.theme.text))
+            .block(block)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
 }
 
 fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
@@ -212,6 +243,13 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                     theme.muted,
                 ));
             }
+            if app.clock_frozen() {
+                // The clocks and every countdown stand still with the data.
+                second.push(Span::styled(
+                    " FROZEN",
+                    theme.fail.add_modifier(Modifier::BOLD),
+                ));
+            }
             second.push(sep());
             let since = now - summary.patch_tuesday;
             let label = if narrow { "PT" } else { "Patch Tuesday" };
@@ -237,14 +275,16 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                 ));
             }
         }
-        None => second.push(Span::styled(
-            if app.synced {
-                "no summary from the server"
-            } else {
-                "loading the fleet..."
-            },
-            theme.muted,
-        )),
+        None if app.synced => {
+            second.push(Span::styled("no summary from the server", theme.muted));
+        }
+        None => match app.link_error() {
+            Some(error) => second.push(Span::styled(
+                text::fit(error, usize::from(area.width)),
+                theme.fail,
+            )),
+            None => second.push(Span::styled("loading the fleet...", theme.muted)),
+        },
     }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),

@@ -131,8 +131,14 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if !app.synced {
+        let words = crate::app::viewport::nothing_loaded_words(app);
+        let style = if app.link_error().is_some() {
+            theme.fail
+        } else {
+            theme.muted
+        };
         frame.render_widget(
-            Paragraph::new(Span::styled("loading the fleet...", theme.muted)),
+            Paragraph::new(Span::styled(words, style)).wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;
