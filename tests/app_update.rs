@@ -570,7 +570,7 @@ fn a_flash_goes_away_after_a_few_seconds() {
 fn action_keys_open_the_right_dialog_where_they_apply() {
     let base = console();
     let servers = servers_deployment(&base);
-    let cases: [(&str, Setup, char, Verb, TargetKind); 9] = [
+    let cases: [(&str, Setup, char, Verb, TargetKind); 10] = [
         (
             "a on a deployment",
             |app| {
@@ -628,11 +628,21 @@ fn action_keys_open_the_right_dialog_where_they_apply() {
         (
             "p on a ring",
             |app| {
-                select_row(app, "pilot");
+                select_row(app, "servers-nonprod");
             },
             'p',
             Verb::Pause,
             TargetKind::Ring,
+        ),
+        (
+            // The step after a halt: `p` offers the resume (an approval), not a pause.
+            "p on a halted ring",
+            |app| {
+                select_row(app, "pilot");
+            },
+            'p',
+            Verb::Approve,
+            TargetKind::Deployment,
         ),
         (
             "r on a failure group",
@@ -1883,4 +1893,81 @@ fn a_server_that_restarted_from_scratch_is_announced_with_what_was_lost() {
     let same = fleet_of(&*standard_simulator());
     update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(same))));
     assert!(app.notice.is_none());
+}
+
+// ---------------------------------------------------------------------------------
+// The step after a halt
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn p_on_a_halted_ring_or_deployment_offers_resume_with_cause_gate_and_look_alikes() {
+    let mut app = console();
+    select_row(&mut app, "pilot");
+    press(&mut app, KeyCode::Char('p'));
+    let dialog = confirm(&app);
+    assert_eq!(
+        dialog.plan.verb,
+        Verb::Approve,
+        "the fleet resumes a halt by approval"
+    );
+    assert!(
+        dialog.plan.title.starts_with("Resume "),
+        "{}",
+        dialog.plan.title
+    );
+    assert!(
+        !dialog.plan.title.contains("Pause"),
+        "{}",
+        dialog.plan.title
+    );
+    let notes = dialog.plan.blast.notes.join("\n");
+    assert!(
+        notes.contains("halt cause STILL THERE: 6 hosts still failed"),
+        "{notes}"
+    );
+    assert!(notes.contains("gate needs 95% ok, now "), "{notes}");
+    assert!(notes.contains("soak restarts"), "{notes}");
+    assert!(notes.contains("WARNING: "), "{notes}");
+    press(&mut app, KeyCode::Esc);
+    // The same from the deployment.
+    press(&mut app, KeyCode::Char('2'));
+    let halted = app
+        .fleet
+        .deployments
+        .values()
+        .find(|d| d.state == DeploymentState::Halted)
+        .expect("a halted deployment")
+        .id
+        .clone();
+    select_row(&mut app, &halted);
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(confirm(&app).plan.verb, Verb::Approve);
+    assert!(confirm(&app).plan.title.starts_with("Resume "));
+}
+
+#[test]
+fn once_the_failed_hosts_are_handled_the_resume_says_the_cause_is_cleared() {
+    let mut app = console();
+    let failed: Vec<_> = app
+        .fleet
+        .hosts
+        .values()
+        .filter(|h| h.ring_id == "pilot" && h.state == HostState::Failed)
+        .cloned()
+        .collect();
+    let changes = failed
+        .into_iter()
+        .map(|mut h| {
+            h.state = HostState::RolledBack;
+            h.failure = None;
+            h.version += 1;
+            Change::Host(h)
+        })
+        .collect();
+    send_changes(&mut app, changes);
+    select_row(&mut app, "pilot");
+    press(&mut app, KeyCode::Char('p'));
+    let notes = confirm(&app).plan.blast.notes.join("\n");
+    assert!(notes.contains("halt cause cleared"), "{notes}");
+    assert!(!notes.contains("WARNING"), "{notes}");
 }

@@ -500,3 +500,15 @@ fn unreachable_server_never_loaded() {
     assert!(!screen.contains("loading the fleet"), "{screen}");
     snapshot_both("unreachable_server_never_loaded", &mut app);
 }
+
+#[test]
+fn resume_after_halt_dialog() {
+    // Pilot is halted by the failure threshold: `p` on it offers the resume.
+    let mut app = focused('1');
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('p'));
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(screen.contains("Resume "), "{screen}");
+    assert!(screen.contains("STILL THERE"), "{screen}");
+    assert_snapshot!("resume_after_halt_dialog_80x24", screen);
+}

@@ -183,7 +183,14 @@ pub(super) fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         return Vec::new();
     };
     match plan::plan_here(app, verb) {
-        Ok(plan) => open_confirm(app, plan),
+        Ok(mut plan) => {
+            if action == KeyAction::PauseResume && verb == crate::model::Verb::Approve {
+                // `p` after a halt: the resume, which the fleet takes as an approval.
+                plan.title = plan.title.replacen("Approve resuming", "Resume", 1);
+                plan.title.push_str(" (approves it again after the halt)");
+            }
+            open_confirm(app, plan)
+        }
         Err(why) => app.set_flash(format!("{}: {why}", action.label()), true),
     }
     Vec::new()
