@@ -85,6 +85,18 @@ struct AuditArgs {
     /// Print the raw JSON lines instead of a table.
     #[arg(long)]
     json: bool,
+    /// Only lines written at or after this time (2026-11-12, "2026-11-12 14:05", RFC 3339, or 2h / 3d ago).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only lines written at or before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Only actions with this ticket.
+    #[arg(long)]
+    ticket: Option<String>,
+    /// Only actions sent in this context ("--api" for --api sessions).
+    #[arg(long)]
+    context: Option<String>,
 }
 
 fn audit(args: AuditArgs) -> color_eyre::Result<()> {
@@ -95,8 +107,20 @@ fn audit(args: AuditArgs) -> color_eyre::Result<()> {
                 .ok_or_else(|| UsageError("no data directory on this system".into()))?,
         ),
     };
-    let (records, problems) = patchdeck::audit::read(&path)
+    let time = |t: &Option<String>| -> Result<_, UsageError> {
+        t.as_deref()
+            .map(|t| patchdeck::audit::parse_time(t, chrono::Utc::now()).map_err(UsageError))
+            .transpose()
+    };
+    let filter = patchdeck::audit::AuditFilter {
+        since: time(&args.since)?,
+        until: time(&args.until)?,
+        ticket: args.ticket.clone(),
+        context: args.context.clone(),
+    };
+    let (mut records, problems) = patchdeck::audit::read(&path)
         .map_err(|e| color_eyre::eyre::eyre!("cannot read {}: {e}", path.display()))?;
+    records.retain(|r| filter.admits(r));
     for problem in &problems {
         eprintln!("patchdeck: skipped a line that is not an audit record: {problem}");
     }

@@ -1971,3 +1971,141 @@ fn once_the_failed_hosts_are_handled_the_resume_says_the_cause_is_cleared() {
     assert!(notes.contains("halt cause cleared"), "{notes}");
     assert!(!notes.contains("WARNING"), "{notes}");
 }
+
+// ---------------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------------
+
+fn audits(effects: &[Effect]) -> Vec<patchdeck::audit::AuditRecord> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Audit(record) => Some((**record).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_actions_pane_opens_on_the_newest_action() {
+    let mut app = console();
+    let mut newer = app
+        .fleet
+        .actions
+        .values()
+        .next()
+        .cloned()
+        .expect("an action");
+    newer.id = "zz-newest".into();
+    newer.at += Duration::minutes(5);
+    let mut older = newer.clone();
+    older.id = "aa-oldest-but-sorted-first-by-id".into();
+    older.at -= Duration::days(3);
+    send_changes(&mut app, vec![Change::Action(older), Change::Action(newer)]);
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(
+        app.selected_key(ListId::Pane(Pane::Actions)).as_deref(),
+        Some("zz-newest")
+    );
+    // Back to it later: on the newest again, not where the cursor was left.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(
+        app.selected_key(ListId::Pane(Pane::Actions)).as_deref(),
+        Some("zz-newest")
+    );
+}
+
+#[test]
+fn the_audit_gets_a_line_when_sent_one_with_the_answer_and_one_with_the_final_outcome() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "servers look wrong", "INC-42", Some(&name));
+    let effects = press(&mut app, KeyCode::Enter);
+    let calls = acts(&effects);
+    let sent = audits(&effects);
+    assert_eq!(sent.len(), 1, "{effects:?}");
+    assert_eq!(sent[0].phase, patchdeck::audit::AuditPhase::Sent);
+    assert_eq!(sent[0].idempotency_key, calls[0].idempotency_key);
+    assert_eq!(sent[0].ticket.as_deref(), Some("INC-42"));
+    assert_eq!(sent[0].fleet_time, Some(app.fleet_now()), "the fleet clock");
+    assert_eq!(sent[0].time, app.now, "the wall clock");
+    // Accepted, running.
+    let mut action = accepted(&app, &calls[0]);
+    action.progress_total = 12;
+    let answer = audits(&done(
+        &mut app,
+        &calls[0],
+        Outcome::Succeeded(action.clone()),
+    ));
+    assert_eq!(answer.len(), 1);
+    assert_eq!(answer[0].phase, patchdeck::audit::AuditPhase::Answer);
+    assert_eq!(answer[0].outcome, "accepted, running");
+    // Progress is no final outcome; the end is.
+    action.progress_done = 5;
+    action.version = 2;
+    send_changes(&mut app, vec![Change::Action(action.clone())]);
+    assert!(app.awaiting_final.contains_key(&action.id));
+    action.state = patchdeck::model::ActionState::Failed;
+    action.progress_done = 9;
+    action.detail = Some("3 hosts did not come back".into());
+    action.version = 3;
+    let at = app.fleet_now();
+    let seq = app.fleet.sequence + 1;
+    let effects = update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Events(vec![Event {
+            seq,
+            at,
+            change: Change::Action(action.clone()),
+        }])),
+    );
+    let last = audits(&effects);
+    assert_eq!(last.len(), 1, "{effects:?}");
+    assert_eq!(last[0].phase, patchdeck::audit::AuditPhase::Final);
+    assert_eq!(
+        last[0].outcome,
+        "failed, 9 of 12 hosts: 3 hosts did not come back"
+    );
+    assert_eq!(last[0].idempotency_key, calls[0].idempotency_key);
+    assert!(app.awaiting_final.is_empty());
+}
+
+#[test]
+fn quitting_with_actions_unanswered_asks_first_and_records_them_as_unknown() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "servers look wrong", "INC-42", Some(&name));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dialog.is_none());
+    assert!(
+        press(&mut app, KeyCode::Char('q')).is_empty(),
+        "q asks first"
+    );
+    assert!(matches!(app.dialog, Some(Dialog::Quit { unanswered: 1 })));
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty(), "n stays");
+    assert!(app.dialog.is_none());
+    assert!(ctrl(&mut app, 'c').is_empty(), "Ctrl-C asks too");
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert_eq!(effects.last(), Some(&Effect::Quit));
+    let lines = audits(&effects);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].phase, patchdeck::audit::AuditPhase::Unknown);
+    assert_eq!(lines[0].idempotency_key, calls[0].idempotency_key);
+    assert!(lines[0].outcome.starts_with("unknown"));
+    // Ctrl-C twice always leaves.
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "r", "T-1", Some(&name));
+    press(&mut app, KeyCode::Enter);
+    assert!(ctrl(&mut app, 'c').is_empty());
+    assert_eq!(ctrl(&mut app, 'c').last(), Some(&Effect::Quit));
+}

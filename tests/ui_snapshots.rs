@@ -512,3 +512,16 @@ fn resume_after_halt_dialog() {
     assert!(screen.contains("STILL THERE"), "{screen}");
     assert_snapshot!("resume_after_halt_dialog_80x24", screen);
 }
+
+#[test]
+fn quit_with_unanswered_actions() {
+    let mut app = focused('1');
+    press(&mut app, KeyCode::Char('p'));
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.sent.is_empty(), "the pause is sent");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('q'));
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(screen.contains("Quit?"), "{screen}");
+    assert_snapshot!("quit_with_unanswered_actions_80x24", screen);
+}

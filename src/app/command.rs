@@ -148,7 +148,7 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         return Vec::new();
     };
     match command {
-        "q" | "quit" => return vec![Effect::Quit],
+        "q" | "quit" => return super::records::quit(app),
         "help" | "?" => {
             app.help_scroll = 0;
             app.open_screen(Screen::Help);

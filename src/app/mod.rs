@@ -22,6 +22,7 @@ pub mod msg;
 pub mod navigation;
 pub mod outcome;
 pub mod plan;
+pub mod records;
 pub mod state;
 pub mod target;
 pub mod update;

@@ -242,7 +242,12 @@ pub(super) fn focus(app: &mut App, pane: Pane) {
     app.screens.clear();
     // A selection belongs to the list it was made in.
     app.marked.clear();
+    let opened = app.focus != pane;
     app.focus = pane;
+    if opened && pane == Pane::Actions {
+        // The Actions pane opens on the newest action.
+        app.move_cursor(ListId::Pane(Pane::Actions), |_, _, _| 0);
+    }
     if pane != Pane::Rings {
         app.lower_pane = pane;
     }

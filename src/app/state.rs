@@ -46,6 +46,10 @@ pub enum Dialog {
         cve: String,
         input: Input,
     },
+    /// Quitting with actions sent and not answered: asks first.
+    Quit {
+        unanswered: usize,
+    },
 }
 
 /// An action sent and not yet answered, for the audit log.
@@ -152,6 +156,9 @@ pub struct App {
     pub(super) next_key: u64,
     /// Requests sent and not answered, by idempotency key.
     pub sent: BTreeMap<String, SentAction>,
+    /// Actions the server accepted and still runs, by action id, with their key: their
+    /// final outcome goes to the audit log when the event stream brings it.
+    pub awaiting_final: BTreeMap<String, (String, SentAction)>,
     /// The emergency (deployment id) the operator deliberately left.
     pub emergency_left: Option<String>,
     /// Names of the config's contexts, for `:context`.
@@ -204,6 +211,7 @@ impl App {
             session: "console".into(),
             next_key: 0,
             sent: BTreeMap::new(),
+            awaiting_final: BTreeMap::new(),
             emergency_left: None,
             contexts: Vec::new(),
             emergency_shown: None,

@@ -37,7 +37,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sync(update) => {
             apply_sync(app, update);
-            Vec::new()
+            super::records::final_records(app)
         }
         Msg::HostDetail { id, result } => {
             app.host_details.insert(id, *result);
@@ -117,7 +117,10 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
 fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     // Ctrl-C quits from anywhere, whatever the mode.
     if event.code == KeyCode::Char('c') && event.modifiers.contains(KeyModifiers::CONTROL) {
-        return vec![Effect::Quit];
+        if let Some(Dialog::Quit { .. }) = app.dialog.take() {
+            return super::records::on_quit_key(app, event);
+        }
+        return super::records::quit(app);
     }
     if event.code == KeyCode::Char('z') && event.modifiers.contains(KeyModifiers::CONTROL) {
         app.dirty = true;
@@ -145,7 +148,7 @@ fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
 fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
     match action {
         KeyAction::Back | KeyAction::Help => app.close_screen(),
-        KeyAction::Quit => return vec![Effect::Quit],
+        KeyAction::Quit => return super::records::quit(app),
         KeyAction::Down => app.help_scroll = app.help_scroll.saturating_add(1),
         KeyAction::Up => app.help_scroll = app.help_scroll.saturating_sub(1),
         KeyAction::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
@@ -160,7 +163,7 @@ fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
 fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
     let list = app.active_list();
     match action {
-        KeyAction::Quit => return vec![Effect::Quit],
+        KeyAction::Quit => return super::records::quit(app),
         KeyAction::NextPane => focus(app, app.focus.next()),
         KeyAction::PrevPane => focus(app, app.focus.prev()),
         KeyAction::RingsPane => focus(app, Pane::Rings),
@@ -256,5 +259,6 @@ fn on_dialog_key(app: &mut App, dialog: Dialog, event: KeyEvent) -> Vec<Effect> 
         Dialog::Confirm(dialog) => confirm::on_confirm_key(app, *dialog, event),
         Dialog::Emergency(dialog) => wizard::on_wizard_key(app, dialog, event),
         Dialog::LeaveEmergency { cve, input } => wizard::on_leave_key(app, cve, input, event),
+        Dialog::Quit { .. } => super::records::on_quit_key(app, event),
     }
 }

@@ -54,6 +54,19 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Re
                 lines,
             );
         }
+        Dialog::Quit { unanswered } => {
+            let theme = &look.theme;
+            let lines = vec![
+                Line::from(format!(
+                    "{unanswered} action{} sent and not answered yet: whether the server acted is not known.",
+                    if *unanswered == 1 { "" } else { "s" }
+                )),
+                Line::from("Quitting records them as unknown in the local audit log."),
+                Line::from(""),
+                Line::from(Span::styled("y quit   any other key stays", theme.muted)),
+            ];
+            popup(frame, area, 64, " Quit? ", theme.warn, lines);
+        }
     }
 }
 

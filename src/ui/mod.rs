@@ -364,6 +364,7 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                 Some(crate::app::Dialog::Emergency(_)) => {
                     "Enter next step  Backspace back  Space tick  Esc cancel"
                 }
+                Some(crate::app::Dialog::Quit { .. }) => "y quit  any other key stays",
                 _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
             },
             theme.muted,
