@@ -2109,3 +2109,41 @@ fn quitting_with_actions_unanswered_asks_first_and_records_them_as_unknown() {
     assert!(ctrl(&mut app, 'c').is_empty());
     assert_eq!(ctrl(&mut app, 'c').last(), Some(&Effect::Quit));
 }
+
+// ---------------------------------------------------------------------------------
+// Reachable at 80x24
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn details_and_help_scroll_to_their_end_and_not_past_it() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Some(Screen::Deployment(_))));
+    let top = screen(&mut app, 80, 24);
+    let max = app.scroll_max.get();
+    assert!(max > 0, "the deployment detail is taller than 80x24: {top}");
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.help_scroll, 1);
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.help_scroll, max);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.help_scroll, max, "never past the end");
+    let bottom = screen(&mut app, 80, 24);
+    assert_ne!(top, bottom);
+    assert!(bottom.contains(&format!("of {}", max + 19)), "{bottom}");
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.help_scroll, max - 1);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.help_scroll, 0);
+    // Help: End reaches its last line, which is not blank.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.help_scroll, 0, "a screen opens at its top");
+    screen(&mut app, 80, 24);
+    press(&mut app, KeyCode::End);
+    let end = screen(&mut app, 80, 24);
+    assert!(end.contains("States: waiting"), "{end}");
+    assert!(!end.contains("more below"), "{end}");
+}

@@ -150,7 +150,6 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     match command {
         "q" | "quit" => return super::records::quit(app),
         "help" | "?" => {
-            app.help_scroll = 0;
             app.open_screen(Screen::Help);
         }
         "rings" => focus(app, Pane::Rings),

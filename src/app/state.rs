@@ -133,7 +133,11 @@ pub struct App {
     pub flash: Option<Flash>,
     /// Problems reported by the sync (malformed data...), newest last.
     pub problems: Vec<String>,
+    /// Lines scrolled off the top of the help or a detail screen.
     pub help_scroll: u16,
+    /// The most the open help or detail screen can scroll, as its last draw found:
+    /// the view measures, the keys clamp to it.
+    pub scroll_max: std::cell::Cell<u16>,
     /// Something the operator must read, shown until dismissed with Esc (a server that
     /// restarted from scratch).
     pub notice: Option<String>,
@@ -200,6 +204,7 @@ impl App {
             flash: None,
             problems: Vec::new(),
             help_scroll: 0,
+            scroll_max: std::cell::Cell::new(u16::MAX),
             notice: None,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),

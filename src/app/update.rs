@@ -142,6 +142,10 @@ fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     if app.screen() == Some(&Screen::Help) {
         return on_help_key(app, action);
     }
+    if app.screen().is_some() && app.active_list().is_none() && on_scroll_key(app, action) {
+        // A detail screen scrolls with the list keys.
+        return Vec::new();
+    }
     on_action(app, action)
 }
 
@@ -149,15 +153,29 @@ fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
     match action {
         KeyAction::Back | KeyAction::Help => app.close_screen(),
         KeyAction::Quit => return super::records::quit(app),
-        KeyAction::Down => app.help_scroll = app.help_scroll.saturating_add(1),
-        KeyAction::Up => app.help_scroll = app.help_scroll.saturating_sub(1),
-        KeyAction::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
-        KeyAction::PageUp => app.help_scroll = app.help_scroll.saturating_sub(10),
-        KeyAction::Top => app.help_scroll = 0,
-        _ => return Vec::new(),
+        _ => {
+            on_scroll_key(app, action);
+        }
     }
     app.dirty = true;
     Vec::new()
+}
+
+/// j/k, PgDn/PgUp, g/G on the help or a detail screen: scroll it, never past its end.
+fn on_scroll_key(app: &mut App, action: KeyAction) -> bool {
+    let max = app.scroll_max.get();
+    let at = app.help_scroll.min(max);
+    app.help_scroll = match action {
+        KeyAction::Down => at.saturating_add(1).min(max),
+        KeyAction::Up => at.saturating_sub(1),
+        KeyAction::PageDown => at.saturating_add(10).min(max),
+        KeyAction::PageUp => at.saturating_sub(10),
+        KeyAction::Top => 0,
+        KeyAction::Bottom => max,
+        _ => return false,
+    };
+    app.dirty = true;
+    true
 }
 
 fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
@@ -232,7 +250,6 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
             app.dirty = true;
         }
         KeyAction::Help => {
-            app.help_scroll = 0;
             app.open_screen(Screen::Help);
         }
         KeyAction::Zoom => {

@@ -4,6 +4,7 @@ pub mod detail;
 pub mod dialog;
 pub mod layout;
 pub mod panes;
+pub mod scroll;
 pub mod words;
 
 pub use words::Loudness;
@@ -457,11 +458,5 @@ fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
         .title(Span::styled(" Help ", theme.title))
         .title_bottom(Line::from(" Esc closes ").alignment(Alignment::Right));
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((app.help_scroll, 0)),
-        area,
-    );
+    scroll::draw(app, theme, frame, area, block, lines);
 }
