@@ -525,3 +525,38 @@ fn quit_with_unanswered_actions() {
     assert!(screen.contains("Quit?"), "{screen}");
     assert_snapshot!("quit_with_unanswered_actions_80x24", screen);
 }
+
+#[test]
+fn the_emergency_checklist_folds_to_one_line_and_c_toggles_it() {
+    let simulator = simulator(Scenario::ZeroDay, 3600);
+    let patch = {
+        let fleet = fleet_of(&*simulator);
+        emergency_candidates(&fleet)[0].id.clone()
+    };
+    act(
+        &simulator,
+        "you",
+        Verb::Emergency,
+        TargetKind::Fleet,
+        "fleet",
+        Some(&patch),
+    );
+    simulator.advance(1800);
+    let mut app = console_on(&simulator);
+    let folded = screen(&mut app, 80, 24);
+    let row = folded.lines().nth(2).expect("row 2");
+    assert!(row.contains("checklist 3/5 done; next:"), "{folded}");
+    assert!(
+        folded.lines().nth(3).unwrap().contains("1 Rings"),
+        "{folded}"
+    );
+    press(&mut app, KeyCode::Char('c'));
+    let open = screen(&mut app, 80, 24);
+    assert!(open.contains("[x] rollback plan ready"), "{open}");
+    assert!(open.contains("c folds"), "{open}");
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(screen(&mut app, 80, 24), folded);
+    // On a tall terminal it opens unless folded by hand.
+    let mut tall = console_on(&simulator);
+    assert!(screen(&mut tall, 200, 50).contains("[x] rollback plan ready"));
+}

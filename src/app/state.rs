@@ -120,6 +120,8 @@ pub struct App {
     /// The pane shown under Rings on small terminals.
     pub lower_pane: Pane,
     pub zoomed: bool,
+    /// The emergency checklist folded to one line (`c`); unset: folded on short terminals.
+    pub checklist_folded: Option<bool>,
     pub cursors: [ListCursor; 4],
     pub hosts_cursor: ListCursor,
     pub screens: Vec<Screen>,
@@ -194,6 +196,7 @@ impl App {
             focus: Pane::Rings,
             lower_pane: Pane::Failed,
             zoomed: false,
+            checklist_folded: None,
             cursors: Default::default(),
             hosts_cursor: ListCursor::default(),
             screens: Vec::new(),
@@ -273,6 +276,12 @@ impl App {
                 Some(self.now - *since)
             }
         }
+    }
+
+    /// Is the emergency checklist folded to one line?
+    pub fn checklist_is_folded(&self) -> bool {
+        self.checklist_folded
+            .unwrap_or(self.height < super::viewport::TALL_HEIGHT)
     }
 
     pub fn too_small(&self) -> bool {

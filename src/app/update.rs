@@ -256,6 +256,14 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
             app.zoomed = !app.zoomed;
             app.dirty = true;
         }
+        KeyAction::Checklist => {
+            if app.emergency().is_some() {
+                app.checklist_folded = Some(!app.checklist_is_folded());
+            } else {
+                app.set_flash("no emergency: there is no checklist to fold", false);
+            }
+            app.dirty = true;
+        }
         KeyAction::Select | KeyAction::SelectAll => {
             on_mark(app, action);
         }

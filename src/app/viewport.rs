@@ -45,7 +45,11 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
     .areas(area);
     let (checklist, body) = match app.emergency() {
         Some(_) => {
-            let height = CHECKLIST_HEIGHT.min(body.height / 3);
+            let height = if app.checklist_is_folded() {
+                1
+            } else {
+                CHECKLIST_HEIGHT.min(body.height / 3)
+            };
             let [checklist, rest] =
                 Layout::vertical([Constraint::Length(height), Constraint::Min(1)]).areas(body);
             (Some(checklist), rest)

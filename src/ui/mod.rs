@@ -62,13 +62,33 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
     let layout = layout::main_layout(app, area);
     draw_header(app, look, frame, layout.header);
     let body = layout.body;
-    if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist) {
-        let lines = dialog::checklist_lines(app, &look.theme, emergency);
+    if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist)
+        && app.checklist_is_folded()
+    {
+        let line = dialog::checklist_summary(app, emergency);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                text::fit(&line, usize::from(checklist.width)),
+                look.theme.emergency.add_modifier(Modifier::REVERSED),
+            )),
+            checklist,
+        );
+    } else if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist) {
+        // Each check on its line, cut with a marker (`c` folds the box away).
+        let room = usize::from(checklist.width.saturating_sub(2));
+        let lines: Vec<Line> = dialog::checklist_lines(app, &look.theme, emergency)
+            .into_iter()
+            .map(|line| {
+                let style = line.spans.first().map(|s| s.style).unwrap_or_default();
+                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                Line::from(Span::styled(text::fit(&text, room), style))
+            })
+            .collect();
         let block = Block::bordered()
             .border_style(look.theme.emergency)
             .title(Span::styled(
                 format!(
-                    " EMERGENCY {}: checklist (E to leave) ",
+                    " EMERGENCY {}: checklist (c folds, E to leave) ",
                     text::clean(&emergency.cve)
                 ),
                 look.theme.emergency.add_modifier(Modifier::REVERSED),
@@ -332,6 +352,11 @@ pub fn footer_keys(app: &App) -> Vec<KeyAction> {
                 A::Command,
                 A::Zoom,
             ]);
+            if app.emergency().is_some()
+                && let Some(at) = keys.iter().position(|k| *k == A::Emergency)
+            {
+                keys.insert(at + 1, A::Checklist);
+            }
             keys
         }
     }

@@ -38,6 +38,8 @@ pub struct RowsContext<'a> {
     pub focused: bool,
     /// At least 120 columns inside the border: more columns.
     pub wide: bool,
+    /// Columns inside the border.
+    pub width: u16,
 }
 
 impl<'a> RowsContext<'a> {
@@ -48,6 +50,16 @@ impl<'a> RowsContext<'a> {
             .iter()
             .enumerate()
             .map(move |(i, key)| (first + i, key))
+    }
+
+    /// Columns column `at` of `widths` gets (as the table lays them out, a column
+    /// apart), so its text can be cut to it with a marker instead of clipped.
+    pub fn column_width(&self, widths: &[Constraint], at: usize) -> usize {
+        let columns = ratatui::layout::Layout::horizontal(widths.to_vec())
+            .flex(ratatui::layout::Flex::Start)
+            .spacing(1)
+            .split(Rect::new(0, 0, self.width, 1));
+        columns.get(at).map_or(0, |r| usize::from(r.width))
     }
 
     /// The style of the row at list index `index`: the selection stands out.
@@ -161,6 +173,7 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
         selected,
         focused,
         wide,
+        width: inner.width,
     };
     let PaneTable {
         header,
