@@ -172,7 +172,7 @@ impl KeyAction {
             KeyAction::Help => "this help",
             KeyAction::Zoom => "zoom the focused pane to full screen",
             KeyAction::Checklist => "fold the emergency checklist to one line, or open it",
-            KeyAction::Select => "select / unselect a host",
+            KeyAction::Select => "mark / unmark the host or group here, then move down",
             KeyAction::SelectAll => "select every host in the (filtered) list",
             KeyAction::Approve => "approve a deployment for its next ring",
             KeyAction::Decline => "decline a deployment",

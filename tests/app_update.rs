@@ -2147,3 +2147,44 @@ fn details_and_help_scroll_to_their_end_and_not_past_it() {
     assert!(end.contains("States: waiting"), "{end}");
     assert!(!end.contains("more below"), "{end}");
 }
+
+// ---------------------------------------------------------------------------------
+// Smaller
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn space_on_a_failure_group_row_marks_its_hosts_and_moves_down_like_everywhere() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    let group = app.failure_groups()[0].hosts.clone();
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.marked, group.iter().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(
+        app.cursor(ListId::Pane(Pane::Failed)).selected,
+        1,
+        "Space moves down"
+    );
+    // Space on it again lets go of them.
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.marked.is_empty());
+}
+
+#[test]
+fn an_exploited_cve_is_announced_on_the_main_screen_before_e() {
+    use patchdeck::app::viewport::exploited_words;
+    let mut app = console_on(&simulator(Scenario::ZeroDay, 3600));
+    let words = exploited_words(&app).expect("the zero-day is announced");
+    assert!(words.contains("EXPLOITED IN THE WILD"), "{words}");
+    let shown = screen(&mut app, 80, 24);
+    assert!(
+        shown
+            .lines()
+            .nth(2)
+            .unwrap()
+            .contains("EXPLOITED IN THE WILD"),
+        "{shown}"
+    );
+    // The bad-patch story has none.
+    assert!(exploited_words(&console()).is_none());
+}

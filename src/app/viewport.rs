@@ -23,6 +23,8 @@ pub struct MainLayout {
     pub header: Rect,
     /// The emergency checklist, while emergency mode is on.
     pub checklist: Option<Rect>,
+    /// One line announcing an exploited CVE while no emergency is on.
+    pub banner: Option<Rect>,
     /// What is under the header and the checklist.
     pub body: Rect,
     pub footer: Rect,
@@ -56,6 +58,14 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
         }
         None => (None, body),
     };
+    let (banner, body) = match exploited_words(app) {
+        Some(_) if checklist.is_none() && body.height > 4 => {
+            let [banner, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+            (Some(banner), rest)
+        }
+        _ => (None, body),
+    };
     let rings_wanted = (app.fleet.rings.len() as u16).max(3) + 3;
     let panes = if app.zoomed {
         vec![(app.focus, body)]
@@ -86,11 +96,42 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
     MainLayout {
         header,
         checklist,
+        banner,
         body,
         footer,
         tabbed: !app.zoomed && is_compact(area.width, area.height),
         panes,
     }
+}
+
+/// An exploited CVE in the fleet while no emergency is on, in one line for the main
+/// screen: the operator learns of it before pressing `E`.
+pub fn exploited_words(app: &App) -> Option<String> {
+    let summary = app.fleet.summary.as_ref()?;
+    if summary.emergency.is_some() {
+        return None;
+    }
+    let mut exploited: Vec<(&str, &str)> = app
+        .fleet
+        .patches
+        .values()
+        .flat_map(|p| {
+            p.exploited_cves
+                .iter()
+                .map(move |c| (c.as_str(), p.kb.as_str()))
+        })
+        .collect();
+    exploited.sort();
+    let (cve, kb) = *exploited.first()?;
+    let more = match exploited.len() {
+        1 => String::new(),
+        n => format!(" (+{} more)", n - 1),
+    };
+    Some(format!(
+        " {}{more} EXPLOITED IN THE WILD: fix {}, E for emergency ",
+        text::clean(cve),
+        text::clean(kb)
+    ))
 }
 
 /// Data rows a pane shows at the app's terminal size (borders and column header off).

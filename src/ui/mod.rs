@@ -62,6 +62,18 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
     let layout = layout::main_layout(app, area);
     draw_header(app, look, frame, layout.header);
     let body = layout.body;
+    if let (Some(banner), Some(words)) = (layout.banner, crate::app::viewport::exploited_words(app))
+    {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                text::fit(&words, usize::from(banner.width)),
+                look.theme
+                    .emergency
+                    .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            )),
+            banner,
+        );
+    }
     if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist)
         && app.checklist_is_folded()
     {
@@ -402,15 +414,29 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             )),
             None => {
                 let mut spans = Vec::new();
+                // Keys this identity may not use: together, dim, saying who may (many
+                // terminals do not show strike-through, so it is only an extra).
+                let mut off: Vec<(String, String)> = Vec::new();
+                let mut off_at = None;
                 for action in footer_keys(app) {
                     let Some(key) = app.keymap.primary(action) else {
                         continue;
                     };
-                    if app.availability(action).is_err() {
-                        // Unavailable to this identity: shown, struck out (help says why).
-                        let struck = theme.muted.add_modifier(Modifier::CROSSED_OUT);
-                        spans.push(Span::styled(format!("{key} {}", action.label()), struck));
-                        spans.push(Span::raw("  "));
+                    if let Err(why) = app.availability(action) {
+                        let marker = if app.context.read_only {
+                            "off: read-only".to_string()
+                        } else {
+                            let role = why
+                                .strip_prefix("needs role ")
+                                .and_then(|w| w.split(' ').next())
+                                .unwrap_or("others");
+                            format!("{role} only")
+                        };
+                        off_at.get_or_insert(spans.len());
+                        match off.iter_mut().find(|(_, m)| *m == marker) {
+                            Some((keys, _)) => keys.push_str(&format!("/{key}")),
+                            None => off.push((key.to_string(), marker)),
+                        }
                         continue;
                     }
                     let style = if action == KeyAction::Emergency {
@@ -420,6 +446,21 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                     };
                     spans.push(Span::styled(key.to_string(), style));
                     spans.push(Span::styled(format!(" {}  ", action.label()), theme.muted));
+                }
+                if let Some(at) = off_at {
+                    let struck = theme
+                        .muted
+                        .add_modifier(Modifier::CROSSED_OUT | Modifier::DIM);
+                    let words: Vec<Span> = off
+                        .iter()
+                        .flat_map(|(keys, marker)| {
+                            [
+                                Span::styled(format!("{keys} ({marker})"), struck),
+                                Span::raw("  "),
+                            ]
+                        })
+                        .collect();
+                    spans.splice(at..at, words);
                 }
                 Line::from(spans)
             }
