@@ -125,7 +125,12 @@ fn audit(args: AuditArgs) -> color_eyre::Result<()> {
         eprintln!("patchdeck: skipped a line that is not an audit record: {problem}");
     }
     if records.is_empty() {
-        println!("no actions recorded in {}", path.display());
+        let matching = if filter == Default::default() {
+            ""
+        } else {
+            " match"
+        };
+        println!("no actions recorded in {}{matching}", path.display());
         return Ok(());
     }
     if args.json {
