@@ -1,5 +1,8 @@
-//! The local audit log: one JSON line per action sent, with its outcome, in the data
-//! directory. Never the token. `patchdeck audit` prints it as a table.
+//! The local audit log, in the data directory: a JSON line when an action is sent (with
+//! its idempotency key), one with the server's answer, one with the final outcome of a
+//! long action (done or failed, n of m), and one for actions still unanswered when the
+//! console quit. Each carries the wall clock and the fleet clock. Never the token.
+//! `patchdeck audit` prints it as a table, filtered by time, ticket and context.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -12,8 +15,14 @@ use crate::model::{ActionState, TargetKind, Verb};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
-    /// When the outcome was known (wall clock, UTC).
+    /// When the line was written (wall clock, UTC).
     pub time: DateTime<Utc>,
+    /// The fleet's clock then, as the console showed it (absent from older lines).
+    #[serde(default)]
+    pub fleet_time: Option<DateTime<Utc>>,
+    /// What the line records (older lines: the answer).
+    #[serde(default)]
+    pub phase: AuditPhase,
     pub context: String,
     pub api: String,
     pub identity: String,
@@ -37,6 +46,86 @@ pub struct AuditRecord {
     /// The server's action id when it recorded one.
     #[serde(default)]
     pub action_id: Option<String>,
+}
+
+/// What one line of the log records about an action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditPhase {
+    /// Sent to the server; no answer yet.
+    Sent,
+    /// The server's answer.
+    #[default]
+    Answer,
+    /// A long action reached its final state (seen in the event stream).
+    Final,
+    /// The console quit before the answer came: whether the server acted is unknown.
+    Unknown,
+}
+
+impl AuditPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditPhase::Sent => "sent",
+            AuditPhase::Answer => "answer",
+            AuditPhase::Final => "final",
+            AuditPhase::Unknown => "unknown",
+        }
+    }
+}
+
+/// Which records `patchdeck audit` prints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub ticket: Option<String>,
+    pub context: Option<String>,
+}
+
+impl AuditFilter {
+    /// Times are the wall clock the line was written at; ticket and context match
+    /// exactly, ignoring case.
+    pub fn admits(&self, record: &AuditRecord) -> bool {
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref()
+                .is_none_or(|w| have.is_some_and(|h| h.trim().eq_ignore_ascii_case(w.trim())))
+        };
+        self.since.is_none_or(|t| record.time >= t)
+            && self.until.is_none_or(|t| record.time <= t)
+            && same(&self.ticket, record.ticket.as_deref())
+            && same(&self.context, Some(&record.context))
+    }
+}
+
+/// A time for `--since`/`--until`: RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` (UTC), or
+/// a span back from now (`30m`, `2h`, `3d`).
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(time) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(time.and_utc());
+        }
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let span = number.parse::<i64>().ok().and_then(|n| match unit {
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => None,
+    });
+    match span {
+        Some(span) => Ok(now - span),
+        None => Err(format!(
+            "`{text}` is not a time: use 2026-11-12, \"2026-11-12 14:05\", RFC 3339, or 30m / 2h / 3d ago"
+        )),
+    }
 }
 
 /// What came of an action, for the log: the kind of answer with its HTTP status and
@@ -144,26 +233,35 @@ pub fn table(records: &[AuditRecord]) -> String {
     let clean = |s: &str| crate::text::clean(s).into_owned();
     let header = [
         "TIME (UTC)",
+        "FLEET TIME",
         "CONTEXT",
+        "API",
         "WHO",
         "ACTION",
         "TARGET",
         "TICKET",
+        "LINE",
         "OUTCOME",
         "REASON",
+        "KEY",
     ];
-    let rows: Vec<[String; 8]> = records
+    let rows: Vec<[String; 12]> = records
         .iter()
         .map(|r| {
             [
                 r.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                r.fleet_time
+                    .map_or("-".into(), |t| t.format("%m-%d %H:%M").to_string()),
                 clean(&r.context),
+                clean(&r.api),
                 clean(&r.identity),
                 r.action.as_str().to_string(),
                 format!("{} {}", wire_word(r.target_kind), clean(&r.target_name)),
                 clean(r.ticket.as_deref().unwrap_or("-")),
+                r.phase.as_str().to_string(),
                 clean(&r.outcome),
                 clean(r.reason.as_deref().unwrap_or("-")),
+                clean(&r.idempotency_key),
             ]
         })
         .collect();
@@ -203,6 +301,8 @@ mod tests {
             time: DateTime::parse_from_rfc3339("2026-11-12T14:05:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            fleet_time: None,
+            phase: AuditPhase::Answer,
             context: "prod".into(),
             api: "https://patch.example.com".into(),
             identity: "alice".into(),
@@ -252,7 +352,46 @@ mod tests {
             (old.action, old.target_kind, old.result.clone()),
             (Verb::Rollback, TargetKind::Ring, None)
         );
+        assert_eq!((old.phase, old.fleet_time), (AuditPhase::Answer, None));
         assert!(table(&[old]).contains("rollback  ring Pilot"));
+    }
+
+    #[test]
+    fn filters_by_time_ticket_and_context_and_parses_times() {
+        let now = DateTime::parse_from_rfc3339("2026-11-12T16:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let r = record("succeeded");
+        let filter = |f: AuditFilter| f.admits(&r);
+        assert!(filter(AuditFilter::default()));
+        assert!(filter(AuditFilter {
+            since: Some(parse_time("2h", now).unwrap()),
+            ticket: Some("chg-1".into()),
+            context: Some("prod".into()),
+            ..AuditFilter::default()
+        }));
+        assert!(!filter(AuditFilter {
+            since: Some(parse_time("2026-11-12 14:06", now).unwrap()),
+            ..AuditFilter::default()
+        }));
+        assert!(!filter(AuditFilter {
+            until: Some(parse_time("2026-11-11", now).unwrap()),
+            ..AuditFilter::default()
+        }));
+        assert!(!filter(AuditFilter {
+            ticket: Some("CHG-2".into()),
+            ..AuditFilter::default()
+        }));
+        assert!(!filter(AuditFilter {
+            context: Some("lab".into()),
+            ..AuditFilter::default()
+        }));
+        assert_eq!(parse_time("2026-11-12T14:05:00Z", now).unwrap(), r.time);
+        assert!(
+            parse_time("yesterday", now)
+                .unwrap_err()
+                .contains("yesterday")
+        );
     }
 
     #[test]

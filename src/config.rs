@@ -84,6 +84,19 @@ impl Config {
         }
     }
 
+    /// Read a config file the operator named (`--config`): a missing file is an error,
+    /// never an empty config (which would start the demo fleet).
+    pub fn load_named(path: &Path) -> Result<Config, ConfigError> {
+        if !path.exists() {
+            return Err(ConfigError {
+                path: path.display().to_string(),
+                line: None,
+                message: "no such config file (--config names a file that does not exist)".into(),
+            });
+        }
+        Config::load(path)
+    }
+
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError {
             path: path.to_string(),
@@ -225,6 +238,17 @@ halt = ["ctrl-h"]
         );
         let err = Config::parse("cfg.toml", "current_context = \"nope\"\n").unwrap_err();
         assert!(err.message.contains("nope"));
+    }
+
+    #[test]
+    fn a_named_config_that_is_missing_is_an_error() {
+        let path = std::path::Path::new("/nonexistent/patchdeck/config.toml");
+        assert_eq!(Config::load(path), Ok(Config::default()));
+        let err = Config::load_named(path).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/patchdeck/config.toml: no such")
+        );
     }
 
     #[test]

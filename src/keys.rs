@@ -30,6 +30,7 @@ pub enum KeyAction {
     Command,
     Help,
     Zoom,
+    Checklist,
     Select,
     SelectAll,
     Approve,
@@ -44,7 +45,7 @@ pub enum KeyAction {
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 29] = [
+    pub const ALL: [KeyAction; 30] = [
         KeyAction::NextPane,
         KeyAction::PrevPane,
         KeyAction::RingsPane,
@@ -63,6 +64,7 @@ impl KeyAction {
         KeyAction::Command,
         KeyAction::Help,
         KeyAction::Zoom,
+        KeyAction::Checklist,
         KeyAction::Select,
         KeyAction::SelectAll,
         KeyAction::Approve,
@@ -97,6 +99,7 @@ impl KeyAction {
             KeyAction::Command => "command",
             KeyAction::Help => "help",
             KeyAction::Zoom => "zoom",
+            KeyAction::Checklist => "checklist",
             KeyAction::Select => "select",
             KeyAction::SelectAll => "select-all",
             KeyAction::Approve => "approve",
@@ -132,6 +135,7 @@ impl KeyAction {
             KeyAction::Command => "command",
             KeyAction::Help => "help",
             KeyAction::Zoom => "zoom",
+            KeyAction::Checklist => "checklist",
             KeyAction::Select => "select",
             KeyAction::SelectAll => "select all",
             KeyAction::Approve => "approve",
@@ -167,7 +171,8 @@ impl KeyAction {
             KeyAction::Command => "command (:hosts failed, :ring pilot, :deployments)",
             KeyAction::Help => "this help",
             KeyAction::Zoom => "zoom the focused pane to full screen",
-            KeyAction::Select => "select / unselect a host",
+            KeyAction::Checklist => "fold the emergency checklist to one line, or open it",
+            KeyAction::Select => "mark / unmark the host or group here, then move down",
             KeyAction::SelectAll => "select every host in the (filtered) list",
             KeyAction::Approve => "approve a deployment for its next ring",
             KeyAction::Decline => "decline a deployment",
@@ -354,6 +359,7 @@ impl Default for Keymap {
             (Key::char(':'), A::Command),
             (Key::char('?'), A::Help),
             (Key::char('z'), A::Zoom),
+            (Key::char('c'), A::Checklist),
             (Key::char(' '), A::Select),
             (Key::char('*'), A::SelectAll),
         ];

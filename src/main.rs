@@ -93,6 +93,18 @@ struct AuditArgs {
     /// Print the raw JSON lines instead of a table.
     #[arg(long)]
     json: bool,
+    /// Only lines written at or after this time (2026-11-12, "2026-11-12 14:05", RFC 3339, or 2h / 3d ago).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only lines written at or before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Only actions with this ticket.
+    #[arg(long)]
+    ticket: Option<String>,
+    /// Only actions sent in this context ("--api" for --api sessions).
+    #[arg(long)]
+    context: Option<String>,
 }
 
 fn audit(args: AuditArgs) -> color_eyre::Result<()> {
@@ -103,13 +115,30 @@ fn audit(args: AuditArgs) -> color_eyre::Result<()> {
                 .ok_or_else(|| UsageError("no data directory on this system".into()))?,
         ),
     };
-    let (records, problems) = patchdeck::audit::read(&path)
+    let time = |t: &Option<String>| -> Result<_, UsageError> {
+        t.as_deref()
+            .map(|t| patchdeck::audit::parse_time(t, chrono::Utc::now()).map_err(UsageError))
+            .transpose()
+    };
+    let filter = patchdeck::audit::AuditFilter {
+        since: time(&args.since)?,
+        until: time(&args.until)?,
+        ticket: args.ticket.clone(),
+        context: args.context.clone(),
+    };
+    let (mut records, problems) = patchdeck::audit::read(&path)
         .map_err(|e| color_eyre::eyre::eyre!("cannot read {}: {e}", path.display()))?;
+    records.retain(|r| filter.admits(r));
     for problem in &problems {
         eprintln!("patchdeck: skipped a line that is not an audit record: {problem}");
     }
     if records.is_empty() {
-        println!("no actions recorded in {}", path.display());
+        let matching = if filter == Default::default() {
+            ""
+        } else {
+            " match"
+        };
+        println!("no actions recorded in {}{matching}", path.display());
         return Ok(());
     }
     if args.json {
@@ -169,6 +198,8 @@ fn main() -> ExitCode {
 async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     let config_path = args.config.clone().or_else(config::default_path);
     let config = match &config_path {
+        // A file the operator named must exist: never fall back to the demo fleet.
+        Some(path) if args.config.is_some() => Config::load_named(path)?,
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };

@@ -69,7 +69,7 @@ pub fn width(text: &str) -> usize {
     UnicodeWidthStr::width(text)
 }
 
-/// Clean `text` and cut it to at most `max` columns, ending with "~" when cut.
+/// Clean `text` and cut it to at most `max` columns, ending with "…" when cut (never "~", which the progress bars use).
 pub fn fit(text: &str, max: usize) -> String {
     let text = clean(text);
     if width(&text) <= max {
@@ -88,7 +88,7 @@ pub fn fit(text: &str, max: usize) -> String {
         out.push(c);
         used += w;
     }
-    out.push('~');
+    out.push('…');
     out
 }
 
@@ -173,9 +173,9 @@ mod tests {
     #[test]
     fn fit_counts_columns() {
         assert_eq!(fit("abcdef", 10), "abcdef");
-        assert_eq!(fit("abcdef", 4), "abc~");
+        assert_eq!(fit("abcdef", 4), "abc…");
         // Wide characters take two columns.
-        assert_eq!(fit("日本語テキスト", 5), "日本~");
+        assert_eq!(fit("日本語テキスト", 5), "日本…");
         assert!(width(&fit("日本語テキスト", 5)) <= 5);
         assert_eq!(fit("\u{1b}[2Jabc", 3), "abc");
     }
@@ -186,7 +186,7 @@ mod tests {
         assert_eq!(wrap("", 9), [""]);
         assert_eq!(
             wrap("averyveryverylongword and more", 8),
-            ["averyve~", "and more"]
+            ["averyve…", "and more"]
         );
         for line in wrap("a\u{1b}[31m red \u{7} word list that goes on", 6) {
             assert!(width(&line) <= 6, "{line}");

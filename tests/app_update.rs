@@ -570,7 +570,7 @@ fn a_flash_goes_away_after_a_few_seconds() {
 fn action_keys_open_the_right_dialog_where_they_apply() {
     let base = console();
     let servers = servers_deployment(&base);
-    let cases: [(&str, Setup, char, Verb, TargetKind); 9] = [
+    let cases: [(&str, Setup, char, Verb, TargetKind); 10] = [
         (
             "a on a deployment",
             |app| {
@@ -628,11 +628,21 @@ fn action_keys_open_the_right_dialog_where_they_apply() {
         (
             "p on a ring",
             |app| {
-                select_row(app, "pilot");
+                select_row(app, "servers-nonprod");
             },
             'p',
             Verb::Pause,
             TargetKind::Ring,
+        ),
+        (
+            // The step after a halt: `p` offers the resume (an approval), not a pause.
+            "p on a halted ring",
+            |app| {
+                select_row(app, "pilot");
+            },
+            'p',
+            Verb::Approve,
+            TargetKind::Deployment,
         ),
         (
             "r on a failure group",
@@ -1752,4 +1762,429 @@ fn a_selection_never_outlives_its_list() {
     // Going to another pane lets go of it too.
     press(&mut app, KeyCode::Char('2'));
     assert!(app.marked.is_empty());
+}
+
+// ---------------------------------------------------------------------------------
+// The connection tells the truth
+// ---------------------------------------------------------------------------------
+
+fn reconnecting(app: &mut App, since_secs_ago: i64, error: &str) {
+    let now = app.now;
+    update(
+        app,
+        Msg::Sync(SyncUpdate::Connection(
+            patchdeck::backend::Connection::Reconnecting {
+                since: now - Duration::seconds(since_secs_ago),
+                attempt: 3,
+                next_attempt_at: now + Duration::seconds(4),
+                error: error.into(),
+            },
+        )),
+    );
+}
+
+#[test]
+fn nothing_ever_loaded_says_why_and_never_stale() {
+    use patchdeck::app::viewport::{ConnectionHealth, connection_words, nothing_loaded_words};
+    let context = patchdeck::app::Context {
+        name: "--api".into(),
+        api_url: "http://127.0.0.1:9".into(),
+        demo: false,
+        read_only: false,
+    };
+    let mut app = App::new(context, Default::default(), start());
+    assert_eq!(nothing_loaded_words(&app), "loading the fleet...");
+    reconnecting(
+        &mut app,
+        600,
+        "cannot reach http://127.0.0.1:9/v1/me: Connection refused (os error 111)",
+    );
+    let (words, health) = connection_words(&app);
+    assert!(!words.contains("STALE"), "{words}");
+    assert_eq!(words, "NOT CONNECTED (retry 4s)");
+    assert_eq!(health, ConnectionHealth::Stale);
+    let cause = nothing_loaded_words(&app);
+    assert!(
+        cause.starts_with("cannot reach http://127.0.0.1:9/v1/me: Connection refused"),
+        "{cause}"
+    );
+    assert!(!app.clock_frozen(), "nothing shown, nothing frozen");
+}
+
+#[test]
+fn a_refused_token_stays_in_the_header_until_a_session_opens() {
+    use patchdeck::app::viewport::connection_words;
+    let mut app = console();
+    reconnecting(
+        &mut app,
+        2,
+        "the server did not accept the token (401 Unauthorized)",
+    );
+    assert!(app.token_refused());
+    assert_eq!(connection_words(&app).0, "TOKEN REFUSED (retry 4s)");
+    // Minutes later, after the toast is long gone, the header still says it.
+    let later = app.now + Duration::minutes(5);
+    update(&mut app, Msg::Tick(later));
+    assert!(app.flash.is_none() || !flash(&app).contains("401"));
+    assert!(connection_words(&app).0.starts_with("TOKEN REFUSED"));
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Connection(
+            patchdeck::backend::Connection::Live { since: later },
+        )),
+    );
+    assert_eq!(connection_words(&app).0, "LIVE");
+}
+
+#[test]
+fn clocks_and_countdowns_freeze_while_stale() {
+    let simulator = standard_simulator();
+    let mut fleet = fleet_of(&*simulator);
+    fleet.summary.as_mut().expect("summary").clock_speed = 1.0;
+    let mut app = console_with(fleet, demo_context(), Role::Approver);
+    let start_now = app.fleet_now();
+    let at = app.now + Duration::minutes(3);
+    update(&mut app, Msg::Tick(at));
+    assert_eq!(app.fleet_now(), start_now + Duration::minutes(3));
+    reconnecting(&mut app, 0, "cannot reach http://x: Connection reset");
+    let lost_at = app.fleet_now();
+    let at = app.now + Duration::minutes(20);
+    update(&mut app, Msg::Tick(at));
+    assert!(app.clock_frozen());
+    assert_eq!(app.fleet_now(), lost_at, "the fleet clock stands still");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.lines().nth(1).unwrap().contains("FROZEN"), "{text}");
+    let now = app.now;
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Connection(
+            patchdeck::backend::Connection::Live { since: now },
+        )),
+    );
+    assert!(!app.clock_frozen());
+    assert!(app.fleet_now() > lost_at);
+}
+
+#[test]
+fn a_server_that_restarted_from_scratch_is_announced_with_what_was_lost() {
+    let mut app = console();
+    let before = app.fleet.actions.len();
+    assert!(before > 0, "the story has actions");
+    reconnecting(&mut app, 60, "cannot reach http://x: Connection refused");
+    // The new server: an hour earlier, no events, no actions.
+    let mut fresh = fleet_of(&*simulator(Scenario::BadPatch, 3600));
+    fresh.sequence = 3;
+    fresh.actions.clear();
+    update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fresh))));
+    let notice = app.notice.clone().expect("a notice");
+    assert!(
+        notice.starts_with("the server restarted from scratch"),
+        "{notice}"
+    );
+    assert!(notice.contains("fleet clock back from"), "{notice}");
+    assert!(notice.contains(&format!("{before} action")), "{notice}");
+    assert!(app.problems.iter().any(|p| p == &notice));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("NOTICE"), "{text}");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.notice.is_none(), "Esc dismisses it");
+    // A list again of the same server (a 410) is no restart.
+    let mut app = console();
+    let same = fleet_of(&*standard_simulator());
+    update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(same))));
+    assert!(app.notice.is_none());
+}
+
+// ---------------------------------------------------------------------------------
+// The step after a halt
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn p_on_a_halted_ring_or_deployment_offers_resume_with_cause_gate_and_look_alikes() {
+    let mut app = console();
+    select_row(&mut app, "pilot");
+    press(&mut app, KeyCode::Char('p'));
+    let dialog = confirm(&app);
+    assert_eq!(
+        dialog.plan.verb,
+        Verb::Approve,
+        "the fleet resumes a halt by approval"
+    );
+    assert!(
+        dialog.plan.title.starts_with("Resume "),
+        "{}",
+        dialog.plan.title
+    );
+    assert!(
+        !dialog.plan.title.contains("Pause"),
+        "{}",
+        dialog.plan.title
+    );
+    let notes = dialog.plan.blast.notes.join("\n");
+    assert!(
+        notes.contains("halt cause STILL THERE: 6 hosts still failed"),
+        "{notes}"
+    );
+    assert!(notes.contains("gate needs 95% ok, now "), "{notes}");
+    assert!(notes.contains("soak restarts"), "{notes}");
+    assert!(notes.contains("WARNING: "), "{notes}");
+    press(&mut app, KeyCode::Esc);
+    // The same from the deployment.
+    press(&mut app, KeyCode::Char('2'));
+    let halted = app
+        .fleet
+        .deployments
+        .values()
+        .find(|d| d.state == DeploymentState::Halted)
+        .expect("a halted deployment")
+        .id
+        .clone();
+    select_row(&mut app, &halted);
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(confirm(&app).plan.verb, Verb::Approve);
+    assert!(confirm(&app).plan.title.starts_with("Resume "));
+}
+
+#[test]
+fn once_the_failed_hosts_are_handled_the_resume_says_the_cause_is_cleared() {
+    let mut app = console();
+    let failed: Vec<_> = app
+        .fleet
+        .hosts
+        .values()
+        .filter(|h| h.ring_id == "pilot" && h.state == HostState::Failed)
+        .cloned()
+        .collect();
+    let changes = failed
+        .into_iter()
+        .map(|mut h| {
+            h.state = HostState::RolledBack;
+            h.failure = None;
+            h.version += 1;
+            Change::Host(h)
+        })
+        .collect();
+    send_changes(&mut app, changes);
+    select_row(&mut app, "pilot");
+    press(&mut app, KeyCode::Char('p'));
+    let notes = confirm(&app).plan.blast.notes.join("\n");
+    assert!(notes.contains("halt cause cleared"), "{notes}");
+    assert!(!notes.contains("WARNING"), "{notes}");
+}
+
+// ---------------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------------
+
+fn audits(effects: &[Effect]) -> Vec<patchdeck::audit::AuditRecord> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Audit(record) => Some((**record).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_actions_pane_opens_on_the_newest_action() {
+    let mut app = console();
+    let mut newer = app
+        .fleet
+        .actions
+        .values()
+        .next()
+        .cloned()
+        .expect("an action");
+    newer.id = "zz-newest".into();
+    newer.at += Duration::minutes(5);
+    let mut older = newer.clone();
+    older.id = "aa-oldest-but-sorted-first-by-id".into();
+    older.at -= Duration::days(3);
+    send_changes(&mut app, vec![Change::Action(older), Change::Action(newer)]);
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(
+        app.selected_key(ListId::Pane(Pane::Actions)).as_deref(),
+        Some("zz-newest")
+    );
+    // Back to it later: on the newest again, not where the cursor was left.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(
+        app.selected_key(ListId::Pane(Pane::Actions)).as_deref(),
+        Some("zz-newest")
+    );
+}
+
+#[test]
+fn the_audit_gets_a_line_when_sent_one_with_the_answer_and_one_with_the_final_outcome() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "servers look wrong", "INC-42", Some(&name));
+    let effects = press(&mut app, KeyCode::Enter);
+    let calls = acts(&effects);
+    let sent = audits(&effects);
+    assert_eq!(sent.len(), 1, "{effects:?}");
+    assert_eq!(sent[0].phase, patchdeck::audit::AuditPhase::Sent);
+    assert_eq!(sent[0].idempotency_key, calls[0].idempotency_key);
+    assert_eq!(sent[0].ticket.as_deref(), Some("INC-42"));
+    assert_eq!(sent[0].fleet_time, Some(app.fleet_now()), "the fleet clock");
+    assert_eq!(sent[0].time, app.now, "the wall clock");
+    // Accepted, running.
+    let mut action = accepted(&app, &calls[0]);
+    action.progress_total = 12;
+    let answer = audits(&done(
+        &mut app,
+        &calls[0],
+        Outcome::Succeeded(action.clone()),
+    ));
+    assert_eq!(answer.len(), 1);
+    assert_eq!(answer[0].phase, patchdeck::audit::AuditPhase::Answer);
+    assert_eq!(answer[0].outcome, "accepted, running");
+    // Progress is no final outcome; the end is.
+    action.progress_done = 5;
+    action.version = 2;
+    send_changes(&mut app, vec![Change::Action(action.clone())]);
+    assert!(app.awaiting_final.contains_key(&action.id));
+    action.state = patchdeck::model::ActionState::Failed;
+    action.progress_done = 9;
+    action.detail = Some("3 hosts did not come back".into());
+    action.version = 3;
+    let at = app.fleet_now();
+    let seq = app.fleet.sequence + 1;
+    let effects = update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Events(vec![Event {
+            seq,
+            at,
+            change: Change::Action(action.clone()),
+        }])),
+    );
+    let last = audits(&effects);
+    assert_eq!(last.len(), 1, "{effects:?}");
+    assert_eq!(last[0].phase, patchdeck::audit::AuditPhase::Final);
+    assert_eq!(
+        last[0].outcome,
+        "failed, 9 of 12 hosts: 3 hosts did not come back"
+    );
+    assert_eq!(last[0].idempotency_key, calls[0].idempotency_key);
+    assert!(app.awaiting_final.is_empty());
+}
+
+#[test]
+fn quitting_with_actions_unanswered_asks_first_and_records_them_as_unknown() {
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "servers look wrong", "INC-42", Some(&name));
+    let calls = acts(&press(&mut app, KeyCode::Enter));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dialog.is_none());
+    assert!(
+        press(&mut app, KeyCode::Char('q')).is_empty(),
+        "q asks first"
+    );
+    assert!(matches!(app.dialog, Some(Dialog::Quit { unanswered: 1 })));
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty(), "n stays");
+    assert!(app.dialog.is_none());
+    assert!(ctrl(&mut app, 'c').is_empty(), "Ctrl-C asks too");
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert_eq!(effects.last(), Some(&Effect::Quit));
+    let lines = audits(&effects);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].phase, patchdeck::audit::AuditPhase::Unknown);
+    assert_eq!(lines[0].idempotency_key, calls[0].idempotency_key);
+    assert!(lines[0].outcome.starts_with("unknown"));
+    // Ctrl-C twice always leaves.
+    let mut app = console();
+    let id = on_servers_deployment(&mut app);
+    press(&mut app, KeyCode::Char('H'));
+    let name = app.fleet.deployments[&id].name.clone();
+    fill(&mut app, "r", "T-1", Some(&name));
+    press(&mut app, KeyCode::Enter);
+    assert!(ctrl(&mut app, 'c').is_empty());
+    assert_eq!(ctrl(&mut app, 'c').last(), Some(&Effect::Quit));
+}
+
+// ---------------------------------------------------------------------------------
+// Reachable at 80x24
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn details_and_help_scroll_to_their_end_and_not_past_it() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Some(Screen::Deployment(_))));
+    let top = screen(&mut app, 80, 24);
+    let max = app.scroll_max.get();
+    assert!(max > 0, "the deployment detail is taller than 80x24: {top}");
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.help_scroll, 1);
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.help_scroll, max);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.help_scroll, max, "never past the end");
+    let bottom = screen(&mut app, 80, 24);
+    assert_ne!(top, bottom);
+    assert!(bottom.contains(&format!("of {}", max + 19)), "{bottom}");
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.help_scroll, max - 1);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.help_scroll, 0);
+    // Help: End reaches its last line, which is not blank.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.help_scroll, 0, "a screen opens at its top");
+    screen(&mut app, 80, 24);
+    press(&mut app, KeyCode::End);
+    let end = screen(&mut app, 80, 24);
+    assert!(end.contains("States: waiting"), "{end}");
+    assert!(!end.contains("more below"), "{end}");
+}
+
+// ---------------------------------------------------------------------------------
+// Smaller
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn space_on_a_failure_group_row_marks_its_hosts_and_moves_down_like_everywhere() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('3'));
+    let group = app.failure_groups()[0].hosts.clone();
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.marked, group.iter().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(
+        app.cursor(ListId::Pane(Pane::Failed)).selected,
+        1,
+        "Space moves down"
+    );
+    // Space on it again lets go of them.
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.marked.is_empty());
+}
+
+#[test]
+fn an_exploited_cve_is_announced_on_the_main_screen_before_e() {
+    use patchdeck::app::viewport::exploited_words;
+    let mut app = console_on(&simulator(Scenario::ZeroDay, 3600));
+    let words = exploited_words(&app).expect("the zero-day is announced");
+    assert!(words.contains("EXPLOITED IN THE WILD"), "{words}");
+    let shown = screen(&mut app, 80, 24);
+    assert!(
+        shown
+            .lines()
+            .nth(2)
+            .unwrap()
+            .contains("EXPLOITED IN THE WILD"),
+        "{shown}"
+    );
+    // The bad-patch story has none.
+    assert!(exploited_words(&console()).is_none());
 }

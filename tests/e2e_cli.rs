@@ -75,3 +75,71 @@ fn an_unknown_context_lists_the_known_ones() {
     assert!(line.contains("no context `prod`"), "{line}");
     assert!(line.contains("known: none"), "{line}");
 }
+
+#[test]
+fn a_missing_config_file_is_an_error_never_the_demo() {
+    let home = Scratch::new("cli");
+    let line = usage_error(&run(&home, &["--config", "nowhere/config.toml"]));
+    assert!(line.contains("nowhere/config.toml"), "{line}");
+    assert!(line.contains("no such config file"), "{line}");
+}
+
+#[test]
+fn audit_filters_by_time_ticket_and_context_and_names_the_url() {
+    let home = Scratch::new("cli");
+    let line = |time: &str, context: &str, api: &str, ticket: &str, phase: &str| {
+        format!(
+            r#"{{"time":"{time}","fleet_time":"2026-11-12T09:00:00Z","phase":"{phase}","context":"{context}","api":"{api}","identity":"alice (approver)","action":"halt","target_kind":"ring","target_id":"pilot","target_name":"Pilot","reason":"bad","ticket":"{ticket}","idempotency_key":"k-{ticket}-{phase}","outcome":"{phase}","action_id":null}}"#
+        )
+    };
+    let log = [
+        line(
+            "2026-11-12T14:00:00Z",
+            "--api",
+            "http://10.0.0.5:7070",
+            "CHG-1",
+            "sent",
+        ),
+        line(
+            "2026-11-12T14:00:01Z",
+            "--api",
+            "http://10.0.0.5:7070",
+            "CHG-1",
+            "answer",
+        ),
+        line(
+            "2026-11-13T08:00:00Z",
+            "prod",
+            "https://patch.example.com",
+            "CHG-2",
+            "sent",
+        ),
+    ]
+    .join("\n");
+    let path = home.write_private("audit.jsonl", &log);
+    let path = path.to_str().expect("a UTF-8 path");
+    let out = |args: &[&str]| {
+        let mut all = vec!["audit", "--file", path];
+        all.extend_from_slice(args);
+        let output = run(&home, &all);
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let all = out(&[]);
+    assert!(all.contains("http://10.0.0.5:7070"), "{all}");
+    assert!(all.contains("k-CHG-1-sent"), "the key is shown: {all}");
+    let by_ticket = out(&["--ticket", "chg-2"]);
+    assert!(
+        by_ticket.contains("CHG-2") && !by_ticket.contains("CHG-1"),
+        "{by_ticket}"
+    );
+    let by_context = out(&["--context=--api"]);
+    assert_eq!(by_context.lines().count(), 3, "{by_context}");
+    let by_time = out(&["--since", "2026-11-13", "--until", "2026-11-13 09:00"]);
+    assert!(
+        by_time.contains("CHG-2") && !by_time.contains("CHG-1"),
+        "{by_time}"
+    );
+    let bad = usage_error(&run(&home, &["audit", "--file", path, "--since", "soon"]));
+    assert!(bad.contains("soon"), "{bad}");
+}

@@ -142,14 +142,20 @@ fn halting_pilot_from_the_keyboard_is_recorded_by_the_server_and_in_the_audit_lo
         Some(patchdeck::model::RingState::Halted)
     );
 
-    // The local audit log: exactly one line for it, the same facts, no token.
+    // The local audit log: a line when it was sent, one with the answer, with the same
+    // facts and key, no token.
     let log = audit::log_path(&console.data_home().join("patchdeck"));
     let text = std::fs::read_to_string(&log).expect("the audit log was written");
     assert!(!text.contains(&token), "the token is in the audit log");
     let (records, problems) = audit::read(&log).expect("read the audit log");
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(records.len(), 1, "{text}");
-    let record = &records[0];
+    assert_eq!(records.len(), 2, "{text}");
+    assert_eq!(records[0].phase, audit::AuditPhase::Sent);
+    assert_eq!(records[0].idempotency_key, records[1].idempotency_key);
+    assert_eq!(records[0].ticket.as_deref(), Some(TICKET));
+    let record = &records[1];
+    assert_eq!(record.phase, audit::AuditPhase::Answer);
+    assert!(record.fleet_time.is_some(), "{text}");
     assert_eq!(record.action, Verb::Halt);
     assert_eq!(record.identity, "erin (approver)");
     assert_eq!(record.target_kind, TargetKind::Deployment);

@@ -244,6 +244,10 @@ impl Console {
                             },
                         ));
                     }
+                    // The line written when a request leaves; the answers are kept.
+                    Effect::Audit(record) if record.phase == patchdeck::audit::AuditPhase::Sent => {
+                        assert!(!record.idempotency_key.is_empty(), "{record:?}");
+                    }
                     Effect::Audit(record) => self.audit.push(*record),
                     other => panic!("unexpected effect {other:?}"),
                 }

@@ -234,10 +234,11 @@ fn read_only() {
     press(&mut app, KeyCode::Char('2'));
     for (width, height) in [SMALL, LARGE] {
         let buffer = draw(&mut app, width, height);
-        let struck = runs_with(&buffer, Modifier::CROSSED_OUT);
-        for key in ["a approve", "d decline", "p pause/resume", "H halt"] {
-            assert!(struck.contains(key), "{key} is struck out: {struck}");
-        }
+        // Said in words, not only by strike-through (many terminals do not show it).
+        let footer = text(&buffer).lines().last().unwrap_or_default().to_string();
+        assert!(footer.contains("a/d/p/H/R/E (off: read-only)"), "{footer}");
+        let dim = runs_with(&buffer, Modifier::DIM);
+        assert!(dim.contains("a/d/p/H/R/E (off: read-only)"), "dim: {dim}");
     }
     snapshot_both("read_only", &mut app);
     press(&mut app, KeyCode::Char('?'));
@@ -256,6 +257,18 @@ fn read_only() {
         "not repeated per key: {help}"
     );
     assert_snapshot!("read_only_help_scrolled_80x24", help);
+}
+
+#[test]
+fn keys_a_viewer_may_not_use_say_who_may() {
+    let mut app = console_as(Role::Viewer);
+    press(&mut app, KeyCode::Char('2'));
+    let footer = screen(&mut app, 80, 24)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(footer.contains("(approver only)"), "{footer}");
 }
 
 #[test]
@@ -473,4 +486,90 @@ fn hostile_ring_names_are_drawn_harmlessly() {
         press(app, KeyCode::Enter);
     }
     assert_harmless(&mut app, &mut plain, "the deployment detail");
+}
+
+#[test]
+fn unreachable_server_never_loaded() {
+    let context = Context {
+        name: "--api".into(),
+        api_url: "http://127.0.0.1:9".into(),
+        demo: false,
+        read_only: false,
+    };
+    let now = start();
+    let mut app = App::new(context, Default::default(), now);
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Connection(Connection::Reconnecting {
+            since: now - Duration::minutes(3),
+            attempt: 9,
+            next_attempt_at: now + Duration::seconds(20),
+            error: "cannot reach http://127.0.0.1:9/v1/me: Connection refused (os error 111)"
+                .into(),
+        })),
+    );
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(!screen.contains("STALE"), "{screen}");
+    assert!(!screen.contains("loading the fleet"), "{screen}");
+    snapshot_both("unreachable_server_never_loaded", &mut app);
+}
+
+#[test]
+fn resume_after_halt_dialog() {
+    // Pilot is halted by the failure threshold: `p` on it offers the resume.
+    let mut app = focused('1');
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('p'));
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(screen.contains("Resume "), "{screen}");
+    assert!(screen.contains("STILL THERE"), "{screen}");
+    assert_snapshot!("resume_after_halt_dialog_80x24", screen);
+}
+
+#[test]
+fn quit_with_unanswered_actions() {
+    let mut app = focused('1');
+    press(&mut app, KeyCode::Char('p'));
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.sent.is_empty(), "the pause is sent");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('q'));
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(screen.contains("Quit?"), "{screen}");
+    assert_snapshot!("quit_with_unanswered_actions_80x24", screen);
+}
+
+#[test]
+fn the_emergency_checklist_folds_to_one_line_and_c_toggles_it() {
+    let simulator = simulator(Scenario::ZeroDay, 3600);
+    let patch = {
+        let fleet = fleet_of(&*simulator);
+        emergency_candidates(&fleet)[0].id.clone()
+    };
+    act(
+        &simulator,
+        "you",
+        Verb::Emergency,
+        TargetKind::Fleet,
+        "fleet",
+        Some(&patch),
+    );
+    simulator.advance(1800);
+    let mut app = console_on(&simulator);
+    let folded = screen(&mut app, 80, 24);
+    let row = folded.lines().nth(2).expect("row 2");
+    assert!(row.contains("checklist 3/5 done; next:"), "{folded}");
+    assert!(
+        folded.lines().nth(3).unwrap().contains("1 Rings"),
+        "{folded}"
+    );
+    press(&mut app, KeyCode::Char('c'));
+    let open = screen(&mut app, 80, 24);
+    assert!(open.contains("[x] rollback plan ready"), "{open}");
+    assert!(open.contains("c folds"), "{open}");
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(screen(&mut app, 80, 24), folded);
+    // On a tall terminal it opens unless folded by hand.
+    let mut tall = console_on(&simulator);
+    assert!(screen(&mut tall, 200, 50).contains("[x] rollback plan ready"));
 }

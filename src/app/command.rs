@@ -148,9 +148,8 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         return Vec::new();
     };
     match command {
-        "q" | "quit" => return vec![Effect::Quit],
+        "q" | "quit" => return super::records::quit(app),
         "help" | "?" => {
-            app.help_scroll = 0;
             app.open_screen(Screen::Help);
         }
         "rings" => focus(app, Pane::Rings),

@@ -183,7 +183,14 @@ pub(super) fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         return Vec::new();
     };
     match plan::plan_here(app, verb) {
-        Ok(plan) => open_confirm(app, plan),
+        Ok(mut plan) => {
+            if action == KeyAction::PauseResume && verb == crate::model::Verb::Approve {
+                // `p` after a halt: the resume, which the fleet takes as an approval.
+                plan.title = plan.title.replacen("Approve resuming", "Resume", 1);
+                plan.title.push_str(" (approves it again after the halt)");
+            }
+            open_confirm(app, plan)
+        }
         Err(why) => app.set_flash(format!("{}: {why}", action.label()), true),
     }
     Vec::new()
@@ -306,18 +313,20 @@ fn send(app: &mut App, confirm: &mut ConfirmDialog, resend: bool) -> Vec<Effect>
             request: confirm.request(planned),
             idempotency_key: key.clone(),
         };
-        app.sent.insert(
-            key.clone(),
-            SentAction {
-                call: call.clone(),
-                target_name: planned.name.clone(),
-                context: app.context.name.clone(),
-                api_url: app.context.api_url.clone(),
-                identity: app.identity.as_ref().map_or("unknown".into(), |i| {
-                    format!("{} ({})", i.name, i.role.as_str())
-                }),
-            },
-        );
+        let sent = SentAction {
+            call: call.clone(),
+            target_name: planned.name.clone(),
+            context: app.context.name.clone(),
+            api_url: app.context.api_url.clone(),
+            identity: app.identity.as_ref().map_or("unknown".into(), |i| {
+                format!("{} ({})", i.name, i.role.as_str())
+            }),
+        };
+        // Recorded before it leaves: quitting while it is in flight leaves a trace.
+        if !resend || !app.sent.contains_key(key) {
+            effects.push(super::records::sent_record(app, &sent, key));
+        }
+        app.sent.insert(key.clone(), sent);
         waiting.insert(key.clone());
         effects.push(Effect::Act(call));
     }

@@ -183,9 +183,12 @@ pub fn deployments_in_order(fleet: &Fleet) -> Vec<&Deployment> {
     deployments
 }
 
-/// Actions newest first.
+/// Actions newest first: by when they were taken, then by id (whatever the server's
+/// ids look like).
 pub fn actions_in_order(fleet: &Fleet) -> Vec<&Action> {
-    fleet.actions.values().rev().collect()
+    let mut actions: Vec<&Action> = fleet.actions.values().collect();
+    actions.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+    actions
 }
 
 /// A host list opened with `:hosts`: which hosts it shows.

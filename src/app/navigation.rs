@@ -196,6 +196,9 @@ impl App {
             // The view shows "loading" until the answer arrives.
         }
         self.screens.push(screen);
+        // A screen opens at its top; the view measures how far it scrolls.
+        self.help_scroll = 0;
+        self.scroll_max.set(u16::MAX);
         self.recompute_host_rows();
         self.reselect(ListId::Hosts);
         self.dirty = true;
@@ -203,6 +206,8 @@ impl App {
 
     pub(super) fn close_screen(&mut self) {
         self.screens.pop();
+        self.help_scroll = 0;
+        self.scroll_max.set(u16::MAX);
         self.recompute_host_rows();
         self.reselect(ListId::Hosts);
         self.dirty = true;
@@ -242,7 +247,12 @@ pub(super) fn focus(app: &mut App, pane: Pane) {
     app.screens.clear();
     // A selection belongs to the list it was made in.
     app.marked.clear();
+    let opened = app.focus != pane;
     app.focus = pane;
+    if opened && pane == Pane::Actions {
+        // The Actions pane opens on the newest action.
+        app.move_cursor(ListId::Pane(Pane::Actions), |_, _, _| 0);
+    }
     if pane != Pane::Rings {
         app.lower_pane = pane;
     }
@@ -302,20 +312,35 @@ pub(super) fn on_mark(app: &mut App, action: KeyAction) {
             app.marked.extend(host_rows);
         }
     } else {
-        let target = match list {
-            Some(ListId::Pane(Pane::Failed)) => app
-                .selected_key(ListId::Pane(Pane::Failed))
-                .and_then(|k| parse_failure_row_key(&k).1.map(str::to_string)),
-            Some(list) => app.selected_key(list),
-            None => None,
+        // Space always marks (or unmarks) what the cursor is on, then moves down one
+        // row: a host, or on a failure group's row every host of the group.
+        let targets: Vec<String> = match list {
+            Some(ListId::Pane(Pane::Failed)) => {
+                match app.selected_key(ListId::Pane(Pane::Failed)) {
+                    Some(key) => match parse_failure_row_key(&key) {
+                        (_, Some(host)) => vec![host.to_string()],
+                        (code, None) => app
+                            .failure_groups()
+                            .iter()
+                            .find(|g| g.code == code)
+                            .map(|g| g.hosts.clone())
+                            .unwrap_or_default(),
+                    },
+                    None => Vec::new(),
+                }
+            }
+            Some(list) => app.selected_key(list).into_iter().collect(),
+            None => Vec::new(),
         };
-        if let Some(host) = target {
-            if !app.marked.remove(&host) {
-                app.marked.insert(host);
+        if targets.iter().all(|h| app.marked.contains(h)) {
+            for host in &targets {
+                app.marked.remove(host);
             }
-            if let Some(list) = list {
-                app.move_cursor(list, |at, _, _| at + 1);
-            }
+        } else {
+            app.marked.extend(targets);
+        }
+        if let Some(list) = list {
+            app.move_cursor(list, |at, _, _| at + 1);
         }
     }
     app.dirty = true;

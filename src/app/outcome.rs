@@ -3,7 +3,6 @@
 //! audit log show for it.
 
 use super::{App, Dialog, Effect, Resend, Stage, plan};
-use crate::audit::{AuditRecord, AuditResult};
 use crate::backend::Outcome;
 use crate::model::ActionState;
 
@@ -61,23 +60,7 @@ pub(super) fn on_action_done(app: &mut App, key: String, outcome: Outcome) -> Ve
     let mut effects = Vec::new();
     let words = outcome_words(&outcome);
     if let Some(sent) = app.sent.remove(&key) {
-        let request = &sent.call.request;
-        effects.push(Effect::Audit(Box::new(AuditRecord {
-            time: app.now,
-            context: sent.context.clone(),
-            api: sent.api_url.clone(),
-            identity: sent.identity.clone(),
-            action: request.verb,
-            target_kind: request.target.kind,
-            target_id: request.target.id.clone(),
-            target_name: sent.target_name.clone(),
-            reason: request.reason.clone(),
-            ticket: request.ticket.clone(),
-            idempotency_key: key.clone(),
-            outcome: words.clone(),
-            result: Some(AuditResult::from(&outcome)),
-            action_id: outcome.action().map(|action| action.id.clone()),
-        })));
+        effects.push(super::records::answer_record(app, sent, &key, &outcome));
     }
     if let Some(action) = outcome.action() {
         // Show it at once; the event stream brings its progress.

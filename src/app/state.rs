@@ -46,6 +46,10 @@ pub enum Dialog {
         cve: String,
         input: Input,
     },
+    /// Quitting with actions sent and not answered: asks first.
+    Quit {
+        unanswered: usize,
+    },
 }
 
 /// An action sent and not yet answered, for the audit log.
@@ -116,6 +120,8 @@ pub struct App {
     /// The pane shown under Rings on small terminals.
     pub lower_pane: Pane,
     pub zoomed: bool,
+    /// The emergency checklist folded to one line (`c`); unset: folded on short terminals.
+    pub checklist_folded: Option<bool>,
     pub cursors: [ListCursor; 4],
     pub hosts_cursor: ListCursor,
     pub screens: Vec<Screen>,
@@ -131,7 +137,14 @@ pub struct App {
     pub problems: Vec<String>,
     /// What the gateway last said of itself (`None`: a server without a store).
     pub gateway: Option<GatewayHealth>,
+    /// Lines scrolled off the top of the help or a detail screen.
     pub help_scroll: u16,
+    /// The most the open help or detail screen can scroll, as its last draw found:
+    /// the view measures, the keys clamp to it.
+    pub scroll_max: std::cell::Cell<u16>,
+    /// Something the operator must read, shown until dismissed with Esc (a server that
+    /// restarted from scratch).
+    pub notice: Option<String>,
     // Derived from the fleet, recomputed when it changes.
     /// Failed hosts grouped by error code, kept current from the hosts that change.
     pub failures: FailureIndex,
@@ -151,6 +164,9 @@ pub struct App {
     pub(super) next_key: u64,
     /// Requests sent and not answered, by idempotency key.
     pub sent: BTreeMap<String, SentAction>,
+    /// Actions the server accepted and still runs, by action id, with their key: their
+    /// final outcome goes to the audit log when the event stream brings it.
+    pub awaiting_final: BTreeMap<String, (String, SentAction)>,
     /// The emergency (deployment id) the operator deliberately left.
     pub emergency_left: Option<String>,
     /// Names of the config's contexts, for `:context`.
@@ -182,6 +198,7 @@ impl App {
             focus: Pane::Rings,
             lower_pane: Pane::Failed,
             zoomed: false,
+            checklist_folded: None,
             cursors: Default::default(),
             hosts_cursor: ListCursor::default(),
             screens: Vec::new(),
@@ -193,6 +210,8 @@ impl App {
             problems: Vec::new(),
             gateway: None,
             help_scroll: 0,
+            scroll_max: std::cell::Cell::new(u16::MAX),
+            notice: None,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
             host_rows: Vec::new(),
@@ -203,6 +222,7 @@ impl App {
             session: "console".into(),
             next_key: 0,
             sent: BTreeMap::new(),
+            awaiting_final: BTreeMap::new(),
             emergency_left: None,
             contexts: Vec::new(),
             emergency_shown: None,
@@ -242,7 +262,7 @@ impl App {
     /// The fleet's clock now (the simulator's clock may run faster than real time).
     pub fn fleet_now(&self) -> DateTime<Utc> {
         let (wall, fleet, speed) = self.fleet_clock;
-        let elapsed_ms = (self.now - wall).num_milliseconds().max(0) as f64;
+        let elapsed_ms = (self.clock_wall() - wall).num_milliseconds().max(0) as f64;
         fleet + Duration::milliseconds((elapsed_ms * speed) as i64)
     }
 
@@ -264,6 +284,12 @@ impl App {
     /// The gateway said its store refuses writes (actions are refused until it recovers).
     pub fn gateway_degraded(&self) -> bool {
         self.gateway == Some(GatewayHealth::Degraded)
+    }
+
+    /// Is the emergency checklist folded to one line?
+    pub fn checklist_is_folded(&self) -> bool {
+        self.checklist_folded
+            .unwrap_or(self.height < super::viewport::TALL_HEIGHT)
     }
 
     pub fn too_small(&self) -> bool {

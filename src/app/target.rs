@@ -47,19 +47,22 @@ pub(super) fn verb_of(action: KeyAction, app: &App) -> Option<Verb> {
     let Some(second) = specs.next() else {
         return Some(first.verb);
     };
-    let paused = match target_here(app) {
-        Some(Here::Deployment(id)) => app
-            .fleet
-            .deployments
-            .get(&id)
-            .is_some_and(|d| d.state == DeploymentState::Paused),
-        Some(Here::Ring(id)) => app
-            .fleet
-            .rings
-            .get(&id)
-            .is_some_and(|r| r.state == RingState::Paused),
-        Some(Here::Hosts(_)) | None => false,
+    let (paused, halted) = match target_here(app) {
+        Some(Here::Deployment(id)) => app.fleet.deployments.get(&id).map_or((false, false), |d| {
+            (
+                d.state == DeploymentState::Paused,
+                d.state == DeploymentState::Halted,
+            )
+        }),
+        Some(Here::Ring(id)) => app.fleet.rings.get(&id).map_or((false, false), |r| {
+            (r.state == RingState::Paused, r.state == RingState::Halted)
+        }),
+        Some(Here::Hosts(_)) | None => (false, false),
     };
+    if halted && second.when_paused {
+        // A halt is resumed by approving the deployment again: `p` offers that.
+        return Some(Verb::Approve);
+    }
     Some(if second.when_paused == paused {
         second.verb
     } else {

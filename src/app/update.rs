@@ -37,7 +37,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sync(update) => {
             apply_sync(app, update);
-            Vec::new()
+            super::records::final_records(app)
         }
         Msg::HostDetail { id, result } => {
             app.host_details.insert(id, *result);
@@ -63,6 +63,12 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             app.dirty = true;
         }
         SyncUpdate::Snapshot(fleet) => {
+            if app.synced
+                && let Some(words) = super::link::restart_words(&app.fleet, app.fleet_now(), &fleet)
+            {
+                app.problems.push(words.clone());
+                app.notice = Some(words);
+            }
             app.fleet = *fleet;
             app.host_search.rebuild(&app.fleet);
             app.failures.rebuild(&app.fleet);
@@ -126,7 +132,10 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
 fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     // Ctrl-C quits from anywhere, whatever the mode.
     if event.code == KeyCode::Char('c') && event.modifiers.contains(KeyModifiers::CONTROL) {
-        return vec![Effect::Quit];
+        if let Some(Dialog::Quit { .. }) = app.dialog.take() {
+            return super::records::on_quit_key(app, event);
+        }
+        return super::records::quit(app);
     }
     if event.code == KeyCode::Char('z') && event.modifiers.contains(KeyModifiers::CONTROL) {
         app.dirty = true;
@@ -148,28 +157,46 @@ fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     if app.screen() == Some(&Screen::Help) {
         return on_help_key(app, action);
     }
+    if app.screen().is_some() && app.active_list().is_none() && on_scroll_key(app, action) {
+        // A detail screen scrolls with the list keys.
+        return Vec::new();
+    }
     on_action(app, action)
 }
 
 fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
     match action {
         KeyAction::Back | KeyAction::Help => app.close_screen(),
-        KeyAction::Quit => return vec![Effect::Quit],
-        KeyAction::Down => app.help_scroll = app.help_scroll.saturating_add(1),
-        KeyAction::Up => app.help_scroll = app.help_scroll.saturating_sub(1),
-        KeyAction::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
-        KeyAction::PageUp => app.help_scroll = app.help_scroll.saturating_sub(10),
-        KeyAction::Top => app.help_scroll = 0,
-        _ => return Vec::new(),
+        KeyAction::Quit => return super::records::quit(app),
+        _ => {
+            on_scroll_key(app, action);
+        }
     }
     app.dirty = true;
     Vec::new()
 }
 
+/// j/k, PgDn/PgUp, g/G on the help or a detail screen: scroll it, never past its end.
+fn on_scroll_key(app: &mut App, action: KeyAction) -> bool {
+    let max = app.scroll_max.get();
+    let at = app.help_scroll.min(max);
+    app.help_scroll = match action {
+        KeyAction::Down => at.saturating_add(1).min(max),
+        KeyAction::Up => at.saturating_sub(1),
+        KeyAction::PageDown => at.saturating_add(10).min(max),
+        KeyAction::PageUp => at.saturating_sub(10),
+        KeyAction::Top => 0,
+        KeyAction::Bottom => max,
+        _ => return false,
+    };
+    app.dirty = true;
+    true
+}
+
 fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
     let list = app.active_list();
     match action {
-        KeyAction::Quit => return vec![Effect::Quit],
+        KeyAction::Quit => return super::records::quit(app),
         KeyAction::NextPane => focus(app, app.focus.next()),
         KeyAction::PrevPane => focus(app, app.focus.prev()),
         KeyAction::RingsPane => focus(app, Pane::Rings),
@@ -208,7 +235,9 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         }
         KeyAction::Open => return open_selected(app),
         KeyAction::Back => {
-            if !app.marked.is_empty() {
+            if app.notice.take().is_some() {
+                // Esc first dismisses a notice the operator has now read.
+            } else if !app.marked.is_empty() {
                 // Esc first lets go of the selection, so it never acts later elsewhere.
                 app.set_flash(format!("{} selected hosts let go", app.marked.len()), false);
                 app.marked.clear();
@@ -236,11 +265,18 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
             app.dirty = true;
         }
         KeyAction::Help => {
-            app.help_scroll = 0;
             app.open_screen(Screen::Help);
         }
         KeyAction::Zoom => {
             app.zoomed = !app.zoomed;
+            app.dirty = true;
+        }
+        KeyAction::Checklist => {
+            if app.emergency().is_some() {
+                app.checklist_folded = Some(!app.checklist_is_folded());
+            } else {
+                app.set_flash("no emergency: there is no checklist to fold", false);
+            }
             app.dirty = true;
         }
         KeyAction::Select | KeyAction::SelectAll => {
@@ -263,5 +299,6 @@ fn on_dialog_key(app: &mut App, dialog: Dialog, event: KeyEvent) -> Vec<Effect> 
         Dialog::Confirm(dialog) => confirm::on_confirm_key(app, *dialog, event),
         Dialog::Emergency(dialog) => wizard::on_wizard_key(app, dialog, event),
         Dialog::LeaveEmergency { cve, input } => wizard::on_leave_key(app, cve, input, event),
+        Dialog::Quit { .. } => super::records::on_quit_key(app, event),
     }
 }

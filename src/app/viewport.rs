@@ -23,6 +23,8 @@ pub struct MainLayout {
     pub header: Rect,
     /// The emergency checklist, while emergency mode is on.
     pub checklist: Option<Rect>,
+    /// One line announcing an exploited CVE while no emergency is on.
+    pub banner: Option<Rect>,
     /// What is under the header and the checklist.
     pub body: Rect,
     pub footer: Rect,
@@ -45,12 +47,24 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
     .areas(area);
     let (checklist, body) = match app.emergency() {
         Some(_) => {
-            let height = CHECKLIST_HEIGHT.min(body.height / 3);
+            let height = if app.checklist_is_folded() {
+                1
+            } else {
+                CHECKLIST_HEIGHT.min(body.height / 3)
+            };
             let [checklist, rest] =
                 Layout::vertical([Constraint::Length(height), Constraint::Min(1)]).areas(body);
             (Some(checklist), rest)
         }
         None => (None, body),
+    };
+    let (banner, body) = match exploited_words(app) {
+        Some(_) if checklist.is_none() && body.height > 4 => {
+            let [banner, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+            (Some(banner), rest)
+        }
+        _ => (None, body),
     };
     let rings_wanted = (app.fleet.rings.len() as u16).max(3) + 3;
     let panes = if app.zoomed {
@@ -82,11 +96,42 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
     MainLayout {
         header,
         checklist,
+        banner,
         body,
         footer,
         tabbed: !app.zoomed && is_compact(area.width, area.height),
         panes,
     }
+}
+
+/// An exploited CVE in the fleet while no emergency is on, in one line for the main
+/// screen: the operator learns of it before pressing `E`.
+pub fn exploited_words(app: &App) -> Option<String> {
+    let summary = app.fleet.summary.as_ref()?;
+    if summary.emergency.is_some() {
+        return None;
+    }
+    let mut exploited: Vec<(&str, &str)> = app
+        .fleet
+        .patches
+        .values()
+        .flat_map(|p| {
+            p.exploited_cves
+                .iter()
+                .map(move |c| (c.as_str(), p.kb.as_str()))
+        })
+        .collect();
+    exploited.sort();
+    let (cve, kb) = *exploited.first()?;
+    let more = match exploited.len() {
+        1 => String::new(),
+        n => format!(" (+{} more)", n - 1),
+    };
+    Some(format!(
+        " {}{more} EXPLOITED IN THE WILD: fix {}, E for emergency ",
+        text::clean(cve),
+        text::clean(kb)
+    ))
 }
 
 /// Data rows a pane shows at the app's terminal size (borders and column header off).
@@ -121,7 +166,8 @@ pub enum ConnectionHealth {
     Stale,
 }
 
-/// What the header says about the connection ("LIVE", "reconnecting 12s").
+/// What the header says about the connection ("LIVE", "reconnecting 12s"). Data never
+/// seen is never called stale; a refused token is said until a session opens.
 pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
     match &app.connection {
         Connection::Live { .. } => ("LIVE".into(), ConnectionHealth::Live),
@@ -136,7 +182,17 @@ pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
         } => {
             let age = app.now - *since;
             let retry = (*next_attempt_at - app.now).num_seconds().max(0);
-            if age.num_seconds() < STALE_AFTER_SECS {
+            if app.token_refused() {
+                (
+                    format!("TOKEN REFUSED (retry {retry}s)"),
+                    ConnectionHealth::Stale,
+                )
+            } else if !app.synced {
+                (
+                    format!("NOT CONNECTED (retry {retry}s)"),
+                    ConnectionHealth::Stale,
+                )
+            } else if age.num_seconds() < STALE_AFTER_SECS {
                 (
                     format!("reconnecting {}", text::duration(age)),
                     ConnectionHealth::Degraded,
@@ -151,13 +207,22 @@ pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
     }
 }
 
+/// Why nothing is on screen yet, in one line: the cause once an attempt failed.
+pub fn nothing_loaded_words(app: &App) -> String {
+    match (app.link_error(), app.retry_in()) {
+        (Some(error), Some(retry)) => format!("{error} (nothing loaded yet; retry in {retry}s)"),
+        _ => "loading the fleet...".into(),
+    }
+}
+
 /// What the time-dependent parts of the screen say: the clocks and the connection.
 /// A tick redraws only when this changes.
 pub fn time_marks(app: &App) -> String {
     format!(
-        "{}|{}|{}",
+        "{}|{}|{}|{}",
         app.fleet_now().format("%H:%M"),
         app.now.format("%H:%M"),
-        connection_words(app).0
+        connection_words(app).0,
+        nothing_loaded_words(app)
     )
 }

@@ -54,6 +54,19 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Re
                 lines,
             );
         }
+        Dialog::Quit { unanswered } => {
+            let theme = &look.theme;
+            let lines = vec![
+                Line::from(format!(
+                    "{unanswered} action{} sent and not answered yet: whether the server acted is not known.",
+                    if *unanswered == 1 { "" } else { "s" }
+                )),
+                Line::from("Quitting records them as unknown in the local audit log."),
+                Line::from(""),
+                Line::from(Span::styled("y quit   any other key stays", theme.muted)),
+            ];
+            popup(frame, area, 64, " Quit? ", theme.warn, lines);
+        }
     }
 }
 
@@ -354,6 +367,26 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
 }
 
 /// The emergency checklist of the domain, with progress from the fleet.
+/// The checklist in one line: how many checks are done and the first one open.
+pub fn checklist_summary(app: &App, emergency: &Emergency) -> String {
+    let theme = Theme::default();
+    let items: Vec<String> = checklist_lines(app, &theme, emergency)
+        .iter()
+        .map(|line| line.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    let done = items.iter().filter(|i| i.starts_with("[x]")).count();
+    let next = items
+        .iter()
+        .find(|i| !i.starts_with("[x]"))
+        .map(|i| format!("; next: {}", i.get(4..).unwrap_or("")))
+        .unwrap_or_default();
+    format!(
+        " EMERGENCY {}: checklist {done}/{} done{next} (c opens) ",
+        clean(&emergency.cve),
+        items.len()
+    )
+}
+
 pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<Line<'static>> {
     let deployment = app.fleet.deployments.get(&emergency.deployment_id);
     let stage = |index: usize| -> Option<(String, HostCounts)> {

@@ -4,6 +4,7 @@ pub mod detail;
 pub mod dialog;
 pub mod layout;
 pub mod panes;
+pub mod scroll;
 pub mod words;
 
 pub use words::Loudness;
@@ -61,13 +62,45 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
     let layout = layout::main_layout(app, area);
     draw_header(app, look, frame, layout.header);
     let body = layout.body;
-    if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist) {
-        let lines = dialog::checklist_lines(app, &look.theme, emergency);
+    if let (Some(banner), Some(words)) = (layout.banner, crate::app::viewport::exploited_words(app))
+    {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                text::fit(&words, usize::from(banner.width)),
+                look.theme
+                    .emergency
+                    .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            )),
+            banner,
+        );
+    }
+    if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist)
+        && app.checklist_is_folded()
+    {
+        let line = dialog::checklist_summary(app, emergency);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                text::fit(&line, usize::from(checklist.width)),
+                look.theme.emergency.add_modifier(Modifier::REVERSED),
+            )),
+            checklist,
+        );
+    } else if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist) {
+        // Each check on its line, cut with a marker (`c` folds the box away).
+        let room = usize::from(checklist.width.saturating_sub(2));
+        let lines: Vec<Line> = dialog::checklist_lines(app, &look.theme, emergency)
+            .into_iter()
+            .map(|line| {
+                let style = line.spans.first().map(|s| s.style).unwrap_or_default();
+                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                Line::from(Span::styled(text::fit(&text, room), style))
+            })
+            .collect();
         let block = Block::bordered()
             .border_style(look.theme.emergency)
             .title(Span::styled(
                 format!(
-                    " EMERGENCY {}: checklist (E to leave) ",
+                    " EMERGENCY {}: checklist (c folds, E to leave) ",
                     text::clean(&emergency.cve)
                 ),
                 look.theme.emergency.add_modifier(Modifier::REVERSED),
@@ -83,10 +116,41 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
         Some(Screen::Help) => draw_help(app, look, frame, body),
         Some(screen) => detail::draw(app, look, frame, screen, body),
     }
+    if let Some(notice) = app.notice.as_deref().filter(|_| app.dialog.is_none()) {
+        draw_notice(look, frame, notice, layout.body);
+    }
     if let Some(open) = &app.dialog {
         dialog::draw(app, look, frame, open, layout.body);
     }
     draw_footer(app, look, frame, layout.footer);
+}
+
+/// A notice the operator must read, in a box at the bottom of the body until Esc.
+fn draw_notice(look: &Look, frame: &mut Frame, notice: &str, body: Rect) {
+    let width = body.width.saturating_sub(4).max(1);
+    let text = text::clean(notice);
+    let rows = (text::width(&text) as u16).div_ceil(width.saturating_sub(2).max(1)) + 2;
+    let height = rows.min(body.height / 2).max(3);
+    let area = Rect::new(
+        body.x + 2,
+        body.y + body.height.saturating_sub(height),
+        width,
+        height,
+    );
+    let block = Block::bordered()
+        .border_style(look.theme.fail)
+        .title(Span::styled(
+            " NOTICE ",
+            look.theme.fail.add_modifier(Modifier::REVERSED),
+        ))
+        .title_bottom(Line::from(" Esc: read ").alignment(Alignment::Right));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(text.into_owned(), look.theme.text))
+            .block(block)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
 }
 
 fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
@@ -216,6 +280,13 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                     theme.muted,
                 ));
             }
+            if app.clock_frozen() {
+                // The clocks and every countdown stand still with the data.
+                second.push(Span::styled(
+                    " FROZEN",
+                    theme.fail.add_modifier(Modifier::BOLD),
+                ));
+            }
             second.push(sep());
             let since = now - summary.patch_tuesday;
             let label = if narrow { "PT" } else { "Patch Tuesday" };
@@ -241,14 +312,16 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                 ));
             }
         }
-        None => second.push(Span::styled(
-            if app.synced {
-                "no summary from the server"
-            } else {
-                "loading the fleet..."
-            },
-            theme.muted,
-        )),
+        None if app.synced => {
+            second.push(Span::styled("no summary from the server", theme.muted));
+        }
+        None => match app.link_error() {
+            Some(error) => second.push(Span::styled(
+                text::fit(error, usize::from(area.width)),
+                theme.fail,
+            )),
+            None => second.push(Span::styled("loading the fleet...", theme.muted)),
+        },
     }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
@@ -295,6 +368,11 @@ pub fn footer_keys(app: &App) -> Vec<KeyAction> {
                 A::Command,
                 A::Zoom,
             ]);
+            if app.emergency().is_some()
+                && let Some(at) = keys.iter().position(|k| *k == A::Emergency)
+            {
+                keys.insert(at + 1, A::Checklist);
+            }
             keys
         }
     }
@@ -328,6 +406,7 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                 Some(crate::app::Dialog::Emergency(_)) => {
                     "Enter next step  Backspace back  Space tick  Esc cancel"
                 }
+                Some(crate::app::Dialog::Quit { .. }) => "y quit  any other key stays",
                 _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
             },
             theme.muted,
@@ -339,15 +418,29 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             )),
             None => {
                 let mut spans = Vec::new();
+                // Keys this identity may not use: together, dim, saying who may (many
+                // terminals do not show strike-through, so it is only an extra).
+                let mut off: Vec<(String, String)> = Vec::new();
+                let mut off_at = None;
                 for action in footer_keys(app) {
                     let Some(key) = app.keymap.primary(action) else {
                         continue;
                     };
-                    if app.availability(action).is_err() {
-                        // Unavailable to this identity: shown, struck out (help says why).
-                        let struck = theme.muted.add_modifier(Modifier::CROSSED_OUT);
-                        spans.push(Span::styled(format!("{key} {}", action.label()), struck));
-                        spans.push(Span::raw("  "));
+                    if let Err(why) = app.availability(action) {
+                        let marker = if app.context.read_only {
+                            "off: read-only".to_string()
+                        } else {
+                            let role = why
+                                .strip_prefix("needs role ")
+                                .and_then(|w| w.split(' ').next())
+                                .unwrap_or("others");
+                            format!("{role} only")
+                        };
+                        off_at.get_or_insert(spans.len());
+                        match off.iter_mut().find(|(_, m)| *m == marker) {
+                            Some((keys, _)) => keys.push_str(&format!("/{key}")),
+                            None => off.push((key.to_string(), marker)),
+                        }
                         continue;
                     }
                     let style = if action == KeyAction::Emergency {
@@ -357,6 +450,21 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                     };
                     spans.push(Span::styled(key.to_string(), style));
                     spans.push(Span::styled(format!(" {}  ", action.label()), theme.muted));
+                }
+                if let Some(at) = off_at {
+                    let struck = theme
+                        .muted
+                        .add_modifier(Modifier::CROSSED_OUT | Modifier::DIM);
+                    let words: Vec<Span> = off
+                        .iter()
+                        .flat_map(|(keys, marker)| {
+                            [
+                                Span::styled(format!("{keys} ({marker})"), struck),
+                                Span::raw("  "),
+                            ]
+                        })
+                        .collect();
+                    spans.splice(at..at, words);
                 }
                 Line::from(spans)
             }
@@ -420,11 +528,5 @@ fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
         .title(Span::styled(" Help ", theme.title))
         .title_bottom(Line::from(" Esc closes ").alignment(Alignment::Right));
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((app.help_scroll, 0)),
-        area,
-    );
+    scroll::draw(app, theme, frame, area, block, lines);
 }

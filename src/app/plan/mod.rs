@@ -4,10 +4,12 @@
 mod blast;
 mod drift;
 mod emergency;
+mod resume;
 
 pub use blast::BlastRadius;
 pub use drift::{current_state, still_takes, what_changed};
 pub use emergency::{emergency_candidates, emergency_order, plan_emergency};
+pub use resume::{after_halt_notes, gate_words};
 
 use std::collections::BTreeSet;
 
@@ -131,24 +133,13 @@ pub fn plan_deployment(
                     && matches!(h.state, HostState::Pending | HostState::Deferred)
             });
             let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
+            if let Some(ring) = fleet.rings.get(ring) {
+                blast.notes = after_halt_notes(fleet, deployment, ring);
+            }
             blast.notes.push(format!(
                 "resumes {} where it halted; its soak starts again in full",
                 fleet.ring_name(ring)
             ));
-            let failed = fleet
-                .hosts
-                .values()
-                .filter(|h| {
-                    h.ring_id == ring
-                        && h.deployment_id.as_deref() == Some(deployment.id.as_str())
-                        && h.state == HostState::Failed
-                })
-                .count();
-            if failed > 0 {
-                blast.notes.push(format!(
-                    "{failed} hosts still failed: retry, exclude or roll them back first, or the fleet refuses"
-                ));
-            }
             (
                 blast,
                 format!(
@@ -270,6 +261,9 @@ pub fn plan_ring(
             } else {
                 "installs start again when the window is open".into()
             });
+            if verb == Verb::Resume {
+                blast.notes.push(gate_words(ring));
+            }
             (blast, None)
         }
         Verb::Rollback => {

@@ -97,7 +97,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
             Some(patch) => {
                 let (severity, loudness) = severity_word(patch.severity);
                 lines.push(Line::from(vec![
-                    Span::styled(format!("{:<11}", clean(&patch.kb)), theme.accent),
+                    Span::styled(format!("{:<10} ", clean(&patch.kb)), theme.accent),
                     Span::styled(format!("{severity:<10}"), loudness.style(theme)),
                     Span::raw(fit(&patch.title, 70)),
                 ]));

@@ -10,7 +10,7 @@ mod ring;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear};
 
 use super::Look;
 use super::words::{Loudness, progress_bar};
@@ -46,25 +46,10 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, screen: &Screen, area: Re
         Screen::Action(id) => ("Action", action::lines(&cx, id)),
         Screen::Help => return,
     };
-    draw_lines(theme, frame, area, title, lines);
-}
-
-fn draw_lines(
-    theme: &Theme,
-    frame: &mut Frame,
-    area: Rect,
-    title: &str,
-    lines: Vec<Line<'static>>,
-) {
     let block = Block::bordered()
         .title(Span::styled(format!(" {title} "), theme.title))
         .border_style(theme.accent);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    super::scroll::draw(app, theme, frame, area, block, lines);
 }
 
 pub(super) fn field(theme: &Theme, name: &str, value: impl Into<String>) -> Line<'static> {

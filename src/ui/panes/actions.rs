@@ -13,52 +13,6 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
         app, theme, wide, ..
     } = *cx;
     let now = app.fleet_now();
-    let mut rows = Vec::new();
-    for (index, id) in cx.visible() {
-        let Some(action) = app.fleet.actions.get(id) else {
-            continue;
-        };
-        let (state, loudness) = action_state_word(action.state);
-        let by_style = if action.by == crate::model::SYSTEM {
-            theme.warn
-        } else {
-            theme.text
-        };
-        let mut cells = vec![
-            Cell::from(if wide {
-                text::time(action.at, now)
-            } else {
-                text::short_time(action.at, now)
-            }),
-            Cell::from(Span::styled(fit(&action.by, 10), by_style)),
-            Cell::from(action.verb.as_str()),
-            Cell::from(fit(&action.target_name, 18)),
-            Cell::from(Span::styled(state, loudness.style(theme))),
-            Cell::from(action_progress(action)),
-        ];
-        let reason = action
-            .reason
-            .as_deref()
-            .map(text::clean)
-            .unwrap_or_default();
-        let ticket = action
-            .ticket
-            .as_deref()
-            .map(text::clean)
-            .unwrap_or_default();
-        if wide {
-            cells.push(Cell::from(ticket.into_owned()));
-            cells.push(Cell::from(Span::styled(reason.into_owned(), theme.muted)));
-        } else {
-            let both = [ticket.as_ref(), reason.as_ref()]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
-            cells.push(Cell::from(Span::styled(both, theme.muted)));
-        }
-        rows.push(Row::new(cells).style(cx.row_style(index)));
-    }
     let (header, widths) = if wide {
         (
             vec![
@@ -97,6 +51,56 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
             ],
         )
     };
+    let column = |at: usize| cx.column_width(&widths, at);
+    let mut rows = Vec::new();
+    for (index, id) in cx.visible() {
+        let Some(action) = app.fleet.actions.get(id) else {
+            continue;
+        };
+        let (state, loudness) = action_state_word(action.state);
+        let by_style = if action.by == crate::model::SYSTEM {
+            theme.warn
+        } else {
+            theme.text
+        };
+        let mut cells = vec![
+            Cell::from(if wide {
+                text::time(action.at, now)
+            } else {
+                text::short_time(action.at, now)
+            }),
+            Cell::from(Span::styled(fit(&action.by, column(1)), by_style)),
+            Cell::from(action.verb.as_str()),
+            Cell::from(fit(&action.target_name, column(3))),
+            Cell::from(Span::styled(state, loudness.style(theme))),
+            Cell::from(action_progress(action)),
+        ];
+        let reason = action
+            .reason
+            .as_deref()
+            .map(text::clean)
+            .unwrap_or_default();
+        let ticket = action
+            .ticket
+            .as_deref()
+            .map(text::clean)
+            .unwrap_or_default();
+        if wide {
+            cells.push(Cell::from(fit(&ticket, column(6))));
+            cells.push(Cell::from(Span::styled(
+                fit(&reason, column(7)),
+                theme.muted,
+            )));
+        } else {
+            let both = [ticket.as_ref(), reason.as_ref()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            cells.push(Cell::from(Span::styled(fit(&both, column(6)), theme.muted)));
+        }
+        rows.push(Row::new(cells).style(cx.row_style(index)));
+    }
     PaneTable {
         header: Row::new(header),
         widths,

@@ -39,6 +39,32 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
         app, theme, wide, ..
     } = *cx;
     let now = app.fleet_now();
+    let (header, widths) = if wide {
+        (
+            vec!["ERROR", "HOSTS", "FIRST", "RINGS", "MODELS", "MESSAGE"],
+            vec![
+                Constraint::Length(22),
+                Constraint::Length(5),
+                Constraint::Length(12),
+                Constraint::Length(18),
+                Constraint::Length(26),
+                Constraint::Min(20),
+            ],
+        )
+    } else {
+        (
+            vec!["ERROR", "HOSTS", "AGE", "RINGS", "MESSAGE"],
+            vec![
+                Constraint::Length(19),
+                Constraint::Length(5),
+                Constraint::Length(7),
+                Constraint::Length(16),
+                Constraint::Min(10),
+            ],
+        )
+    };
+    let message_width = cx.column_width(&widths, widths.len() - 1);
+    let rings_width = cx.column_width(&widths, 3);
     let mut rows = Vec::new();
     for (index, key) in cx.visible() {
         let (code, host_id) = parse_failure_row_key(key);
@@ -64,13 +90,13 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
                     } else {
                         text::duration(now - group.first_seen)
                     }),
-                    Cell::from(ranked_names(app, &group.rings, true)),
+                    Cell::from(fit(&ranked_names(app, &group.rings, true), rings_width)),
                 ];
                 if wide {
                     cells.push(Cell::from(ranked_names(app, &group.models, false)));
                 }
                 cells.push(Cell::from(Span::styled(
-                    text::clean(&group.message).into_owned(),
+                    fit(&group.message, message_width),
                     theme.muted,
                 )));
                 rows.push(Row::new(cells).style(style.add_modifier(Modifier::BOLD)));
@@ -112,30 +138,6 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
             }
         }
     }
-    let (header, widths) = if wide {
-        (
-            vec!["ERROR", "HOSTS", "FIRST", "RINGS", "MODELS", "MESSAGE"],
-            vec![
-                Constraint::Length(22),
-                Constraint::Length(5),
-                Constraint::Length(12),
-                Constraint::Length(18),
-                Constraint::Length(26),
-                Constraint::Min(20),
-            ],
-        )
-    } else {
-        (
-            vec!["ERROR", "HOSTS", "AGE", "RINGS", "MESSAGE"],
-            vec![
-                Constraint::Length(19),
-                Constraint::Length(5),
-                Constraint::Length(7),
-                Constraint::Length(16),
-                Constraint::Min(10),
-            ],
-        )
-    };
     PaneTable {
         header: Row::new(header),
         widths,

@@ -38,6 +38,8 @@ pub struct RowsContext<'a> {
     pub focused: bool,
     /// At least 120 columns inside the border: more columns.
     pub wide: bool,
+    /// Columns inside the border.
+    pub width: u16,
 }
 
 impl<'a> RowsContext<'a> {
@@ -48,6 +50,16 @@ impl<'a> RowsContext<'a> {
             .iter()
             .enumerate()
             .map(move |(i, key)| (first + i, key))
+    }
+
+    /// Columns column `at` of `widths` gets (as the table lays them out, a column
+    /// apart), so its text can be cut to it with a marker instead of clipped.
+    pub fn column_width(&self, widths: &[Constraint], at: usize) -> usize {
+        let columns = ratatui::layout::Layout::horizontal(widths.to_vec())
+            .flex(ratatui::layout::Flex::Start)
+            .spacing(1)
+            .split(Rect::new(0, 0, self.width, 1));
+        columns.get(at).map_or(0, |r| usize::from(r.width))
     }
 
     /// The style of the row at list index `index`: the selection stands out.
@@ -131,8 +143,14 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if !app.synced {
+        let words = crate::app::viewport::nothing_loaded_words(app);
+        let style = if app.link_error().is_some() {
+            theme.fail
+        } else {
+            theme.muted
+        };
         frame.render_widget(
-            Paragraph::new(Span::styled("loading the fleet...", theme.muted)),
+            Paragraph::new(Span::styled(words, style)).wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;
@@ -155,6 +173,7 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
         selected,
         focused,
         wide,
+        width: inner.width,
     };
     let PaneTable {
         header,
