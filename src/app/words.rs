@@ -24,8 +24,13 @@ pub fn window_words(
 ) -> (String, bool) {
     let always = window.duration_minutes >= 24 * 60 && window.days.is_empty();
     match (window.status(now), wording) {
+        // One rule for both wordings: a window that never closes is "always open",
+        // never a countdown to a closing that will not come.
         (WindowStatus::Open { .. }, WindowWording::Column) if always => {
             ("always open".into(), true)
+        }
+        (WindowStatus::Open { .. }, WindowWording::Sentence) if always => {
+            ("window always open".into(), true)
         }
         (WindowStatus::Open { closes_at }, WindowWording::Column) => {
             (format!("open {}", duration(closes_at - now)), true)
