@@ -284,4 +284,27 @@ async fn a_gateway_killed_before_its_answer_was_stored_answers_from_the_journal(
     let deployment = get(&url, ALICE, "/v1/deployments/dep-0003").await;
     assert_eq!(deployment.body["state"], "halted", "{}", deployment.body);
     assert!(second.stop().success());
+
+    // The attempt the crash cut off before its audit row has one, written when its key
+    // was settled at the restart; the replayed retry has its own.
+    let store = AnyStore::open_url(Some(&store))
+        .await
+        .expect("the store opens");
+    let halts: Vec<(Option<String>, u16, Option<String>)> = store
+        .audit_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.entry.verb == "halt")
+        .map(|a| (a.entry.idempotency_key, a.entry.status, a.entry.action_id))
+        .collect();
+    let halted = again.body["id"].as_str().map(str::to_string);
+    assert_eq!(
+        halts,
+        vec![
+            (Some("halt-once-8".to_string()), 200, halted.clone()),
+            (Some("halt-once-8".to_string()), 200, halted),
+        ],
+        "the cut-off attempt and the retry"
+    );
 }

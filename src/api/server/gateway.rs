@@ -80,6 +80,9 @@ pub trait FleetClock: Send + Sync + 'static {
 /// The outcome of one action as the fleet gave it.
 pub type ActResult = Result<Action, ActError>;
 
+/// What the journal did under each (identity, Idempotency-Key): the entry and its result.
+type KeyedResults = HashMap<(String, String), (JournalEntry, ActResult)>;
+
 /// The store, this gateway's id, and the fleet it keeps in step with the journal.
 pub struct Gateway {
     store: AnyStore,
@@ -269,7 +272,7 @@ impl Gateway {
         &self,
         applied: &mut u64,
         through: u64,
-        mut answers: Option<&mut HashMap<(String, String), ActResult>>,
+        mut answers: Option<&mut KeyedResults>,
         replayed: &mut Replayed,
     ) -> StoreResult<()> {
         while *applied < through {
@@ -290,7 +293,10 @@ impl Gateway {
                     if let (Some(answers), Some(key)) =
                         (answers.as_deref_mut(), &journaled.entry.idempotency_key)
                     {
-                        answers.insert((journaled.entry.actor.name.clone(), key.clone()), result);
+                        answers.insert(
+                            (journaled.entry.actor.name.clone(), key.clone()),
+                            (journaled.entry.clone(), result),
+                        );
                     }
                 }
             }
@@ -309,10 +315,34 @@ impl Gateway {
             .await?;
         for (identity, key) in self.store.unanswered_keys(&self.id).await? {
             match answers.get(&(identity.clone(), key.clone())) {
-                Some(result) => {
+                Some((entry, result)) => {
+                    let answer = answer_of(result);
                     self.store
-                        .answer_key(&identity, &key, &answer_of(result), Utc::now())
+                        .answer_key(&identity, &key, &answer, Utc::now())
                         .await?;
+                    // The crash came before the attempt's audit row: write it now, so
+                    // the trail has every attempt the fleet acted on.
+                    if let Some(request) = &entry.request {
+                        let problem_type =
+                            serde_json::from_slice::<serde_json::Value>(&answer.body)
+                                .ok()
+                                .filter(|_| result.is_err())
+                                .and_then(|body| body["type"].as_str().map(str::to_string));
+                        self.audit(AuditEntry {
+                            at: Utc::now(),
+                            identity: identity.clone(),
+                            verb: request.verb.as_str().to_string(),
+                            target: request.target.clone(),
+                            reason: request.reason.clone(),
+                            ticket: request.ticket.clone(),
+                            idempotency_key: Some(key.clone()),
+                            status: answer.status,
+                            problem_type,
+                            action_id: result.as_ref().ok().map(|a| a.id.clone()),
+                            gateway: None,
+                        })
+                        .await;
+                    }
                     replayed.keys_answered += 1;
                 }
                 None => {
