@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use patchdeck::api::client::{Client, ClientError};
 use patchdeck::api::sync::spawn_sync;
 use patchdeck::api::wire::ProblemType;
-use patchdeck::app::dialog::Stage;
+use patchdeck::app::confirm::Stage;
 use patchdeck::app::keymap::Keymap;
 use patchdeck::app::lists::Pane;
 use patchdeck::app::{App, Context, Dialog, Effect, ListId, Msg, update};

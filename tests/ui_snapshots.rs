@@ -10,7 +10,7 @@ use insta::assert_snapshot;
 use ratatui::style::Modifier;
 
 use common::*;
-use patchdeck::app::dialog::emergency_candidates;
+use patchdeck::app::plan::emergency_candidates;
 use patchdeck::app::{App, Context, Msg, Screen, update};
 use patchdeck::backend::Backend;
 use patchdeck::backend::{Connection, SyncUpdate};

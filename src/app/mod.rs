@@ -14,7 +14,6 @@
 
 pub mod command;
 pub mod confirm;
-pub mod dialog;
 pub mod failures;
 pub mod link;
 pub mod lists;

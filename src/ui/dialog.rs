@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use super::Look;
-use crate::app::dialog::{self, ConfirmDialog, Field, Stage};
+use crate::app::confirm::{ConfirmDialog, Field, Stage};
+use crate::app::plan;
 use crate::app::{App, Dialog, EmergencyWizard, WizardStep};
 use crate::model::{Emergency, HostCounts};
 use crate::text::{self, clean, fit};
@@ -243,7 +244,7 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
 }
 
 fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWizard, area: Rect) {
-    let candidates = dialog::emergency_candidates(&app.fleet);
+    let candidates = plan::emergency_candidates(&app.fleet);
     let width = area.width.saturating_sub(4).min(96);
     let mut lines = vec![Line::from(vec![
         Span::styled("Step ", theme.muted),
@@ -306,7 +307,7 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
                     fit(&patch.title, 70)
                 )));
             }
-            for (stage, hosts) in dialog::emergency_order(&app.fleet) {
+            for (stage, hosts) in plan::emergency_order(&app.fleet) {
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {hosts:>6} hosts  "), theme.accent),
                     Span::styled(stage, theme.text),
