@@ -20,21 +20,7 @@ impl Served {
     /// `patchdeck serve --listen 127.0.0.1:0 ARGS`, up to its "press Ctrl-C" line.
     pub fn start(args: &[&str]) -> Served {
         let home = Scratch::new("serve");
-        let mut child = home
-            .patchdeck()
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start patchdeck serve");
-        let mut stdout = Lines::of(child.stdout.take().expect("its stdout"));
-        let url = stdout
-            .after("serve", "patchdeck API v1 at ")
-            .trim()
-            .to_string();
+        let (child, mut stdout, url) = spawn(&home, args);
         let tokens = stdout.after("serve", "tokens written to ");
         let path = tokens
             .strip_suffix(" (mode 0600)")
@@ -53,12 +39,39 @@ impl Served {
     /// SIGTERM (once serve has a handler for it), then its exit status (within the
     /// patience).
     pub fn stop(&mut self) -> ExitStatus {
-        wait_until_caught(self.child.id(), libc::SIGTERM, "serve's SIGTERM handler");
-        // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        assert_eq!(sent, 0, "cannot signal serve");
-        wait_within(&mut self.child, "serve after SIGTERM")
+        terminate(&mut self.child)
     }
+}
+
+/// Starts `patchdeck serve --listen 127.0.0.1:0 ARGS` in `home`; returns it with its
+/// stdout read up to the URL line, and the URL.
+pub fn spawn(home: &Scratch, args: &[&str]) -> (Child, Lines, String) {
+    let mut child = home
+        .patchdeck()
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start patchdeck serve");
+    let mut stdout = Lines::of(child.stdout.take().expect("its stdout"));
+    let url = stdout
+        .after("serve", "patchdeck API v1 at ")
+        .trim()
+        .to_string();
+    (child, stdout, url)
+}
+
+/// SIGTERM to serve once it has a handler for it, then its exit status (within the
+/// patience).
+pub fn terminate(child: &mut Child) -> ExitStatus {
+    wait_until_caught(child.id(), libc::SIGTERM, "serve's SIGTERM handler");
+    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(sent, 0, "cannot signal serve");
+    wait_within(child, "serve after SIGTERM")
 }
 
 impl Drop for Served {

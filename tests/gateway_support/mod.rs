@@ -4,14 +4,14 @@
 
 #![allow(dead_code)]
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use patchdeck::model::Event;
 use serde_json::Value;
 
-use crate::e2e_support::{Lines, PATIENCE, Scratch, wait_until_caught, wait_within};
+use crate::e2e_support::{Lines, PATIENCE, Scratch, serve, wait_within};
 
 pub const ALICE: &str = "alice-token-0123456789abcdef";
 pub const BOB: &str = "bob-token-0123456789abcdefgh";
@@ -37,21 +37,7 @@ pub struct Gateway {
 impl Gateway {
     /// Starts serve in `home` on an ephemeral port with `args`; returns once it serves.
     pub fn start(home: &Scratch, args: &[&str]) -> Gateway {
-        let mut child = home
-            .patchdeck()
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start patchdeck serve");
-        let mut stdout = Lines::of(child.stdout.take().expect("its stdout"));
-        let url = stdout
-            .after("serve", "patchdeck API v1 at ")
-            .trim()
-            .to_string();
+        let (child, mut stdout, url) = serve::spawn(home, args);
         stdout.after("serve", "press Ctrl-C to stop");
         Gateway { child, stdout, url }
     }
@@ -79,11 +65,7 @@ impl Gateway {
 
     /// SIGTERM; its exit status.
     pub fn stop(mut self) -> std::process::ExitStatus {
-        wait_until_caught(self.child.id(), libc::SIGTERM, "serve's SIGTERM handler");
-        // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        assert_eq!(sent, 0, "cannot signal serve");
-        wait_within(&mut self.child, "serve after SIGTERM")
+        serve::terminate(&mut self.child)
     }
 }
 
