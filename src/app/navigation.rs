@@ -34,21 +34,20 @@ impl App {
 
     /// Work out a pane's rows from the fleet, its filter and what is expanded.
     pub(super) fn compute_pane_rows(&self, pane: Pane) -> Vec<String> {
-        let list = ListId::Pane(pane);
-        let filter = &self.cursor(list).filter;
-        match list {
-            ListId::Pane(Pane::Rings) => self
+        let filter = &self.cursor(ListId::Pane(pane)).filter;
+        match pane {
+            Pane::Rings => self
                 .rings_shown()
                 .into_iter()
                 .filter(|r| lists::ring_matches(r, filter))
                 .map(|r| r.id.clone())
                 .collect(),
-            ListId::Pane(Pane::Deployments) => lists::deployments_in_order(&self.fleet)
+            Pane::Deployments => lists::deployments_in_order(&self.fleet)
                 .into_iter()
                 .filter(|d| lists::deployment_matches(d, &self.fleet, filter))
                 .map(|d| d.id.clone())
                 .collect(),
-            ListId::Pane(Pane::Failed) => {
+            Pane::Failed => {
                 let mut keys = Vec::new();
                 for group in self.failure_groups() {
                     let group_matches = lists::matches(filter, &[&group.code, &group.message]);
@@ -78,12 +77,11 @@ impl App {
                 }
                 keys
             }
-            ListId::Pane(Pane::Actions) => lists::actions_in_order(&self.fleet)
+            Pane::Actions => lists::actions_in_order(&self.fleet)
                 .into_iter()
                 .filter(|a| lists::action_matches(a, filter))
                 .map(|a| a.id.clone())
                 .collect(),
-            ListId::Hosts => unreachable!("host rows are kept in host_rows"),
         }
     }
 
