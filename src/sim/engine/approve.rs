@@ -8,7 +8,6 @@ use crate::model::{
 
 use super::Engine;
 use super::act::{Record, Scope};
-use super::words::deployment_state_name;
 
 impl Engine {
     /// Approve a deployment:
@@ -136,7 +135,7 @@ impl Engine {
             }
             state => Err(ActError::Conflict(format!(
                 "{name} is {}: no gate is waiting for approval",
-                deployment_state_name(state)
+                state.words()
             ))),
         }
     }
@@ -155,7 +154,7 @@ impl Engine {
             return Err(ActError::Conflict(format!(
                 "{} is {}: only a deployment awaiting approval, paused or halted can be declined",
                 self.deployments[d].name,
-                deployment_state_name(state)
+                state.words()
             )));
         }
         self.close_first_approval(d, ActionState::Failed, format!("declined by {actor}"));

@@ -7,7 +7,6 @@ use crate::model::{DeploymentState, Exception, HostState, RingState, Verb};
 
 use super::Engine;
 use super::act::Scope;
-use super::words::{deployment_state_name, ring_state_name};
 
 impl Engine {
     pub(super) fn pause_deployment(
@@ -24,7 +23,7 @@ impl Engine {
             return Err(ActError::Conflict(format!(
                 "{} is {}: only a running deployment can be paused",
                 self.deployments[d].name,
-                deployment_state_name(state)
+                state.words()
             )));
         }
         self.deployment_runs[d].paused_from = Some(state);
@@ -53,7 +52,7 @@ impl Engine {
             return Err(ActError::Conflict(format!(
                 "{} is {}, not paused{hint}",
                 self.deployments[d].name,
-                deployment_state_name(state)
+                state.words()
             )));
         }
         let back = self.deployment_runs[d]
@@ -90,7 +89,7 @@ impl Engine {
             return Err(ActError::Conflict(format!(
                 "{} is {}: only a running, paused or waiting deployment can be halted",
                 self.deployments[d].name,
-                deployment_state_name(state)
+                state.words()
             )));
         }
         let reason = format!(
@@ -120,7 +119,7 @@ impl Engine {
             return Err(ActError::Conflict(format!(
                 "{} is already {}",
                 self.rings[r].name,
-                ring_state_name(state)
+                state.words()
             )));
         }
         self.ring_runs[r].paused_from = Some(state);
@@ -144,7 +143,7 @@ impl Engine {
             return Err(ActError::Conflict(format!(
                 "{} is {}, not paused",
                 self.rings[r].name,
-                ring_state_name(self.rings[r].state)
+                self.rings[r].state.words()
             )));
         }
         let back = self.ring_runs[r]

@@ -4,7 +4,6 @@ use rand::Rng;
 
 use crate::model::HostState;
 
-use super::words::tier_name;
 use super::{Engine, RebootPhase, secs};
 
 impl Engine {
@@ -77,7 +76,7 @@ impl Engine {
                     self.set_state(
                         h,
                         HostState::Rebooting,
-                        Some(format!("{} tier going down", tier_name(tier))),
+                        Some(format!("{} tier going down", tier.as_str())),
                     );
                 }
             }
@@ -108,7 +107,7 @@ impl Engine {
                     self.set_state(
                         h,
                         HostState::Verifying,
-                        Some(format!("{} tier back up", tier_name(tier))),
+                        Some(format!("{} tier back up", tier.as_str())),
                     );
                     self.arm_in(h, 60, 180);
                 }

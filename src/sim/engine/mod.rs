@@ -29,7 +29,7 @@
 //! (the step, windows, starting installs, rates), `groups` (server reboot order),
 //! `gates` (soak, thresholds, opening rings, halts), `act` (validating and dispatching
 //! a verb, recording actions), `approve`, `control` (pause, resume, halt, retry,
-//! exclude), `rollback`, `emergency`, `query` (lookups and host pages), `words`.
+//! exclude), `rollback`, `emergency`, `query` (lookups and host pages).
 
 mod act;
 mod approve;
@@ -41,7 +41,6 @@ mod host;
 mod query;
 mod rollback;
 mod schedule;
-mod words;
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -56,7 +55,6 @@ use crate::model::{
 use super::Scenario;
 
 pub use host::FAILURE_CODES;
-pub use words::tier_name;
 
 /// Fleet seconds per engine step.
 pub const STEP_SECS: i64 = 10;

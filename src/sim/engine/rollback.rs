@@ -8,7 +8,6 @@ use crate::model::{ActionState, DeploymentState, HostState, RingState, Transitio
 
 use super::Engine;
 use super::act::{Record, Scope};
-use super::words::deployment_state_name;
 
 impl Engine {
     /// Roll back hosts: every host in scope that succeeded, failed or waits for its
@@ -36,7 +35,7 @@ impl Engine {
             return Err(ActError::Conflict(format!(
                 "{} is already {}",
                 self.deployments[d].name,
-                deployment_state_name(self.deployments[d].state)
+                self.deployments[d].state.words()
             )));
         }
         let mut uninstall = Vec::new();

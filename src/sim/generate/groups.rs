@@ -160,11 +160,7 @@ impl Builder {
                     members.push(self.e.hosts.len() as u32);
                     self.push_host(HostSpec {
                         ring,
-                        name: format!(
-                            "{prefix}-{}-{:02}",
-                            crate::sim::engine::tier_name(tier),
-                            i + 1
-                        ),
+                        name: format!("{prefix}-{}-{:02}", tier.as_str(), i + 1),
                         kind: HostKind::Server,
                         site,
                         os,
