@@ -11,12 +11,12 @@ use patchdeck::api::client::{Client, ClientError};
 use patchdeck::api::sync::spawn_sync;
 use patchdeck::api::wire::ProblemType;
 use patchdeck::app::confirm::Stage;
-use patchdeck::app::keymap::Keymap;
 use patchdeck::app::lists::Pane;
 use patchdeck::app::{App, Context, Dialog, Effect, ListId, Msg, update};
 use patchdeck::audit::AuditRecord;
 use patchdeck::backend::Backend;
 use patchdeck::backend::{Connection, SyncUpdate};
+use patchdeck::keys::Keymap;
 use patchdeck::model::{
     ActionState, Deployment, DeploymentState, GateState, RingState, Role, TargetKind, Verb,
 };

@@ -30,8 +30,6 @@ pub mod wizard;
 pub mod words;
 
 /// The key vocabulary lives in [`crate::keys`]; this path is kept for the views.
-pub use crate::keys as keymap;
-
 pub use command::{COMMANDS, complete_command};
 pub use confirm::{ConfirmDialog, Field, Resend, Stage};
 pub use msg::{Effect, Msg};

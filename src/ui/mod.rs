@@ -2,7 +2,6 @@
 
 pub mod detail;
 pub mod dialog;
-pub mod layout;
 pub mod panes;
 pub mod scroll;
 pub mod words;
@@ -16,8 +15,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::app::keymap::KeyAction;
 use crate::app::{App, MIN_HEIGHT, MIN_WIDTH, Mode, Screen};
+use crate::keys::KeyAction;
 use crate::text;
 use crate::theme::Theme;
 
@@ -59,7 +58,7 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
         }
         None => look,
     };
-    let layout = layout::main_layout(app, area);
+    let layout = crate::app::viewport::main_layout(app, area);
     draw_header(app, look, frame, layout.header);
     let body = layout.body;
     if let (Some(banner), Some(words)) = (layout.banner, crate::app::viewport::exploited_words(app))

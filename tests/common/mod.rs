@@ -12,9 +12,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 
-use patchdeck::app::keymap::Keymap;
 use patchdeck::app::{App, Context, Effect, Msg, update};
 use patchdeck::backend::{ActionRequest, Backend, Connection, HostQuery, SyncUpdate};
+use patchdeck::keys::Keymap;
 use patchdeck::model::{Change, Fleet, Identity, Role, Target, TargetKind, Verb};
 use patchdeck::sim::{Scenario, SimConfig, Simulator};
 use patchdeck::theme::{ColourSupport, Theme};

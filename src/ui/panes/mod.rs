@@ -18,9 +18,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 
 use super::{Look, Loudness};
-use crate::app::keymap::KeyAction;
 use crate::app::lists::Pane;
 use crate::app::{App, ListId, visible_offset};
+use crate::keys::KeyAction;
 use crate::text::{self, fit};
 use crate::theme::Theme;
 
