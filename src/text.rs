@@ -1,67 +1,155 @@
-//! Untrusted text made safe to show: control characters and escape sequences removed,
-//! widths measured in display columns; durations and times in the console's short
-//! words. Shared by the app, the views and the audit table.
+//! Untrusted text made safe to show: escape sequences, controls and bidi, format and
+//! invisible characters removed, widths measured in display columns; durations and
+//! times in the console's short words. The server refuses the same characters in
+//! reasons, tickets and names ([`first_unsafe`]). Shared by the app, the views and the audit table.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Duration, Utc};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// A control, or an invisible character that reorders or hides text: bidi overrides
-/// and isolates, zero-width spaces, joiners and marks, the byte order mark.
-fn hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+/// What makes a character unfit to show or to keep in a reason, ticket or name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsafe {
+    /// C0 and C1 controls and DEL (escape sequences start with one).
+    Control,
+    /// Reorders the text around it: bidi embeddings, overrides, isolates and marks.
+    Bidi,
+    /// Invisible formatting: zero-width spaces and joiners, word joiner, soft hyphen,
+    /// the byte order mark, tags, interlinear annotation.
+    Format,
+    /// Shows as nothing though it is not formatting: Hangul fillers, the combining
+    /// grapheme joiner.
+    Invisible,
+    /// Breaks a line where none is expected: U+2028, U+2029.
+    Separator,
 }
 
-/// Strip ANSI/VT escape sequences (CSI, OSC, DCS and two-byte escapes), every other
-/// control character and the invisible ones of [`hidden`]. Tabs and newlines become
-/// spaces.
+impl Unsafe {
+    /// "a control character", "a bidi control", ...
+    pub fn words(self) -> &'static str {
+        match self {
+            Unsafe::Control => "a control character",
+            Unsafe::Bidi => "a bidi control",
+            Unsafe::Format => "an invisible format character",
+            Unsafe::Invisible => "an invisible character",
+            Unsafe::Separator => "a line separator",
+        }
+    }
+}
+
+/// Why `c` must not be shown as it is, if it must not.
+pub fn unsafe_char(c: char) -> Option<Unsafe> {
+    match c {
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => Some(Unsafe::Control),
+        '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            Some(Unsafe::Bidi)
+        }
+        '\u{ad}'
+        | '\u{600}'..='\u{605}'
+        | '\u{6dd}'
+        | '\u{70f}'
+        | '\u{890}'..='\u{891}'
+        | '\u{8e2}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200d}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{206a}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{110bd}'
+        | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}'
+        | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0001}'
+        | '\u{e0020}'..='\u{e007f}' => Some(Unsafe::Format),
+        '\u{34f}' | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}' => Some(Unsafe::Invisible),
+        '\u{2028}' | '\u{2029}' => Some(Unsafe::Separator),
+        _ => None,
+    }
+}
+
+/// The first character of `text` that must not be kept: its position (1-based, in
+/// characters), the character and why.
+pub fn first_unsafe(text: &str) -> Option<(usize, char, Unsafe)> {
+    text.chars()
+        .enumerate()
+        .find_map(|(i, c)| unsafe_char(c).map(|why| (i + 1, c, why)))
+}
+
+/// Strip whole escape sequences (ECMA-48: CSI with its parameters and intermediates,
+/// `ESC` with intermediate bytes such as `ESC ( 0`, two-byte escapes, and the string
+/// controls OSC, DCS, SOS, PM and APC up to their terminator, in 7-bit and C1 form),
+/// every other control, and the bidi, format and invisible characters of
+/// [`unsafe_char`]. Tabs, newlines and line separators become spaces.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(hidden) {
+    if !text.chars().any(|c| unsafe_char(c).is_some()) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\u{1b}' => match chars.next() {
-                // CSI: parameters and intermediates, then a final byte @..~
+            '\u{1b}' => match chars.peek().copied() {
                 Some('[') => {
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
+                    chars.next();
+                    skip_control_sequence(&mut chars);
                 }
-                // OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \)
                 Some(']' | 'P' | 'X' | '^' | '_') => {
-                    while let Some(c) = chars.next() {
-                        if c == '\u{7}' {
-                            break;
-                        }
-                        if c == '\u{1b}' {
-                            chars.next_if_eq(&'\\');
-                            break;
-                        }
-                    }
+                    chars.next();
+                    skip_control_string(&mut chars);
+                }
+                // nF: intermediates, then one final byte (`ESC ( 0`, `ESC # 8`).
+                Some('\u{20}'..='\u{2f}') => {
+                    while chars
+                        .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+                        .is_some()
+                    {}
+                    chars.next_if(|c| ('\u{30}'..='\u{7e}').contains(c));
+                }
+                // Two-byte escapes (`ESC 7`, `ESC c`, `ESC M`).
+                Some('\u{30}'..='\u{7e}') => {
+                    chars.next();
                 }
                 _ => {}
             },
-            // C1 CSI / OSC
-            '\u{9b}' => {
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            '\t' | '\n' | '\r' => out.push(' '),
-            c if hidden(c) => {}
+            '\u{9b}' => skip_control_sequence(&mut chars),
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => skip_control_string(&mut chars),
+            '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            c if unsafe_char(c).is_some() => {}
             c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// After a CSI: parameter bytes, intermediate bytes, one final byte. A character that
+/// cannot be part of the sequence ends it and is read as text again.
+fn skip_control_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while chars
+        .next_if(|c| ('\u{30}'..='\u{3f}').contains(c))
+        .is_some()
+    {}
+    while chars
+        .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+        .is_some()
+    {}
+    chars.next_if(|c| ('\u{40}'..='\u{7e}').contains(c));
+}
+
+/// After OSC, DCS, SOS, PM or APC: everything up to BEL or ST (`ESC \\` or U+009C).
+fn skip_control_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                chars.next_if_eq(&'\\');
+                break;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Display width in terminal columns.
@@ -168,6 +256,49 @@ mod tests {
         assert_eq!(clean("bell\u{7}\u{8}back"), "bellback");
         assert_eq!(clean("two\nlines\ttab"), "two lines tab");
         assert_eq!(clean("c1\u{9b}2Jclear"), "c1clear");
+    }
+
+    #[test]
+    fn whole_sequences_go_not_just_their_escape() {
+        // nF escapes with intermediates: `ESC ( 0` switches to line drawing.
+        assert_eq!(clean("a\u{1b}(0b"), "ab");
+        assert_eq!(clean("a\u{1b}#8b"), "ab");
+        // Two-byte escapes.
+        assert_eq!(clean("a\u{1b}7b\u{1b}cc"), "abc");
+        // CSI with private parameters and intermediates.
+        assert_eq!(clean("a\u{1b}[?1049hb\u{1b}[1 qc"), "abc");
+        // C1 string controls keep nothing of their payload.
+        assert_eq!(clean("a\u{9d}0;title\u{9c}b"), "ab");
+        assert_eq!(clean("a\u{90}1$r\u{1b}\\b"), "ab");
+        assert_eq!(clean("a\u{9f}payload\u{7}b"), "ab");
+        assert_eq!(clean("a\u{98}sos\u{9c}b"), "ab");
+        // Bidi, zero-width and other invisible characters.
+        assert_eq!(clean("evil\u{202e}txt.exe"), "eviltxt.exe");
+        assert_eq!(clean("al\u{200b}ice\u{2066}\u{2069}\u{ad}"), "alice");
+        assert_eq!(clean("tag\u{e0041}s\u{3164}"), "tags");
+        assert_eq!(clean("line\u{2028}sep"), "line sep");
+        // An unterminated sequence takes the rest, never half of it.
+        assert_eq!(clean("a\u{1b}]0;never ends"), "a");
+        assert_eq!(clean("a\u{1b}"), "a");
+    }
+
+    #[test]
+    fn the_first_unsafe_character_is_named_with_its_place() {
+        assert_eq!(first_unsafe("fine"), None);
+        assert_eq!(
+            first_unsafe("ab\u{202e}c"),
+            Some((3, '\u{202e}', Unsafe::Bidi))
+        );
+        assert_eq!(
+            first_unsafe("\u{1b}[0m"),
+            Some((1, '\u{1b}', Unsafe::Control))
+        );
+        assert_eq!(
+            first_unsafe("x\u{200b}"),
+            Some((2, '\u{200b}', Unsafe::Format))
+        );
+        // Emoji with a variation selector and wide text are fine.
+        assert_eq!(first_unsafe("ok \u{2705}\u{fe0f} 日本"), None);
     }
 
     #[test]

@@ -92,6 +92,7 @@ async fn halt_needs_a_reason_and_a_ticket_then_stops_the_deployment_and_its_ring
         Verb::Halt,
         TargetKind::Deployment,
         &servers.id,
+        servers.version,
         "CPU alarms on the db tier",
         "INC-7",
     );
@@ -300,6 +301,7 @@ async fn approving_a_threshold_halt_resumes_the_ring_once_its_failures_are_handl
                 Verb::Exclude,
                 TargetKind::Host,
                 &host.id,
+                host.version,
                 "0x800f0922 on this model; vendor fix pending",
                 "CHG-9",
             ))
@@ -346,6 +348,7 @@ async fn rollback_of_a_host_uninstalls_what_can_be_uninstalled() {
             Verb::Rollback,
             TargetKind::Host,
             &host.id,
+            host.version,
             "driver breaks docking",
             "INC-12",
         ))
@@ -382,6 +385,7 @@ async fn rollback_of_a_committed_cumulative_update_needs_a_restore() {
             Verb::Rollback,
             TargetKind::Host,
             &host.id,
+            host.version,
             "driver breaks docking",
             "INC-12",
         ))
@@ -420,6 +424,7 @@ async fn rollback_of_a_ring_halts_it_and_uninstalls_where_it_can() {
         Verb::Rollback,
         TargetKind::Ring,
         "pilot",
+        before.rings["pilot"].version,
         "Pilot reports blue screens",
         "INC-13",
     );
@@ -499,6 +504,7 @@ async fn rollback_of_a_deployment_stops_it_and_touches_only_its_hosts() {
             Verb::Rollback,
             TargetKind::Deployment,
             &servers.id,
+            servers.version,
             "db tier does not come back",
             "INC-14",
         ))
@@ -558,6 +564,7 @@ async fn rollback_of_a_deployment_stops_it_and_touches_only_its_hosts() {
                     Verb::Rollback,
                     TargetKind::Deployment,
                     &servers.id,
+                    look(&alice).await.deployments[&servers.id].version,
                     "again",
                     "INC-14",
                 ))
@@ -619,6 +626,7 @@ async fn exclude_records_an_exception() {
             Verb::Exclude,
             TargetKind::Host,
             &host.id,
+            host.version,
             "lab instrument; vendor fix next quarter",
             "CHG-77",
         ))
@@ -643,6 +651,7 @@ async fn exclude_records_an_exception() {
                     Verb::Exclude,
                     TargetKind::Host,
                     &host.id,
+                    look(&oscar).await.hosts[&host.id].version,
                     "again",
                     "CHG-77"
                 ))
@@ -682,6 +691,7 @@ async fn emergency_starts_an_expedited_deployment_of_the_zero_day_fix() {
         Verb::Emergency,
         TargetKind::Fleet,
         "fleet",
+        before.summary.as_ref().unwrap().version,
         "exploited",
         "SEC-1",
     );
@@ -720,6 +730,7 @@ async fn emergency_starts_an_expedited_deployment_of_the_zero_day_fix() {
 
     let mut again = emergency.clone();
     again.idempotency_key.push_str("-again");
+    again.request.if_match = after.summary.as_ref().map(|s| s.version);
     assert_eq!(problem_of(alice.act(&again).await), ProblemType::Conflict);
 
     // Windows are overridden: the first stage installs at once.
@@ -803,6 +814,7 @@ async fn roles_are_enforced() {
                 Verb::Halt,
                 TargetKind::Deployment,
                 &servers.id,
+                servers.version,
                 "r",
                 "t"
             ))

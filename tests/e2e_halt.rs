@@ -182,11 +182,11 @@ fn halting_pilot_from_the_keyboard_is_recorded_by_the_server_and_in_the_audit_lo
         Verb::Halt,
         TargetKind::Deployment,
         &in_pilot.id,
+        in_pilot.version,
         REASON,
         TICKET,
     );
     replay.idempotency_key = record.idempotency_key.clone();
-    replay.request.if_match = Some(in_pilot.version);
     let replayed = runtime
         .block_on(client.act(&replay))
         .expect("the recorded answer is replayed");

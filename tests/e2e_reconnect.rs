@@ -67,13 +67,13 @@ fn the_console_survives_a_server_restart_and_goes_live_again() {
         .values()
         .find(|d| d.current_ring.as_deref() == Some("pilot"))
         .expect("a deployment in Pilot")
-        .id
         .clone();
     runtime
         .block_on(client.act(&justified(
             Verb::Halt,
             TargetKind::Deployment,
-            &deployment,
+            &deployment.id,
+            deployment.version,
             "testing the link",
             "INC-1",
         )))

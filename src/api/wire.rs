@@ -18,6 +18,7 @@ pub struct List<T> {
 /// Body of every `POST` action. `reason` and `ticket` are required for halt, rollback,
 /// exclude and emergency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ActionBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -29,6 +30,21 @@ pub struct ActionBody {
     /// ...or the exploited CVE it fixes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve: Option<String>,
+}
+
+impl ActionBody {
+    /// The members an action body may have; any other is refused.
+    pub const FIELDS: [&'static str; 4] = ["reason", "ticket", "patch_id", "cve"];
+
+    /// Every text member with its name, for checks that apply to all of them.
+    pub fn texts(&self) -> [(&'static str, Option<&str>); 4] {
+        [
+            ("reason", self.reason.as_deref()),
+            ("ticket", self.ticket.as_deref()),
+            ("patch_id", self.patch_id.as_deref()),
+            ("cve", self.cve.as_deref()),
+        ]
+    }
 }
 
 impl From<&ActionRequest> for ActionBody {
@@ -55,6 +71,8 @@ pub enum ProblemType {
     Invalid,
     IdempotencyKeyReused,
     Compacted,
+    PreconditionRequired,
+    TooLarge,
     RateLimited,
     Unavailable,
     Unsupported,
@@ -62,7 +80,7 @@ pub enum ProblemType {
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 14] = [
+    pub const ALL: [ProblemType; 16] = [
         ProblemType::Malformed,
         ProblemType::Unauthorized,
         ProblemType::Forbidden,
@@ -73,6 +91,8 @@ impl ProblemType {
         ProblemType::Invalid,
         ProblemType::IdempotencyKeyReused,
         ProblemType::Compacted,
+        ProblemType::PreconditionRequired,
+        ProblemType::TooLarge,
         ProblemType::RateLimited,
         ProblemType::Unavailable,
         ProblemType::Unsupported,
@@ -92,6 +112,8 @@ impl ProblemType {
             ProblemType::Invalid => "urn:patchdeck:problem:invalid",
             ProblemType::IdempotencyKeyReused => "urn:patchdeck:problem:idempotency-key-reused",
             ProblemType::Compacted => "urn:patchdeck:problem:events-compacted",
+            ProblemType::PreconditionRequired => "urn:patchdeck:problem:precondition-required",
+            ProblemType::TooLarge => "urn:patchdeck:problem:too-large",
             ProblemType::RateLimited => "urn:patchdeck:problem:rate-limited",
             ProblemType::Unavailable => "urn:patchdeck:problem:unavailable",
             ProblemType::Unsupported => "urn:patchdeck:problem:unsupported",
@@ -113,6 +135,8 @@ impl ProblemType {
             ProblemType::Conflict | ProblemType::SecondApproverRequired => 409,
             ProblemType::Compacted => 410,
             ProblemType::VersionMismatch => 412,
+            ProblemType::TooLarge => 413,
+            ProblemType::PreconditionRequired => 428,
             ProblemType::Invalid | ProblemType::IdempotencyKeyReused => 422,
             ProblemType::RateLimited => 429,
             ProblemType::Internal => 500,

@@ -66,6 +66,13 @@ impl Verb {
         self.spec().needs_reason
     }
 
+    /// Halt, rollback, exclude and emergency: the verbs that undo or override work.
+    /// Besides a reason and a ticket they need `If-Match` (the version the operator
+    /// looked at); the table marks them with `needs_reason`.
+    pub fn is_destructive(self) -> bool {
+        self.spec().needs_reason
+    }
+
     /// "rolled back": what the verb made of a target.
     pub fn past_tense(self) -> &'static str {
         self.spec().past

@@ -104,11 +104,19 @@ pub fn call(verb: Verb, kind: TargetKind, id: &str) -> ActionCall {
     }
 }
 
-/// The same with a reason and a ticket (required for halt, rollback, exclude,
-/// emergency).
-pub fn justified(verb: Verb, kind: TargetKind, id: &str, reason: &str, ticket: &str) -> ActionCall {
+/// A destructive call (halt, rollback, exclude, emergency): with a reason, a ticket
+/// and `If-Match` the version the caller looked at (the summary's for an emergency).
+pub fn justified(
+    verb: Verb,
+    kind: TargetKind,
+    id: &str,
+    version: u64,
+    reason: &str,
+    ticket: &str,
+) -> ActionCall {
     let mut call = call(verb, kind, id);
     call.request.reason = Some(reason.to_string());
     call.request.ticket = Some(ticket.to_string());
+    call.request.if_match = Some(version);
     call
 }

@@ -131,9 +131,11 @@ pub async fn try_post(
     key: Option<&str>,
     body: Value,
 ) -> Result<Answer, reqwest::Error> {
+    // Any version: these tests are about durability, not about stale views.
     let mut request = client()
         .post(format!("{url}{path}"))
         .bearer_auth(token)
+        .header("If-Match", "*")
         .json(&body);
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);

@@ -93,6 +93,7 @@ fn problem_line(problem: &Problem) -> String {
 
 /// Keeps at most `MAX_ERROR_TEXT` characters of network text.
 pub(super) fn clip(text: &str) -> String {
+    let text = crate::text::clean(text);
     let mut clipped: String = text.chars().take(MAX_ERROR_TEXT).collect();
     if clipped.len() < text.len() {
         clipped.push_str("...");
@@ -132,11 +133,13 @@ pub(super) async fn error_from_response(response: Response, url: &Url) -> Client
     let status = response.status();
     let retry_after = parse_retry_after(response.headers(), Utc::now());
     let problem = match read_body(response, url, MAX_PROBLEM_BODY).await {
-        Ok(body) => serde_json::from_slice::<Problem>(&body).ok().map(|mut p| {
-            p.title = clip(&p.title);
-            p.detail = p.detail.as_deref().map(clip);
-            p
-        }),
+        Ok(body) => super::untrusted::decode::<Problem>(&body)
+            .ok()
+            .map(|mut p| {
+                p.title = clip(&p.title);
+                p.detail = p.detail.as_deref().map(clip);
+                p
+            }),
         Err(_) => None,
     };
     match status {

@@ -85,7 +85,7 @@ fn parse_sse_event(sse: &eventsource_stream::Event) -> Result<Event, ClientError
             clip(&sse.id)
         ))
     })?;
-    let event: Event = serde_json::from_str(&sse.data)
+    let event: Event = super::untrusted::decode(sse.data.as_bytes())
         .map_err(|e| ClientError::Malformed(format!("event {id}: {}", clip(&e.to_string()))))?;
     if event.seq != id {
         return Err(ClientError::Malformed(format!(

@@ -95,7 +95,7 @@ pub(super) async fn read_json<T: DeserializeOwned>(
     url: &Url,
 ) -> Result<T, ClientError> {
     let body = read_body(response, url, MAX_BODY).await?;
-    serde_json::from_slice(&body)
+    super::untrusted::decode(&body)
         .map_err(|e| ClientError::Malformed(format!("{}: {}", url.path(), clip(&e.to_string()))))
 }
 

@@ -19,6 +19,7 @@ mod events;
 mod http;
 mod resources;
 mod retry;
+mod untrusted;
 
 use std::fmt;
 use std::sync::Arc;

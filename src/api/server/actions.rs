@@ -25,6 +25,8 @@ pub const FLEET_TARGET_ID: &str = "fleet";
 /// Longest accepted reason and ticket, in characters.
 const MAX_REASON_CHARS: usize = 2000;
 const MAX_TICKET_CHARS: usize = 200;
+/// Longest accepted patch id or CVE id.
+const MAX_ID_CHARS: usize = 100;
 
 /// The verbs each kind of target answers to, from the verb table.
 pub(crate) fn verbs_for(kind: TargetKind) -> Vec<Verb> {
@@ -285,6 +287,17 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
     let body = parse_body(&call.body)?;
     validate(verb, &body)?;
     let if_match = parse_if_match(&call.headers)?;
+    if verb.is_destructive() && call.headers.get(header::IF_MATCH).is_none() {
+        return Err(
+            ApiProblem::new(ProblemType::PreconditionRequired, "If-Match required").detail(
+                format!(
+                    "{} needs `If-Match` with the version you looked at (the ETag of {}), or `*`",
+                    verb.as_str(),
+                    describe(call.kind, &call.id)
+                ),
+            ),
+        );
+    }
     let key = idempotency_key(&call.headers)?;
 
     let request = ActionRequest {
@@ -462,13 +475,40 @@ fn describe(kind: TargetKind, id: &str) -> String {
     }
 }
 
-/// An empty body is an empty `ActionBody`; anything else must be its JSON.
+/// An empty body is an empty `ActionBody`; anything else must be a JSON object whose
+/// members are known fields holding strings (or null). Details are short and never
+/// echo more than a field's name, cut and cleaned.
 fn parse_body(body: &Bytes) -> Result<ActionBody, ApiProblem> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ActionBody::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|error| ApiProblem::malformed(format!("body is not an action body: {error}")))
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+        ApiProblem::malformed(format!(
+            "the body is not JSON (line {}, column {})",
+            error.line(),
+            error.column()
+        ))
+    })?;
+    let serde_json::Value::Object(members) = &value else {
+        return Err(ApiProblem::malformed(format!(
+            "the body must be a JSON object with {}",
+            ActionBody::FIELDS.join(", ")
+        )));
+    };
+    for (name, member) in members {
+        if !ActionBody::FIELDS.contains(&name.as_str()) {
+            return Err(ApiProblem::invalid(format!(
+                "unknown field `{}`; an action body has {}",
+                crate::text::fit(name, 40),
+                ActionBody::FIELDS.join(", ")
+            )));
+        }
+        if !(member.is_string() || member.is_null()) {
+            return Err(ApiProblem::invalid(format!("`{name}` must be a string")));
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|_| ApiProblem::malformed("the body is not an action body"))
 }
 
 fn trimmed(value: &Option<String>) -> Option<String> {
@@ -507,6 +547,22 @@ fn validate(verb: Verb, body: &ActionBody) -> Result<(), ApiProblem> {
         return Err(ApiProblem::invalid(format!(
             "ticket is longer than {MAX_TICKET_CHARS} characters"
         )));
+    }
+    for (name, value) in body.texts() {
+        if let Some((at, c, why)) = value.and_then(crate::text::first_unsafe) {
+            return Err(ApiProblem::invalid(format!(
+                "`{name}` has {} (U+{:04X}) at character {at}; remove it and send again",
+                why.words(),
+                u32::from(c)
+            )));
+        }
+    }
+    for (name, value) in [("patch_id", &body.patch_id), ("cve", &body.cve)] {
+        if too_long(value, MAX_ID_CHARS) {
+            return Err(ApiProblem::invalid(format!(
+                "{name} is longer than {MAX_ID_CHARS} characters"
+            )));
+        }
     }
     if verb == Verb::Emergency && trimmed(&body.patch_id).is_none() && trimmed(&body.cve).is_none()
     {
@@ -568,6 +624,27 @@ mod tests {
         assert_eq!(parse_if_match(&with_if_match("*")).unwrap(), None);
         assert!(parse_if_match(&with_if_match("\"1\", \"2\"")).is_err());
         assert!(parse_if_match(&with_if_match("W/\"1\"")).is_err());
+    }
+
+    #[test]
+    fn the_known_fields_are_the_action_body_s_fields() {
+        let full = ActionBody {
+            reason: Some("r".into()),
+            ticket: Some("t".into()),
+            patch_id: Some("p".into()),
+            cve: Some("c".into()),
+        };
+        let value = serde_json::to_value(&full).unwrap();
+        let names: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut known = ActionBody::FIELDS.to_vec();
+        known.sort_unstable();
+        assert_eq!(names, known);
+        assert_eq!(full.texts().map(|(name, _)| name), ActionBody::FIELDS);
     }
 
     #[test]

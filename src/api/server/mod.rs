@@ -161,6 +161,7 @@ fn build_router(
             state.clone(),
             gateway_header,
         ))
+        .layer(middleware::from_fn(problem::errors_as_problems))
         .with_state(state)
 }
 

@@ -2,7 +2,9 @@
 //! with some of them (`WWW-Authenticate` on 401, `Retry-After` on 429/503, the current
 //! `ETag` on 412).
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::wire::{PROBLEM_CONTENT_TYPE, Problem, ProblemType};
@@ -170,4 +172,48 @@ impl IntoResponse for ApiProblem {
         }
         response
     }
+}
+
+/// Every error is problem+json: an error answer made outside the handlers (axum's
+/// rejections of an oversized body, an unreadable path or a bad header) is replaced by
+/// a problem of its status with a short detail of our own, never the rejection's text.
+pub(crate) async fn errors_as_problems(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| {
+            value
+                .as_bytes()
+                .starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
+        });
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let mut problem = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiProblem::new(ProblemType::TooLarge, "Body too large")
+            .detail("the request body is larger than this server takes (2 MiB)"),
+        StatusCode::NOT_FOUND => ApiProblem::not_found("no such resource in patchdeck API v1"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiProblem::method_not_allowed(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiProblem::malformed("send the body as application/json")
+        }
+        status if status.is_client_error() => ApiProblem::malformed(
+            "the request could not be read: check the path (UTF-8, percent-encoded), the headers and the body",
+        ),
+        _ => ApiProblem::new(ProblemType::Internal, "Internal error")
+            .detail("the server could not answer; nothing was done"),
+    };
+    if problem.status() != status {
+        problem.problem.status = status.as_u16();
+        problem.status_override = Some(status);
+    }
+    let mut answer = problem.into_response();
+    if let Some(retry_after) = response.headers().get(header::RETRY_AFTER) {
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after.clone());
+    }
+    answer
 }
