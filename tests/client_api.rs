@@ -100,6 +100,17 @@ async fn snapshot_follows_cursors_and_watches_from_the_lowest_sequence() {
 }
 
 #[tokio::test]
+async fn hostile_text_in_answers_is_cleaned_before_anyone_sees_it() {
+    let mut script = story(3, 0);
+    let hostile = "WS\u{1b}[2J\u{1b}(0-\u{9d}0;pwned\u{9c}00\u{202e}01\u{200b}";
+    script.base.hosts.get_mut("ws-0001").unwrap().name = hostile.into();
+    let (_mock, client) = mock_and_client(script).await;
+    assert_eq!(client.host("ws-0001").await.unwrap().name, "WS-0001");
+    let fleet = client.snapshot().await.unwrap();
+    assert_eq!(fleet.hosts["ws-0001"].name, "WS-0001");
+}
+
+#[tokio::test]
 async fn host_detail_is_fetched_by_escaped_id() {
     let (mock, client) = mock_and_client(story(3, 0)).await;
     let host = client.host("ws-0001").await.unwrap();

@@ -310,7 +310,8 @@ fn rollback_dialog_counts() {
 }
 
 /// Text an API could send to do harm on a terminal: colours (CSI), a hyperlink (OSC 8),
-/// a clipboard write (OSC 52), a device control string (DCS), C0 and C1 controls (BS,
+/// a clipboard write (OSC 52), a device control string (DCS), a charset switch with an
+/// intermediate byte (`ESC ( 0`), C1 string controls (OSC, APC), C0 and C1 controls (BS,
 /// DEL, CR LF, the one-byte CSI, NEL), a right-to-left override and isolates (U+202E,
 /// U+2066..U+2069), zero-width characters (U+200B, U+200D, U+FEFF), and wide CJK.
 const HOSTILE: &str = concat!(
@@ -318,6 +319,7 @@ const HOSTILE: &str = concat!(
     "\x1b]8;;https://evil.example/\x07link\x1b]8;;\x07",
     "\x1b]52;c;ZXZpbC1jbGlwYm9hcmQ=\x07",
     "\x1bPq#0;2;0;0;0#0~~@@\x1b\\",
+    "\x1b(0\u{9d}0;pwned\u{9c}\u{9f}apc-payload\u{9c}",
     "\x07\x08\x7f\u{9b}2J\u{85}\r\n",
     "\u{202e}lanoitator\u{202c}\u{2066}iso\u{2069}",
     "\u{200b}z\u{200d}w\u{feff}j",
@@ -418,6 +420,8 @@ fn assert_harmless(app: &mut App, plain: &mut App, what: &str) {
             "2J",
             "]8;;",
             "]52;",
+            "pwned",
+            "apc-payload",
         ] {
             assert!(
                 !shown.contains(fragment),
