@@ -100,6 +100,8 @@ pub async fn run(
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
 
+    // Why the console is ending without being asked to, if it is.
+    let mut ending: Option<&str> = None;
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
     update(&mut app, Msg::Tick(Utc::now()));
     'run: loop {
@@ -118,9 +120,18 @@ pub async fn run(
                 }
             }
             _ = tokio::time::sleep_until(next_frame), if app.dirty => {}
-            _ = terminate.recv() => break 'run,
-            _ = hangup.recv() => break 'run,
-            _ = &mut input_closed => break 'run,
+            _ = terminate.recv() => {
+                ending = Some("unknown: the console was stopped (SIGTERM) before the answer (check Actions or the server's audit)");
+                break 'run;
+            }
+            _ = hangup.recv() => {
+                ending = Some("unknown: the terminal hung up (SIGHUP) before the answer (check Actions or the server's audit)");
+                break 'run;
+            }
+            _ = &mut input_closed => {
+                ending = Some("unknown: the terminal went away before the answer (check Actions or the server's audit)");
+                break 'run;
+            }
         }
         // Drain what is already waiting: a burst costs one frame.
         while batch.len() < 512 {
@@ -203,6 +214,14 @@ pub async fn run(
             }
             app.dirty = false;
             last_frame = Instant::now();
+        }
+    }
+    // Stopped from outside with actions in flight: say so in the audit log, each one.
+    if let (Some(why), Some(path)) = (ending, &audit_log) {
+        for effect in crate::app::records::abandon_unanswered(&mut app, why) {
+            if let Effect::Audit(record) = effect {
+                let _ = audit::append(path, &record);
+            }
         }
     }
     sync.task.abort();

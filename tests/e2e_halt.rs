@@ -15,7 +15,9 @@ use patchdeck::sim::Scenario;
 
 use e2e_support::fleet::{ServedFleet, justified};
 use e2e_support::pty::Console;
+use e2e_support::serve::Served;
 use e2e_support::{PATIENCE, Scratch};
+use patchdeck::api::tokens::Tokens;
 
 const REASON: &str = "0x800f0922 on Contoso Book 14 G3 in Pilot";
 const TICKET: &str = "CHG-52001";
@@ -248,4 +250,77 @@ fn read_only_with_the_token_from_the_environment_sends_nothing() {
     assert_eq!(after, before, "a read-only console acted");
     let log = audit::log_path(&console.data_home().join("patchdeck"));
     assert!(!log.exists(), "a read-only console wrote an audit line");
+}
+
+/// The console stopped from outside (SIGTERM) while its halt is unanswered: the audit
+/// log has the line written when it was sent and an `unknown` line saying why, so the
+/// engineer who reads it later knows to check the server's audit.
+#[test]
+fn a_console_stopped_with_a_halt_in_flight_records_it_as_unknown() {
+    let mut served = Served::start(&["--hosts", "200", "--speed", "0"]);
+    let tokens = Tokens::load(&served.tokens_file).expect("serve's token file");
+    let approver = tokens
+        .first_with_role(Role::Approver)
+        .expect("an approver token")
+        .token
+        .clone();
+    let secrets = Scratch::new("halt-unknown");
+    let token_file = secrets.write_private("approver.token", &format!("{approver}\n"));
+    let mut console = Console::start(
+        &[
+            "--api",
+            &served.url,
+            "--token-file",
+            token_file.to_str().expect("a UTF-8 path"),
+        ],
+        80,
+        24,
+    );
+    console.wait_for_text(&["1 Rings", "Pilot", "LIVE"]);
+    console.send("1");
+    console.send("j");
+    console.send("H");
+    console.wait_for_text(&["Halt Pilot"]);
+
+    // The server stops answering (its socket still accepts): the halt goes out and
+    // no answer comes back.
+    let serve_pid = served.pid() as libc::pid_t;
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(serve_pid, libc::SIGSTOP) }, 0);
+    console.send(REASON);
+    console.send("\t");
+    console.send(TICKET);
+    console.send("\t");
+    console.send("Pilot");
+    console.send("\r");
+    let log = audit::log_path(&console.data_home().join("patchdeck"));
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !std::fs::read_to_string(&log).is_ok_and(|text| text.contains("\"sent\"")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the halt was never sent"
+        );
+        std::thread::yield_now();
+    }
+
+    console.signal(libc::SIGTERM);
+    console.wait_exit();
+    console.assert_restored();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(serve_pid, libc::SIGCONT) }, 0);
+    served.stop();
+
+    let (records, problems) = audit::read(&log).expect("read the audit log");
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records[0].phase, audit::AuditPhase::Sent);
+    assert_eq!(records[1].phase, audit::AuditPhase::Unknown);
+    assert_eq!(records[1].action, Verb::Halt);
+    assert_eq!(records[0].idempotency_key, records[1].idempotency_key);
+    assert_eq!(records[1].ticket.as_deref(), Some(TICKET));
+    assert!(
+        records[1].outcome.contains("SIGTERM"),
+        "{}",
+        records[1].outcome
+    );
 }

@@ -154,20 +154,28 @@ pub(super) fn on_quit_key(app: &mut App, event: crossterm::event::KeyEvent) -> V
         app.set_flash("not quitting: the answers will show in Actions", false);
         return Vec::new();
     }
+    let mut effects = abandon_unanswered(
+        app,
+        "unknown: the console quit before the answer (check Actions or the server's audit)",
+    );
+    effects.push(Effect::Quit);
+    effects
+}
+
+/// The console is going away without asking (`q` confirmed, SIGTERM, SIGHUP, the
+/// terminal closed): every action sent and not yet answered gets an `unknown` line in
+/// the audit log, saying why, so that nothing sent is missing from it.
+pub fn abandon_unanswered(app: &mut App, why: &str) -> Vec<Effect> {
     let sent = std::mem::take(&mut app.sent);
-    let mut effects: Vec<Effect> = sent
-        .iter()
+    sent.iter()
         .map(|(key, sent)| {
             Effect::Audit(Box::new(record(
                 app,
                 sent,
                 key,
                 AuditPhase::Unknown,
-                "unknown: the console quit before the answer (check Actions or the server's audit)"
-                    .into(),
+                why.to_string(),
             )))
         })
-        .collect();
-    effects.push(Effect::Quit);
-    effects
+        .collect()
 }

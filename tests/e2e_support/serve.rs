@@ -36,6 +36,11 @@ impl Served {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM (once serve has a handler for it), then its exit status (within the
     /// patience).
     pub fn stop(&mut self) -> ExitStatus {
