@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backend;
 pub mod bench;
 pub mod config;
+pub mod config_command;
 pub mod console;
 pub mod keys;
 pub mod model;

@@ -83,6 +83,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff): `patchdeck man | man -l -`.
     Man(man::ManArgs),
+    /// Write an example config (`config init`) or check one (`config check`).
+    Config(patchdeck::config_command::ConfigArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -151,6 +153,27 @@ fn audit(args: AuditArgs) -> color_eyre::Result<()> {
     Ok(())
 }
 
+fn config_command(args: patchdeck::config_command::ConfigArgs) -> color_eyre::Result<()> {
+    use patchdeck::config_command::{self as command, ConfigCommand, ConfigCommandError};
+    let default = || config::default_path().ok_or(ConfigCommandError::NoDirectory);
+    let usage = |error: ConfigCommandError| UsageError(error.to_string());
+    match args.command {
+        ConfigCommand::Init { path } => {
+            let path = path.map_or_else(default, Ok).map_err(usage)?;
+            command::init(&path, config::data_dir().as_deref()).map_err(usage)?;
+            println!(
+                "wrote {}: edit it, then `patchdeck config check`",
+                path.display()
+            );
+        }
+        ConfigCommand::Check { path } => {
+            let path = path.map_or_else(default, Ok).map_err(usage)?;
+            command::check(&path, &mut std::io::stdout()).map_err(usage)?;
+        }
+    }
+    Ok(())
+}
+
 /// An error the user must fix in how they called us (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -175,6 +198,7 @@ fn main() -> ExitCode {
         Some(Command::Man(args)) => {
             man::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
         }
+        Some(Command::Config(args)) => config_command(args),
         None => runtime.block_on(console(cli.console)),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
