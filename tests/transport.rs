@@ -4,9 +4,9 @@
 //! 127.0.0.1; every wait has a deadline.
 
 mod common;
+mod tls_support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +23,8 @@ use patchdeck::api::server::{
 use patchdeck::api::tokens::Tokens;
 use patchdeck::model::Role;
 use patchdeck::sim::Scenario;
+
+use tls_support::Pki;
 
 const TOKEN: &str = "transport-test-token-0001";
 /// The longest any wait here may take before the test fails.
@@ -126,58 +128,11 @@ async fn listen(router: axum::Router) -> SocketAddr {
     addr
 }
 
-/// A CA, and a certificate for 127.0.0.1 and localhost signed by it, as PEM files.
-struct Pki {
-    dir: PathBuf,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-        let dir = std::env::temp_dir().join(format!(
-            "patchdeck-pki-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        let pki = Pki {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("cert.pem"),
-            key: dir.join("key.pem"),
-            dir,
-        };
-        std::fs::write(&pki.ca, ca.pem()).unwrap();
-        std::fs::write(&pki.cert, leaf.pem()).unwrap();
-        std::fs::write(&pki.key, key.serialize_pem()).unwrap();
-        pki
-    }
-
-    fn tls(&self) -> Tls {
-        Tls::from_pem_files(&self.cert, &self.key).expect("the server's certificate")
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test]
 async fn tls_with_the_ca_file_is_trusted_and_without_it_refused() {
     let pki = Pki::new();
-    let server = serve(Some(pki.tls()), ConnectionLimits::default()).await;
+    let tls = Tls::from_pem_files(&pki.cert, &pki.key).expect("the server's certificate");
+    let server = serve(Some(tls), ConnectionLimits::default()).await;
     assert!(
         server.url.starts_with("https://127.0.0.1:"),
         "{}",
