@@ -65,8 +65,8 @@ pub struct ServeArgs {
     /// handshake); also how long a kept-alive connection waits for the next request.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     pub header_read_timeout: Duration,
-    /// Seconds without a byte either way after which a connection is closed (event
-    /// streams send a keep-alive every 15 s).
+    /// Seconds without a byte either way after which a connection is closed; at least
+    /// 20 (event streams send a keep-alive every 15 s).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
     pub idle_timeout: Duration,
     /// Connections served at once; more wait until one closes.
@@ -144,6 +144,12 @@ impl ServeArgs {
 
     /// Where and how to listen; reads the TLS files.
     pub fn listening(&self) -> color_eyre::Result<Listening> {
+        if self.idle_timeout < server::MIN_IDLE_TIMEOUT {
+            color_eyre::eyre::bail!(
+                "--idle-timeout must be at least {} s: event streams send a keep-alive every 15 s",
+                server::MIN_IDLE_TIMEOUT.as_secs()
+            );
+        }
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {
                 Some(Tls::from_pem_files(cert, key).map_err(|e| color_eyre::eyre::eyre!(e))?)

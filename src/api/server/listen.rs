@@ -33,6 +33,9 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CONNECTION_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections served at once; more wait until one closes.
 pub const MAX_CONNECTIONS: usize = 512;
+/// The shortest idle timeout `serve` accepts: longer than the event stream's
+/// keep-alive interval (15 s), so that an open stream is never cut as idle.
+pub const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What bounds a connection before it is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,5 +277,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Idle<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_stream_is_never_idle_for_the_shortest_idle_timeout() {
+        assert!(MIN_IDLE_TIMEOUT > super::super::events::KEEP_ALIVE);
+        assert!(ConnectionLimits::default().idle_timeout >= MIN_IDLE_TIMEOUT);
     }
 }

@@ -42,7 +42,8 @@ pub use gateway::{
 };
 pub use idempotency::REPLAYED_HEADER;
 pub use listen::{
-    CONNECTION_IDLE_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, Tls,
+    CONNECTION_IDLE_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
+    MIN_IDLE_TIMEOUT, Tls,
 };
 pub use problem::STORE_UNAVAILABLE_TYPE;
 pub use resources::{DEFAULT_LIMIT, MAX_LIMIT, SEQUENCE_HEADER};
