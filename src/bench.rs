@@ -212,6 +212,7 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
         api_url: url,
         demo: false,
         read_only: false,
+        insecure_http: false,
     };
     let mut app = App::new(context, Default::default(), start);
     update(

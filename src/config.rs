@@ -10,6 +10,8 @@
 //! api = "https://patch.example.com"
 //! token_file = "/home/me/.config/patchdeck/prod.token"
 //! read_only = true
+//! # ca_file = "/etc/patchdeck/internal-ca.pem"   # trusted besides the system's roots
+//! # insecure_http = true                          # allow http:// to a non-loopback host
 //!
 //! [keys]
 //! halt = ["ctrl-h"]
@@ -48,6 +50,13 @@ pub struct ContextConfig {
     pub read_only: bool,
     #[serde(default)]
     pub theme: Option<String>,
+    /// PEM file of CA certificates trusted besides the system's and bundled roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Allow plain `http://` to a host that is not loopback (the token crosses the
+    /// network readable): the console then shows INSECURE.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 /// A config problem: names the file, the line and the key when it can.
@@ -206,6 +215,7 @@ current_context = "prod"
 name = "prod"
 api = "https://patch.example.com"
 read_only = true
+ca_file = "/etc/patchdeck/ca.pem"
 [keys]
 halt = ["ctrl-h"]
 "#,
@@ -214,6 +224,11 @@ halt = ["ctrl-h"]
         let prod = config.context(None).unwrap();
         assert!(prod.read_only);
         assert_eq!(prod.api, "https://patch.example.com");
+        assert_eq!(
+            prod.ca_file.as_deref(),
+            Some(Path::new("/etc/patchdeck/ca.pem"))
+        );
+        assert!(!prod.insecure_http);
         assert_eq!(
             config.keymap().action(crate::keys::Key::ctrl('h')),
             Some(crate::keys::KeyAction::Halt)

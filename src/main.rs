@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use chrono::{Local, Utc};
 use clap::{CommandFactory, Parser, Subcommand};
 
-use patchdeck::api::client::Client;
+use patchdeck::api::client::{Client, Transport, is_insecure_http};
 use patchdeck::api::server::{self, Faults, ServerOptions};
 use patchdeck::api::tokens::{TokenFileError, Tokens};
 use patchdeck::app::{App, Context};
@@ -46,6 +46,14 @@ struct ConsoleArgs {
     /// Disable every action: look, do not touch.
     #[arg(long)]
     read_only: bool,
+    /// Allow plain http:// to a host that is not this machine (the token crosses the
+    /// network readable); the header then shows INSECURE. Or the context's insecure_http.
+    #[arg(long)]
+    insecure_http: bool,
+    /// PEM file of CA certificates to trust besides the system's and the bundled roots
+    /// (an internal PKI). Or the context's ca_file.
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<PathBuf>,
     /// Context of the config file to use (default: its current_context).
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
@@ -219,6 +227,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// How to reach a context's server: the command line's `--insecure-http` and
+/// `--ca-file` over the context's `insecure_http` and `ca_file`.
+fn transport_of(args: &ConsoleArgs, context: Option<&config::ContextConfig>) -> Transport {
+    Transport {
+        insecure_http: args.insecure_http || context.is_some_and(|c| c.insecure_http),
+        ca_file: args
+            .ca_file
+            .clone()
+            .or_else(|| context.and_then(|c| c.ca_file.clone())),
+    }
+}
+
 async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     let config_path = args.config.clone().or_else(config::default_path);
     let config = match &config_path {
@@ -268,28 +288,34 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     // Keep the demo's simulator and server alive for the whole session.
     let mut demo_server = None;
     let (context, client) = if let Some(api) = &args.api {
+        let transport = transport_of(&args, None);
         let token = token_from(args.token_file.as_ref())?;
         let context = Context {
             name: args.context.clone().unwrap_or_else(|| "--api".into()),
             api_url: api.clone(),
             demo: false,
             read_only: args.read_only,
+            insecure_http: is_insecure_http(api),
         };
         (
             context,
-            Client::new(api, token).map_err(|e| UsageError(e.to_string()))?,
+            Client::with_transport(api, token, &transport)
+                .map_err(|e| UsageError(e.to_string()))?,
         )
     } else if let Some(ctx) = context_config {
+        let transport = transport_of(&args, Some(ctx));
         let token = token_from(args.token_file.as_ref().or(ctx.token_file.as_ref()))?;
         let context = Context {
             name: ctx.name.clone(),
             api_url: ctx.api.clone(),
             demo: false,
             read_only: args.read_only || ctx.read_only,
+            insecure_http: is_insecure_http(&ctx.api),
         };
         (
             context,
-            Client::new(&ctx.api, token).map_err(|e| UsageError(e.to_string()))?,
+            Client::with_transport(&ctx.api, token, &transport)
+                .map_err(|e| UsageError(e.to_string()))?,
         )
     } else {
         let simulator = Simulator::new(SimConfig {
@@ -310,6 +336,7 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
             api_url: running.url.clone(),
             demo: true,
             read_only: args.read_only,
+            insecure_http: false,
         };
         let client = Client::new(&running.url, Some(token))?;
         demo_server = Some((running, clock));
@@ -322,6 +349,10 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     app.contexts = config.contexts.iter().map(|c| c.name.clone()).collect();
     let contexts = config.contexts.clone();
     let force_read_only = args.read_only;
+    let flags = ConsoleArgs {
+        token_file: None,
+        ..args
+    };
     let switch_context: patchdeck::console::ContextSwitcher = Box::new(move |name: &str| {
         let ctx = contexts
             .iter()
@@ -333,12 +364,14 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
                 .ok()
                 .filter(|t| !t.trim().is_empty()),
         };
-        let client = Client::new(&ctx.api, token).map_err(|e| e.to_string())?;
+        let client = Client::with_transport(&ctx.api, token, &transport_of(&flags, Some(ctx)))
+            .map_err(|e| e.to_string())?;
         let context = Context {
             name: ctx.name.clone(),
             api_url: ctx.api.clone(),
             demo: false,
             read_only: force_read_only || ctx.read_only,
+            insecure_http: is_insecure_http(&ctx.api),
         };
         Ok((context, client))
     });

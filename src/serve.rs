@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::WrapErr;
 
 use crate::api::server::{
-    self, Faults, FleetClock, Gateway, GatewayOptions, KEEP_EVENTS, ServerOptions,
+    self, ConnectionLimits, Faults, FleetClock, Gateway, GatewayOptions, KEEP_EVENTS, Listening,
+    ServerOptions, Tls,
 };
 use crate::api::tokens::Tokens;
 use crate::sim::{Scenario, SimConfig, Simulator};
@@ -54,6 +55,24 @@ pub struct ServeArgs {
     /// resume from before get 410 and list again); 0 keeps all.
     #[arg(long, value_name = "N", default_value_t = KEEP_EVENTS)]
     pub keep_events: u64,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM, mode 0600).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers (and finish the TLS
+    /// handshake); also how long a kept-alive connection waits for the next request.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub header_read_timeout: Duration,
+    /// Seconds without a byte either way after which a connection is closed; at least
+    /// 20 (event streams send a keep-alive every 15 s).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = server::MAX_CONNECTIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// How long the rollout lease lasts unless renewed, milliseconds (tests).
     #[arg(long, value_name = "MS", hide = true)]
     pub lease_ttl_ms: Option<u64>,
@@ -123,6 +142,31 @@ impl ServeArgs {
         }
     }
 
+    /// Where and how to listen; reads the TLS files.
+    pub fn listening(&self) -> color_eyre::Result<Listening> {
+        if self.idle_timeout < server::MIN_IDLE_TIMEOUT {
+            color_eyre::eyre::bail!(
+                "--idle-timeout must be at least {} s: event streams send a keep-alive every 15 s",
+                server::MIN_IDLE_TIMEOUT.as_secs()
+            );
+        }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(Tls::from_pem_files(cert, key).map_err(|e| color_eyre::eyre::eyre!(e))?)
+            }
+            _ => None,
+        };
+        Ok(Listening {
+            addr: self.listen,
+            tls,
+            limits: ConnectionLimits {
+                header_read_timeout: self.header_read_timeout,
+                idle_timeout: self.idle_timeout,
+                max_connections: self.max_connections as usize,
+            },
+        })
+    }
+
     pub fn gateway_options(&self) -> GatewayOptions {
         let defaults = GatewayOptions::default();
         GatewayOptions {
@@ -147,31 +191,40 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         Some(path) => Tokens::load(path)?,
         None => Tokens::generate(),
     };
+    let listening = args.listening()?;
+    let tls = listening.tls.is_some();
     let durable = start_gateway(&args).await?;
     let options = ServerOptions {
         tokens,
         faults: args.faults(),
     };
-    let server = server::spawn_with(
+    let server = server::spawn_listening(
         durable.simulator.clone(),
         options.clone(),
         Some(durable.gateway.clone()),
-        args.listen,
+        listening,
     )
     .await
     .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     println!("patchdeck API v1 at {}", server.url);
+    if let Some(warning) = plain_http_warning(server.addr, tls) {
+        eprintln!("{warning}");
+    }
     for line in &durable.report {
         println!("{line}");
     }
-    match &args.tokens {
-        Some(path) => println!("tokens from {}", path.display()),
-        None => {
-            let path = token_file_path(server.addr.port());
-            write_generated(&options.tokens, &path)?;
-            println!("tokens written to {} (mode 0600)", path.display());
+    // Removed when serve stops (the guard drops on every way out but a kill).
+    let _generated = match &args.tokens {
+        Some(path) => {
+            println!("tokens from {}", path.display());
+            None
         }
-    }
+        None => {
+            let file = GeneratedTokens::write(&options.tokens, server.addr.port())?;
+            println!("tokens written to {} (mode 0600)", file.path.display());
+            Some(file)
+        }
+    };
     let names: Vec<String> = options
         .tokens
         .entries()
@@ -328,35 +381,77 @@ fn host_name() -> String {
         .unwrap_or_else(|| "gateway".to_string())
 }
 
-/// Where generated tokens go: the runtime dir if there is one (it is private), else the
-/// local data dir, else the temporary dir; one file per port.
-fn token_file_path(port: u16) -> PathBuf {
-    let file = format!("serve-{port}-tokens.toml");
-    let dirs = directories::ProjectDirs::from("", "", "patchdeck");
-    match dirs {
-        Some(dirs) => dirs
-            .runtime_dir()
-            .unwrap_or_else(|| dirs.data_local_dir())
-            .join(file),
-        None => std::env::temp_dir().join(format!("patchdeck-{file}")),
+/// The one line (stderr) of a server that takes tokens in the clear from the network:
+/// plain HTTP on an address that is not loopback.
+pub fn plain_http_warning(addr: SocketAddr, tls: bool) -> Option<String> {
+    (!tls && !addr.ip().is_loopback()).then(|| {
+        format!(
+            "patchdeck: warning: serving plain HTTP on {addr}, which is not loopback: tokens \
+             and answers cross the network readable; give --tls-cert and --tls-key, or put \
+             serve behind a TLS proxy on this machine"
+        )
+    })
+}
+
+/// The file of generated tokens; removed when dropped (serve stopping).
+struct GeneratedTokens {
+    path: PathBuf,
+}
+
+impl GeneratedTokens {
+    /// Writes the tokens to a new file (never an existing one, never through a
+    /// symlink, mode 0600) in the runtime dir if there is one (it is private), else the
+    /// local data dir, one file per port; without either, under a random name in the
+    /// temporary dir.
+    fn write(tokens: &Tokens, port: u16) -> color_eyre::Result<GeneratedTokens> {
+        let path = match directories::ProjectDirs::from("", "", "patchdeck") {
+            Some(dirs) => {
+                let dir = dirs.runtime_dir().unwrap_or_else(|| dirs.data_local_dir());
+                private_dir(dir)?;
+                let path = dir.join(format!("serve-{port}-tokens.toml"));
+                // A file left by a serve that was killed: the dir is ours and private.
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    std::fs::remove_file(&path)
+                        .wrap_err_with(|| format!("cannot replace {}", path.display()))?;
+                }
+                path
+            }
+            None => std::env::temp_dir().join(format!(
+                "patchdeck-serve-{port}-{}-tokens.toml",
+                uuid::Uuid::new_v4().simple()
+            )),
+        };
+        tokens.write_new(&path)?;
+        Ok(GeneratedTokens { path })
     }
 }
 
-fn write_generated(tokens: &Tokens, path: &Path) -> color_eyre::Result<()> {
-    if let Some(dir) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(dir)
-            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+impl Drop for GeneratedTokens {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
-    tokens.write(path)?;
-    Ok(())
+}
+
+fn private_dir(dir: &Path) -> color_eyre::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .wrap_err_with(|| format!("cannot create {}", dir.display()))
+}
+
+/// Seconds, fractions allowed ("0.2"), more than 0.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|secs| *secs > 0.0)
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("expected a number of seconds more than 0, got {text:?}"))
 }
 
 /// Ctrl-C or SIGTERM, listened for from the start: a signal that arrives while the
@@ -399,6 +494,35 @@ impl StopSignal {
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_off_loopback_is_warned_about_in_one_line() {
+        let everywhere: SocketAddr = "0.0.0.0:7070".parse().unwrap();
+        let warning = plain_http_warning(everywhere, false).expect("a warning");
+        assert!(warning.contains("0.0.0.0:7070"), "{warning}");
+        assert!(warning.contains("--tls-cert"), "{warning}");
+        assert!(!warning.contains('\n'), "{warning}");
+        assert_eq!(plain_http_warning(everywhere, true), None);
+        for quiet in ["127.0.0.1:7070", "[::1]:7070"] {
+            assert_eq!(plain_http_warning(quiet.parse().unwrap(), false), None);
+        }
+        assert!(plain_http_warning("[::]:7070".parse().unwrap(), false).is_some());
+        assert!(plain_http_warning("10.0.0.1:7070".parse().unwrap(), false).is_some());
+    }
+
+    #[test]
+    fn seconds_may_be_fractions_but_not_zero() {
+        assert_eq!(parse_seconds("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_seconds("0.2"), Ok(Duration::from_millis(200)));
+        for bad in ["0", "-1", "x", "inf", "NaN"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
         }
     }
 }

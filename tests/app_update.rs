@@ -1615,6 +1615,7 @@ fn switching_context_drops_the_old_fleet_but_keeps_unanswered_actions() {
         api_url: "http://127.0.0.1:7071".into(),
         demo: false,
         read_only: true,
+        insecure_http: false,
     };
     app.switch_context(lab);
     assert!(
@@ -1791,6 +1792,7 @@ fn nothing_ever_loaded_says_why_and_never_stale() {
         api_url: "http://127.0.0.1:9".into(),
         demo: false,
         read_only: false,
+        insecure_http: false,
     };
     let mut app = App::new(context, Default::default(), start());
     assert_eq!(nothing_loaded_words(&app), "loading the fleet...");

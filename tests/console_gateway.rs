@@ -52,6 +52,7 @@ fn console(url: &str) -> App {
             api_url: url.to_string(),
             demo: false,
             read_only: false,
+            insecure_http: false,
         },
         Default::default(),
         Utc::now(),

@@ -176,6 +176,7 @@ impl Console {
             api_url: fleet.url().into(),
             demo: false,
             read_only: false,
+            insecure_http: false,
         };
         let mut app = App::new(context, Keymap::default(), chrono::Utc::now());
         app.session = name.into();

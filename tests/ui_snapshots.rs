@@ -493,12 +493,41 @@ fn hostile_ring_names_are_drawn_harmlessly() {
 }
 
 #[test]
+fn insecure_http_is_shown_in_the_header() {
+    let simulator = standard_simulator();
+    let context = Context {
+        name: "lab".into(),
+        api_url: "http://10.0.0.1:7070".into(),
+        demo: false,
+        read_only: false,
+        insecure_http: true,
+    };
+    let mut app = console_with(fleet_of(&*simulator), context.clone(), Role::Approver);
+    for (width, height) in [SMALL, LARGE] {
+        let buffer = draw(&mut app, width, height);
+        let header = text(&buffer).lines().next().unwrap_or_default().to_string();
+        assert!(header.contains(" INSECURE "), "{header}");
+        let reversed = runs_with(&buffer, Modifier::REVERSED);
+        assert!(reversed.contains("INSECURE"), "a badge: {reversed}");
+    }
+    assert_snapshot!("insecure_http_80x24", annotated(&draw(&mut app, 80, 24)));
+    // Loopback or TLS: no badge.
+    let safe = Context {
+        insecure_http: false,
+        ..context
+    };
+    let mut app = console_with(fleet_of(&*simulator), safe, Role::Approver);
+    assert!(!text(&draw(&mut app, 80, 24)).contains("INSECURE"));
+}
+
+#[test]
 fn unreachable_server_never_loaded() {
     let context = Context {
         name: "--api".into(),
         api_url: "http://127.0.0.1:9".into(),
         demo: false,
         read_only: false,
+        insecure_http: false,
     };
     let now = start();
     let mut app = App::new(context, Default::default(), now);

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::model::{Identity, Role};
 
@@ -156,7 +157,7 @@ impl Tokens {
         let file: TokenFile = toml::from_str(text).map_err(|error| TokenFileError::Syntax {
             path: path.to_path_buf(),
             line: error.span().map(|span| line_of(span.start)).unwrap_or(1),
-            message: error.message().trim().to_string(),
+            message: syntax_message(text, error.span(), error.message()),
         })?;
         if file.token.is_empty() {
             return Err(TokenFileError::Empty {
@@ -215,6 +216,30 @@ impl Tokens {
 
     /// Writes the tokens as a `[[token]]` file with mode 0600 (replacing any file there).
     pub fn write(&self, path: &Path) -> Result<(), TokenFileError> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        self.write_with(path, options)
+    }
+
+    /// Writes the tokens to a new file, mode 0600: fails if anything is there already,
+    /// a symlink included (`O_EXCL | O_NOFOLLOW`), so that nobody can make us write
+    /// the tokens somewhere else or into a file they can read.
+    pub fn write_new(&self, path: &Path) -> Result<(), TokenFileError> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW);
+        }
+        self.write_with(path, options)
+    }
+
+    fn write_with(
+        &self,
+        path: &Path,
+        mut options: std::fs::OpenOptions,
+    ) -> Result<(), TokenFileError> {
         let io_error = |source| TokenFileError::Io {
             path: path.to_path_buf(),
             source,
@@ -222,8 +247,6 @@ impl Tokens {
         let text = toml::to_string(self).map_err(|error| {
             io_error(std::io::Error::new(std::io::ErrorKind::InvalidData, error))
         })?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -242,12 +265,15 @@ impl Tokens {
             .map_err(io_error)
     }
 
-    /// The identity behind a bearer token. Compares against every entry in constant time
-    /// per entry, so timing says nothing about how much of a token matched.
+    /// The identity behind a bearer token. Compares the SHA-256 digest of the bearer
+    /// with that of every entry, each in constant time over the 32 bytes, so timing
+    /// says neither how much of a token matched nor how long a token is.
     pub fn identify(&self, bearer: &str) -> Option<Identity> {
+        let presented: [u8; 32] = Sha256::digest(bearer.as_bytes()).into();
         let mut found = None;
         for entry in &self.entries {
-            if constant_time_eq(entry.token.as_bytes(), bearer.as_bytes()) && found.is_none() {
+            let known: [u8; 32] = Sha256::digest(entry.token.as_bytes()).into();
+            if digests_equal(&known, &presented) && found.is_none() {
                 found = Some(Identity {
                     name: entry.name.clone(),
                     role: entry.role,
@@ -282,11 +308,28 @@ fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// The parser's message, unless the error is in a `token = ...` line: the parser
+/// quotes the value it could not read ("invalid type: integer `1234...`"), and a
+/// malformed token is still a secret, so then only the key is named.
+fn syntax_message(text: &str, span: Option<std::ops::Range<usize>>, message: &str) -> String {
+    let start = span.map_or(0, |span| span.start.min(text.len()));
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let is_token_line = line
+        .trim_start()
+        .strip_prefix("token")
+        .is_some_and(|rest| rest.trim_start().starts_with('='));
+    if is_token_line {
+        "the value of `token` is not a valid TOML string (not shown: it may be a secret)".into()
+    } else {
+        message.trim().to_string()
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Equal digests, looking at every byte whatever the first difference.
+fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(difference) == 0
 }
 
 #[cfg(unix)]
@@ -369,6 +412,61 @@ mod tests {
             error.to_string(),
             "tokens.toml, line 6, key `name`: `alice` appears twice"
         );
+    }
+
+    #[test]
+    fn a_malformed_token_value_is_never_echoed() {
+        for value in [
+            "123456789012345678",
+            "s3cr3t-unquoted-value",
+            "\"s3cr3t-unterminated",
+            "[\"s3cr3t-in-array\"]",
+        ] {
+            let text =
+                format!("[[token]]\nname = \"alice\"\nrole = \"approver\"\ntoken = {value}\n");
+            let message = parse(&text).unwrap_err().to_string();
+            let secret = value.trim_matches(|c| "[]\"".contains(c));
+            assert!(!message.contains(secret), "{message}");
+            assert!(message.contains("line 4"), "{message}");
+        }
+    }
+
+    #[test]
+    fn identify_compares_digests_whatever_the_length() {
+        let tokens = Tokens::single("alice", Role::Approver, "aaaaaaaaaaaaaaaa1");
+        assert_eq!(tokens.identify("aaaaaaaaaaaaaaaa1").unwrap().name, "alice");
+        for other in [
+            "",
+            "a",
+            "aaaaaaaaaaaaaaaa",
+            "aaaaaaaaaaaaaaaa12",
+            "baaaaaaaaaaaaaaa1",
+        ] {
+            assert_eq!(tokens.identify(other), None, "{other:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_new_refuses_an_existing_file_or_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("patchdeck-write-new-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tokens = Tokens::generate();
+        let path = dir.join("tokens.toml");
+        tokens.write_new(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(
+            tokens.write_new(&path).is_err(),
+            "an existing file is never reused"
+        );
+        let target = dir.join("elsewhere");
+        let link = dir.join("link.toml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(tokens.write_new(&link).is_err(), "never through a symlink");
+        assert!(!target.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Context {
     /// Running on the built-in simulator.
     pub demo: bool,
     pub read_only: bool,
+    /// Plain `http://` to a host that is not loopback, allowed by `--insecure-http` or
+    /// the context's `insecure_http`: the header shows INSECURE.
+    pub insecure_http: bool,
 }
 
 /// A screen pushed over the main panes.

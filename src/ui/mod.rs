@@ -210,6 +210,10 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
         first.push(Span::raw(" "));
         first.push(badge("READ-ONLY", theme.warn));
     }
+    if app.context.insecure_http {
+        first.push(Span::raw(" "));
+        first.push(badge("INSECURE", theme.fail));
+    }
     if app.gateway_degraded() {
         first.push(Span::raw(" "));
         first.push(badge("DEGRADED", theme.fail));
@@ -222,7 +226,8 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
         .summary
         .as_ref()
         .is_some_and(|s| s.emergency.is_some());
-    if area.width >= 120 || !(emergency_badge || app.context.read_only) {
+    let crowded = emergency_badge || app.context.read_only || app.context.insecure_http;
+    if area.width >= 120 || !crowded {
         first.push(Span::raw(" "));
         first.push(Span::styled(
             text::fit(&app.context.api_url, if area.width < 120 { 22 } else { 40 }),

@@ -90,6 +90,7 @@ pub fn demo_context() -> Context {
         api_url: "http://127.0.0.1:7070".into(),
         demo: true,
         read_only: false,
+        insecure_http: false,
     }
 }
 

@@ -88,7 +88,7 @@ pub fn outcome(answer: Result<Action, ClientError>) -> Outcome {
         ClientError::RateLimited { .. } => Some(429),
         ClientError::Unavailable { .. } => Some(503),
         ClientError::Compacted => Some(410),
-        ClientError::Http { status } => Some(*status),
+        ClientError::Http { status } | ClientError::Redirected { status, .. } => Some(*status),
         ClientError::Malformed(_) | ClientError::Config(_) => None,
     };
     Outcome::Failed {

@@ -47,6 +47,12 @@ pub enum ClientError {
     /// The answer could not be understood: what was wrong, never the whole body.
     #[error("malformed answer from the server: {0}")]
     Malformed(String),
+    /// A 3xx: redirects are never followed (the token would go where it points).
+    #[error("{}", redirect_line(*.status, .location.as_deref()))]
+    Redirected {
+        status: u16,
+        location: Option<String>,
+    },
     /// An unexpected status without a problem body.
     #[error("unexpected answer from the server: HTTP {status}")]
     Http { status: u16 },
@@ -82,6 +88,14 @@ fn version_mismatch_line(current: Option<u64>) -> String {
         }
         None => "it changed since you looked: review it and act again".to_string(),
     }
+}
+
+fn redirect_line(status: u16, location: Option<&str>) -> String {
+    let to = location.map_or(String::new(), |l| format!(" to {l}"));
+    format!(
+        "the server answered HTTP {status} (a redirect{to}); redirects are not followed: \
+         set the API URL to the server itself"
+    )
 }
 
 fn problem_line(problem: &Problem) -> String {
@@ -131,6 +145,17 @@ pub(super) fn transport_error_text(error: &reqwest::Error, url: &str) -> ClientE
 /// The error an unsuccessful answer stands for.
 pub(super) async fn error_from_response(response: Response, url: &Url) -> ClientError {
     let status = response.status();
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(clip);
+        return ClientError::Redirected {
+            status: status.as_u16(),
+            location,
+        };
+    }
     let retry_after = parse_retry_after(response.headers(), Utc::now());
     let problem = match read_body(response, url, MAX_PROBLEM_BODY).await {
         Ok(body) => super::untrusted::decode::<Problem>(&body)

@@ -19,6 +19,7 @@ mod events;
 mod http;
 mod resources;
 mod retry;
+mod transport;
 mod untrusted;
 
 use std::fmt;
@@ -37,6 +38,7 @@ pub use error::ClientError;
 pub use events::{EventStream, IDLE_TIMEOUT};
 pub use resources::{LIST_PAGE, SEQUENCE_HEADER};
 pub use retry::{DEFAULT_RETRY_AFTER, MAX_RETRIES, MAX_RETRY_AFTER, parse_retry_after};
+pub use transport::{Transport, check_plain_http, is_insecure_http, is_loopback, read_ca_file};
 
 /// Waits for a duration. The default is `tokio::time::sleep`; tests install one that
 /// records the durations asked for and returns at once.
@@ -79,8 +81,19 @@ pub fn tokio_sleeper() -> Sleeper {
 
 impl Client {
     /// A client for the API at `base_url` (e.g. "http://127.0.0.1:7070"; a path
-    /// prefix is kept). Nothing is sent yet.
+    /// prefix is kept), with the default [`Transport`]. Nothing is sent yet.
     pub fn new(base_url: &str, token: Option<String>) -> Result<Client, ClientError> {
+        Client::with_transport(base_url, token, &Transport::default())
+    }
+
+    /// A client as [`Client::new`], reaching the server as `transport` says: plain
+    /// HTTP off this machine is refused here, before any token is sent, unless
+    /// `insecure_http`; redirects are never followed; `ca_file` is trusted too.
+    pub fn with_transport(
+        base_url: &str,
+        token: Option<String>,
+        transport: &Transport,
+    ) -> Result<Client, ClientError> {
         let trimmed = base_url.trim().trim_end_matches('/');
         let base = Url::parse(trimmed)
             .map_err(|e| ClientError::Config(format!("invalid API URL {trimmed:?}: {e}")))?;
@@ -94,6 +107,7 @@ impl Client {
                 "the API URL must not contain credentials: use a token file".to_string(),
             ));
         }
+        transport::check_plain_http(&base, transport.insecure_http)?;
         let token = match token {
             Some(token) => {
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
@@ -108,9 +122,16 @@ impl Client {
             }
             None => None,
         };
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("patchdeck/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("patchdeck/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &transport.ca_file {
+            for certificate in transport::read_ca_file(path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
         Ok(Client {

@@ -13,6 +13,7 @@ mod actions;
 mod events;
 mod gateway;
 mod idempotency;
+mod listen;
 mod problem;
 mod resources;
 
@@ -40,6 +41,10 @@ pub use gateway::{
     LEASE_TTL, ROLLOUT_LEASE, Replayed,
 };
 pub use idempotency::REPLAYED_HEADER;
+pub use listen::{
+    CONNECTION_IDLE_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
+    MIN_IDLE_TIMEOUT, Tls,
+};
 pub use problem::STORE_UNAVAILABLE_TYPE;
 pub use resources::{DEFAULT_LIMIT, MAX_LIMIT, SEQUENCE_HEADER};
 
@@ -253,7 +258,7 @@ async fn inject_faults(State(state): State<AppState>, request: Request, next: Ne
 /// A server running on a loopback (or given) address. Dropping it stops it.
 pub struct RunningServer {
     pub addr: SocketAddr,
-    /// `http://ADDR`, e.g. "http://127.0.0.1:40123".
+    /// `http://ADDR`, e.g. "http://127.0.0.1:40123"; `https://ADDR` with TLS.
     pub url: String,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -306,19 +311,55 @@ pub async fn spawn_with(
     gateway: Option<Arc<Gateway>>,
     listen: SocketAddr,
 ) -> std::io::Result<RunningServer> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    spawn_listening(backend, options, gateway, Listening::plain(listen)).await
+}
+
+/// Where and how a server listens: the address, TLS or not, and the bounds on
+/// connections before authentication.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    pub addr: SocketAddr,
+    pub tls: Option<Tls>,
+    pub limits: ConnectionLimits,
+}
+
+impl Listening {
+    /// Plain HTTP on `addr` with the default limits.
+    pub fn plain(addr: SocketAddr) -> Listening {
+        Listening {
+            addr,
+            tls: None,
+            limits: ConnectionLimits::default(),
+        }
+    }
+}
+
+/// Serves `backend` as [`spawn_with`] does, listening as `listening` says.
+pub async fn spawn_listening(
+    backend: Arc<dyn Backend>,
+    options: ServerOptions,
+    gateway: Option<Arc<Gateway>>,
+    listening: Listening,
+) -> std::io::Result<RunningServer> {
+    let listener = tokio::net::TcpListener::bind(listening.addr).await?;
     let addr = listener.local_addr()?;
     let (shutdown, stop) = watch::channel(false);
     let app = build_router(backend, options, gateway, stop.clone());
-    let mut stop = stop;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { events::shut_down(&mut stop).await })
-            .await
-    });
+    let scheme = if listening.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let task = tokio::spawn(listen::serve(
+        listener,
+        app,
+        listening.tls,
+        listening.limits,
+        stop,
+    ));
     Ok(RunningServer {
         addr,
-        url: format!("http://{addr}"),
+        url: format!("{scheme}://{addr}"),
         shutdown,
         task: Some(task),
     })
