@@ -29,6 +29,11 @@ pub struct ActionBody {
     /// ...or the exploited CVE it fixes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve: Option<String>,
+    /// `POST /v1/emergency`, the second approver's confirmation only: why a patch that
+    /// fixes no known exploited CVE (or a halted one that cannot be uninstalled) is
+    /// expedited anyway. Recorded in the action and the emergency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 impl From<&ActionRequest> for ActionBody {
@@ -38,6 +43,7 @@ impl From<&ActionRequest> for ActionBody {
             ticket: request.ticket.clone(),
             patch_id: request.patch_id.clone(),
             cve: request.cve.clone(),
+            override_reason: request.override_reason.clone(),
         }
     }
 }

@@ -150,6 +150,7 @@ impl ConfirmDialog {
             ticket: text(&self.ticket),
             patch_id: self.plan.patch_id.clone(),
             cve: self.plan.cve.clone(),
+            override_reason: None,
             if_match: Some(planned.version),
         }
     }

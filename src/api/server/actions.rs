@@ -297,6 +297,7 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
         ticket: trimmed(&body.ticket),
         patch_id: trimmed(&body.patch_id),
         cve: trimmed(&body.cve),
+        override_reason: trimmed(&body.override_reason),
         if_match,
     };
 
