@@ -513,7 +513,7 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
     };
     let mut items: Vec<(String, bool)> = vec![(
         format!(
-            "[x] {} for {}: targets ordered by exposure and criticality (by {})",
+            "[x] {} for {}: targets ordered by exposure and criticality (by {}{})",
             clean(
                 app.fleet
                     .patches
@@ -521,7 +521,12 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
                     .map_or(emergency.patch_id.as_str(), |p| p.kb.as_str())
             ),
             clean(&emergency.cve),
-            clean(&emergency.started_by)
+            clean(&emergency.started_by),
+            if emergency.confirmed_by.is_empty() {
+                String::new()
+            } else {
+                format!(", confirmed by {}", clean(&emergency.confirmed_by))
+            }
         ),
         false,
     )];
