@@ -208,8 +208,8 @@ fn a_halted_patch_that_cannot_be_uninstalled_needs_the_confirmers_override() {
     );
 }
 
-#[test]
-fn resuming_a_halted_production_ring_takes_two_persons() {
+/// Pilot's gate opened Wave 1 (alice and bob approved), then alice halted it.
+fn halted_wave_1() -> (Arc<Simulator>, crate::model::Deployment) {
     let sim = sim(1000, 6, Scenario::PatchTuesday);
     advance_until(&sim, 3600, |sim| {
         deployment_named(sim, "2026-11 Patch Tuesday").state == DeploymentState::AwaitingApproval
@@ -232,6 +232,13 @@ fn resuming_a_halted_production_ring_takes_two_persons() {
     )
     .unwrap();
     assert_eq!(ring(&sim, "wave-1").state, RingState::Halted);
+    (sim, dep)
+}
+
+#[test]
+fn resuming_a_halted_production_ring_takes_two_persons() {
+    let (sim, dep) = halted_wave_1();
+    let approve = || request(Verb::Approve, TargetKind::Deployment, &dep.id);
 
     // alice halted it and may be the first to resume, never both.
     let first = sim.act(approve(), &approver("alice")).unwrap();
@@ -269,4 +276,25 @@ fn resuming_a_halted_production_ring_takes_two_persons() {
     assert!(dep_now.pending_approval.is_none());
     assert_eq!(ring(&sim, "wave-1").state, RingState::Deploying);
     assert_eq!(action(&sim, &first.id).state, ActionState::Succeeded);
+}
+
+#[test]
+fn a_rollback_drops_a_pending_resume() {
+    let (sim, dep) = halted_wave_1();
+    let first = sim
+        .act(
+            request(Verb::Approve, TargetKind::Deployment, &dep.id),
+            &approver("alice"),
+        )
+        .unwrap();
+    sim.act(
+        request(Verb::Rollback, TargetKind::Deployment, &dep.id),
+        &approver("bob"),
+    )
+    .unwrap();
+    let dep_now = deployment_named(&sim, "2026-11 Patch Tuesday");
+    assert!(dep_now.pending_approval.is_none());
+    let first = action(&sim, &first.id);
+    assert_eq!(first.state, ActionState::Failed);
+    assert!(first.detail.unwrap().contains("rolled back by bob"));
 }
