@@ -245,7 +245,7 @@ fn a_halted_production_resume_waits_for_a_second_approver() {
     let shown = screen(&mut app, 80, 24);
     assert!(shown.contains("2nd approver"), "{shown}");
     assert!(
-        shown.contains("resume awaiting a second approver"),
+        shown.contains("HALTED, resume awaits a 2nd approver: halted by alice"),
         "{shown}"
     );
 }

@@ -18,7 +18,7 @@ pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
         let why = ring.state_reason.as_deref().unwrap_or("no reason given");
         // A production ring resumes with two approvals: say when the first is in.
         let pending = if ring.gate.state == GateState::AwaitingSecondApprover {
-            "; resume awaiting a second approver"
+            ", resume awaits a 2nd approver"
         } else {
             ""
         };
