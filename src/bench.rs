@@ -217,10 +217,7 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
     let mut app = App::new(context, Default::default(), start);
     update(
         &mut app,
-        Msg::Sync(SyncUpdate::Identity(Identity {
-            name: "bench".into(),
-            role: Role::Approver,
-        })),
+        Msg::Sync(SyncUpdate::Identity(Identity::new("bench", Role::Approver))),
     );
     update(
         &mut app,

@@ -15,7 +15,11 @@ use patchdeck::sim::Scenario;
 
 use e2e_support::fleet::{ServedFleet, call, justified};
 
-const PEOPLE: &[(&str, Role)] = &[("alice", Role::Approver), ("oscar", Role::Operator)];
+const PEOPLE: &[(&str, Role)] = &[
+    ("alice", Role::Approver),
+    ("bob", Role::Approver),
+    ("oscar", Role::Operator),
+];
 
 async fn serve(scenario: Scenario) -> (ServedFleet, Client) {
     let fleet = ServedFleet::start(scenario, PEOPLE).await;
@@ -704,9 +708,24 @@ async fn emergency_starts_an_expedited_deployment_of_the_zero_day_fix() {
         Err(ClientError::Forbidden(_))
     ));
 
-    let action = alice.act(&emergency).await.expect("start the emergency");
+    // Two-person: alice's request waits, bob's confirmation starts it.
+    let asked = alice.act(&emergency).await.expect("request the emergency");
+    assert_eq!(asked.state, ActionState::AwaitingSecondApprover);
+    let waiting = look(&alice).await;
+    let pending = waiting.summary.as_ref().unwrap();
+    assert_eq!(pending.emergency, None);
+    assert_eq!(
+        pending.pending_emergency.as_ref().unwrap().requested_by,
+        "alice"
+    );
+    let bob = fleet.client("bob");
+    let mut confirm = emergency.clone();
+    confirm.idempotency_key.push_str("-bob");
+    confirm.request.if_match = Some(pending.version);
+    let action = bob.act(&confirm).await.expect("start the emergency");
     assert_eq!(action.verb, Verb::Emergency);
     assert_eq!(action.target.kind, TargetKind::Fleet);
+    assert_eq!(action.state, ActionState::Succeeded);
     let after = look(&alice).await;
     let summary = after.summary.as_ref().expect("a summary");
     let state = summary
@@ -716,6 +735,8 @@ async fn emergency_starts_an_expedited_deployment_of_the_zero_day_fix() {
     assert_eq!(state.cve, cve);
     assert_eq!(state.patch_id, fix.id);
     assert_eq!(state.started_by, "alice");
+    assert_eq!(state.confirmed_by, "bob");
+    assert!(summary.pending_emergency.is_none());
     assert_eq!(
         (state.reason.as_str(), state.ticket.as_str()),
         ("exploited", "SEC-1")

@@ -85,10 +85,7 @@ fn fill(app: &mut App, reason: &str, ticket: &str, typed: Option<&str>) {
 
 /// Answer a call as the API would, through the simulator: the action, or why not.
 fn answer(simulator: &Simulator, call: &ActionCall) -> Outcome {
-    let identity = Identity {
-        name: "you".into(),
-        role: Role::Approver,
-    };
+    let identity = Identity::new("you", Role::Approver);
     match simulator.act(call.request.clone(), &identity) {
         Ok(action) => Outcome::Succeeded(action),
         Err(ActError::VersionMismatch { current, .. }) => Outcome::VersionConflict {
@@ -1418,8 +1415,22 @@ fn emergency_started_in_the_simulator_then_e_offers_to_leave_it() {
     fill(&mut app, "exploited", "INC-1", Some(&cve));
     let calls = acts(&press(&mut app, KeyCode::Enter));
     let result = answer(&simulator, &calls[0]);
-    assert!(matches!(result, Outcome::Succeeded(_)), "{result:?}");
+    assert!(
+        matches!(&result, Outcome::Succeeded(a) if a.state == patchdeck::model::ActionState::AwaitingSecondApprover),
+        "{result:?}"
+    );
     done(&mut app, &calls[0], result);
+    sync_events(&mut app, &simulator);
+    assert!(app.emergency().is_none(), "waiting for a second approver");
+    // Two-person: bob confirms on his console.
+    act(
+        &simulator,
+        "bob",
+        Verb::Emergency,
+        TargetKind::Fleet,
+        "fleet",
+        calls[0].request.patch_id.as_deref(),
+    );
     sync_events(&mut app, &simulator);
     assert!(
         app.emergency().is_some(),

@@ -36,6 +36,7 @@ async fn fleet() -> (Arc<Simulator>, RunningServer) {
         name: name.into(),
         role,
         token: token.into(),
+        person: None,
     };
     let tokens = Tokens::new(vec![
         entry("alice", Role::Approver, ALICE),

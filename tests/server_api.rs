@@ -169,11 +169,11 @@ async fn me_names_the_identity_and_role() {
     let fleet = Fleet::start(50, Scenario::PatchTuesday).await;
     assert_eq!(
         fleet.get_json("oscar", "/v1/me").await,
-        json!({"name": "oscar", "role": "operator"})
+        json!({"name": "oscar", "role": "operator", "person": "oscar"})
     );
     assert_eq!(
         fleet.get_json("bob", "/v1/me").await,
-        json!({"name": "bob", "role": "approver"})
+        json!({"name": "bob", "role": "approver", "person": "bob"})
     );
 }
 

@@ -47,7 +47,10 @@ async fn serve_prints_url_and_token_path_but_never_a_token() {
         .json()
         .await
         .unwrap();
-    assert_eq!(me, serde_json::json!({"name": "bob", "role": "approver"}));
+    assert_eq!(
+        me,
+        serde_json::json!({"name": "bob", "role": "approver", "person": "bob"})
+    );
 
     let status = served.stop();
     assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}");

@@ -23,10 +23,7 @@ fn make_events(fleet: &Fleet, min: u64) -> u64 {
         .find(|r| r.state == RingState::Soaking || r.state == RingState::Deploying)
         .expect("an active ring")
         .id;
-    let oscar = Identity {
-        name: "oscar".into(),
-        role: Role::Operator,
-    };
+    let oscar = Identity::new("oscar", Role::Operator);
     let mut verbs = [Verb::Pause, Verb::Resume].into_iter().cycle();
     let mut acts = 0;
     while fleet.sim.sequence() < from + min {
@@ -45,6 +42,7 @@ fn make_events(fleet: &Fleet, min: u64) -> u64 {
             ticket: None,
             patch_id: None,
             cve: None,
+            override_reason: None,
             if_match: None,
         };
         fleet.sim.act(request, &oscar).expect("pause or resume");

@@ -86,7 +86,10 @@ async fn an_action_body_is_a_json_object_of_known_string_fields() {
     .await;
     let detail = problem.detail.unwrap();
     assert!(detail.contains("unknown field `force`"), "{detail}");
-    assert!(detail.contains("reason, ticket, patch_id, cve"), "{detail}");
+    assert!(
+        detail.contains("reason, ticket, patch_id, cve, override_reason"),
+        "{detail}"
+    );
 
     // A 64 KB field name is not echoed back.
     let long = "x".repeat(64 * 1024);

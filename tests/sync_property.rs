@@ -107,6 +107,7 @@ fn request(verb: Verb, kind: TargetKind, id: &str) -> ActionRequest {
         ticket: Some("CHG-0001".into()),
         patch_id: None,
         cve: None,
+        override_reason: None,
         if_match: None,
     }
 }
@@ -222,14 +223,8 @@ async fn check(seed: u64, scenario: Scenario, faults: Faults, steps: Vec<Step>) 
         .unwrap();
     let mut synced = Synced::start(&server.url, TOKEN);
     synced.until_live_at(sim.sequence()).await;
-    let alice = Identity {
-        name: "alice".into(),
-        role: Role::Approver,
-    };
-    let bob = Identity {
-        name: "bob".into(),
-        role: Role::Approver,
-    };
+    let alice = Identity::new("alice", Role::Approver);
+    let bob = Identity::new("bob", Role::Approver);
 
     for step in steps {
         match step {

@@ -193,14 +193,17 @@ fn emergency_look() {
         let fleet = fleet_of(&*simulator);
         emergency_candidates(&fleet)[0].id.clone()
     };
-    act(
-        &simulator,
-        "you",
-        Verb::Emergency,
-        TargetKind::Fleet,
-        "fleet",
-        Some(&patch),
-    );
+    // Two-person: you ask, bob confirms.
+    for approver in ["you", "bob"] {
+        act(
+            &simulator,
+            approver,
+            Verb::Emergency,
+            TargetKind::Fleet,
+            "fleet",
+            Some(&patch),
+        );
+    }
     simulator.advance(1800);
     let mut app = console_on(&simulator);
     assert!(app.emergency().is_some(), "the fleet is in emergency");
@@ -579,14 +582,17 @@ fn the_emergency_checklist_folds_to_one_line_and_c_toggles_it() {
         let fleet = fleet_of(&*simulator);
         emergency_candidates(&fleet)[0].id.clone()
     };
-    act(
-        &simulator,
-        "you",
-        Verb::Emergency,
-        TargetKind::Fleet,
-        "fleet",
-        Some(&patch),
-    );
+    // Two-person: you ask, bob confirms.
+    for approver in ["you", "bob"] {
+        act(
+            &simulator,
+            approver,
+            Verb::Emergency,
+            TargetKind::Fleet,
+            "fleet",
+            Some(&patch),
+        );
+    }
     simulator.advance(1800);
     let mut app = console_on(&simulator);
     let folded = screen(&mut app, 80, 24);

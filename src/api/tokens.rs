@@ -7,7 +7,15 @@
 //! name = "alice"
 //! role = "approver"
 //! token = "a long random string"
+//! person = "alice"        # optional: the person behind the token (default: the name)
 //! ```
+//!
+//! Identities are people: the two-person rule compares `person`, so two tokens of one
+//! person (a laptop and a jump host) count once. Names and persons are trimmed and put
+//! in Unicode NFC (so "é" typed two ways is one person), and a file whose name or
+//! person holds a control, format (Cf), bidi, invisible or zero-width character, or
+//! any space but U+0020, is refused at load, naming the file, the line and the
+//! character (U+XXXX): "alice" and "alice\u{200b}" must not pass for two people.
 //!
 //! It must not be readable by group or other (`chmod 600`). Without `--tokens`, `serve`
 //! generates one token per role (and a second approver, so that the two-person rule can
@@ -24,12 +32,22 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Identity, Role};
 
-/// One caller: a name (recorded in the audit trail), a role and the secret token.
+/// One caller: a name (recorded in the audit trail), a role, the secret token and the
+/// person it belongs to (none: the name is the person).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenEntry {
     pub name: String,
     pub role: Role,
     pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+}
+
+impl TokenEntry {
+    /// The person the two-person rule counts.
+    pub fn person(&self) -> &str {
+        self.person.as_deref().unwrap_or(&self.name)
+    }
 }
 
 impl fmt::Debug for TokenEntry {
@@ -37,6 +55,7 @@ impl fmt::Debug for TokenEntry {
         f.debug_struct("TokenEntry")
             .field("name", &self.name)
             .field("role", &self.role)
+            .field("person", &self.person())
             .field("token", &"<redacted>")
             .finish()
     }
@@ -99,6 +118,8 @@ struct SpannedEntry {
     name: toml::Spanned<String>,
     role: Role,
     token: toml::Spanned<String>,
+    #[serde(default)]
+    person: Option<toml::Spanned<String>>,
 }
 
 /// Shortest token accepted from a file: shorter secrets are guessable.
@@ -116,6 +137,7 @@ impl Tokens {
             name: name.into(),
             role,
             token: token.into(),
+            person: None,
         }])
     }
 
@@ -135,6 +157,7 @@ impl Tokens {
                     name: name.to_string(),
                     role,
                     token: random_token(),
+                    person: None,
                 })
                 .collect(),
         )
@@ -173,14 +196,16 @@ impl Tokens {
             };
         let mut entries: Vec<TokenEntry> = Vec::with_capacity(file.token.len());
         for entry in file.token {
-            let name = entry.name.get_ref().trim();
-            if name.is_empty() || name.chars().any(char::is_control) {
-                return Err(invalid(
-                    entry.name.span(),
-                    "name",
-                    "name must be a non-empty printable string".into(),
-                ));
-            }
+            let name = person_name(entry.name.get_ref())
+                .map_err(|message| invalid(entry.name.span(), "name", message))?;
+            let person = match &entry.person {
+                Some(person) => Some(
+                    person_name(person.get_ref())
+                        .map_err(|message| invalid(person.span(), "person", message))?,
+                ),
+                None => None,
+            };
+            let name = name.as_str();
             let token = entry.token.get_ref();
             if token.len() < MIN_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_graphic()) {
                 return Err(invalid(
@@ -209,6 +234,7 @@ impl Tokens {
                 name: name.to_string(),
                 role: entry.role,
                 token: token.clone(),
+                person,
             });
         }
         Ok(Tokens::new(entries))
@@ -277,6 +303,7 @@ impl Tokens {
                 found = Some(Identity {
                     name: entry.name.clone(),
                     role: entry.role,
+                    person: entry.person().to_string(),
                 });
             }
         }
@@ -298,6 +325,85 @@ impl Tokens {
     /// The first entry with exactly this role.
     pub fn first_with_role(&self, role: Role) -> Option<&TokenEntry> {
         self.entries.iter().find(|e| e.role == role)
+    }
+}
+
+/// A name or person as the two-person rule compares it: trimmed, in Unicode NFC, not
+/// empty, and free of characters that make two different strings look alike: control
+/// and format characters (Cc, Cf: zero-width spaces and joiners, bidi controls, the
+/// BOM), line and paragraph separators, spaces other than U+0020, private-use,
+/// surrogate and unassigned code points, variation selectors and the other invisible
+/// ones (combining grapheme joiner, Hangul fillers, braille blank). The error names the
+/// character as U+XXXX and its place (1 = the first character).
+pub fn person_name(raw: &str) -> Result<String, String> {
+    use unicode_normalization::UnicodeNormalization;
+    let name: String = raw.trim().nfc().collect();
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some((at, c)) = name.chars().enumerate().find(|(_, c)| !allowed_in_name(*c)) {
+        return Err(format!(
+            "`{}` holds U+{:04X} ({}) at character {}; names and persons may hold no control, format, bidi or invisible characters",
+            name.escape_default(),
+            c as u32,
+            char_kind(c),
+            at + 1
+        ));
+    }
+    Ok(name)
+}
+
+fn allowed_in_name(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    let invisible = matches!(
+        c,
+        '\u{034f}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{17b4}'
+            | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{ffa0}'
+            | '\u{e0100}'..='\u{e01ef}'
+    );
+    let category = c.general_category();
+    !invisible
+        && !matches!(
+            category,
+            G::Control
+                | G::Format
+                | G::LineSeparator
+                | G::ParagraphSeparator
+                | G::PrivateUse
+                | G::Surrogate
+                | G::Unassigned
+        )
+        && (category != G::SpaceSeparator || c == ' ')
+}
+
+/// What kind of character a refused one is, in a few words.
+fn char_kind(c: char) -> &'static str {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    match c {
+        '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' => "zero-width",
+        '\u{200e}'
+        | '\u{200f}'
+        | '\u{061c}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}' => "bidi control",
+        _ => match c.general_category() {
+            G::Control => "control",
+            G::Format => "format",
+            G::SpaceSeparator | G::LineSeparator | G::ParagraphSeparator => {
+                "space other than U+0020"
+            }
+            G::PrivateUse => "private use",
+            G::Unassigned | G::Surrogate => "unassigned",
+            _ => "invisible",
+        },
     }
 }
 
@@ -375,10 +481,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             tokens.identify("vvvvvvvvvvvvvvvv2"),
-            Some(Identity {
-                name: "vera".into(),
-                role: Role::Viewer
-            })
+            Some(Identity::new("vera", Role::Viewer))
         );
         assert_eq!(tokens.identify("aaaaaaaaaaaaaaaa1").unwrap().name, "alice");
         assert_eq!(tokens.identify("aaaaaaaaaaaaaaaa"), None);
@@ -467,6 +570,62 @@ mod tests {
         assert!(tokens.write_new(&link).is_err(), "never through a symlink");
         assert!(!target.exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn invisible_or_bidi_characters_in_names_are_refused_naming_line_and_character() {
+        let error = parse(
+            "[[token]]\nname = \"alice\"\nrole = \"approver\"\ntoken = \"aaaaaaaaaaaaaaaa1\"\n\
+             [[token]]\nname = \"alice\\u200b\"\nrole = \"approver\"\ntoken = \"bbbbbbbbbbbbbbbb1\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "tokens.toml, line 6, key `name`: `alice\\u{200b}` holds U+200B (zero-width) at character 6; \
+             names and persons may hold no control, format, bidi or invisible characters"
+        );
+        for (bad, code) in [
+            ("\\u202Eecila", "U+202E (bidi control)"),
+            ("al\\u00A0ice", "U+00A0 (space other than U+0020)"),
+            ("ali\\u2060ce", "U+2060 (zero-width)"),
+            ("alice\\u0007", "U+0007 (control)"),
+            ("al\\u3164ice", "U+3164 (invisible)"),
+        ] {
+            let text = format!(
+                "[[token]]\nname = \"bob\"\nrole = \"approver\"\ntoken = \"aaaaaaaaaaaaaaaa1\"\nperson = \"{bad}\"\n"
+            );
+            let message = parse(&text).unwrap_err().to_string();
+            assert!(
+                message.starts_with("tokens.toml, line 5, key `person`:"),
+                "{message}"
+            );
+            assert!(message.contains(code), "{message}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_nfc_and_person_defaults_to_the_name() {
+        // "e" + COMBINING ACUTE is NFC "é": one name, so the second entry is a duplicate.
+        let error = parse(
+            "[[token]]\nname = \" rené \"\nrole = \"approver\"\ntoken = \"aaaaaaaaaaaaaaaa1\"\n\
+             [[token]]\nname = \"rene\\u0301\"\nrole = \"viewer\"\ntoken = \"bbbbbbbbbbbbbbbb1\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("`rené` appears twice"),
+            "{error}"
+        );
+        let tokens = parse(
+            "[[token]]\nname = \"alice-laptop\"\nrole = \"approver\"\ntoken = \"aaaaaaaaaaaaaaaa1\"\nperson = \"alice\"\n\
+             [[token]]\nname = \"bob\"\nrole = \"approver\"\ntoken = \"bbbbbbbbbbbbbbbb1\"\n",
+        )
+        .unwrap();
+        let alice = tokens.identify("aaaaaaaaaaaaaaaa1").unwrap();
+        assert_eq!(
+            (alice.name.as_str(), alice.person.as_str()),
+            ("alice-laptop", "alice")
+        );
+        assert_eq!(tokens.identify("bbbbbbbbbbbbbbbb1").unwrap().person, "bob");
     }
 
     #[test]

@@ -30,19 +30,26 @@ pub struct ActionBody {
     /// ...or the exploited CVE it fixes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve: Option<String>,
+    /// `POST /v1/emergency`, the second approver's confirmation only: why a patch that
+    /// fixes no known exploited CVE (or a halted one that cannot be uninstalled) is
+    /// expedited anyway. Recorded in the action and the emergency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 impl ActionBody {
     /// The members an action body may have; any other is refused.
-    pub const FIELDS: [&'static str; 4] = ["reason", "ticket", "patch_id", "cve"];
+    pub const FIELDS: [&'static str; 5] =
+        ["reason", "ticket", "patch_id", "cve", "override_reason"];
 
     /// Every text member with its name, for checks that apply to all of them.
-    pub fn texts(&self) -> [(&'static str, Option<&str>); 4] {
+    pub fn texts(&self) -> [(&'static str, Option<&str>); 5] {
         [
             ("reason", self.reason.as_deref()),
             ("ticket", self.ticket.as_deref()),
             ("patch_id", self.patch_id.as_deref()),
             ("cve", self.cve.as_deref()),
+            ("override_reason", self.override_reason.as_deref()),
         ]
     }
 }
@@ -54,6 +61,7 @@ impl From<&ActionRequest> for ActionBody {
             ticket: request.ticket.clone(),
             patch_id: request.patch_id.clone(),
             cve: request.cve.clone(),
+            override_reason: request.override_reason.clone(),
         }
     }
 }

@@ -15,12 +15,14 @@ use super::wizard::{EmergencyWizard, WizardStep};
 use super::{App, Dialog, Effect, SentAction, target};
 use crate::backend::{ActionCall, ActionRequest};
 use crate::keys::KeyAction;
-use crate::model::TargetKind;
+use crate::model::{PendingEmergency, TargetKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Reason,
     Ticket,
+    /// Confirming an emergency whose patch fixes no known exploited CVE: why anyway.
+    Override,
     Confirm,
 }
 
@@ -55,6 +57,10 @@ pub struct ConfirmDialog {
     pub reason: Input,
     pub ticket: Input,
     pub confirm: Input,
+    /// Confirming another approver's emergency request: the request, shown in full.
+    pub request: Option<PendingEmergency>,
+    /// The override reason, asked for when the request needs one.
+    pub override_reason: Input,
     pub field: Field,
     pub error: Option<String>,
     pub stage: Stage,
@@ -80,6 +86,8 @@ impl ConfirmDialog {
             reason: Input::default(),
             ticket: Input::default(),
             confirm: Input::default(),
+            request: None,
+            override_reason: Input::default(),
             field,
             error: None,
             stage: Stage::Editing,
@@ -89,8 +97,16 @@ impl ConfirmDialog {
         }
     }
 
+    /// Why the confirmation must carry an override reason, if it must.
+    pub fn override_needed(&self) -> Option<&str> {
+        self.request.as_ref()?.override_needed.as_deref()
+    }
+
     pub fn fields(&self) -> Vec<Field> {
         let mut fields = vec![Field::Reason, Field::Ticket];
+        if self.override_needed().is_some() {
+            fields.push(Field::Override);
+        }
         if self.plan.confirm_text.is_some() {
             fields.push(Field::Confirm);
         }
@@ -101,6 +117,7 @@ impl ConfirmDialog {
         match field {
             Field::Reason => &mut self.reason,
             Field::Ticket => &mut self.ticket,
+            Field::Override => &mut self.override_reason,
             Field::Confirm => &mut self.confirm,
         }
     }
@@ -123,6 +140,12 @@ impl ConfirmDialog {
                     format!("a ticket is required to {}", self.plan.verb.as_str()),
                 ));
             }
+        }
+        if self.override_needed().is_some() && self.override_reason.value().trim().is_empty() {
+            return Err((
+                Field::Override,
+                "an override reason is required: this patch may not be expedited as is".into(),
+            ));
         }
         if let Some(expected) = &self.plan.confirm_text
             && !self
@@ -150,6 +173,7 @@ impl ConfirmDialog {
             ticket: text(&self.ticket),
             patch_id: self.plan.patch_id.clone(),
             cve: self.plan.cve.clone(),
+            override_reason: text(&self.override_reason),
             if_match: Some(planned.version),
         }
     }
@@ -162,11 +186,18 @@ pub(super) fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         return Vec::new();
     }
     if action == KeyAction::Emergency {
+        let pending = app
+            .fleet
+            .summary
+            .as_ref()
+            .and_then(|s| s.pending_emergency.clone());
         if let Some(emergency) = app.emergency() {
             app.dialog = Some(Dialog::LeaveEmergency {
                 cve: emergency.cve.clone(),
                 input: Input::default(),
             });
+        } else if let Some(pending) = pending {
+            confirm_request(app, pending);
         } else if app.fleet.patches.is_empty() {
             app.set_flash("no patches known: nothing to deploy in an emergency", true);
         } else {
@@ -194,6 +225,35 @@ pub(super) fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         Err(why) => app.set_flash(format!("{}: {why}", action.label()), true),
     }
     Vec::new()
+}
+
+/// `E` while another approver's emergency request waits: its confirmation dialog; the
+/// requester is told that it waits for someone else.
+fn confirm_request(app: &mut App, pending: PendingEmergency) {
+    let mine = app
+        .identity
+        .as_ref()
+        .is_some_and(|me| me.as_person().to_lowercase() == pending.person.to_lowercase());
+    if mine {
+        app.set_flash(
+            format!(
+                "your request for {} waits for another approver; expires in {}",
+                crate::text::clean(&pending.kb),
+                crate::text::duration(pending.expires_at - app.fleet_now())
+            ),
+            false,
+        );
+        return;
+    }
+    match plan::plan_confirm_emergency(&app.fleet, &pending, app.fleet_now()) {
+        Ok(plan) => {
+            open_confirm(app, plan);
+            if let Some(Dialog::Confirm(confirm)) = &mut app.dialog {
+                confirm.request = Some(pending);
+            }
+        }
+        Err(why) => app.set_flash(format!("emergency: {why}"), true),
+    }
 }
 
 pub(super) fn open_confirm(app: &mut App, plan: PlannedAction) {

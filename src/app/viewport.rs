@@ -23,7 +23,8 @@ pub struct MainLayout {
     pub header: Rect,
     /// The emergency checklist, while emergency mode is on.
     pub checklist: Option<Rect>,
-    /// One line announcing an exploited CVE while no emergency is on.
+    /// One line announcing an emergency request waiting for its second approver, or
+    /// an exploited CVE, while no emergency is on.
     pub banner: Option<Rect>,
     /// What is under the header and the checklist.
     pub body: Rect,
@@ -58,7 +59,7 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
         }
         None => (None, body),
     };
-    let (banner, body) = match exploited_words(app) {
+    let (banner, body) = match banner_words(app) {
         Some(_) if checklist.is_none() && body.height > 4 => {
             let [banner, rest] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
@@ -102,6 +103,63 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
         tabbed: !app.zoomed && is_compact(area.width, area.height),
         panes,
     }
+}
+
+/// The banner line while no emergency is on: an emergency request waiting for its
+/// second approver (every console sees it), else an exploited CVE.
+pub fn banner_words(app: &App) -> Option<String> {
+    pending_emergency_words(app).or_else(|| exploited_words(app))
+}
+
+/// An emergency request waiting for a second approver, in one line: who asked, for
+/// which patch and CVE, what this console can do, and when it expires. Shorter words
+/// on terminals narrower than [`WIDE_WIDTH`].
+pub fn pending_emergency_words(app: &App) -> Option<String> {
+    let summary = app.fleet.summary.as_ref()?;
+    if summary.emergency.is_some() {
+        return None;
+    }
+    let pending = summary.pending_emergency.as_ref()?;
+    let left = text::duration(pending.expires_at - app.fleet_now());
+    let mine = app
+        .identity
+        .as_ref()
+        .is_some_and(|me| me.as_person().to_lowercase() == pending.person.to_lowercase());
+    let may_confirm = !mine && app.availability(crate::keys::KeyAction::Emergency).is_ok();
+    let who = if mine {
+        "you".to_string()
+    } else {
+        text::clean(&pending.requested_by).into_owned()
+    };
+    let kb = text::clean(&pending.kb);
+    let cve = text::clean(&pending.cve);
+    let wide = app.width >= WIDE_WIDTH;
+    let patch = match (&pending.override_needed, wide) {
+        (Some(_), true) => format!("{kb} ({cve}; NOT an exploited-CVE fix: override needed)"),
+        (Some(_), false) => format!("{kb} (override needed)"),
+        (None, true) => format!("{kb} ({cve})"),
+        (None, false) => format!("{kb} {cve}"),
+    };
+    Some(match (wide, mine, may_confirm) {
+        (true, true, _) => format!(
+            " EMERGENCY REQUESTED by you: {patch}, waiting for a second approver (another person), expires in {left} "
+        ),
+        (true, false, true) => format!(
+            " EMERGENCY REQUESTED by {who}: {patch} needs a second approver: E to confirm, expires in {left} "
+        ),
+        (true, false, false) => format!(
+            " EMERGENCY REQUESTED by {who}: {patch} needs a second approver, expires in {left} "
+        ),
+        (false, true, _) => {
+            format!(" EMERGENCY REQ by you: {kb} · awaits another approver · {left} left ")
+        }
+        (false, false, true) => {
+            format!(" EMERGENCY REQ by {who}: {patch} · E: confirm · {left} left ")
+        }
+        (false, false, false) => {
+            format!(" EMERGENCY REQ by {who}: {patch} · needs a 2nd approver · {left} left ")
+        }
+    })
 }
 
 /// An exploited CVE in the fleet while no emergency is on, in one line for the main

@@ -62,6 +62,9 @@ pub struct ActionRequest {
     /// Emergency: the patch to expedite (or found by `cve`).
     pub patch_id: Option<String>,
     pub cve: Option<String>,
+    /// Emergency confirmation only: why the second approver expedites a patch that
+    /// fixes no known exploited CVE (or a halted one that cannot be uninstalled).
+    pub override_reason: Option<String>,
     /// Act only if the target is still at this version (`If-Match`).
     pub if_match: Option<u64>,
 }
@@ -76,6 +79,7 @@ impl ActionRequest {
             ticket: None,
             patch_id: None,
             cve: None,
+            override_reason: None,
             if_match: None,
         }
     }

@@ -5,11 +5,38 @@ use serde::{Deserialize, Serialize};
 
 use super::{Role, Target, Verb, Version};
 
-/// The authenticated identity behind a token.
+/// The authenticated identity behind a token: the token's name (recorded in the audit
+/// trail), its role, and the person it belongs to. One person may hold several tokens
+/// (a laptop and a jump host); the two-person rule counts persons, not tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Identity {
     pub name: String,
     pub role: Role,
+    /// The person behind the token; empty (from a server before persons) means the
+    /// name is the person. Read it with [`Identity::as_person`].
+    #[serde(default)]
+    pub person: String,
+}
+
+impl Identity {
+    /// A token that is its own person (`person` = `name`).
+    pub fn new(name: impl Into<String>, role: Role) -> Identity {
+        let name = name.into();
+        Identity {
+            person: name.clone(),
+            name,
+            role,
+        }
+    }
+
+    /// The person the two-person rule compares (the name when no person is given).
+    pub fn as_person(&self) -> &str {
+        if self.person.is_empty() {
+            &self.name
+        } else {
+            &self.person
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -68,12 +68,20 @@ pub struct Approval {
     pub at: DateTime<Utc>,
 }
 
-/// First half of a two-person approval.
+/// First half of a two-person approval: opening the production ring `ring_id`, or
+/// (`resume`) resuming it after a halt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingApproval {
     pub ring_id: String,
+    /// The first approver's token name (as the audit trail shows it).
     pub first_approver: String,
+    /// The person behind it: the second approval must come from another person.
+    #[serde(default)]
+    pub first_person: String,
     pub at: DateTime<Utc>,
+    /// The approval resumes the halted ring `ring_id` rather than opening it.
+    #[serde(default)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,7 +28,7 @@ pub use patch::{Patch, PatchKind, Severity};
 pub use ring::{
     Criticality, Gate, GateMode, GateState, PatchingGroup, Ring, RingKind, RingState, Tier,
 };
-pub use summary::{Capabilities, Emergency, Summary};
+pub use summary::{Capabilities, EMERGENCY_REQUEST_TTL_SECS, Emergency, PendingEmergency, Summary};
 pub use verb::{Role, Target, TargetKind, VERBS, Verb, VerbSpec};
 pub use window::{MaintenanceWindow, WindowStatus};
 

@@ -1,4 +1,5 @@
-//! The fleet summary: its clock, capabilities and the emergency in progress.
+//! The fleet summary: its clock, capabilities, the emergency in progress and the one
+//! waiting for its second approver.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,44 @@ pub struct Emergency {
     pub started_at: DateTime<Utc>,
     pub reason: String,
     pub ticket: String,
+    /// The second approver who confirmed the request (empty: started by one approver,
+    /// on a fleet without the two-person rule).
+    #[serde(default)]
+    pub confirmed_by: String,
+    /// Why the second approver expedited a patch that fixes no known exploited CVE
+    /// (or a halted one that cannot be uninstalled).
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
+/// How long an emergency request waits for its second approver (fleet time).
+pub const EMERGENCY_REQUEST_TTL_SECS: i64 = 30 * 60;
+
+/// The first half of a two-person emergency: requested by one approver, waiting for a
+/// second, different person to confirm it (the same `POST /v1/emergency` naming the
+/// same patch) until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingEmergency {
+    /// The requester's action, awaiting a second approver.
+    pub action_id: String,
+    /// The requester's token name, and the person behind it.
+    pub requested_by: String,
+    pub person: String,
+    pub patch_id: String,
+    pub kb: String,
+    /// The CVE the emergency is for.
+    pub cve: String,
+    /// CVEs the patch fixes that are known to be exploited (empty: none is).
+    #[serde(default)]
+    pub exploited_cves: Vec<String>,
+    /// Why the confirmation must carry an `override_reason` (the patch fixes no known
+    /// exploited CVE, or it is halted and cannot be uninstalled); none: it need not.
+    #[serde(default)]
+    pub override_needed: Option<String>,
+    pub reason: String,
+    pub ticket: String,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +79,9 @@ pub struct Summary {
     pub patch_tuesday: DateTime<Utc>,
     #[serde(default)]
     pub emergency: Option<Emergency>,
+    /// An emergency requested by one approver, waiting for a second.
+    #[serde(default)]
+    pub pending_emergency: Option<PendingEmergency>,
     pub counts: HostCounts,
     pub capabilities: Capabilities,
     pub version: Version,

@@ -1,5 +1,6 @@
 //! The vocabulary is spelled once: each enum's words are the ones serde writes, and
-//! the verb table has one entry per verb, found where `Verb::spec` looks.
+//! the verb table has one entry per verb, found where `Verb::spec` looks; what older
+//! servers sent still parses.
 
 use super::*;
 
@@ -84,4 +85,33 @@ fn the_table_keeps_the_rules() {
     );
     assert!(Verb::Exclude.spec().host_eligible(HostState::Failed));
     assert!(!Verb::Exclude.spec().host_eligible(HostState::Excluded));
+}
+
+#[test]
+fn identities_and_summaries_of_older_servers_still_parse() {
+    // `/v1/me` before persons: the name is the person.
+    let me: Identity = serde_json::from_str(r#"{"name": "bob", "role": "approver"}"#).unwrap();
+    assert_eq!((me.person.as_str(), me.as_person()), ("", "bob"));
+    let jump = Identity {
+        person: "alice".into(),
+        ..Identity::new("alice-jump", Role::Approver)
+    };
+    assert_eq!(jump.as_person(), "alice");
+    assert_eq!(
+        serde_json::to_value(&jump).unwrap(),
+        serde_json::json!({"name": "alice-jump", "role": "approver", "person": "alice"})
+    );
+    // A pending approval without first_person or resume, an emergency without
+    // confirmed_by: they read as empty and false.
+    let pending: PendingApproval = serde_json::from_str(
+        r#"{"ring_id": "wave-1", "first_approver": "alice", "at": "2026-11-23T19:30:44Z"}"#,
+    )
+    .unwrap();
+    assert!(!pending.resume && pending.first_person.is_empty());
+    let emergency: Emergency = serde_json::from_str(
+        r#"{"deployment_id": "dep-0004", "cve": "CVE-1", "patch_id": "kb1", "started_by": "alice",
+            "started_at": "2026-11-23T19:30:44Z", "reason": "r", "ticket": "t"}"#,
+    )
+    .unwrap();
+    assert!(emergency.confirmed_by.is_empty() && emergency.override_reason.is_none());
 }

@@ -286,7 +286,7 @@ impl Backend for Simulator {
 
     fn act(&self, request: ActionRequest, actor: &Identity) -> Result<Action, ActError> {
         let mut inner = self.lock();
-        let a = inner.engine.act(&request, &actor.name)?;
+        let a = inner.engine.act(&request, actor)?;
         self.publish(&mut inner);
         Ok(inner.engine.actions[a].clone())
     }

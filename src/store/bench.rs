@@ -44,10 +44,7 @@ impl std::fmt::Display for StoreBench {
 /// Takes `actions` actions one after another, then appends `events` events one at a
 /// time after the last stored, each awaited (committed) before the next.
 pub async fn measure(store: &impl Store, actions: usize, events: usize) -> StoreResult<StoreBench> {
-    let actor = Identity {
-        name: "bench".into(),
-        role: Role::Approver,
-    };
+    let actor = Identity::new("bench", Role::Approver);
     let target = Target {
         kind: TargetKind::Deployment,
         id: "dep-bench".into(),
@@ -102,6 +99,7 @@ pub async fn measure(store: &impl Store, actions: usize, events: usize) -> Store
                     ticket: None,
                     patch_id: None,
                     cve: None,
+                    override_reason: None,
                     if_match: None,
                 }),
                 action_id: Some(action.id.clone()),

@@ -165,6 +165,10 @@ pub struct ReplayRequest {
     pub ticket: Option<String>,
     pub patch_id: Option<String>,
     pub cve: Option<String>,
+    /// Emergency confirmations: the second approver's override (absent in older
+    /// journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
     pub if_match: Option<u64>,
 }
 

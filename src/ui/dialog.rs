@@ -12,7 +12,7 @@ use super::Look;
 use crate::app::confirm::{ConfirmDialog, Field, Stage};
 use crate::app::plan;
 use crate::app::{App, Dialog, EmergencyWizard, WizardStep};
-use crate::model::{Emergency, HostCounts};
+use crate::model::{Emergency, HostCounts, PendingEmergency};
 use crate::text::{self, clean, fit};
 use crate::theme::Theme;
 
@@ -127,16 +127,32 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
     };
     let width = area.width.saturating_sub(4).min(96);
     let text_width = usize::from(width.saturating_sub(14));
-    let mut lines = vec![Line::from(Span::styled(
+    // Confirming a request shows the request first; on a short terminal the blast
+    // radius then keeps to its hosts and windows.
+    let tall = area.height >= 30;
+    let brief = confirm.request.is_some() && !tall;
+    let mut lines = Vec::new();
+    if let Some(request) = &confirm.request {
+        lines.extend(request_lines(
+            app,
+            theme,
+            request,
+            text_width,
+            if tall { 4 } else { 2 },
+        ));
+    }
+    lines.push(Line::from(Span::styled(
         "Blast radius (nothing is sent before you confirm)",
         theme.title,
-    ))];
-    lines.push(fact(
-        theme,
-        "rings",
-        fit(&blast.rings.join(", "), text_width),
-        theme.text,
-    ));
+    )));
+    if !brief {
+        lines.push(fact(
+            theme,
+            "rings",
+            fit(&blast.rings.join(", "), text_width),
+            theme.text,
+        ));
+    }
     lines.push(fact(
         theme,
         "hosts",
@@ -146,7 +162,7 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
         ),
         theme.text,
     ));
-    if !blast.groups.is_empty() {
+    if !blast.groups.is_empty() && !brief {
         lines.push(fact(
             theme,
             "services",
@@ -165,7 +181,7 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
             theme.muted,
         ));
     }
-    for note in &blast.notes {
+    for note in blast.notes.iter().filter(|_| !brief) {
         let style = if note.starts_with("RESTORE") {
             theme.fail
         } else {
@@ -194,6 +210,14 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
         &confirm.ticket,
         editing && confirm.field == Field::Ticket,
     ));
+    if confirm.override_needed().is_some() {
+        lines.push(input_line(
+            theme,
+            "Override reason (required)",
+            &confirm.override_reason,
+            editing && confirm.field == Field::Override,
+        ));
+    }
     if let Some(expected) = &plan.confirm_text {
         lines.push(input_line(
             theme,
@@ -214,7 +238,11 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
             lines.push(Line::from(Span::styled(
                 format!(
                     "Enter {}  Tab next field  Esc cancel  ({} request{})",
-                    plan.verb.as_str(),
+                    if confirm.request.is_some() {
+                        "confirms"
+                    } else {
+                        plan.verb.as_str()
+                    },
                     plan.targets.len(),
                     if plan.targets.len() == 1 { "" } else { "s" }
                 ),
@@ -241,6 +269,76 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
     );
     popup(frame, area, width, &title, border, lines);
     let _ = app;
+}
+
+/// Confirming another approver's emergency: who asked and when, the ticket, why, the
+/// patch and whether it may be expedited as is (what needs an override, in at most
+/// `override_rows` rows).
+fn request_lines<'a>(
+    app: &App,
+    theme: &Theme,
+    request: &PendingEmergency,
+    text_width: usize,
+    override_rows: usize,
+) -> Vec<Line<'a>> {
+    let now = app.fleet_now();
+    let mut lines = vec![fact(
+        theme,
+        "asked by",
+        fit(
+            &format!(
+                "{} at {} (ticket {}), expires in {}",
+                clean(&request.requested_by),
+                text::time(request.requested_at, now),
+                clean(&request.ticket),
+                text::duration(request.expires_at - now)
+            ),
+            text_width,
+        ),
+        theme.text,
+    )];
+    lines.push(fact(
+        theme,
+        "why",
+        fit(&clean(&request.reason), text_width),
+        theme.text,
+    ));
+    let (exploited, style) = if request.exploited_cves.is_empty() {
+        ("fixes no known exploited CVE".to_string(), theme.fail)
+    } else {
+        (
+            format!("fixes exploited {}", request.exploited_cves.join(", ")),
+            theme.text,
+        )
+    };
+    lines.push(fact(
+        theme,
+        "patch",
+        fit(
+            &clean(&format!("{} ({}): {exploited}", request.kb, request.cve)),
+            text_width,
+        ),
+        style,
+    ));
+    if let Some(why) = &request.override_needed {
+        let mut parts = text::wrap(&format!("NEEDED: {}", clean(why)), text_width);
+        if parts.len() > override_rows {
+            parts.truncate(override_rows.max(1));
+            if let Some(last) = parts.last_mut() {
+                *last = fit(&format!("{last} ..."), text_width);
+            }
+        }
+        for (i, part) in parts.into_iter().enumerate() {
+            lines.push(fact(
+                theme,
+                if i == 0 { "override" } else { "" },
+                part,
+                theme.fail,
+            ));
+        }
+    }
+    lines.push(Line::from(""));
+    lines
 }
 
 fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWizard, area: Rect) {
@@ -415,7 +513,7 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
     };
     let mut items: Vec<(String, bool)> = vec![(
         format!(
-            "[x] {} for {}: targets ordered by exposure and criticality (by {})",
+            "[x] {} for {}: targets ordered by exposure and criticality (by {}{})",
             clean(
                 app.fleet
                     .patches
@@ -423,7 +521,12 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
                     .map_or(emergency.patch_id.as_str(), |p| p.kb.as_str())
             ),
             clean(&emergency.cve),
-            clean(&emergency.started_by)
+            clean(&emergency.started_by),
+            if emergency.confirmed_by.is_empty() {
+                String::new()
+            } else {
+                format!(", confirmed by {}", clean(&emergency.confirmed_by))
+            }
         ),
         false,
     )];

@@ -61,8 +61,7 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
     let layout = crate::app::viewport::main_layout(app, area);
     draw_header(app, look, frame, layout.header);
     let body = layout.body;
-    if let (Some(banner), Some(words)) = (layout.banner, crate::app::viewport::exploited_words(app))
-    {
+    if let (Some(banner), Some(words)) = (layout.banner, crate::app::viewport::banner_words(app)) {
         frame.render_widget(
             Paragraph::new(Span::styled(
                 text::fit(&words, usize::from(banner.width)),

@@ -174,8 +174,9 @@ pub fn approval_words(app: &App, deployment: &Deployment) -> (String, Loudness) 
     if let Some(pending) = &deployment.pending_approval {
         return (
             format!(
-                "{} approved {}; awaiting a second approver",
+                "{} approved {}{}; awaiting a second approver",
                 text::clean(&pending.first_approver),
+                if pending.resume { "resuming " } else { "" },
                 ring_name(app, &pending.ring_id)
             ),
             Loudness::Warn,

@@ -256,11 +256,7 @@ async fn serve_me(State(script): Shared, headers: HeaderMap) -> Response {
     );
     match script.me_answers.pop_front() {
         Some(status) if status != 200 => problem_response(status, None, None),
-        _ => axum::Json(Identity {
-            name: "alice".into(),
-            role: Role::Approver,
-        })
-        .into_response(),
+        _ => axum::Json(Identity::new("alice", Role::Approver)).into_response(),
     }
 }
 

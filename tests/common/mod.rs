@@ -101,10 +101,7 @@ pub fn console_with(fleet: Fleet, context: Context, role: Role) -> App {
     app.session = "test".into();
     update(
         &mut app,
-        Msg::Sync(SyncUpdate::Identity(Identity {
-            name: "you".into(),
-            role,
-        })),
+        Msg::Sync(SyncUpdate::Identity(Identity::new("you", role))),
     );
     update(
         &mut app,
@@ -287,12 +284,10 @@ pub fn act(
                 ticket: Some("INC-9001".into()),
                 patch_id: patch.map(str::to_string),
                 cve: None,
+                override_reason: None,
                 if_match: None,
             },
-            &Identity {
-                name: actor.into(),
-                role: Role::Approver,
-            },
+            &Identity::new(actor, Role::Approver),
         )
         .expect("the simulator accepts the action");
 }

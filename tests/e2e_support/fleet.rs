@@ -50,6 +50,7 @@ impl ServedFleet {
                     uuid::Uuid::new_v4().simple(),
                     uuid::Uuid::new_v4().simple()
                 ),
+                person: None,
             })
             .collect();
         let options = ServerOptions {

@@ -113,6 +113,20 @@ impl Fleet {
         .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
+    /// POST with `If-Match: *` (any version), as destructive verbs require it.
+    pub async fn post_any_version(&self, who: &str, path: &str, body: Value) -> Response {
+        let what = format!("the answer to POST {path}");
+        within(
+            &what,
+            self.request(who, Method::POST, path)
+                .header("If-Match", "*")
+                .json(&body)
+                .send(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     /// The audit trail, all of it.
     pub async fn actions(&self) -> Vec<Value> {
         let list = self.get_json("vera", "/v1/actions?limit=1000").await;

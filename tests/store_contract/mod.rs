@@ -77,10 +77,7 @@ pub fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn alice() -> Identity {
-    Identity {
-        name: "alice".into(),
-        role: Role::Approver,
-    }
+    Identity::new("alice", Role::Approver)
 }
 
 fn target(kind: TargetKind, id: &str) -> Target {
@@ -129,10 +126,7 @@ fn pending(id: &str, by: &str, at: i64, ttl: i64) -> PendingRequest {
     PendingRequest {
         id: id.into(),
         target: target(TargetKind::Deployment, "dep-0002"),
-        first_approver: Identity {
-            name: by.into(),
-            role: Role::Approver,
-        },
+        first_approver: Identity::new(by, Role::Approver),
         requested_at: t(at),
         expires_at: t(at + ttl),
         request: serde_json::json!({"verb": "approve", "ring": "prod"}),
@@ -196,6 +190,7 @@ fn journal_entry(n: u32) -> JournalEntry {
             ticket: Some("CHG-2".into()),
             patch_id: None,
             cve: None,
+            override_reason: None,
             if_match: Some(u64::from(n)),
         }),
         action_id: Some(format!("act-{n:06}")),

@@ -310,6 +310,7 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
         ticket: trimmed(&body.ticket),
         patch_id: trimmed(&body.patch_id),
         cve: trimmed(&body.cve),
+        override_reason: trimmed(&body.override_reason),
         if_match,
     };
 
@@ -633,6 +634,7 @@ mod tests {
             ticket: Some("t".into()),
             patch_id: Some("p".into()),
             cve: Some("c".into()),
+            override_reason: Some("o".into()),
         };
         let value = serde_json::to_value(&full).unwrap();
         let names: Vec<&str> = value

@@ -152,6 +152,7 @@ impl From<&ActionRequest> for ReplayRequest {
             ticket: r.ticket.clone(),
             patch_id: r.patch_id.clone(),
             cve: r.cve.clone(),
+            override_reason: r.override_reason.clone(),
             if_match: r.if_match,
         }
     }
@@ -166,6 +167,7 @@ impl From<&ReplayRequest> for ActionRequest {
             ticket: r.ticket.clone(),
             patch_id: r.patch_id.clone(),
             cve: r.cve.clone(),
+            override_reason: r.override_reason.clone(),
             if_match: r.if_match,
         }
     }
@@ -411,10 +413,7 @@ impl Gateway {
         }
         let entry = JournalEntry {
             fleet_time,
-            actor: Identity {
-                name: SYSTEM.to_string(),
-                role: Role::Viewer,
-            },
+            actor: Identity::new(SYSTEM, Role::Viewer),
             request: None,
             action_id: None,
             idempotency_key: None,

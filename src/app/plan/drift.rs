@@ -38,6 +38,8 @@ pub fn current_state(fleet: &Fleet, target: &Target) -> Option<(String, u64)> {
             let summary = fleet.summary.as_ref()?;
             let state = if summary.emergency.is_some() {
                 "in emergency"
+            } else if summary.pending_emergency.is_some() {
+                "emergency requested"
             } else {
                 "normal"
             };

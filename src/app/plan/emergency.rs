@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use super::blast::measure_hosts;
 use super::{PlannedAction, PlannedTarget};
-use crate::model::{Criticality, Fleet, Host, HostState, Patch, Target, TargetKind, Verb};
+use crate::model::{
+    Criticality, Fleet, Host, HostState, Patch, PendingEmergency, Target, TargetKind, Verb,
+};
 
 /// Hosts an emergency would target, in the order it would patch them: a small
 /// look-alike test group, then exposed and mission-critical, then by criticality.
@@ -83,6 +85,14 @@ pub fn plan_emergency(
         ));
     }
     let version = fleet.summary.as_ref().map_or(0, |s| s.version);
+    let seen_state = super::current_state(
+        fleet,
+        &Target {
+            kind: TargetKind::Fleet,
+            id: "fleet".into(),
+        },
+    )
+    .map_or("normal".into(), |(state, _)| state);
     PlannedAction {
         verb: Verb::Emergency,
         title: format!("EMERGENCY deployment of {} for {}", patch.kb, cve),
@@ -93,11 +103,32 @@ pub fn plan_emergency(
             },
             name: "the whole fleet".into(),
             version,
-            seen_state: "normal".into(),
+            seen_state,
         }],
         blast,
         confirm_text: Some(cve.clone()),
         patch_id: Some(patch.id.clone()),
         cve: Some(cve),
     }
+}
+
+/// Plan the confirmation of an emergency another approver requested: the same
+/// emergency (same patch and CVE), titled as a confirmation.
+pub fn plan_confirm_emergency(
+    fleet: &Fleet,
+    pending: &PendingEmergency,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PlannedAction, String> {
+    let patch = fleet
+        .patches
+        .get(&pending.patch_id)
+        .ok_or_else(|| format!("patch {} is not known here", pending.kb))?;
+    let mut plan = plan_emergency(fleet, patch, now);
+    plan.title = format!(
+        "CONFIRM the EMERGENCY of {} for {} requested by {}",
+        pending.kb, pending.cve, pending.requested_by
+    );
+    plan.cve = Some(pending.cve.clone());
+    plan.confirm_text = Some(pending.cve.clone());
+    Ok(plan)
 }

@@ -8,7 +8,9 @@ mod resume;
 
 pub use blast::BlastRadius;
 pub use drift::{current_state, still_takes, what_changed};
-pub use emergency::{emergency_candidates, emergency_order, plan_emergency};
+pub use emergency::{
+    emergency_candidates, emergency_order, plan_confirm_emergency, plan_emergency,
+};
 pub use resume::{after_halt_notes, gate_words};
 
 use std::collections::BTreeSet;

@@ -2,7 +2,7 @@
 //! and recording the action.
 
 use crate::backend::{ActError, ActionRequest};
-use crate::model::{Action, ActionState, Target, TargetKind, Verb};
+use crate::model::{Action, ActionState, Identity, Target, TargetKind, Verb};
 
 use super::{ActionRun, Engine};
 
@@ -73,7 +73,8 @@ impl Engine {
     }
 
     /// Validate and apply an action; returns the index of the recorded action.
-    pub fn act(&mut self, request: &ActionRequest, actor: &str) -> Result<usize, ActError> {
+    pub fn act(&mut self, request: &ActionRequest, identity: &Identity) -> Result<usize, ActError> {
+        let actor = identity.name.as_str();
         let verb = request.verb;
         let reason = request
             .reason
@@ -125,7 +126,7 @@ impl Engine {
                     self.deployments[d].version,
                 )?;
                 match verb {
-                    Verb::Approve => self.approve(d, &request, actor),
+                    Verb::Approve => self.approve(d, &request, identity),
                     Verb::Decline => self.decline(d, &request, actor),
                     Verb::Pause => self.pause_deployment(d, &request, actor),
                     Verb::Resume => self.resume_deployment(d, &request, actor),
@@ -188,7 +189,7 @@ impl Engine {
             TargetKind::Fleet => {
                 check_version(&request, "the fleet", self.summary.version)?;
                 match verb {
-                    Verb::Emergency => self.emergency(&request, actor),
+                    Verb::Emergency => self.emergency(&request, identity),
                     Verb::Approve
                     | Verb::Decline
                     | Verb::Pause

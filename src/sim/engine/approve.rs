@@ -1,9 +1,10 @@
 //! Approving and declining a deployment at its gate (the two-person rule, resuming a
-//! halted ring).
+//! halted ring), and the two-person rule itself: two approvals count only when they
+//! come from two persons.
 
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{
-    ActionState, Approval, DeploymentState, GateState, PendingApproval, RingState, Verb,
+    ActionState, Approval, DeploymentState, GateState, Identity, PendingApproval, RingState, Verb,
 };
 
 use super::Engine;
@@ -13,11 +14,14 @@ impl Engine {
     /// Approve a deployment:
     /// - awaiting approval: opens the next ring. A production ring needs two different
     ///   approvers: the first approval is recorded as pending (action
-    ///   awaiting-second-approver), a second one by the same identity is refused, one by
-    ///   another identity opens the ring and completes both actions.
+    ///   awaiting-second-approver), a second one by the same person (under any of their
+    ///   tokens) is refused, one by another person opens the ring and completes both
+    ///   actions.
     /// - halted: resumes the halted ring (the same ring, not the next one) once its
     ///   failures are handled (retried, excluded or rolled back so that the failure
-    ///   threshold no longer trips). One approver is enough to resume. The ring deploys
+    ///   threshold no longer trips). A production ring needs two persons to resume, as
+    ///   to open (whoever halted it may be one of them); elsewhere one approver is
+    ///   enough. The ring deploys
     ///   again and, once its installs are over, soaks again in full (a halt restarts the
     ///   soak). A bad patch is therefore handled without a new deployment: roll back or
     ///   exclude the broken hosts (or retry them once fixed), then approve.
@@ -25,8 +29,9 @@ impl Engine {
         &mut self,
         d: usize,
         request: &ActionRequest,
-        actor: &str,
+        identity: &Identity,
     ) -> Result<usize, ActError> {
+        let actor = identity.name.as_str();
         let name = self.deployments[d].name.clone();
         match self.deployments[d].state {
             DeploymentState::AwaitingApproval => {
@@ -56,7 +61,9 @@ impl Engine {
                             self.deployments[d].pending_approval = Some(PendingApproval {
                                 ring_id: self.rings[n].id.clone(),
                                 first_approver: actor.to_string(),
+                                first_person: identity.as_person().to_string(),
                                 at: self.now,
+                                resume: false,
                             });
                             self.dirty.deployments.insert(d);
                             self.deployment_runs[d].first_approval = Some(a);
@@ -65,13 +72,13 @@ impl Engine {
                             }
                             return Ok(a);
                         }
-                        Some(p) if p.first_approver == actor => {
-                            return Err(ActError::SecondApproverRequired(format!(
-                                "{actor} already approved opening {}; the two-person rule needs a second, different approver",
-                                self.rings[n].name
-                            )));
-                        }
                         Some(p) => {
+                            another_person(
+                                &p.first_person,
+                                &p.first_approver,
+                                identity,
+                                &format!("opening {}", self.rings[n].name),
+                            )?;
                             let detail = format!(
                                 "{} opened after a second approval by {actor}",
                                 self.rings[n].name
@@ -117,14 +124,59 @@ impl Engine {
                         self.rings[r].name, self.rings[r].gate.failure_threshold_pct
                     )));
                 }
+                let mut detail = format!("{} resumed", self.rings[r].name);
+                if self.rings[r].production && self.summary.capabilities.two_person_rule {
+                    let Some(p) = self.deployments[d].pending_approval.clone() else {
+                        let a = self.record(Record::asked(
+                            Verb::Approve,
+                            Scope::Deployment(d),
+                            request,
+                            actor,
+                            ActionState::AwaitingSecondApprover,
+                        ));
+                        self.actions[a].detail = Some(format!(
+                            "first approval to resume {} after the halt; a second approver (another person) must approve too",
+                            self.rings[r].name
+                        ));
+                        self.deployments[d].pending_approval = Some(PendingApproval {
+                            ring_id: self.rings[r].id.clone(),
+                            first_approver: actor.to_string(),
+                            first_person: identity.as_person().to_string(),
+                            at: self.now,
+                            resume: true,
+                        });
+                        self.dirty.deployments.insert(d);
+                        self.deployment_runs[d].first_approval = Some(a);
+                        self.set_gate(r, GateState::AwaitingSecondApprover, None);
+                        return Ok(a);
+                    };
+                    another_person(
+                        &p.first_person,
+                        &p.first_approver,
+                        identity,
+                        &format!("resuming {}", self.rings[r].name),
+                    )?;
+                    self.close_first_approval(
+                        d,
+                        ActionState::Succeeded,
+                        format!(
+                            "{} resumed after a second approval by {actor}",
+                            self.rings[r].name
+                        ),
+                    );
+                    detail = format!(
+                        "{} resumed (approved by {} and {actor})",
+                        self.rings[r].name, p.first_approver
+                    );
+                }
                 let dep = &mut self.deployments[d];
                 dep.state = DeploymentState::Running;
                 dep.state_reason = None;
+                dep.pending_approval = None;
                 self.dirty.deployments.insert(d);
                 self.set_ring_state(r, RingState::Deploying, None);
                 self.set_gate(r, GateState::NotReached, None);
                 self.requeue(d, r);
-                let detail = format!("{} resumed", self.rings[r].name);
                 Ok(self.done(
                     Verb::Approve,
                     Scope::Deployment(d),
@@ -181,4 +233,28 @@ impl Engine {
         self.dirty.deployments.insert(d);
         Ok(self.done(Verb::Decline, Scope::Deployment(d), request, actor, None))
     }
+}
+
+/// The two-person rule: the second approval of `what` must come from another person
+/// than the first (`first_person`, who approved as `first_name`). Two tokens of one
+/// person count once; persons are compared without regard to case ("Alice" is
+/// "alice").
+pub(super) fn another_person(
+    first_person: &str,
+    first_name: &str,
+    actor: &Identity,
+    what: &str,
+) -> Result<(), ActError> {
+    if first_person.to_lowercase() != actor.as_person().to_lowercase() {
+        return Ok(());
+    }
+    let token = if first_name == actor.name {
+        String::new()
+    } else {
+        format!(" (with the token {first_name})")
+    };
+    Err(ActError::SecondApproverRequired(format!(
+        "{} already approved {what}{token}; the two-person rule needs a second approver who is another person",
+        actor.as_person()
+    )))
 }

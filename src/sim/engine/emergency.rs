@@ -13,35 +13,14 @@ use super::act::Scope;
 use super::{Applies, DeploymentRun, Engine, RingRun};
 
 impl Engine {
-    /// Start an emergency deployment of one patch (found by id or by the CVE it fixes).
-    /// Targets, in order: a small look-alike test group (hosts of the same models and
-    /// tiers as the exposed and mission-critical ones, themselves low-risk), then
-    /// exposed and mission-critical hosts, then high criticality, then everyone else by
-    /// criticality. Each stage is a ring with a short automatic gate; maintenance
-    /// windows and user deferrals are overridden. Hosts busy with another deployment
-    /// are taken over when their current work finishes.
-    pub(super) fn emergency(
-        &mut self,
-        request: &ActionRequest,
-        actor: &str,
-    ) -> Result<usize, ActError> {
-        if !self.summary.capabilities.emergency {
-            return Err(ActError::Unsupported(
-                "this fleet has no emergency deployments".into(),
-            ));
-        }
-        if let Some(e) = &self.summary.emergency {
-            return Err(ActError::Conflict(format!(
-                "emergency deployment {} is already running",
-                e.deployment_id
-            )));
-        }
-        let p = match (&request.patch_id, &request.cve) {
+    /// The patch an emergency request names (by id or KB, or by the CVE it fixes).
+    pub(super) fn emergency_patch(&self, request: &ActionRequest) -> Result<usize, ActError> {
+        match (&request.patch_id, &request.cve) {
             (Some(id), _) => self
                 .patches
                 .iter()
                 .position(|p| p.id.eq_ignore_ascii_case(id) || p.kb.eq_ignore_ascii_case(id))
-                .ok_or_else(|| ActError::NotFound(format!("patch {id}")))?,
+                .ok_or_else(|| ActError::NotFound(format!("patch {id}"))),
             (None, Some(cve)) => self
                 .patches
                 .iter()
@@ -51,20 +30,16 @@ impl Engine {
                         .chain(&p.exploited_cves)
                         .any(|c| c.eq_ignore_ascii_case(cve))
                 })
-                .ok_or_else(|| ActError::NotFound(format!("a patch fixing {cve}")))?,
-            (None, None) => {
-                return Err(ActError::Invalid(
-                    "an emergency needs the patch_id or the cve to expedite".into(),
-                ));
-            }
-        };
-        let patch = self.patches[p].clone();
-        let cve = request
-            .cve
-            .clone()
-            .or_else(|| patch.exploited_cves.first().cloned())
-            .or_else(|| patch.cves.first().cloned())
-            .unwrap_or_default();
+                .ok_or_else(|| ActError::NotFound(format!("a patch fixing {cve}"))),
+            (None, None) => Err(ActError::Invalid(
+                "an emergency needs the patch_id or the cve to expedite".into(),
+            )),
+        }
+    }
+
+    /// Hosts an emergency of patch `p` would install it on; refused when there are none.
+    pub(super) fn emergency_targets(&self, p: usize) -> Result<Vec<usize>, ActError> {
+        let patch = &self.patches[p];
         let targets: Vec<usize> = (0..self.hosts.len())
             .filter(|&h| {
                 self.hosts[h].state != HostState::Excluded
@@ -84,6 +59,28 @@ impl Engine {
                 patch.kb
             )));
         }
+        Ok(targets)
+    }
+
+    /// Start an emergency deployment of patch `p` on `targets` (see
+    /// `Engine::emergency` for who may). Targets, in order: a small look-alike test
+    /// group (hosts of the same models and tiers as the exposed and mission-critical
+    /// ones, themselves low-risk), then exposed and mission-critical hosts, then high
+    /// criticality, then everyone else by criticality. Each stage is a ring with a
+    /// short automatic gate; maintenance windows and user deferrals are overridden.
+    /// Hosts busy with another deployment are taken over when their current work
+    /// finishes. `started` is the emergency as requested (by the first approver);
+    /// `actor` starts it now.
+    pub(super) fn start_emergency(
+        &mut self,
+        p: usize,
+        targets: Vec<usize>,
+        started: Emergency,
+        request: &ActionRequest,
+        actor: &str,
+    ) -> usize {
+        let patch = self.patches[p].clone();
+        let cve = started.cve.clone();
         let stages = emergency_stages(&self.hosts, &targets);
         let d = self.deployments.len();
         let number = d + 1;
@@ -159,7 +156,7 @@ impl Engine {
             rate_per_hour: 0.0,
             eta: None,
             created_at: self.now,
-            created_by: actor.to_string(),
+            created_by: started.started_by.clone(),
             version: 0,
         });
         self.deployment_runs.push(DeploymentRun::default());
@@ -188,12 +185,8 @@ impl Engine {
         }
         self.summary.emergency = Some(Emergency {
             deployment_id: dep_id,
-            cve: cve.clone(),
-            patch_id: patch.id.clone(),
-            started_by: actor.to_string(),
             started_at: self.now,
-            reason: request.reason.clone().unwrap_or_default(),
-            ticket: request.ticket.clone().unwrap_or_default(),
+            ..started
         });
         self.dirty.summary = true;
         self.open_ring(d, stage_rings[0], actor);
@@ -213,7 +206,7 @@ impl Engine {
                 "; {busy} busy hosts join when their current install finishes"
             ));
         }
-        Ok(self.done(Verb::Emergency, Scope::Fleet, request, actor, Some(detail)))
+        self.done(Verb::Emergency, Scope::Fleet, request, actor, Some(detail))
     }
 
     /// An emergency deployment takes a host over: it becomes pending for the emergency.

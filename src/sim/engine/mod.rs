@@ -19,7 +19,12 @@
 //! - Gates: when a ring has nothing pending, in flight or deferred, it soaks for the
 //!   gate's minimum soak time; then, if enough of its reachable hosts (offline ones do
 //!   not count) succeeded, an automatic gate opens the next ring and a manual gate waits
-//!   for approval. Production rings need two different approvers.
+//!   for approval. Production rings need two different approvers (persons, not
+//!   tokens), and so does resuming a halted production ring.
+//! - Emergencies are two-person too: one approver requests, another person confirms
+//!   within [`crate::model::EMERGENCY_REQUEST_TTL_SECS`] of fleet time, or the request
+//!   expires. Only a patch that fixes a known exploited CVE (and is not halted while it
+//!   cannot be uninstalled) is expedited without the confirmer's override reason.
 //! - Failure threshold: while a ring deploys, once enough hosts failed to mean something
 //!   (2% of the ring, at least [`MIN_FAILURES_TO_HALT`], at most 25) and failures exceed
 //!   the gate's share of the installs that are over (failed, or installed and waiting
@@ -29,12 +34,14 @@
 //! (the step, windows, starting installs, rates), `groups` (server reboot order),
 //! `gates` (soak, thresholds, opening rings, halts), `act` (validating and dispatching
 //! a verb, recording actions), `approve`, `control` (pause, resume, halt, retry,
-//! exclude), `rollback`, `emergency`, `query` (lookups and host pages).
+//! exclude), `rollback`, `emergency` (stages, taking hosts over), `emergency_request`
+//! (the two-person request, confirmation and expiry), `query` (lookups and host pages).
 
 mod act;
 mod approve;
 mod control;
 mod emergency;
+mod emergency_request;
 mod gates;
 mod groups;
 mod host;
@@ -200,6 +207,9 @@ pub struct Engine {
     pub actions: Vec<Action>,
     pub action_runs: Vec<ActionRun>,
     pub faults: Vec<Fault>,
+    /// The action of the emergency request waiting for its second approver
+    /// (`summary.pending_emergency`).
+    pub emergency_request: Option<usize>,
     timers: BTreeSet<(i64, u32)>,
     active_groups: BTreeSet<usize>,
     dirty: Dirty,
@@ -240,6 +250,7 @@ impl Engine {
             actions: Vec::new(),
             action_runs: Vec::new(),
             faults: Vec::new(),
+            emergency_request: None,
             timers: BTreeSet::new(),
             active_groups: BTreeSet::new(),
             dirty: Dirty::default(),

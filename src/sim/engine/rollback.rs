@@ -133,9 +133,16 @@ impl Engine {
         self.actions[a].progress_total = uninstall.len() as u32;
         match scope {
             Scope::Deployment(d) => {
+                // A first approval waiting for its second (to open or resume) is moot.
+                self.close_first_approval(
+                    d,
+                    ActionState::Failed,
+                    format!("the deployment is rolled back by {actor}"),
+                );
                 let dep = &mut self.deployments[d];
                 dep.state = DeploymentState::RollingBack;
                 dep.state_reason = Some(format!("rollback by {actor}"));
+                dep.pending_approval = None;
                 self.dirty.deployments.insert(d);
                 self.action_runs[a].deployment = Some(d);
                 if let Some(r) = self.current_ring(d)

@@ -12,6 +12,7 @@ impl Engine {
     /// Advance the clock by one step and let the fleet move.
     pub fn step(&mut self) {
         self.now += Duration::seconds(STEP_SECS);
+        self.expire_emergency_request();
         let now = secs(self.now);
         while let Some(&(at, h)) = self.timers.first() {
             if at > now {

@@ -128,6 +128,7 @@ pub fn generate(config: &SimConfig) -> Engine {
         clock_speed: 0.0,
         patch_tuesday: pt,
         emergency: None,
+        pending_emergency: None,
         counts: HostCounts::default(),
         capabilities: Capabilities {
             rollback: true,

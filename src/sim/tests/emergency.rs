@@ -22,10 +22,13 @@ fn emergency_deploys_lookalikes_first_then_by_exposure_and_criticality() {
         Err(ActError::Invalid(_))
     ));
     body.ticket = Some("INC-7".into());
-    let action = sim.act(body.clone(), &approver("alice")).unwrap();
+    // Two-person: alice asks, bob confirms.
+    let asked = sim.act(body.clone(), &approver("alice")).unwrap();
+    assert_eq!(asked.state, ActionState::AwaitingSecondApprover);
+    let action = sim.act(body.clone(), &approver("bob")).unwrap();
     assert_eq!(action.state, ActionState::Succeeded);
     assert!(matches!(
-        sim.act(body, &approver("bob")),
+        sim.act(body, &approver("carol")),
         Err(ActError::Conflict(_))
     ));
 

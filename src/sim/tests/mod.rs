@@ -1,5 +1,6 @@
 //! Simulator unit tests: lifecycle, gates, threshold halt, reboot order, two-person
-//! rule, rollback, retry, exclude, emergency, determinism, events and host queries.
+//! rule (approvals, halted resumes, emergencies), rollback, retry, exclude, emergency,
+//! determinism, events and host queries.
 //! One file per topic; this one holds the shared helpers.
 
 mod actions;
@@ -9,6 +10,7 @@ mod gates;
 mod generation;
 mod lifecycle;
 mod queries;
+mod two_person;
 
 use chrono::{DateTime, Utc};
 
@@ -35,10 +37,7 @@ fn sim(hosts: usize, seed: u64, scenario: Scenario) -> Arc<Simulator> {
 }
 
 fn approver(name: &str) -> Identity {
-    Identity {
-        name: name.into(),
-        role: Role::Approver,
-    }
+    Identity::new(name, Role::Approver)
 }
 
 fn request(verb: Verb, kind: TargetKind, id: &str) -> ActionRequest {
@@ -52,6 +51,7 @@ fn request(verb: Verb, kind: TargetKind, id: &str) -> ActionRequest {
         ticket: Some("CHG-1".into()),
         patch_id: None,
         cve: None,
+        override_reason: None,
         if_match: None,
     }
 }

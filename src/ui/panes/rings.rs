@@ -16,8 +16,18 @@ pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
     let rings = app.rings_shown();
     if let Some(ring) = rings.iter().find(|r| r.state == RingState::Halted) {
         let why = ring.state_reason.as_deref().unwrap_or("no reason given");
+        // A production ring resumes with two approvals: say when the first is in.
+        let pending = if ring.gate.state == GateState::AwaitingSecondApprover {
+            ", resume awaits a 2nd approver"
+        } else {
+            ""
+        };
         return Some((
-            format!("{} HALTED: {}", text::clean(&ring.name), text::clean(why)),
+            format!(
+                "{} HALTED{pending}: {}",
+                text::clean(&ring.name),
+                text::clean(why)
+            ),
             Loudness::Fail,
         ));
     }
