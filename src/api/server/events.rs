@@ -7,9 +7,10 @@
 //!
 //! The replay reads the history a chunk at a time ([`Limits::replay_chunk`] events,
 //! the next when the previous one has been sent): a stream holds one chunk, never the
-//! whole history, and the fleet's lock only while a chunk is copied. A `since` further
-//! behind than [`Limits::replay_max`] is a 410, as for a compacted log; streams are
-//! capped per identity and in all ([`super::streams`]).
+//! whole history, and the fleet's lock only while a chunk is copied. Two chunks are
+//! read at once, all streams together, so that a burst of replays takes turns. A
+//! `since` further behind than [`Limits::replay_max`] is a 410, as for a compacted
+//! log; streams are capped per identity and in all ([`super::streams`]).
 //!
 //! [`Limits::replay_chunk`]: super::Limits::replay_chunk
 //! [`Limits::replay_max`]: super::Limits::replay_max
@@ -27,7 +28,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::Deserialize;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
 
 use super::AppState;
 use super::gateway::Gateway;
@@ -97,6 +98,7 @@ pub(crate) async fn events(
         chunk_size: limits.replay_chunk.max(1),
         replaying: true,
         from_store: state.gateway.is_some(),
+        reads: state.replay_reads.clone(),
         last: since,
         remaining: state.faults.config.drop_stream_after,
         shutdown: state.shutdown.clone(),
@@ -136,6 +138,8 @@ struct Feed {
     /// Read the history from the store first (it keeps more than the fleet); false
     /// once the store could not be read.
     from_store: bool,
+    /// Turns to read a chunk, shared by every stream.
+    reads: Arc<Semaphore>,
     /// Last sequence number sent (or the one the client already has).
     last: Seq,
     /// Fault injection: events left before the stream is dropped.
@@ -161,6 +165,8 @@ impl Feed {
     /// The next chunk of the history after `last`: from the store while it has some
     /// (410 when it compacted them), then from the fleet's own log. Empty = caught up.
     async fn read_chunk(&mut self) -> Result<Vec<Event>, ApiProblem> {
+        // Closed only if the server is going away: read anyway.
+        let _turn = self.reads.clone().acquire_owned().await.ok();
         if let Some(gateway) = self.gateway.as_ref().filter(|_| self.from_store) {
             match gateway
                 .store()

@@ -15,6 +15,9 @@ pub const REPLAY_CHUNK: usize = 500;
 /// The furthest behind a stream may start: a `since` more events behind than this is
 /// answered 410, as for a compacted log (list again, then watch).
 pub const REPLAY_MAX: u64 = 50_000;
+/// Chunks of history read at once, all streams together: a hundred streams opened
+/// at once take turns instead of starving every other request of the CPU.
+pub const REPLAY_READS: usize = 2;
 /// `Idempotency-Key`s one identity may hold at once (each is kept for `keep_keys`).
 pub const KEYS_PER_IDENTITY: usize = 1000;
 /// Audit entries a server without a store keeps in memory (the oldest go first).

@@ -119,6 +119,8 @@ pub(crate) struct AppState {
     limits: Arc<Limits>,
     /// The event streams open now, under the caps of `limits`.
     streams: Arc<streams::Streams>,
+    /// Turns to read a chunk of history ([`limits::REPLAY_READS`] at once).
+    replay_reads: Arc<tokio::sync::Semaphore>,
     /// The audit trail of a server without a store (with one, the store keeps it).
     audit: Arc<audit::MemoryTrail>,
     /// Turns true when the server shuts down; ends the event streams.
@@ -152,6 +154,7 @@ fn build_router(
         )),
         gateway,
         streams: streams::Streams::new(limits.streams_per_identity, limits.streams),
+        replay_reads: Arc::new(tokio::sync::Semaphore::new(limits::REPLAY_READS)),
         audit: Arc::new(audit::MemoryTrail::new(limits.audit_in_memory)),
         limits: Arc::new(limits),
         shutdown,
