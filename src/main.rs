@@ -7,7 +7,7 @@ use chrono::{Local, Utc};
 use clap::{CommandFactory, Parser, Subcommand};
 
 use patchdeck::api::client::{Client, Transport, is_insecure_http};
-use patchdeck::api::server::{self, Faults, ServerOptions};
+use patchdeck::api::server::{self, ServerOptions};
 use patchdeck::api::tokens::{TokenFileError, Tokens};
 use patchdeck::app::{App, Context};
 use patchdeck::config::{self, Config};
@@ -328,7 +328,7 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
         let token = uuid::Uuid::new_v4().simple().to_string();
         let options = ServerOptions {
             tokens: Tokens::single("you", Role::Approver, token.clone()),
-            faults: Faults::default(),
+            ..ServerOptions::default()
         };
         let running = server::spawn(simulator, options, "127.0.0.1:0".parse()?).await?;
         let context = Context {

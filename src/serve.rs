@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::WrapErr;
 
 use crate::api::server::{
-    self, ConnectionLimits, Faults, FleetClock, Gateway, GatewayOptions, KEEP_EVENTS, Listening,
-    ServerOptions, Tls,
+    self, ConnectionLimits, Faults, FleetClock, Gateway, GatewayOptions, KEEP_EVENTS, Limits,
+    Listening, ServerOptions, Tls,
 };
 use crate::api::tokens::Tokens;
 use crate::sim::{Scenario, SimConfig, Simulator};
@@ -76,6 +76,18 @@ pub struct ServeArgs {
     /// How long the rollout lease lasts unless renewed, milliseconds (tests).
     #[arg(long, value_name = "MS", hide = true)]
     pub lease_ttl_ms: Option<u64>,
+    /// Event streams one identity may hold open at once (more are refused with 429).
+    #[arg(long, value_name = "N", default_value_t = server::STREAMS_PER_IDENTITY)]
+    pub max_streams_per_identity: usize,
+    /// Event streams the server holds open at once, all identities together.
+    #[arg(long, value_name = "N", default_value_t = server::STREAMS)]
+    pub max_streams: usize,
+    /// Idempotency-Keys one identity may hold at once (each kept 24 h; more are 429).
+    #[arg(long, value_name = "N", default_value_t = server::KEYS_PER_IDENTITY)]
+    pub max_keys_per_identity: usize,
+    /// The request log on stderr: one line per request and per refusal.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Fault injection: delay every request by this many milliseconds.
     #[arg(
@@ -129,7 +141,43 @@ pub struct ServeArgs {
     pub fault_abort_after_act: bool,
 }
 
+/// How `serve` writes its request log (on stderr; never a token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `2026-12-02T00:25:32Z  INFO patchdeck::request: request method=GET ...`
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+    /// No request log.
+    Off,
+}
+
+/// Installs the `tracing` subscriber of `serve`: INFO and above, on stderr, without
+/// colours. Only `serve` calls it: the console draws on the terminal and logs nothing.
+pub fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO);
+    // A subscriber already installed (a test harness) is left in place.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Off => Ok(()),
+    };
+}
+
 impl ServeArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            streams_per_identity: self.max_streams_per_identity,
+            streams: self.max_streams,
+            keys_per_identity: self.max_keys_per_identity,
+            ..Limits::default()
+        }
+    }
+
     pub fn faults(&self) -> Faults {
         Faults {
             latency: Duration::from_millis(self.fault_latency_ms),
@@ -191,12 +239,14 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         Some(path) => Tokens::load(path)?,
         None => Tokens::generate(),
     };
+    init_logging(args.log_format);
     let listening = args.listening()?;
     let tls = listening.tls.is_some();
     let durable = start_gateway(&args).await?;
     let options = ServerOptions {
         tokens,
         faults: args.faults(),
+        limits: args.limits(),
     };
     let server = server::spawn_listening(
         durable.simulator.clone(),
@@ -208,7 +258,9 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
     .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     println!("patchdeck API v1 at {}", server.url);
     if let Some(warning) = plain_http_warning(server.addr, tls) {
+        // On stderr for the one who started it, in the log for the one who reads it.
         eprintln!("{warning}");
+        tracing::warn!(target: "patchdeck::serve", "{warning}");
     }
     for line in &durable.report {
         println!("{line}");

@@ -35,7 +35,7 @@ async fn serve(scenario: Scenario, hosts: usize) -> Fleet {
     ]);
     let options = ServerOptions {
         tokens: tokens.clone(),
-        faults: Default::default(),
+        ..ServerOptions::default()
     };
     let server = spawn(sim.clone(), options, "127.0.0.1:0".parse().unwrap())
         .await

@@ -216,6 +216,7 @@ async fn check(seed: u64, scenario: Scenario, faults: Faults, steps: Vec<Step>) 
     let options = ServerOptions {
         tokens: Tokens::single("alice", Role::Approver, TOKEN),
         faults,
+        ..ServerOptions::default()
     };
     let backend: Arc<dyn Backend> = sim.clone();
     let server = spawn(backend, options, "127.0.0.1:0".parse().unwrap())

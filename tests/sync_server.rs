@@ -159,6 +159,7 @@ async fn serve(backend: Arc<LogBackend>, faults: Faults) -> RunningServer {
     let options = ServerOptions {
         tokens: Tokens::single("alice", Role::Approver, TOKEN),
         faults,
+        ..ServerOptions::default()
     };
     spawn(backend, options, "127.0.0.1:0".parse().unwrap())
         .await

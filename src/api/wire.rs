@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+
 use crate::backend::ActionRequest;
-use crate::model::Seq;
+use crate::model::{Seq, Target};
 
 /// Every list: `{"items": [...], "next_cursor": "..." | null, "sequence": N}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,6 +15,31 @@ pub struct List<T> {
     pub next_cursor: Option<String>,
     /// Sequence number the items are valid at: watch events from here.
     pub sequence: Seq,
+}
+
+/// One attempt at an action in `GET /v1/audit`, accepted or refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Place in the trail (1 first, increasing): the cursor pages by it.
+    pub seq: u64,
+    /// When the server answered (wall clock, UTC).
+    pub at: DateTime<Utc>,
+    /// Who asked (the token's identity); null when the token was missing or unknown.
+    pub identity: Option<String>,
+    /// The verb as asked, which may be one the target does not answer to.
+    pub verb: String,
+    pub target: Target,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// Problem `type` URI of a refusal; null when accepted.
+    pub problem_type: Option<String>,
+    /// The action the fleet recorded, when it recorded one.
+    pub action_id: Option<String>,
+    /// Which gateway answered (several gateways on one store); null without a store.
+    pub gateway: Option<String>,
 }
 
 /// Body of every `POST` action. `reason` and `ticket` are required for halt, rollback,

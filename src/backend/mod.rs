@@ -135,7 +135,8 @@ pub trait Backend: Send + Sync + 'static {
     fn deployments(&self) -> Listing<Deployment>;
     fn deployment(&self, id: &str) -> Option<Deployment>;
     fn patches(&self) -> Listing<Patch>;
-    /// The audit trail, oldest first.
+    /// The actions taken, oldest first; a backend may list only the last ones (the
+    /// simulator lists its last `sim::ACTIONS_LISTED`).
     fn actions(&self) -> Listing<Action>;
     fn hosts(&self, query: &HostQuery) -> HostPage;
     /// One host with its lifecycle history.
@@ -144,6 +145,14 @@ pub trait Backend: Send + Sync + 'static {
     fn sequence(&self) -> Seq;
     /// Events after `since`, in order; `Compacted` if some were dropped.
     fn events_since(&self, since: Seq) -> Result<Vec<Event>, Compacted>;
+    /// At most `limit` events after `since`, in order: one chunk of a replay (the API
+    /// server reads a stream's history this way, chunk after chunk). `Compacted` as
+    /// for `events_since`. Override it where copying the whole history is costly.
+    fn events_page(&self, since: Seq, limit: usize) -> Result<Vec<Event>, Compacted> {
+        let mut events = self.events_since(since)?;
+        events.truncate(limit);
+        Ok(events)
+    }
     /// Live events from now on. Subscribe, then call `events_since` to close the gap.
     fn subscribe(&self) -> broadcast::Receiver<Event>;
     /// Act. Returns the recorded action (the audit entry), which may be

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use crate::backend::Compacted;
 use crate::model::{Change, Event, Seq};
 
-/// Events kept before the oldest are compacted automatically.
-pub const DEFAULT_CAPACITY: usize = 200_000;
+/// Events kept before the oldest are compacted automatically (up to a tenth more are
+/// held before a compaction). The API replays at most 50,000 events to a stream.
+pub const DEFAULT_CAPACITY: usize = 50_000;
 
 #[derive(Debug)]
 pub struct EventLog {
@@ -63,13 +64,20 @@ impl EventLog {
 
     /// Events after `since`, oldest first.
     pub fn since(&self, since: Seq) -> Result<Vec<Event>, Compacted> {
+        self.page(since, usize::MAX)
+    }
+
+    /// At most `limit` events after `since`, oldest first (one chunk of a replay).
+    pub fn page(&self, since: Seq, limit: usize) -> Result<Vec<Event>, Compacted> {
         if since < self.compacted_through {
             return Err(Compacted {
                 oldest: self.compacted_through + 1,
             });
         }
-        let skip = (since - self.compacted_through) as usize;
-        Ok(self.events.iter().skip(skip).cloned().collect())
+        let skip = usize::try_from(since - self.compacted_through)
+            .unwrap_or(usize::MAX)
+            .min(self.events.len());
+        Ok(self.events.range(skip..).take(limit).cloned().collect())
     }
 
     #[allow(clippy::len_without_is_empty)]

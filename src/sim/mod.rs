@@ -54,6 +54,10 @@ pub struct SimConfig {
     pub start: DateTime<Utc>,
 }
 
+/// Actions listed (`Backend::actions`): the last ones taken; older ones are no longer
+/// listed (their changes were events; a gateway's store and audit keep them).
+pub const ACTIONS_LISTED: usize = 1000;
+
 /// Real-time tick of `spawn_clock`.
 const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 /// Capacity of the live event channel; a receiver that lags catches up with
@@ -257,8 +261,10 @@ impl Backend for Simulator {
 
     fn actions(&self) -> Listing<Action> {
         let inner = self.lock();
+        let actions = &inner.engine.actions;
+        let listed = actions.len().saturating_sub(ACTIONS_LISTED);
         Listing {
-            items: inner.engine.actions.clone(),
+            items: actions[listed..].to_vec(),
             sequence: inner.log.last(),
         }
     }
@@ -278,6 +284,10 @@ impl Backend for Simulator {
 
     fn events_since(&self, since: Seq) -> Result<Vec<Event>, Compacted> {
         self.lock().log.since(since)
+    }
+
+    fn events_page(&self, since: Seq, limit: usize) -> Result<Vec<Event>, Compacted> {
+        self.lock().log.page(since, limit)
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {

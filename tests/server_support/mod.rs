@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use futures_util::StreamExt;
-use patchdeck::api::server::{Faults, RunningServer, ServerOptions, spawn};
+use patchdeck::api::server::{Faults, Limits, RunningServer, ServerOptions, spawn};
 use patchdeck::api::tokens::Tokens;
 use patchdeck::api::wire::{PROBLEM_CONTENT_TYPE, Problem, ProblemType};
 use patchdeck::model::Event;
@@ -55,11 +55,17 @@ impl Fleet {
     }
 
     pub async fn start_with(config: SimConfig, faults: Faults) -> Fleet {
+        Fleet::start_limited(config, faults, Limits::default()).await
+    }
+
+    /// A fleet served under `limits` (small caps and chunks for the tests of bounds).
+    pub async fn start_limited(config: SimConfig, faults: Faults, limits: Limits) -> Fleet {
         let sim = Simulator::new(config);
         let tokens = Tokens::generate();
         let options = ServerOptions {
             tokens: tokens.clone(),
             faults,
+            limits,
         };
         let server = spawn(sim.clone(), options, "127.0.0.1:0".parse().unwrap())
             .await
@@ -135,11 +141,21 @@ impl Fleet {
 
     /// Opens the event stream; `last_event_id` goes in the header, `since` in the query.
     pub async fn events(&self, since: Option<u64>, last_event_id: Option<u64>) -> Response {
+        self.events_as("vera", since, last_event_id).await
+    }
+
+    /// Opens the event stream as `who`.
+    pub async fn events_as(
+        &self,
+        who: &str,
+        since: Option<u64>,
+        last_event_id: Option<u64>,
+    ) -> Response {
         let path = match since {
             Some(since) => format!("/v1/events?since={since}"),
             None => "/v1/events".to_string(),
         };
-        let mut request = self.request("vera", Method::GET, &path);
+        let mut request = self.request(who, Method::GET, &path);
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 
 use std::sync::Arc;
 
-use super::AppState;
 use super::gateway::Gateway;
-use super::idempotency::{MAX_KEY_LEN, Stored, valid_key};
+use super::idempotency::{self, MAX_KEY_LEN, Stored, valid_key};
 use super::problem::ApiProblem;
+use super::{AppState, audit};
 use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, ProblemType};
 use crate::backend::ActionRequest;
 use crate::model::{Identity, Target, TargetKind, Verb};
@@ -169,11 +169,11 @@ async fn on_target(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Decides and answers one action; with a store, every attempt (refusals too) goes
-/// to the audit trail before the answer does.
+/// Decides and answers one action; every attempt (refusals too) goes to the audit
+/// trail (the store's, or the one in memory) before the answer does.
 async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
     let decided = decide(state, &call).await;
-    if let Some(gateway) = &state.gateway {
+    {
         let (status, problem_type, action_id) = match &decided {
             Ok((stored, _)) => answer_fields(stored.status.as_u16(), &stored.body),
             Err(problem) => (
@@ -183,8 +183,9 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
             ),
         };
         let body: ActionBody = parse_body(&call.body).unwrap_or_default();
-        gateway
-            .audit(AuditEntry {
+        audit::record(
+            state,
+            AuditEntry {
                 at: chrono::Utc::now(),
                 identity: call.identity.name.clone(),
                 verb: call.verb_word.clone(),
@@ -199,8 +200,9 @@ async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
                 problem_type,
                 action_id,
                 gateway: None,
-            })
-            .await;
+            },
+        )
+        .await;
     }
     decided.map(|(stored, replayed)| stored.response(replayed))
 }
@@ -223,9 +225,6 @@ pub(crate) async fn audit_unauthenticated(
     uri: &Uri,
     problem: &ApiProblem,
 ) {
-    let Some(gateway) = &state.gateway else {
-        return;
-    };
     if method != Method::POST {
         return;
     }
@@ -243,8 +242,9 @@ pub(crate) async fn audit_unauthenticated(
         }
         _ => return,
     };
-    gateway
-        .audit(AuditEntry {
+    audit::record(
+        state,
+        AuditEntry {
             at: chrono::Utc::now(),
             identity: String::new(),
             verb: verb.to_string(),
@@ -259,8 +259,9 @@ pub(crate) async fn audit_unauthenticated(
             problem_type: Some(problem.problem.problem_type.clone()),
             action_id: None,
             gateway: None,
-        })
-        .await;
+        },
+    )
+    .await;
 }
 
 /// The answer to one action and whether it is a replay of a stored one.
@@ -333,14 +334,15 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
             }
         };
     };
-    // Same method, path, If-Match and body (in canonical form) = the same request.
-    let fingerprint = format!(
+    // Same method, path, If-Match and body (in canonical form) = the same request;
+    // its SHA-256 is kept, not the request.
+    let fingerprint = idempotency::digest(&format!(
         "{} {}\nif-match: {:?}\n{}",
         call.method,
         call.uri.path(),
         if_match,
         serde_json::to_string(&body).unwrap_or_default()
-    );
+    ));
     let reused = || {
         ApiProblem::new(
             ProblemType::IdempotencyKeyReused,
@@ -351,7 +353,9 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
         ))
     };
     // Requests with one key wait for each other here, on this gateway.
-    let slot = state.idempotency.slot(&call.identity.name, &key);
+    let slot = state
+        .idempotency
+        .slot(&call.identity.name, &key, std::time::Instant::now())?;
     let mut stored = slot.lock_owned().await;
     if let Some(previous) = stored.as_ref() {
         if previous.fingerprint == fingerprint {

@@ -4,9 +4,16 @@
 //!
 //! Each key has its own async lock, held while the action runs, so two concurrent
 //! requests with the same key act once: the second waits and gets the stored answer.
+//!
+//! Keys are held per identity, at most [`Limits::keys_per_identity`] each, for
+//! [`Limits::keep_keys`]; what a request asked is kept as a SHA-256 digest.
+//!
+//! [`Limits::keys_per_identity`]: super::Limits::keys_per_identity
+//! [`Limits::keep_keys`]: super::Limits::keep_keys
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -14,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::gateway::ActResult;
 use super::problem::ApiProblem;
-use crate::api::wire::PROBLEM_CONTENT_TYPE;
+use crate::api::wire::{PROBLEM_CONTENT_TYPE, ProblemType};
 use crate::store::IdempotentAnswer;
 
 /// Header set on an answer that is a replay of a stored one.
@@ -26,7 +33,7 @@ pub(crate) const MAX_KEY_LEN: usize = 255;
 /// A stored answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
-    /// What the request asked (method, path, If-Match, canonical body).
+    /// SHA-256 of what the request asked (method, path, If-Match, canonical body).
     pub fingerprint: String,
     pub status: StatusCode,
     pub content_type: HeaderValue,
@@ -105,45 +112,147 @@ impl Stored {
 
 pub(crate) type Slot = Arc<tokio::sync::Mutex<Option<Stored>>>;
 
-/// Bounded map of (identity, key) -> answer; the oldest keys are forgotten first.
+/// The SHA-256 (hex) of what a request asked: its fingerprint is kept, not the request.
+pub(crate) fn digest(request: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(request.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The keys of every identity with their answers: at most `per_identity` keys per
+/// identity, each kept `keep` after its first use. A key is never forgotten while a
+/// request holds its slot, and one identity's keys never push out another's: a caller
+/// at its quota is refused (429) until its own oldest key expires.
 pub(crate) struct IdempotencyStore {
-    capacity: usize,
-    inner: Mutex<Slots>,
+    per_identity: usize,
+    keep: Duration,
+    inner: Mutex<Keys>,
+}
+
+/// How often every identity's expired keys are forgotten (each identity's own are
+/// forgotten whenever it sends a key).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+struct Keys {
+    by_identity: HashMap<String, IdentityKeys>,
+    last_sweep: Option<Instant>,
 }
 
 #[derive(Default)]
-struct Slots {
-    by_key: HashMap<(String, String), Slot>,
-    order: VecDeque<(String, String)>,
+struct IdentityKeys {
+    slots: HashMap<String, Slot>,
+    /// Keys by first use, oldest first.
+    order: VecDeque<(Instant, String)>,
+}
+
+impl IdentityKeys {
+    /// Forgets the keys first used `keep` or longer before `now`, except those whose
+    /// slot a request holds now.
+    fn expire(&mut self, keep: Duration, now: Instant) {
+        let mut in_use = Vec::new();
+        while let Some((since, _)) = self.order.front() {
+            if !expired(*since, keep, now) {
+                break;
+            }
+            let Some((since, key)) = self.order.pop_front() else {
+                break;
+            };
+            match self.slots.get(&key) {
+                Some(slot) if Arc::strong_count(slot) > 1 => in_use.push((since, key)),
+                _ => {
+                    self.slots.remove(&key);
+                }
+            }
+        }
+        for entry in in_use.into_iter().rev() {
+            self.order.push_front(entry);
+        }
+    }
+}
+
+fn expired(since: Instant, keep: Duration, now: Instant) -> bool {
+    since.checked_add(keep).is_some_and(|until| until <= now)
 }
 
 impl IdempotencyStore {
-    pub fn new(capacity: usize) -> IdempotencyStore {
+    pub fn new(per_identity: usize, keep: Duration) -> IdempotencyStore {
         IdempotencyStore {
-            capacity: capacity.max(1),
-            inner: Mutex::new(Slots::default()),
+            per_identity: per_identity.max(1),
+            keep,
+            inner: Mutex::new(Keys::default()),
         }
     }
 
-    /// The slot of one key, created empty if new. Lock it for the whole action.
-    pub fn slot(&self, identity: &str, key: &str) -> Slot {
-        let mut slots = self
+    /// The slot of one key of `identity` at `now`, created empty if new (429 when the
+    /// identity holds its quota of keys). Lock it for the whole action.
+    pub fn slot(&self, identity: &str, key: &str, now: Instant) -> Result<Slot, ApiProblem> {
+        let mut keys = self
             .inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let id = (identity.to_string(), key.to_string());
-        if let Some(slot) = slots.by_key.get(&id) {
-            return slot.clone();
+        if keys
+            .last_sweep
+            .is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY)
+        {
+            keys.last_sweep = Some(now);
+            let keep = self.keep;
+            keys.by_identity.retain(|_, mine| {
+                mine.expire(keep, now);
+                !mine.slots.is_empty()
+            });
+        }
+        let mine = keys.by_identity.entry(identity.to_string()).or_default();
+        mine.expire(self.keep, now);
+        if let Some(slot) = mine.slots.get(key) {
+            return Ok(slot.clone());
+        }
+        if mine.slots.len() >= self.per_identity {
+            return Err(self.over_quota(identity, mine, now));
         }
         let slot = Slot::default();
-        slots.by_key.insert(id.clone(), slot.clone());
-        slots.order.push_back(id);
-        while slots.order.len() > self.capacity {
-            if let Some(oldest) = slots.order.pop_front() {
-                slots.by_key.remove(&oldest);
-            }
-        }
-        slot
+        mine.slots.insert(key.to_string(), slot.clone());
+        mine.order.push_back((now, key.to_string()));
+        Ok(slot)
+    }
+
+    /// 429: `identity` holds its quota; `Retry-After` is when its oldest key expires.
+    fn over_quota(&self, identity: &str, mine: &IdentityKeys, now: Instant) -> ApiProblem {
+        let wait = mine
+            .order
+            .front()
+            .and_then(|(since, _)| since.checked_add(self.keep))
+            .map_or(self.keep, |until| until.saturating_duration_since(now));
+        let seconds = wait.as_secs().max(1);
+        let mut problem = ApiProblem::new(ProblemType::RateLimited, "Too many Idempotency-Keys")
+            .detail(format!(
+                "{identity} holds {} Idempotency-Keys, the most one identity may hold (each is kept {}); the oldest is forgotten in {}: retry then, or retry a request already sent with its own key",
+                mine.slots.len(),
+                words(self.keep),
+                words(Duration::from_secs(seconds)),
+            ));
+        problem.retry_after = Some(seconds);
+        problem
+    }
+
+    /// Keys held now, all identities together.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        let keys = self.inner.lock().unwrap();
+        keys.by_identity.values().map(|mine| mine.slots.len()).sum()
+    }
+}
+
+/// "24 h", "3 h 12 min", "40 s".
+fn words(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    match (secs / 3600, (secs % 3600) / 60) {
+        (0, 0) => format!("{secs} s"),
+        (0, minutes) => format!("{minutes} min"),
+        (hours, 0) => format!("{hours} h"),
+        (hours, minutes) => format!("{hours} h {minutes} min"),
     }
 }
 
@@ -156,24 +265,78 @@ pub(crate) fn valid_key(key: &str) -> bool {
 mod tests {
     use super::*;
 
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+
     #[test]
     fn same_identity_and_key_share_a_slot_others_do_not() {
-        let store = IdempotencyStore::new(10);
-        let first = store.slot("alice", "k1");
-        assert!(Arc::ptr_eq(&first, &store.slot("alice", "k1")));
-        assert!(!Arc::ptr_eq(&first, &store.slot("bob", "k1")));
-        assert!(!Arc::ptr_eq(&first, &store.slot("alice", "k2")));
+        let store = IdempotencyStore::new(10, DAY);
+        let now = Instant::now();
+        let first = store.slot("alice", "k1", now).unwrap();
+        assert!(Arc::ptr_eq(
+            &first,
+            &store.slot("alice", "k1", now).unwrap()
+        ));
+        assert!(!Arc::ptr_eq(&first, &store.slot("bob", "k1", now).unwrap()));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &store.slot("alice", "k2", now).unwrap()
+        ));
     }
 
     #[test]
-    fn oldest_keys_are_forgotten_beyond_capacity() {
-        let store = IdempotencyStore::new(2);
-        let first = store.slot("alice", "k1");
-        store.slot("alice", "k2");
-        store.slot("alice", "k3");
-        assert!(!Arc::ptr_eq(&first, &store.slot("alice", "k1")));
-        let slots = store.inner.lock().unwrap();
-        assert_eq!(slots.by_key.len(), 2);
+    fn an_identity_over_its_quota_is_refused_and_pushes_out_nobody() {
+        let store = IdempotencyStore::new(3, DAY);
+        let now = Instant::now();
+        let bobs = store.slot("bob", "b1", now).unwrap();
+        for n in 0..3 {
+            store.slot("oscar", &format!("o{n}"), now).unwrap();
+        }
+        let refused = store
+            .slot("oscar", "o3", now + Duration::from_secs(3600))
+            .expect_err("the fourth key is over the quota");
+        assert_eq!(refused.status().as_u16(), 429);
+        assert_eq!(refused.retry_after, Some(23 * 3600));
+        let detail = refused.problem.detail.unwrap();
+        assert!(
+            detail.contains("oscar holds 3 Idempotency-Keys"),
+            "{detail}"
+        );
+        assert!(detail.contains("forgotten in 23 h"), "{detail}");
+        // Bob's key is still his, and oscar's own keys still answer.
+        assert!(Arc::ptr_eq(&bobs, &store.slot("bob", "b1", now).unwrap()));
+        assert!(store.slot("oscar", "o0", now).is_ok());
+        assert_eq!(store.len(), 4);
+    }
+
+    #[test]
+    fn keys_expire_after_the_time_limit_but_never_while_in_use() {
+        let store = IdempotencyStore::new(2, DAY);
+        let now = Instant::now();
+        let first = store.slot("alice", "k1", now).unwrap();
+        let held = store.slot("alice", "k2", now).unwrap();
+        drop(first);
+        let later = now + DAY;
+        // k1 expired: a new slot (the retry acts again); k2 is held by a request.
+        let again = store.slot("alice", "k1", later).unwrap();
+        assert!(!Arc::ptr_eq(&again, &held));
+        assert!(Arc::ptr_eq(
+            &held,
+            &store.slot("alice", "k2", later).unwrap()
+        ));
+        assert_eq!(store.len(), 2);
+        drop(again);
+        drop(held);
+        // The sweep forgets every identity's expired keys, idle ones included.
+        store.slot("bob", "b1", later + DAY).unwrap();
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn fingerprints_are_sha256_digests() {
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

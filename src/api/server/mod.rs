@@ -10,12 +10,16 @@
 //! Backend's. docs/api.md documents every endpoint.
 
 mod actions;
+mod audit;
 mod events;
 mod gateway;
 mod idempotency;
+mod limits;
 mod listen;
 mod problem;
+mod request_log;
 mod resources;
+mod streams;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,11 +40,16 @@ use crate::api::wire::ProblemType;
 use crate::backend::Backend;
 
 pub use actions::FLEET_TARGET_ID;
+pub use audit::AUDIT_ROLE;
 pub use gateway::{
     ActResult, FleetClock, Gateway, GatewayOptions, HealthReport, KEEP_EVENTS, KEEP_KEYS,
     LEASE_TTL, ROLLOUT_LEASE, Replayed,
 };
 pub use idempotency::REPLAYED_HEADER;
+pub use limits::{
+    AUDIT_IN_MEMORY, KEYS_PER_IDENTITY, Limits, REPLAY_CHUNK, REPLAY_MAX, STREAMS,
+    STREAMS_PER_IDENTITY,
+};
 pub use listen::{
     CONNECTION_IDLE_TIMEOUT, ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
     MIN_IDLE_TIMEOUT, Tls,
@@ -57,6 +66,8 @@ pub struct ServerOptions {
     pub tokens: Tokens,
     /// Faults to inject (tests and demos of a bad network); none by default.
     pub faults: Faults,
+    /// How much callers may make the server hold (streams, replay, keys, audit).
+    pub limits: Limits,
 }
 
 /// Response header saying whether the gateway's store takes writes: `ok` or
@@ -110,12 +121,16 @@ pub(crate) struct AppState {
     faults: Arc<FaultState>,
     idempotency: Arc<idempotency::IdempotencyStore>,
     gateway: Option<Arc<Gateway>>,
+    limits: Arc<Limits>,
+    /// The event streams open now, under the caps of `limits`.
+    streams: Arc<streams::Streams>,
+    /// Turns to read a chunk of history ([`limits::REPLAY_READS`] at once).
+    replay_reads: Arc<tokio::sync::Semaphore>,
+    /// The audit trail of a server without a store (with one, the store keeps it).
+    audit: Arc<audit::MemoryTrail>,
     /// Turns true when the server shuts down; ends the event streams.
     shutdown: watch::Receiver<bool>,
 }
-
-/// How many `Idempotency-Key`s are remembered (per server, oldest forgotten first).
-const IDEMPOTENCY_CAPACITY: usize = 10_000;
 
 /// The API v1 routes over `backend`. Event streams of this router end only when the
 /// client goes away; use [`spawn`] for a server that can be shut down.
@@ -130,6 +145,7 @@ fn build_router(
     gateway: Option<Arc<Gateway>>,
     shutdown: watch::Receiver<bool>,
 ) -> Router {
+    let limits = options.limits;
     let state = AppState {
         backend,
         tokens: Arc::new(options.tokens),
@@ -137,8 +153,15 @@ fn build_router(
             config: options.faults,
             requests: AtomicU64::new(0),
         }),
-        idempotency: Arc::new(idempotency::IdempotencyStore::new(IDEMPOTENCY_CAPACITY)),
+        idempotency: Arc::new(idempotency::IdempotencyStore::new(
+            limits.keys_per_identity,
+            limits.keep_keys,
+        )),
         gateway,
+        streams: streams::Streams::new(limits.streams_per_identity, limits.streams),
+        replay_reads: Arc::new(tokio::sync::Semaphore::new(limits::REPLAY_READS)),
+        audit: Arc::new(audit::MemoryTrail::new(limits.audit_in_memory)),
+        limits: Arc::new(limits),
         shutdown,
     };
     Router::new()
@@ -155,6 +178,7 @@ fn build_router(
         .route("/v1/hosts/{id}/{verb}", post(actions::on_host))
         .route("/v1/patches", get(resources::patches))
         .route("/v1/actions", get(resources::actions))
+        .route("/v1/audit", get(audit::audit))
         .route("/v1/emergency", post(actions::emergency))
         .route("/v1/events", get(events::events))
         .fallback(|| async { ApiProblem::not_found("no such endpoint in patchdeck API v1") })
@@ -167,6 +191,7 @@ fn build_router(
             gateway_header,
         ))
         .layer(middleware::from_fn(problem::errors_as_problems))
+        .layer(middleware::from_fn(request_log::log_request))
         .with_state(state)
 }
 
@@ -218,8 +243,11 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         actions::audit_unauthenticated(&state, request.method(), request.uri(), &problem).await;
         return problem.into_response();
     };
-    request.extensions_mut().insert(identity);
-    next.run(request).await
+    request.extensions_mut().insert(identity.clone());
+    let mut response = next.run(request).await;
+    // Who asked, for the request log.
+    response.extensions_mut().insert(identity);
+    response
 }
 
 /// Latency, 429/503 bursts and malformed bodies, as configured in [`Faults`].

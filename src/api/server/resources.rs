@@ -23,8 +23,8 @@ pub const SEQUENCE_HEADER: &str = "patchdeck-sequence";
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PageParams {
-    cursor: Option<String>,
-    limit: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,7 +223,7 @@ fn page_in_memory<T: Identified + Serialize>(
 }
 
 /// `limit`: 100 by default, at most 1000 (larger values are lowered), at least 1.
-fn parse_limit(limit: Option<&str>) -> Result<usize, ApiProblem> {
+pub(crate) fn parse_limit(limit: Option<&str>) -> Result<usize, ApiProblem> {
     let Some(text) = limit else {
         return Ok(DEFAULT_LIMIT);
     };
@@ -276,7 +276,7 @@ fn resource<T: Serialize>(headers: &HeaderMap, item: &T, version: u64) -> Respon
 }
 
 /// A list, `ETag: "seq-<sequence>"` and the sequence header.
-fn list<T: Serialize>(headers: &HeaderMap, page: List<T>) -> Response {
+pub(crate) fn list<T: Serialize>(headers: &HeaderMap, page: List<T>) -> Response {
     let sequence = page.sequence;
     let mut response = respond_tagged(headers, &page, format!("\"seq-{sequence}\""));
     set_sequence(&mut response, sequence);
