@@ -10,6 +10,7 @@
 //! Backend's. docs/api.md documents every endpoint.
 
 mod actions;
+mod dry_run;
 mod events;
 mod gateway;
 mod idempotency;
