@@ -43,7 +43,7 @@ async fn a_dry_run_answers_the_plan_and_acts_on_nothing() {
     let plan: ActionPlan = within("the plan", answer.json()).await.expect("a plan");
     assert_eq!(plan.target.id, deployment.id);
     assert_eq!(plan.target_version, deployment.version);
-    assert!(plan.notes.iter().any(|n| n.contains("reason and a ticket")));
+    assert_eq!(plan.needs, ["reason", "ticket"]);
     assert_eq!(
         (fleet.sim.sequence(), fleet.actions().await.len()),
         before,

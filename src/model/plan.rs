@@ -46,6 +46,10 @@ pub struct ActionPlan {
     /// Other things the operator should know before sending.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Fields the request still lacks to be sent ("reason", "ticket",
+    /// "override_reason"): a dry run is answered without them.
+    #[serde(default)]
+    pub needs: Vec<String>,
 }
 
 /// A set of hosts: how many, and the first [`PLAN_HOST_IDS`] of their ids.

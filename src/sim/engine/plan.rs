@@ -31,16 +31,17 @@ impl Engine {
         let first = self.first_approval(request);
         let mut notes = Vec::new();
         // A dialog asks for the plan before its form is filled in: what the form still
-        // needs is a note, not a refusal.
+        // needs is listed, not a refusal.
+        let mut needs = Vec::new();
         let mut request = request.clone();
         let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
-        if request.verb.needs_reason() && (blank(&request.reason) || blank(&request.ticket)) {
-            notes.push(format!(
-                "{} needs a reason and a ticket",
-                request.verb.as_str()
-            ));
-            for field in [&mut request.reason, &mut request.ticket] {
+        if request.verb.needs_reason() {
+            for (name, field) in [
+                ("reason", &mut request.reason),
+                ("ticket", &mut request.ticket),
+            ] {
                 if blank(field) {
+                    needs.push(name.to_string());
                     *field = Some("(plan)".into());
                 }
             }
@@ -50,22 +51,26 @@ impl Engine {
             if let Err(ActError::Invalid(why)) = probe.act(&request, identity)
                 && why.contains("override_reason")
             {
-                notes.push(why);
+                let needed = self
+                    .emergency_patch(&request)
+                    .ok()
+                    .and_then(|p| self.override_needed(p))
+                    .unwrap_or(why);
+                notes.push(format!("the confirmation needs override_reason: {needed}"));
+                needs.push("override_reason".into());
                 request.override_reason = Some("(plan)".into());
             }
         }
         let request = &request;
         let mut after = self.clone();
+        let mut summary = None;
         let (action, approval) = match after.act(request, identity) {
             Ok(a) if after.actions[a].state == ActionState::AwaitingSecondApprover => {
                 let words = after.actions[a].detail.clone().unwrap_or_default();
-                // What the approval of another person would then start.
-                match after.act(&second_half(request), &another(identity)) {
-                    Ok(second) => notes.push(format!(
-                        "when another person approves: {}",
-                        after.actions[second].detail.clone().unwrap_or_default()
-                    )),
-                    Err(why) => notes.push(format!("the second approval would be refused: {why}")),
+                summary = Some(words.clone());
+                // What the approval of another person would then start (the stages).
+                if let Err(why) = after.act(&second_half(request), &another(identity)) {
+                    notes.push(format!("the second approval would be refused: {why}"));
                 }
                 let approval = ApprovalPlan {
                     step: ApprovalStep::First,
@@ -91,6 +96,10 @@ impl Engine {
                 after = self.clone();
                 let a = after.act(&second_half(request), &another(identity))?;
                 let (by, at) = first.unzip();
+                summary = Some(
+                    "nothing: another approval of yours is refused; the stages are what another person's approval starts"
+                        .into(),
+                );
                 let approval = ApprovalPlan {
                     step: ApprovalStep::AlreadyYours,
                     first_approver: by,
@@ -101,13 +110,15 @@ impl Engine {
             }
             Err(why) => return Err(why),
         };
-        let summary = after.actions[action].detail.clone().unwrap_or_else(|| {
-            format!(
-                "{} {}",
-                request.verb.past_tense(),
-                after.actions[action].target_name
-            )
-        });
+        let summary = summary
+            .or_else(|| after.actions[action].detail.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "{} {}",
+                    request.verb.past_tense(),
+                    after.actions[action].target_name
+                )
+            });
         let (target_name, target_version) = self.name_and_version(request);
         let mut plan = ActionPlan {
             verb: request.verb,
@@ -126,6 +137,7 @@ impl Engine {
             not_uninstallable: Vec::new(),
             skipped: Vec::new(),
             notes,
+            needs,
         };
         let restore: BTreeSet<usize> = after
             .action_runs
@@ -263,9 +275,16 @@ impl Engine {
                     .iter()
                     .filter(|&&h| self.hosts[h as usize].state.is_in_flight())
                     .count();
-                if under_way > 0 {
+                let waiting = self.ring_runs[r].queue.len();
+                let verb = request.verb;
+                if matches!(verb, Verb::Pause | Verb::Halt | Verb::Decline) {
                     plan.notes.push(format!(
-                        "{}: {under_way} installs under way finish either way",
+                        "{}: {waiting} hosts waiting to start do not start; {under_way} installs under way finish",
+                        self.rings[r].name
+                    ));
+                } else if verb == Verb::Resume {
+                    plan.notes.push(format!(
+                        "{}: {waiting} hosts waiting to start start again in open windows",
                         self.rings[r].name
                     ));
                 }
