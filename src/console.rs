@@ -191,6 +191,17 @@ pub async fn run(
                             );
                         }
                     }
+                    Effect::Plan { id, requests } => {
+                        let client = client.clone();
+                        let to_app = messages.clone();
+                        tokio::spawn(async move {
+                            let mut plans = Vec::with_capacity(requests.len());
+                            for request in &requests {
+                                plans.push(client.plan(request).await.map_err(|e| e.to_string()));
+                            }
+                            let _ = to_app.send(Msg::Planned { id, plans }).await;
+                        });
+                    }
                     Effect::Act(call) => {
                         let client = client.clone();
                         let to_app = messages.clone();

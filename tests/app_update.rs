@@ -17,7 +17,8 @@ use patchdeck::app::{App, Dialog, Effect, ListId, Mode, Msg, Screen, WizardStep,
 use patchdeck::audit::AuditResult;
 use patchdeck::backend::{ActError, ActionCall, Backend, Outcome, Refusal, SyncUpdate};
 use patchdeck::model::{
-    Action, Change, DeploymentState, Event, HostState, Identity, Role, TargetKind, Verb,
+    Action, ApprovalStep, Change, DeploymentState, Event, HostState, Identity, Role, TargetKind,
+    Verb,
 };
 use patchdeck::sim::{Scenario, Simulator};
 
@@ -664,7 +665,11 @@ fn action_keys_open_the_right_dialog_where_they_apply() {
         let mut app = base.clone();
         go(&mut app);
         let effects = press(&mut app, KeyCode::Char(key));
-        assert!(effects.is_empty(), "{name}: opening sends nothing");
+        assert!(acts(&effects).is_empty(), "{name}: opening sends nothing");
+        assert!(
+            matches!(effects.as_slice(), [Effect::Plan { requests, .. }] if requests.len() == confirm(&app).plan.targets.len()),
+            "{name}: opening asks the server for the plan of each target: {effects:?}"
+        );
         let dialog = confirm(&app);
         assert_eq!(dialog.plan.verb, verb, "{name}");
         assert_eq!(dialog.plan.targets[0].target.kind, kind, "{name}");
@@ -682,6 +687,51 @@ fn action_keys_open_the_right_dialog_where_they_apply() {
     let mut app = base.clone();
     press(&mut app, KeyCode::Char('E'));
     assert!(matches!(app.dialog, Some(Dialog::Emergency(_))));
+}
+
+#[test]
+fn the_ring_pause_dialog_shows_the_servers_plan_from_its_answer() {
+    let simulator = standard_simulator();
+    let mut app = console_on(&simulator);
+    press(&mut app, KeyCode::Char('1'));
+    select_row(&mut app, "wave-1");
+    let effects = press(&mut app, KeyCode::Char('p'));
+    let [Effect::Plan { id, requests }] = effects.as_slice() else {
+        panic!("p asks for the server's plan: {effects:?}");
+    };
+    assert_eq!(requests[0].verb, Verb::Pause);
+    assert_eq!(requests[0].target.id, "wave-1");
+    assert!(confirm(&app).server.is_planning());
+    assert!(screen(&mut app, 80, 24).contains("planning..."));
+    // An answer to another question changes nothing.
+    let plan = simulator
+        .plan(&requests[0], app.identity.as_ref().unwrap())
+        .unwrap();
+    update(
+        &mut app,
+        Msg::Planned {
+            id: "someone-else".into(),
+            plans: vec![Ok(plan.clone())],
+        },
+    );
+    assert!(confirm(&app).server.is_planning());
+    update(
+        &mut app,
+        Msg::Planned {
+            id: id.clone(),
+            plans: vec![Ok(plan.clone())],
+        },
+    );
+    let dialog = confirm(&app);
+    assert_eq!(dialog.server.plans(), std::slice::from_ref(&plan));
+    let shown = screen(&mut app, 80, 24);
+    let stage = &plan.stages[0];
+    assert_eq!(stage.ring_name, "Wave 1: Americas");
+    assert!(
+        shown.contains(&format!("Wave 1: Americas: {} hosts", stage.hosts.count)),
+        "the ring and its hosts, as the server said: {shown}"
+    );
+    assert!(!shown.contains("planning..."), "{shown}");
 }
 
 #[test]
@@ -941,14 +991,22 @@ fn first_approval_of_a_production_ring_says_a_second_approver_is_needed() {
     let simulator = standard_simulator();
     let mut app = console_on(&simulator);
     on_servers_deployment(&mut app);
-    press(&mut app, KeyCode::Char('a'));
+    let effects = press(&mut app, KeyCode::Char('a'));
     assert!(
-        confirm(&app)
-            .plan
-            .blast
-            .notes
-            .iter()
-            .any(|n| n.contains("second, different approver"))
+        confirm(&app).server.is_planning(),
+        "planning until the server answers"
+    );
+    answer_plans(&mut app, &simulator, &effects);
+    let approval = confirm(&app)
+        .server
+        .approval()
+        .cloned()
+        .expect("an approval step");
+    assert_eq!(approval.step, ApprovalStep::First);
+    assert!(
+        approval.words.contains("second, different approver"),
+        "{}",
+        approval.words
     );
     let calls = acts(&press(&mut app, KeyCode::Enter));
     let effects = done(&mut app, &calls[0], answer(&simulator, &calls[0]));
@@ -997,8 +1055,9 @@ fn a_412_shows_what_changed_and_enter_replans_with_the_new_version_and_a_new_key
         message.contains("awaiting-approval -> paused"),
         "says what changed: {message}"
     );
-    // Enter plans again: nothing sent yet, the new version, a new key.
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    // Enter plans again: nothing sent yet (the server's plan is asked for again), the
+    // new version, a new key.
+    assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());
     let dialog = confirm(&app);
     assert_eq!(dialog.stage, Stage::Editing);
     assert_eq!(dialog.plan.targets[0].version, now_version);
@@ -1278,14 +1337,9 @@ fn select_all_of_a_filtered_host_list_then_r_retries_each_failed_host() {
     press(&mut app, KeyCode::Char('r'));
     let dialog = confirm(&app);
     assert!(
-        dialog
-            .plan
-            .blast
-            .notes
-            .iter()
-            .any(|n| n.contains("skipped")),
+        dialog.plan.notes.iter().any(|n| n.contains("skipped")),
         "says which hosts are left out: {:?}",
-        dialog.plan.blast.notes
+        dialog.plan.notes
     );
     let calls = acts(&press(&mut app, KeyCode::Enter));
     let targets: BTreeSet<String> = calls.iter().map(|c| c.request.target.id.clone()).collect();
@@ -1350,7 +1404,7 @@ fn emergency_wizard_needs_the_rollback_plan_ticked_then_the_cve_typed() {
         "ticked and unticked is not ticked"
     );
     press(&mut app, KeyCode::Char(' '));
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());
     let plan = confirm(&app).plan.clone();
     assert_eq!(plan.verb, Verb::Emergency);
     let cve = plan.cve.clone().expect("the exploited CVE");
@@ -1505,7 +1559,7 @@ fn replanning_after_a_412_leaves_out_the_targets_already_done() {
             ..
         }
     ));
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());
     let plan = &confirm(&app).plan;
     assert_eq!(
         plan.targets
@@ -1660,14 +1714,9 @@ fn approving_a_halted_deployment_plans_resuming_its_ring() {
         dialog.plan.title
     );
     assert!(
-        dialog
-            .plan
-            .blast
-            .notes
-            .iter()
-            .any(|n| n.contains("still failed")),
+        dialog.plan.notes.iter().any(|n| n.contains("still failed")),
         "the failed hosts are pointed out: {:?}",
-        dialog.plan.blast.notes
+        dialog.plan.notes
     );
 }
 
@@ -1933,7 +1982,7 @@ fn p_on_a_halted_ring_or_deployment_offers_resume_with_cause_gate_and_look_alike
         "{}",
         dialog.plan.title
     );
-    let notes = dialog.plan.blast.notes.join("\n");
+    let notes = dialog.plan.notes.join("\n");
     assert!(
         notes.contains("halt cause STILL THERE: 6 hosts still failed"),
         "{notes}"
@@ -1980,7 +2029,7 @@ fn once_the_failed_hosts_are_handled_the_resume_says_the_cause_is_cleared() {
     send_changes(&mut app, changes);
     select_row(&mut app, "pilot");
     press(&mut app, KeyCode::Char('p'));
-    let notes = confirm(&app).plan.blast.notes.join("\n");
+    let notes = confirm(&app).plan.notes.join("\n");
     assert!(notes.contains("halt cause cleared"), "{notes}");
     assert!(!notes.contains("WARNING"), "{notes}");
 }

@@ -14,7 +14,9 @@ use patchdeck::app::confirm::{ConfirmDialog, Field};
 use patchdeck::app::viewport::banner_words;
 use patchdeck::app::{App, Dialog, Effect, Msg, update};
 use patchdeck::backend::{ActionCall, ActionRequest, Backend, Outcome, SyncUpdate};
-use patchdeck::model::{ActionState, DeploymentState, Identity, Role, Target, TargetKind, Verb};
+use patchdeck::model::{
+    ActionState, ApprovalStep, DeploymentState, Identity, Role, Target, TargetKind, Verb,
+};
 use patchdeck::sim::{Scenario, Simulator};
 
 fn confirm(app: &App) -> &ConfirmDialog {
@@ -100,8 +102,14 @@ fn every_console_sees_a_pending_emergency_and_e_confirms_it() {
     assert!(words.contains("30m left"), "{words}");
     assert_snapshot!("emergency_requested_banner_80x24", screen(&mut app, 80, 24));
 
-    press(&mut app, KeyCode::Char('E'));
+    let effects = press(&mut app, KeyCode::Char('E'));
+    answer_plans(&mut app, &simulator, &effects);
     let dialog = confirm(&app);
+    let approval = dialog
+        .server
+        .approval()
+        .expect("the server's two-person step");
+    assert_eq!(approval.step, ApprovalStep::Completes, "{}", approval.words);
     let request = dialog.request.as_ref().expect("the request is shown");
     assert_eq!(request.requested_by, "alice");
     assert!(dialog.plan.title.starts_with("CONFIRM the EMERGENCY"));
@@ -179,8 +187,14 @@ fn a_patch_without_an_exploited_cve_asks_the_confirmer_for_an_override() {
     let mut app = console_on(&simulator);
     let words = banner_words(&app).unwrap();
     assert!(words.contains("override needed"), "{words}");
-    press(&mut app, KeyCode::Char('E'));
+    let effects = press(&mut app, KeyCode::Char('E'));
+    answer_plans(&mut app, &simulator, &effects);
     assert!(confirm(&app).fields().contains(&Field::Override));
+    assert!(
+        confirm(&app).server.plans()[0]
+            .needs
+            .contains(&"override_reason".to_string())
+    );
     let cve = confirm(&app).plan.confirm_text.clone().unwrap();
     fill(&mut app, &["checked", "CAB-1", "", &cve]);
     assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());

@@ -18,7 +18,8 @@ use patchdeck::backend::Backend;
 use patchdeck::backend::{Connection, SyncUpdate};
 use patchdeck::keys::Keymap;
 use patchdeck::model::{
-    ActionState, Deployment, DeploymentState, GateState, RingState, Role, TargetKind, Verb,
+    ActionState, ApprovalStep, Deployment, DeploymentState, GateState, RingState, Role, TargetKind,
+    Verb,
 };
 use patchdeck::sim::Scenario;
 use patchdeck::ui::{Look, view};
@@ -235,6 +236,13 @@ impl Console {
             let mut next = Vec::new();
             for effect in queue {
                 match effect {
+                    Effect::Plan { id, requests } => {
+                        let mut plans = Vec::new();
+                        for request in &requests {
+                            plans.push(self.client.plan(request).await.map_err(|e| e.to_string()));
+                        }
+                        next.extend(update(&mut self.app, Msg::Planned { id, plans }));
+                    }
                     Effect::Act(call) => {
                         let outcome = self.client.act_outcome(&call).await;
                         next.extend(update(
@@ -258,8 +266,8 @@ impl Console {
     }
 
     /// Focus Rings, select Pilot (first row, then one down), press `a` (approve the
-    /// deployment in it) and confirm.
-    async fn approve_in_pilot(&mut self) {
+    /// deployment in it), see the server's plan say `step`, and confirm.
+    async fn approve_in_pilot(&mut self, step: ApprovalStep) {
         self.keys(&[KeyCode::Char('1'), KeyCode::Char('g'), KeyCode::Char('j')])
             .await;
         assert_eq!(
@@ -271,16 +279,12 @@ impl Console {
             panic!("no confirmation dialog: {:?}", self.app.flash);
         };
         assert_eq!(confirm.plan.verb, Verb::Approve);
-        assert!(
-            confirm
-                .plan
-                .blast
-                .notes
-                .iter()
-                .any(|n| n.contains("second, different approver")),
-            "the dialog does not warn about the two-person rule: {:?}",
-            confirm.plan.blast.notes
-        );
+        // The server's dry run says up front where the two-person rule stands.
+        let approval = confirm
+            .server
+            .approval()
+            .unwrap_or_else(|| panic!("the dialog shows no approval step: {:?}", confirm.server));
+        assert_eq!(approval.step, step, "{}", approval.words);
         self.keys(&[KeyCode::Enter]).await;
     }
 
@@ -314,7 +318,7 @@ async fn two_consoles_share_one_fleet_for_a_two_person_approval() {
     let mut alice = Console::open(&fleet, "alice").await;
     let mut bob = Console::open(&fleet, "bob").await;
 
-    alice.approve_in_pilot().await;
+    alice.approve_in_pilot(ApprovalStep::First).await;
     assert_eq!(alice.audit.len(), 1);
     assert_eq!(alice.audit[0].outcome, "awaiting-second-approver");
     assert_eq!(alice.audit[0].identity, "alice (approver)");
@@ -342,7 +346,7 @@ async fn two_consoles_share_one_fleet_for_a_two_person_approval() {
             app.fleet.deployments[&id].pending_approval.is_some()
         })
         .await;
-    alice.approve_in_pilot().await;
+    alice.approve_in_pilot(ApprovalStep::AlreadyYours).await;
     assert_eq!(alice.audit.len(), 2);
     assert!(
         alice.audit[1].outcome.starts_with("refused"),
@@ -362,7 +366,7 @@ async fn two_consoles_share_one_fleet_for_a_two_person_approval() {
     assert!(alice.app.dialog.is_none());
 
     // Bob approves: the ring opens, and both consoles see it.
-    bob.approve_in_pilot().await;
+    bob.approve_in_pilot(ApprovalStep::Completes).await;
     assert_eq!(bob.audit.len(), 1);
     assert_eq!(bob.audit[0].outcome, "succeeded");
     for console in [&mut alice, &mut bob] {

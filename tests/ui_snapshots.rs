@@ -31,6 +31,13 @@ fn snapshot_both(name: &str, app: &mut App) {
     }
 }
 
+/// Press `key` and answer the dry runs it asks for as the standard simulator would
+/// (the consoles of these tests show the standard fleet).
+fn press_planned(app: &mut App, key: KeyCode) {
+    let effects = press(app, key);
+    answer_plans(app, &standard_simulator(), &effects);
+}
+
 /// A console with the pane of this digit focused; its title is in reverse video at
 /// both sizes (the one sign of focus that does not need colour).
 fn focused(key: char) -> App {
@@ -167,22 +174,27 @@ fn command_mode_with_completion() {
 fn halt_confirm_dialog() {
     let mut app = focused('2');
     press(&mut app, KeyCode::Char('j'));
-    press(&mut app, KeyCode::Char('H'));
+    press_planned(&mut app, KeyCode::Char('H'));
     assert!(app.dialog.is_some(), "H opens the halt dialog");
     snapshot_both("halt_dialog", &mut app);
 }
 
 #[test]
 fn emergency_wizard_steps() {
-    let mut app = console_on(&simulator(Scenario::ZeroDay, 3600));
+    let simulator = simulator(Scenario::ZeroDay, 3600);
+    let mut app = console_on(&simulator);
     press(&mut app, KeyCode::Char('E'));
     snapshot_both("emergency_1_patch", &mut app);
-    press(&mut app, KeyCode::Enter);
+    let effects = press(&mut app, KeyCode::Enter);
+    let planning = screen(&mut app, 80, 24);
+    assert!(planning.contains("planning..."), "{planning}");
+    answer_plans(&mut app, &simulator, &effects);
     snapshot_both("emergency_2_targets", &mut app);
     press(&mut app, KeyCode::Enter);
     snapshot_both("emergency_3_rollback_plan", &mut app);
     press(&mut app, KeyCode::Char(' '));
-    press(&mut app, KeyCode::Enter);
+    let effects = press(&mut app, KeyCode::Enter);
+    answer_plans(&mut app, &simulator, &effects);
     snapshot_both("emergency_4_confirm", &mut app);
 }
 
@@ -284,8 +296,9 @@ fn terminal_too_small() {
 
 #[test]
 fn rollback_dialog_counts() {
-    // Pilot after the bad patch: of the 15 hosts the deployment touched there, 9 have a
-    // KB that cannot be uninstalled (a restore) and 7 reboot to uninstall.
+    // Pilot after the bad patch, as the server's dry run says: of the 15 hosts the
+    // deployment touched there, 6 are uninstalled (and reboot) and 9 have a KB that
+    // cannot be uninstalled (a restore).
     let mut app = focused('1');
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(
@@ -293,15 +306,14 @@ fn rollback_dialog_counts() {
             .as_deref(),
         Some("pilot")
     );
-    press(&mut app, KeyCode::Char('R'));
+    press_planned(&mut app, KeyCode::Char('R'));
     assert!(app.dialog.is_some(), "R opens the rollback dialog");
     for (width, height) in [SMALL, LARGE] {
         let shown = screen(&mut app, width, height);
         for counts in [
-            "15 hosts",
-            "7 will reboot",
-            "RESTORE REQUIRED on 9 hosts",
-            "7 hosts reboot to uninstall",
+            "Pilot: 6 hosts",
+            "6 hosts (0 servers), 6 will reboot",
+            "9 hosts need a restore: KB5032201 cannot be uninstalled",
         ] {
             assert!(
                 shown.contains(counts),
@@ -555,7 +567,7 @@ fn resume_after_halt_dialog() {
     // Pilot is halted by the failure threshold: `p` on it offers the resume.
     let mut app = focused('1');
     press(&mut app, KeyCode::Char('j'));
-    press(&mut app, KeyCode::Char('p'));
+    press_planned(&mut app, KeyCode::Char('p'));
     let screen = annotated(&draw(&mut app, 80, 24));
     assert!(screen.contains("Resume "), "{screen}");
     assert!(screen.contains("STILL THERE"), "{screen}");
@@ -597,18 +609,95 @@ fn the_emergency_checklist_folds_to_one_line_and_c_toggles_it() {
     let mut app = console_on(&simulator);
     let folded = screen(&mut app, 80, 24);
     let row = folded.lines().nth(2).expect("row 2");
-    assert!(row.contains("checklist 3/5 done; next:"), "{folded}");
+    // Built from the stages the server created; ticked only from the fleet's counts.
+    assert!(
+        row.contains("checklist 1/5 done; next: no look-alike hosts found"),
+        "{folded}"
+    );
     assert!(
         folded.lines().nth(3).unwrap().contains("1 Rings"),
         "{folded}"
     );
     press(&mut app, KeyCode::Char('c'));
     let open = screen(&mut app, 80, 24);
-    assert!(open.contains("[x] rollback plan ready"), "{open}");
+    for item in [
+        "[ ] no look-alike hosts found: test by hand",
+        "[ ] rollback plan ready",
+        "[~] critical first, then the rest: exposed and mission-critical 15/15; high",
+    ] {
+        assert!(open.contains(item), "{item}: {open}");
+    }
     assert!(open.contains("c folds"), "{open}");
+    assert_snapshot!(
+        "emergency_checklist_80x24",
+        annotated(&draw(&mut app, 80, 24))
+    );
     press(&mut app, KeyCode::Char('c'));
     assert_eq!(screen(&mut app, 80, 24), folded);
     // On a tall terminal it opens unless folded by hand.
     let mut tall = console_on(&simulator);
-    assert!(screen(&mut tall, 200, 50).contains("[x] rollback plan ready"));
+    assert!(screen(&mut tall, 200, 50).contains("[ ] rollback plan ready"));
+}
+
+/// The approve dialog of the servers deployment (awaiting approval for the production
+/// servers ring) once the server's plan came, after `before` approved first (if
+/// anyone): the two-person step is said first.
+fn approve_dialog(before: Option<&str>) -> String {
+    let simulator = standard_simulator();
+    if let Some(first) = before {
+        act(
+            &simulator,
+            first,
+            Verb::Approve,
+            TargetKind::Deployment,
+            &awaiting(&simulator),
+            None,
+        );
+    }
+    let id = awaiting(&simulator);
+    let mut app = console_on(&simulator);
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('g'));
+    while app
+        .selected_key(app.active_list().expect("deployments"))
+        .as_deref()
+        != Some(id.as_str())
+    {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let effects = press(&mut app, KeyCode::Char('a'));
+    let planning = screen(&mut app, 80, 24);
+    assert!(planning.contains("planning..."), "{planning}");
+    answer_plans(&mut app, &simulator, &effects);
+    annotated(&draw(&mut app, 80, 24))
+}
+
+fn awaiting(simulator: &patchdeck::sim::Simulator) -> String {
+    simulator
+        .deployments()
+        .items
+        .into_iter()
+        .find(|d| d.state == patchdeck::model::DeploymentState::AwaitingApproval)
+        .expect("a deployment awaits approval")
+        .id
+}
+
+#[test]
+fn approve_dialog_says_where_the_two_person_rule_stands() {
+    let first = approve_dialog(None);
+    assert!(
+        first.contains("Approval: first of two approvals"),
+        "{first}"
+    );
+    assert_snapshot!("approve_first_80x24", first);
+    let completes = approve_dialog(Some("alice"));
+    assert!(
+        completes.contains("Approval: completes the two-person rule"),
+        "{completes}"
+    );
+    assert!(completes.contains("alice approved at"), "{completes}");
+    assert_snapshot!("approve_completes_80x24", completes);
+    let mine = approve_dialog(Some("you"));
+    assert!(mine.contains("Approval: YOU ALREADY APPROVED"), "{mine}");
+    assert_snapshot!("approve_already_yours_80x24", mine);
 }

@@ -10,7 +10,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::outcome::TargetOutcome;
-use super::plan::{self, PlannedAction, PlannedTarget};
+use super::plan::{self, PlannedAction, PlannedTarget, ServerPlan};
 use super::wizard::{EmergencyWizard, WizardStep};
 use super::{App, Dialog, Effect, SentAction, target};
 use crate::backend::{ActionCall, ActionRequest};
@@ -54,6 +54,8 @@ pub enum Resend {
 #[derive(Debug, Clone)]
 pub struct ConfirmDialog {
     pub plan: PlannedAction,
+    /// What the server says the action would do (its dry run), shown as it came.
+    pub server: ServerPlan,
     pub reason: Input,
     pub ticket: Input,
     pub confirm: Input,
@@ -83,6 +85,7 @@ impl ConfirmDialog {
         };
         ConfirmDialog {
             plan,
+            server: ServerPlan::Planning { id: String::new() },
             reason: Input::default(),
             ticket: Input::default(),
             confirm: Input::default(),
@@ -197,7 +200,7 @@ pub(super) fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
                 input: Input::default(),
             });
         } else if let Some(pending) = pending {
-            confirm_request(app, pending);
+            return confirm_request(app, pending);
         } else if app.fleet.patches.is_empty() {
             app.set_flash("no patches known: nothing to deploy in an emergency", true);
         } else {
@@ -206,6 +209,7 @@ pub(super) fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
                 selected: 0,
                 rollback_plan_ready: false,
                 error: None,
+                plan: None,
             }));
         }
         return Vec::new();
@@ -222,14 +226,16 @@ pub(super) fn on_fleet_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
             }
             open_confirm(app, plan)
         }
-        Err(why) => app.set_flash(format!("{}: {why}", action.label()), true),
+        Err(why) => {
+            app.set_flash(format!("{}: {why}", action.label()), true);
+            Vec::new()
+        }
     }
-    Vec::new()
 }
 
 /// `E` while another approver's emergency request waits: its confirmation dialog; the
 /// requester is told that it waits for someone else.
-fn confirm_request(app: &mut App, pending: PendingEmergency) {
+fn confirm_request(app: &mut App, pending: PendingEmergency) -> Vec<Effect> {
     let mine = app
         .identity
         .as_ref()
@@ -243,22 +249,43 @@ fn confirm_request(app: &mut App, pending: PendingEmergency) {
             ),
             false,
         );
-        return;
+        return Vec::new();
     }
-    match plan::plan_confirm_emergency(&app.fleet, &pending, app.fleet_now()) {
+    match plan::plan_confirm_emergency(&app.fleet, &pending) {
         Ok(plan) => {
-            open_confirm(app, plan);
+            let effects = open_confirm(app, plan);
             if let Some(Dialog::Confirm(confirm)) = &mut app.dialog {
                 confirm.request = Some(pending);
             }
+            effects
         }
-        Err(why) => app.set_flash(format!("emergency: {why}"), true),
+        Err(why) => {
+            app.set_flash(format!("emergency: {why}"), true);
+            Vec::new()
+        }
     }
 }
 
-pub(super) fn open_confirm(app: &mut App, plan: PlannedAction) {
+/// Open the confirmation dialog of `plan` and ask the server for its plan.
+pub(super) fn open_confirm(app: &mut App, plan: PlannedAction) -> Vec<Effect> {
     let keys = plan.targets.iter().map(|_| app.new_key()).collect();
-    app.dialog = Some(Dialog::Confirm(Box::new(ConfirmDialog::new(plan, keys))));
+    let mut confirm = ConfirmDialog::new(plan, keys);
+    let effect = ask_server(app, &mut confirm);
+    app.dialog = Some(Dialog::Confirm(Box::new(confirm)));
+    vec![effect]
+}
+
+/// Ask for the server's plan of every target of the dialog, as it would be sent.
+fn ask_server(app: &mut App, confirm: &mut ConfirmDialog) -> Effect {
+    let requests = confirm
+        .plan
+        .targets
+        .iter()
+        .map(|t| confirm.request(t))
+        .collect();
+    let (state, effect) = plan::server::ask(app, requests);
+    confirm.server = state;
+    effect
 }
 
 pub(super) fn on_confirm_key(
@@ -291,6 +318,7 @@ pub(super) fn on_confirm_key(
                     Ok(plan) => {
                         confirm.keys = plan.targets.iter().map(|_| app.new_key()).collect();
                         confirm.plan = plan;
+                        effects.push(ask_server(app, &mut confirm));
                         confirm.done.clear();
                         confirm.stage = Stage::Editing;
                         confirm.error =

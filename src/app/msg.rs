@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use crate::audit::AuditRecord;
-use crate::backend::{ActionCall, Outcome, SyncUpdate};
-use crate::model::Host;
+use crate::backend::{ActionCall, ActionRequest, Outcome, SyncUpdate};
+use crate::model::{ActionPlan, Host};
 
 /// What arrives on the app's channel.
 #[derive(Debug, Clone)]
@@ -23,6 +23,12 @@ pub enum Msg {
     HostDetail {
         id: String,
         result: Box<Result<Host, String>>,
+    },
+    /// Answer to `Effect::Plan`: the server's plan of each request, in order, or why
+    /// there is none.
+    Planned {
+        id: String,
+        plans: Vec<Result<ActionPlan, String>>,
     },
     /// Answer to `Effect::Act`.
     ActionDone {
@@ -41,6 +47,12 @@ pub enum Effect {
     SwitchContext(String),
     /// Load one host with its history (`GET /v1/hosts/{id}`).
     FetchHost(String),
+    /// Ask the API for the plans of these actions (`?dry_run=true`, nothing done);
+    /// answered by `Msg::Planned` with this id.
+    Plan {
+        id: String,
+        requests: Vec<ActionRequest>,
+    },
     /// Send an action to the API.
     Act(ActionCall),
     /// Append to the local audit log.

@@ -44,6 +44,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dirty = true;
             Vec::new()
         }
+        Msg::Planned { id, plans } => {
+            super::plan::server::on_planned(app, &id, plans);
+            Vec::new()
+        }
         Msg::ActionDone {
             idempotency_key,
             outcome,

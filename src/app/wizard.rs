@@ -7,7 +7,10 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::confirm::open_confirm;
 use super::lists::Pane;
+use super::plan::ServerPlan;
 use super::{App, Dialog, Effect, ListId, plan};
+use crate::backend::ActionRequest;
+use crate::model::{Target, TargetKind, Verb};
 
 /// The steps of `E` before the confirmation: pick the patch, see the order of targets,
 /// confirm the rollback plan. Then reason, ticket and the CVE typed to confirm.
@@ -17,6 +20,9 @@ pub struct EmergencyWizard {
     pub selected: usize,
     pub rollback_plan_ready: bool,
     pub error: Option<String>,
+    /// The server's plan of the emergency of the chosen patch (its stages), asked for
+    /// when the patch is chosen.
+    pub plan: Option<ServerPlan>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +47,25 @@ pub(super) fn on_wizard_key(
         (WizardStep::Patch, KeyCode::Up | KeyCode::Char('k')) => {
             wizard.selected = wizard.selected.saturating_sub(1);
         }
-        (WizardStep::Patch, KeyCode::Enter) => wizard.step = WizardStep::Targets,
+        (WizardStep::Patch, KeyCode::Enter) => {
+            if let Some(patch) = candidates.get(wizard.selected) {
+                let planned = plan::plan_emergency(&app.fleet, patch);
+                let mut request = ActionRequest::new(
+                    Verb::Emergency,
+                    Target {
+                        kind: TargetKind::Fleet,
+                        id: "fleet".into(),
+                    },
+                );
+                request.patch_id = planned.patch_id;
+                request.cve = planned.cve;
+                let (state, effect) = plan::server::ask(app, vec![request]);
+                wizard.plan = Some(state);
+                wizard.step = WizardStep::Targets;
+                app.dialog = Some(Dialog::Emergency(wizard));
+                return vec![effect];
+            }
+        }
         (WizardStep::Targets, KeyCode::Enter) => wizard.step = WizardStep::RollbackPlan,
         (WizardStep::Targets, KeyCode::Backspace | KeyCode::BackTab) => {
             wizard.step = WizardStep::Patch
@@ -56,9 +80,8 @@ pub(super) fn on_wizard_key(
             if !wizard.rollback_plan_ready {
                 wizard.error = Some("confirm the rollback plan first (Space)".into());
             } else if let Some(patch) = candidates.get(wizard.selected) {
-                let plan = plan::plan_emergency(&app.fleet, patch, app.fleet_now());
-                open_confirm(app, plan);
-                return Vec::new();
+                let plan = plan::plan_emergency(&app.fleet, patch);
+                return open_confirm(app, plan);
             }
         }
         _ => {}

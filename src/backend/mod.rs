@@ -19,8 +19,8 @@ pub use sync::{Connection, GatewayHealth, SyncUpdate};
 use tokio::sync::broadcast;
 
 use crate::model::{
-    Action, Capabilities, Deployment, Event, Host, HostState, Identity, Patch, Ring, Seq, Summary,
-    Target, Verb,
+    Action, ActionPlan, Capabilities, Deployment, Event, Host, HostState, Identity, Patch, Ring,
+    Seq, Summary, Target, Verb,
 };
 
 /// Items valid at one point of the event stream: watch from `sequence` to stay current.
@@ -158,4 +158,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Act. Returns the recorded action (the audit entry), which may be
     /// `awaiting-second-approver` for a first approval on a production ring.
     fn act(&self, request: ActionRequest, actor: &Identity) -> Result<Action, ActError>;
+    /// What `act` would do with `request` now, without doing anything (a dry run):
+    /// refused as the action would be, except that a second approval by the same person
+    /// is a plan that says so.
+    fn plan(&self, request: &ActionRequest, actor: &Identity) -> Result<ActionPlan, ActError> {
+        let _ = (request, actor);
+        Err(ActError::Unsupported(
+            "this fleet cannot say what an action would do (no dry run)".into(),
+        ))
+    }
 }

@@ -10,6 +10,7 @@ mod event;
 mod fleet;
 mod host;
 mod patch;
+mod plan;
 mod ring;
 mod summary;
 mod verb;
@@ -25,6 +26,10 @@ pub use event::{Change, Event};
 pub use fleet::Fleet;
 pub use host::{Exception, Failure, Host, HostKind, HostState, Transition};
 pub use patch::{Patch, PatchKind, Severity};
+pub use plan::{
+    ActionPlan, ApprovalPlan, ApprovalStep, PLAN_HOST_IDS, PlanHosts, PlanStage, PlanWindow,
+    Skipped,
+};
 pub use ring::{
     Criticality, Gate, GateMode, GateState, PatchingGroup, Ring, RingKind, RingState, Tier,
 };

@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 
 use crate::backend::{ActError, ActionRequest, Backend, Compacted, HostPage, HostQuery, Listing};
 use crate::model::{
-    Action, Capabilities, Deployment, Event, Host, Identity, Patch, Ring, Seq, Summary,
+    Action, ActionPlan, Capabilities, Deployment, Event, Host, Identity, Patch, Ring, Seq, Summary,
 };
 
 pub use engine::{MIN_FAILURES_TO_HALT, STEP_SECS, SYSTEM};
@@ -299,5 +299,9 @@ impl Backend for Simulator {
         let a = inner.engine.act(&request, actor)?;
         self.publish(&mut inner);
         Ok(inner.engine.actions[a].clone())
+    }
+
+    fn plan(&self, request: &ActionRequest, actor: &Identity) -> Result<ActionPlan, ActError> {
+        self.lock().engine.plan(request, actor)
     }
 }

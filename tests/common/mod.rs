@@ -302,3 +302,28 @@ pub fn acts(effects: &[Effect]) -> Vec<patchdeck::backend::ActionCall> {
         })
         .collect()
 }
+
+/// Answer every `Effect::Plan` among `effects` as the server would: the simulator's
+/// plans for the console's identity, delivered as `Msg::Planned`.
+#[allow(dead_code)]
+pub fn answer_plans(app: &mut App, simulator: &Simulator, effects: &[Effect]) {
+    let who = app
+        .identity
+        .clone()
+        .unwrap_or_else(|| Identity::new("you", Role::Approver));
+    for effect in effects {
+        if let Effect::Plan { id, requests } = effect {
+            let plans = requests
+                .iter()
+                .map(|r| simulator.plan(r, &who).map_err(|e| e.to_string()))
+                .collect();
+            update(
+                app,
+                Msg::Planned {
+                    id: id.clone(),
+                    plans,
+                },
+            );
+        }
+    }
+}

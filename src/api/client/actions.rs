@@ -9,8 +9,8 @@ use super::error::ClientError;
 use super::http::read_json;
 use super::retry::ACT;
 use crate::api::wire::{self, ActionBody};
-use crate::backend::{ActionCall, Outcome, Refusal};
-use crate::model::{Action, Target, TargetKind, Verb};
+use crate::backend::{ActionCall, ActionRequest, Outcome, Refusal};
+use crate::model::{Action, ActionPlan, Target, TargetKind, Verb};
 
 impl Client {
     /// Act: `POST` the verb to its target. A timeout or connection error is retried
@@ -31,6 +31,33 @@ impl Client {
                     .timeout(self.request_timeout)
                     .header(header::CONTENT_TYPE, "application/json")
                     .header(wire::IDEMPOTENCY_KEY, key.clone())
+                    .body(body.clone());
+                if let Some(if_match) = &if_match {
+                    request = request.header(header::IF_MATCH, if_match.as_str());
+                }
+                request
+            })
+            .await?;
+        read_json(response, &url).await
+    }
+
+    /// The plan of an action (`POST ...?dry_run=true`): what the server would do,
+    /// with nothing done. Safe to retry; carries `If-Match` when the request has a
+    /// version, and no idempotency key.
+    pub async fn plan(&self, request: &ActionRequest) -> Result<ActionPlan, ClientError> {
+        let url = self.url(
+            &action_path(request.verb, &request.target),
+            &[("dry_run", "true")],
+        );
+        let if_match = request.if_match.map(|version| format!("\"{version}\""));
+        let body = serde_json::to_vec(&ActionBody::from(request))
+            .map_err(|e| ClientError::Config(format!("cannot encode the action: {e}")))?;
+        let response = self
+            .send(&url, ACT, || {
+                let mut request = self
+                    .request(Method::POST, &url)
+                    .timeout(self.request_timeout)
+                    .header(header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
                 if let Some(if_match) = &if_match {
                     request = request.header(header::IF_MATCH, if_match.as_str());

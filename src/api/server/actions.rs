@@ -43,15 +43,15 @@ fn collection(kind: TargetKind) -> &'static str {
 }
 
 /// The parts of an action request common to every route.
-struct Call {
-    identity: Identity,
-    kind: TargetKind,
-    id: String,
-    verb_word: String,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+pub(super) struct Call {
+    pub(super) identity: Identity,
+    pub(super) kind: TargetKind,
+    pub(super) id: String,
+    pub(super) verb_word: String,
+    pub(super) method: Method,
+    pub(super) uri: Uri,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
 }
 
 pub(crate) async fn on_deployment(
@@ -172,6 +172,9 @@ async fn on_target(
 /// Decides and answers one action; every attempt (refusals too) goes to the audit
 /// trail (the store's, or the one in memory) before the answer does.
 async fn act(state: &AppState, call: Call) -> Result<Response, ApiProblem> {
+    if super::dry_run::asked(&call.uri)? {
+        return super::dry_run::plan(state, &call);
+    }
     let decided = decide(state, &call).await;
     {
         let (status, problem_type, action_id) = match &decided {
@@ -264,8 +267,8 @@ pub(crate) async fn audit_unauthenticated(
     .await;
 }
 
-/// The answer to one action and whether it is a replay of a stored one.
-async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProblem> {
+/// The verb of `call` if its target answers to it and the caller's role may use it.
+pub(super) fn allowed_verb(call: &Call) -> Result<Verb, ApiProblem> {
     let verb = Verb::parse(&call.verb_word)
         .filter(|verb| verbs_for(call.kind).contains(verb))
         .ok_or_else(|| {
@@ -285,8 +288,35 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
             &describe(call.kind, &call.id),
         ));
     }
+    Ok(verb)
+}
+
+pub(super) fn action_request(
+    verb: Verb,
+    call: &Call,
+    body: &ActionBody,
+    if_match: Option<u64>,
+) -> ActionRequest {
+    ActionRequest {
+        verb,
+        target: Target {
+            kind: call.kind,
+            id: call.id.clone(),
+        },
+        reason: trimmed(&body.reason),
+        ticket: trimmed(&body.ticket),
+        patch_id: trimmed(&body.patch_id),
+        cve: trimmed(&body.cve),
+        override_reason: trimmed(&body.override_reason),
+        if_match,
+    }
+}
+
+/// The answer to one action and whether it is a replay of a stored one.
+async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProblem> {
+    let verb = allowed_verb(call)?;
     let body = parse_body(&call.body)?;
-    validate(verb, &body)?;
+    validate(verb, &body, false)?;
     let if_match = parse_if_match(&call.headers)?;
     if verb.is_destructive() && call.headers.get(header::IF_MATCH).is_none() {
         return Err(
@@ -301,19 +331,7 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
     }
     let key = idempotency_key(&call.headers)?;
 
-    let request = ActionRequest {
-        verb,
-        target: Target {
-            kind: call.kind,
-            id: call.id.clone(),
-        },
-        reason: trimmed(&body.reason),
-        ticket: trimmed(&body.ticket),
-        patch_id: trimmed(&body.patch_id),
-        cve: trimmed(&body.cve),
-        override_reason: trimmed(&body.override_reason),
-        if_match,
-    };
+    let request = action_request(verb, call, &body, if_match);
 
     let Some(key) = key else {
         return match &state.gateway {
@@ -483,7 +501,7 @@ fn describe(kind: TargetKind, id: &str) -> String {
 /// An empty body is an empty `ActionBody`; anything else must be a JSON object whose
 /// members are known fields holding strings (or null). Details are short and never
 /// echo more than a field's name, cut and cleaned.
-fn parse_body(body: &Bytes) -> Result<ActionBody, ApiProblem> {
+pub(super) fn parse_body(body: &Bytes) -> Result<ActionBody, ApiProblem> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ActionBody::default());
     }
@@ -524,9 +542,10 @@ fn trimmed(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Reason and ticket for the verbs that need them, sane lengths, and what to expedite.
-fn validate(verb: Verb, body: &ActionBody) -> Result<(), ApiProblem> {
-    if verb.needs_reason() {
+/// Reason and ticket for the verbs that need them (not on a dry run: the plan notes
+/// them), sane lengths, and what to expedite.
+pub(super) fn validate(verb: Verb, body: &ActionBody, dry_run: bool) -> Result<(), ApiProblem> {
+    if verb.needs_reason() && !dry_run {
         let missing: Vec<&str> = [("reason", &body.reason), ("ticket", &body.ticket)]
             .into_iter()
             .filter(|(_, value)| trimmed(value).is_none())
@@ -579,7 +598,7 @@ fn validate(verb: Verb, body: &ActionBody) -> Result<(), ApiProblem> {
 }
 
 /// `If-Match: "12"` (or a bare `12`); `*` means any version.
-fn parse_if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiProblem> {
+pub(super) fn parse_if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiProblem> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -659,18 +678,19 @@ mod tests {
             reason: Some("  ".into()),
             ..ActionBody::default()
         };
-        let problem = validate(Verb::Halt, &blank).unwrap_err();
+        let problem = validate(Verb::Halt, &blank, false).unwrap_err();
+        assert!(validate(Verb::Halt, &blank, true).is_ok());
         assert_eq!(
             problem.problem.detail.as_deref(),
             Some("halt needs a reason and a ticket; missing: reason, ticket")
         );
-        assert!(validate(Verb::Pause, &ActionBody::default()).is_ok());
+        assert!(validate(Verb::Pause, &ActionBody::default(), false).is_ok());
         let full = ActionBody {
             reason: Some("bad patch".into()),
             ticket: Some("CHG-1".into()),
             ..ActionBody::default()
         };
-        assert!(validate(Verb::Rollback, &full).is_ok());
-        assert!(validate(Verb::Emergency, &full).is_err());
+        assert!(validate(Verb::Rollback, &full, false).is_ok());
+        assert!(validate(Verb::Emergency, &full, false).is_err());
     }
 }

@@ -11,6 +11,7 @@
 
 mod actions;
 mod audit;
+mod dry_run;
 mod events;
 mod gateway;
 mod idempotency;

@@ -1,49 +1,8 @@
-//! The emergency wizard's plan: the patches it offers, the order it would patch the
-//! fleet in, and the planned emergency deployment.
+//! The emergency wizard's plan: the patches it offers and the planned emergency
+//! deployment (the order it patches the fleet in is the server's dry run).
 
-use std::collections::BTreeMap;
-
-use super::blast::measure_hosts;
 use super::{PlannedAction, PlannedTarget};
-use crate::model::{
-    Criticality, Fleet, Host, HostState, Patch, PendingEmergency, Target, TargetKind, Verb,
-};
-
-/// Hosts an emergency would target, in the order it would patch them: a small
-/// look-alike test group, then exposed and mission-critical, then by criticality.
-pub fn emergency_order(fleet: &Fleet) -> Vec<(String, u32)> {
-    let eligible: Vec<&Host> = fleet
-        .hosts
-        .values()
-        .filter(|h| !matches!(h.state, HostState::Excluded))
-        .collect();
-    let first_wave = eligible
-        .iter()
-        .filter(|h| h.exposed || h.criticality == Criticality::MissionCritical)
-        .count() as u32;
-    let mut by_criticality: BTreeMap<Criticality, u32> = BTreeMap::new();
-    for host in eligible
-        .iter()
-        .filter(|h| !(h.exposed || h.criticality == Criticality::MissionCritical))
-    {
-        *by_criticality.entry(host.criticality).or_default() += 1;
-    }
-    let test_group = (first_wave / 20).clamp(1, 25).min(first_wave.max(1));
-    let mut order = vec![
-        (
-            "look-alike test group (models and tiers of the critical hosts)".to_string(),
-            test_group,
-        ),
-        (
-            "exposed and mission-critical".to_string(),
-            first_wave.saturating_sub(test_group),
-        ),
-    ];
-    for (criticality, n) in by_criticality {
-        order.push((format!("{} criticality", criticality.as_str()), n));
-    }
-    order
-}
+use crate::model::{Fleet, Patch, PendingEmergency, Target, TargetKind, Verb};
 
 /// Patches offered by the emergency wizard: exploited first, then critical, newest first.
 pub fn emergency_candidates(fleet: &Fleet) -> Vec<&Patch> {
@@ -60,26 +19,17 @@ pub fn emergency_candidates(fleet: &Fleet) -> Vec<&Patch> {
     patches
 }
 
-/// Plan an emergency deployment of a patch.
-pub fn plan_emergency(
-    fleet: &Fleet,
-    patch: &Patch,
-    now: chrono::DateTime<chrono::Utc>,
-) -> PlannedAction {
+/// Plan an emergency deployment of a patch (its stages are the server's dry run).
+pub fn plan_emergency(fleet: &Fleet, patch: &Patch) -> PlannedAction {
     let cve = patch
         .exploited_cves
         .first()
         .or(patch.cves.first())
         .cloned()
         .unwrap_or_else(|| patch.kb.clone());
-    let hosts = fleet
-        .hosts
-        .values()
-        .filter(|h| h.state != HostState::Excluded);
-    let mut blast = measure_hosts(fleet, hosts, &[patch], false, now);
-    blast.windows = vec!["maintenance windows are overridden: installs start now".into()];
+    let mut notes = Vec::new();
     if !patch.uninstallable {
-        blast.notes.push(format!(
+        notes.push(format!(
             "{} cannot be uninstalled: the rollback plan is a restore",
             patch.kb
         ));
@@ -105,7 +55,7 @@ pub fn plan_emergency(
             version,
             seen_state,
         }],
-        blast,
+        notes,
         confirm_text: Some(cve.clone()),
         patch_id: Some(patch.id.clone()),
         cve: Some(cve),
@@ -117,13 +67,12 @@ pub fn plan_emergency(
 pub fn plan_confirm_emergency(
     fleet: &Fleet,
     pending: &PendingEmergency,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<PlannedAction, String> {
     let patch = fleet
         .patches
         .get(&pending.patch_id)
         .ok_or_else(|| format!("patch {} is not known here", pending.kb))?;
-    let mut plan = plan_emergency(fleet, patch, now);
+    let mut plan = plan_emergency(fleet, patch);
     plan.title = format!(
         "CONFIRM the EMERGENCY of {} for {} requested by {}",
         pending.kb, pending.cve, pending.requested_by

@@ -1,27 +1,23 @@
 //! Fleet actions as values: a key plans an action (its targets as the operator saw
-//! them, its blast radius), and the plan opens the confirmation dialog.
+//! them), and the plan opens the confirmation dialog. What the action would do is the
+//! server's to say: the dialog asks for its dry run ([`server`]) and shows that.
 
-mod blast;
 mod drift;
 mod emergency;
 mod resume;
+pub mod server;
 
-pub use blast::BlastRadius;
 pub use drift::{current_state, still_takes, what_changed};
-pub use emergency::{
-    emergency_candidates, emergency_order, plan_confirm_emergency, plan_emergency,
-};
+pub use emergency::{emergency_candidates, plan_confirm_emergency, plan_emergency};
 pub use resume::{after_halt_notes, gate_words};
-
-use std::collections::BTreeSet;
+pub use server::{ServerPlan, window_words};
 
 use super::App;
 use super::target::{self, Here};
+use crate::model::HostState;
 use crate::model::{
-    Deployment, DeploymentState, Fleet, Host, HostState, Patch, Ring, Role, Target, TargetKind,
-    Verb,
+    Deployment, DeploymentState, Fleet, Host, Ring, Role, Target, TargetKind, Verb,
 };
-use blast::{deployment_in_ring, deployment_patches, measure_hosts, rollback_notes, touched_hosts};
 
 /// One thing an action will be sent to, as the operator saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +37,9 @@ pub struct PlannedAction {
     /// "Halt deployment 2026-11 Patch Tuesday"
     pub title: String,
     pub targets: Vec<PlannedTarget>,
-    pub blast: BlastRadius,
+    /// What the console knows beside the server's plan (the halt's cause, the gate,
+    /// look-alike warnings; hosts of the selection that cannot take the verb).
+    pub notes: Vec<String>,
     /// The operator must type this (case-insensitive) to confirm.
     pub confirm_text: Option<String>,
     /// Emergency: the patch and CVE.
@@ -117,11 +115,9 @@ pub fn plan_deployment(
     fleet: &Fleet,
     verb: Verb,
     deployment: &Deployment,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<PlannedAction, String> {
-    let patches = deployment_patches(fleet, deployment);
-    let stops = |what: &str| stop_blast(fleet, verb, deployment, &patches, now, what);
-    let (blast, title) = match verb {
+    let mut notes = Vec::new();
+    let title = match verb {
         // A halted deployment: approval resumes its ring once the failures are handled
         // (retried, excluded or rolled back); the fleet refuses it otherwise.
         Verb::Approve if deployment.state == DeploymentState::Halted => {
@@ -129,26 +125,13 @@ pub fn plan_deployment(
                 .current_ring
                 .as_deref()
                 .ok_or_else(|| format!("{} is halted outside any ring", deployment.name))?;
-            let hosts = fleet.hosts.values().filter(|h| {
-                h.ring_id == ring
-                    && h.deployment_id.as_deref() == Some(deployment.id.as_str())
-                    && matches!(h.state, HostState::Pending | HostState::Deferred)
-            });
-            let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
             if let Some(ring) = fleet.rings.get(ring) {
-                blast.notes = after_halt_notes(fleet, deployment, ring);
+                notes = after_halt_notes(fleet, deployment, ring);
             }
-            blast.notes.push(format!(
-                "resumes {} where it halted; its soak starts again in full",
+            format!(
+                "Approve resuming {} in {}",
+                deployment.name,
                 fleet.ring_name(ring)
-            ));
-            (
-                blast,
-                format!(
-                    "Approve resuming {} in {}",
-                    deployment.name,
-                    fleet.ring_name(ring)
-                ),
             )
         }
         Verb::Approve => {
@@ -163,31 +146,11 @@ pub fn plan_deployment(
                     deployment.state.as_str()
                 ));
             }
-            let hosts = fleet
-                .hosts
-                .values()
-                .filter(|h| h.ring_id == next && h.state != HostState::Excluded);
-            let mut blast = measure_hosts(fleet, hosts, &patches, false, now);
-            if fleet.rings.get(next).is_some_and(|r| r.production) {
-                blast.notes.push(format!(
-                    "{} is a production ring: a second, different approver must also approve",
-                    fleet.ring_name(next)
-                ));
-            }
-            (
-                blast,
-                format!("Approve {} for {}", deployment.name, fleet.ring_name(next)),
-            )
+            format!("Approve {} for {}", deployment.name, fleet.ring_name(next))
         }
-        Verb::Decline => stops("no further ring will open"),
-        Verb::Pause => stops("no new installs start; installs under way finish"),
-        Verb::Resume => stops("installs start again in open windows"),
-        Verb::Halt => stops("installs stop now; nothing new starts until resumed or rolled back"),
-        Verb::Rollback => {
-            let hosts = touched_hosts(fleet, &deployment.id, None);
-            let mut blast = measure_hosts(fleet, hosts, &patches, true, now);
-            rollback_notes(&mut blast);
-            (blast, format!("Roll back {}", deployment.name))
+        Verb::Rollback => format!("Roll back {}", deployment.name),
+        Verb::Decline | Verb::Pause | Verb::Resume | Verb::Halt => {
+            format!("{} {}", capitalised(verb.as_str()), deployment.name)
         }
         Verb::Retry | Verb::Exclude | Verb::Emergency => {
             return Err(format!("{} does not apply to a deployment", verb.as_str()));
@@ -197,7 +160,7 @@ pub fn plan_deployment(
         verb,
         title,
         targets: vec![deployment_target(deployment)],
-        blast,
+        notes,
         confirm_text: verb
             .spec()
             .types_name(TargetKind::Deployment)
@@ -205,36 +168,6 @@ pub fn plan_deployment(
         patch_id: None,
         cve: None,
     })
-}
-
-/// Decline, pause, resume, halt: the deployment's hosts not yet done, and what stops.
-fn stop_blast(
-    fleet: &Fleet,
-    verb: Verb,
-    deployment: &Deployment,
-    patches: &[&Patch],
-    now: chrono::DateTime<chrono::Utc>,
-    what: &str,
-) -> (BlastRadius, String) {
-    let ring = deployment
-        .current_ring
-        .clone()
-        .or(deployment.next_ring.clone());
-    let hosts = fleet.hosts.values().filter(|h| {
-        h.deployment_id.as_deref() == Some(deployment.id.as_str())
-            && (h.state.is_in_flight()
-                || h.state == HostState::Pending
-                || h.state == HostState::Deferred)
-    });
-    let mut blast = measure_hosts(fleet, hosts, patches, false, now);
-    blast.reboots = 0;
-    blast.notes.push(format!(
-        "{what} ({})",
-        ring.map(|r| fleet.ring_name(&r))
-            .unwrap_or_else(|| "no ring".into())
-    ));
-    let title = format!("{} {}", capitalised(verb.as_str()), deployment.name);
-    (blast, title)
 }
 
 fn capitalised(word: &str) -> String {
@@ -246,45 +179,10 @@ fn capitalised(word: &str) -> String {
 }
 
 /// Plan a ring action (pause, resume, rollback).
-pub fn plan_ring(
-    fleet: &Fleet,
-    verb: Verb,
-    ring: &Ring,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<PlannedAction, String> {
-    let (blast, confirm_text) = match verb {
-        Verb::Pause | Verb::Resume => {
-            let hosts = fleet.hosts.values().filter(|h| {
-                h.ring_id == ring.id && (h.state.is_in_flight() || h.state == HostState::Pending)
-            });
-            let mut blast = measure_hosts(fleet, hosts, &[], false, now);
-            blast.notes.push(if verb == Verb::Pause {
-                "no new installs start in this ring; installs under way finish".into()
-            } else {
-                "installs start again when the window is open".into()
-            });
-            if verb == Verb::Resume {
-                blast.notes.push(gate_words(ring));
-            }
-            (blast, None)
-        }
-        Verb::Rollback => {
-            let deployment = deployment_in_ring(fleet, &ring.id)
-                .ok_or_else(|| format!("nothing has been deployed to {}", ring.name))?;
-            let patches = deployment_patches(fleet, deployment);
-            let hosts = touched_hosts(fleet, &deployment.id, Some(&ring.id));
-            let mut blast = measure_hosts(fleet, hosts, &patches, true, now);
-            blast
-                .notes
-                .insert(0, format!("rolls back {} in this ring", deployment.name));
-            rollback_notes(&mut blast);
-            (
-                blast,
-                verb.spec()
-                    .types_name(TargetKind::Ring)
-                    .then(|| ring.name.clone()),
-            )
-        }
+pub fn plan_ring(verb: Verb, ring: &Ring) -> Result<PlannedAction, String> {
+    let notes = match verb {
+        Verb::Resume => vec![gate_words(ring)],
+        Verb::Pause | Verb::Rollback => Vec::new(),
         Verb::Approve
         | Verb::Decline
         | Verb::Halt
@@ -298,20 +196,19 @@ pub fn plan_ring(
         verb,
         title: format!("{} ring {}", capitalised(verb.as_str()), ring.name),
         targets: vec![ring_target(ring)],
-        blast,
-        confirm_text,
+        notes,
+        confirm_text: verb
+            .spec()
+            .types_name(TargetKind::Ring)
+            .then(|| ring.name.clone()),
         patch_id: None,
         cve: None,
     })
 }
 
-/// Plan a host action (retry, exclude, rollback) on a set of hosts.
-pub fn plan_hosts(
-    fleet: &Fleet,
-    verb: Verb,
-    host_ids: &[String],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<PlannedAction, String> {
+/// Plan a host action (retry, exclude, rollback) on a set of hosts: one request per
+/// host the verb table lets take it; the others are named as skipped.
+pub fn plan_hosts(fleet: &Fleet, verb: Verb, host_ids: &[String]) -> Result<PlannedAction, String> {
     let hosts: Vec<&Host> = host_ids
         .iter()
         .filter_map(|id| fleet.hosts.get(id))
@@ -328,47 +225,9 @@ pub fn plan_hosts(
             verb.past_tense()
         ));
     }
-    let mut patch_ids = BTreeSet::new();
-    for host in &chosen {
-        if let Some(deployment) = host
-            .deployment_id
-            .as_ref()
-            .and_then(|d| fleet.deployments.get(d))
-        {
-            patch_ids.extend(deployment.patch_ids.iter().cloned());
-        }
-    }
-    let patches: Vec<&Patch> = patch_ids
-        .iter()
-        .filter_map(|id| fleet.patches.get(id))
-        .collect();
-    let mut blast = measure_hosts(
-        fleet,
-        chosen.iter().copied(),
-        &patches,
-        verb == Verb::Rollback,
-        now,
-    );
-    match verb {
-        Verb::Exclude => {
-            blast.reboots = 0;
-            blast.notes.push("an exception is recorded with your reason and ticket; these hosts are never deployed to until it expires".into());
-        }
-        Verb::Rollback => rollback_notes(&mut blast),
-        Verb::Retry => blast
-            .notes
-            .push("re-queued: installs again in its ring's window".into()),
-        // No host can take these (their table entries list no host states): `chosen`
-        // is empty and the plan was refused above.
-        Verb::Approve
-        | Verb::Decline
-        | Verb::Pause
-        | Verb::Resume
-        | Verb::Halt
-        | Verb::Emergency => {}
-    }
+    let mut notes = Vec::new();
     if !skipped.is_empty() {
-        blast.notes.push(format!(
+        notes.push(format!(
             "{} selected hosts skipped: not in a state to be {}",
             skipped.len(),
             verb.past_tense()
@@ -383,7 +242,7 @@ pub fn plan_hosts(
         verb,
         title,
         targets: chosen.into_iter().map(host_target).collect(),
-        blast,
+        notes,
         confirm_text: None,
         patch_id: None,
         cve: None,
@@ -396,7 +255,6 @@ pub fn host_eligible(verb: Verb, state: HostState) -> bool {
 }
 
 pub(super) fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> {
-    let now = app.fleet_now();
     let fleet = &app.fleet;
     match target::target_here(app) {
         Some(Here::Deployment(id)) => {
@@ -404,12 +262,12 @@ pub(super) fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> 
                 .deployments
                 .get(&id)
                 .ok_or("that deployment is gone")?;
-            plan_deployment(fleet, verb, deployment, now)
+            plan_deployment(fleet, verb, deployment)
         }
         Some(Here::Ring(id)) => {
             let ring = fleet.rings.get(&id).ok_or("that ring is gone")?;
             if verb.spec().targets.contains(&TargetKind::Ring) {
-                plan_ring(fleet, verb, ring, now)
+                plan_ring(verb, ring)
             } else {
                 // Approve, decline and halt act on the deployment in the ring.
                 let deployment = fleet
@@ -422,7 +280,7 @@ pub(super) fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> 
                     })
                     .max_by_key(|d| d.created_at)
                     .ok_or_else(|| format!("no deployment is in {}", ring.name))?;
-                let mut plan = plan_deployment(fleet, verb, deployment, now)?;
+                let mut plan = plan_deployment(fleet, verb, deployment)?;
                 if verb == Verb::Halt {
                     plan.title = format!("Halt {} ({} in this ring)", ring.name, deployment.name);
                     plan.confirm_text = Some(ring.name.clone());
@@ -431,7 +289,7 @@ pub(super) fn plan_here(app: &App, verb: Verb) -> Result<PlannedAction, String> 
             }
         }
         Some(Here::Hosts(ids)) if verb.spec().targets.contains(&TargetKind::Host) => {
-            plan_hosts(fleet, verb, &ids, now)
+            plan_hosts(fleet, verb, &ids)
         }
         Some(Here::Hosts(_)) => Err("select a deployment (2) or a ring (1) for this".into()),
         None => Err("select a deployment, a ring or hosts first".into()),
@@ -444,7 +302,6 @@ pub(super) fn replan(
     old: &PlannedAction,
     target_ids: &[String],
 ) -> Result<PlannedAction, String> {
-    let now = app.fleet_now();
     let fleet = &app.fleet;
     let Some(first) = old.targets.first() else {
         return Err("nothing to act on".into());
@@ -455,24 +312,24 @@ pub(super) fn replan(
                 .deployments
                 .get(&first.target.id)
                 .ok_or("the deployment is gone")?;
-            plan_deployment(fleet, old.verb, deployment, now)?
+            plan_deployment(fleet, old.verb, deployment)?
         }
         TargetKind::Ring => {
             let ring = fleet
                 .rings
                 .get(&first.target.id)
                 .ok_or("the ring is gone")?;
-            plan_ring(fleet, old.verb, ring, now)?
+            plan_ring(old.verb, ring)?
         }
         // The host plan's own title counts the hosts left.
-        TargetKind::Host => return plan_hosts(fleet, old.verb, target_ids, now),
+        TargetKind::Host => return plan_hosts(fleet, old.verb, target_ids),
         TargetKind::Fleet => {
             let patch = old
                 .patch_id
                 .as_ref()
                 .and_then(|id| fleet.patches.get(id))
                 .ok_or("the patch is gone")?;
-            plan_emergency(fleet, patch, now)
+            plan_emergency(fleet, patch)
         }
     };
     plan.title = old.title.clone();

@@ -12,6 +12,15 @@ use crate::model::{
 use super::act::Scope;
 use super::{Applies, DeploymentRun, Engine, RingRun};
 
+/// The stages of an emergency, in order: ring id suffix, name, soak seconds. A stage
+/// without hosts gets no ring.
+pub(super) const EMERGENCY_STAGES: [(&str, &str, u64); 4] = [
+    ("lookalike", "Emergency: look-alike test", 900),
+    ("exposed", "Emergency: exposed and mission-critical", 600),
+    ("high", "Emergency: high criticality", 600),
+    ("remaining", "Emergency: everyone else", 0),
+];
+
 impl Engine {
     /// The patch an emergency request names (by id or KB, or by the CVE it fixes).
     pub(super) fn emergency_patch(&self, request: &ActionRequest) -> Result<usize, ActError> {
@@ -85,12 +94,7 @@ impl Engine {
         let d = self.deployments.len();
         let number = d + 1;
         let dep_id = format!("dep-{number:04}");
-        let stage_names = [
-            ("lookalike", "Emergency: look-alike test", 900u64),
-            ("exposed", "Emergency: exposed and mission-critical", 600),
-            ("high", "Emergency: high criticality", 600),
-            ("remaining", "Emergency: everyone else", 0),
-        ];
+        let stage_names = EMERGENCY_STAGES;
         let mut ring_ids = Vec::new();
         let mut stage_rings = Vec::new();
         let base_order = self.rings.iter().map(|r| r.order).max().unwrap_or(0) + 1;

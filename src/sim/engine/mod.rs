@@ -35,7 +35,8 @@
 //! `gates` (soak, thresholds, opening rings, halts), `act` (validating and dispatching
 //! a verb, recording actions), `approve`, `control` (pause, resume, halt, retry,
 //! exclude), `rollback`, `emergency` (stages, taking hosts over), `emergency_request`
-//! (the two-person request, confirmation and expiry), `query` (lookups and host pages).
+//! (the two-person request, confirmation and expiry), `plan` (what an action would do,
+//! by doing it on a scratch copy), `query` (lookups and host pages).
 
 mod act;
 mod approve;
@@ -45,6 +46,7 @@ mod emergency_request;
 mod gates;
 mod groups;
 mod host;
+mod plan;
 mod query;
 mod rollback;
 mod schedule;
@@ -169,13 +171,16 @@ pub struct GroupRun {
 pub struct ActionRun {
     /// Hosts that need a restore because a patch cannot be uninstalled.
     pub restore: u32,
+    /// Those hosts, and the patches that cannot be uninstalled from them.
+    pub restore_hosts: Vec<u32>,
+    pub restore_kbs: Vec<String>,
     /// Deployment rolled back as a whole (becomes rolled-back when done).
     pub deployment: Option<usize>,
     /// Patches to uninstall (a deployment's); otherwise those of each host's deployment.
     pub patches: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Dirty {
     summary: bool,
     rings: BTreeSet<usize>,
@@ -185,7 +190,9 @@ struct Dirty {
     patches: BTreeSet<usize>,
 }
 
-/// The simulated fleet.
+/// The simulated fleet. A clone is a scratch copy: [`Engine::plan`] acts on one to
+/// learn what an action would do.
+#[derive(Clone)]
 pub struct Engine {
     pub now: DateTime<Utc>,
     pub rng: ChaCha8Rng,

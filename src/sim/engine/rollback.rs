@@ -110,6 +110,8 @@ impl Engine {
         ));
         let restore_count = restore_hosts.len() as u32;
         self.action_runs[a].restore = restore_count;
+        self.action_runs[a].restore_hosts = restore_hosts.iter().map(|&h| h as u32).collect();
+        self.action_runs[a].restore_kbs = restore.keys().cloned().collect();
         let mut detail = Vec::new();
         if !uninstall.is_empty() {
             detail.push(format!("uninstalling from {} hosts", uninstall.len()));

@@ -8,11 +8,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
+mod checklist;
+mod plan;
+
+pub use checklist::{checklist_lines, checklist_summary};
+
 use super::Look;
 use crate::app::confirm::{ConfirmDialog, Field, Stage};
-use crate::app::plan;
+use crate::app::plan as planning;
 use crate::app::{App, Dialog, EmergencyWizard, WizardStep};
-use crate::model::{Emergency, HostCounts, PendingEmergency};
+use crate::model::PendingEmergency;
 use crate::text::{self, clean, fit};
 use crate::theme::Theme;
 
@@ -118,7 +123,6 @@ fn fact<'a>(theme: &Theme, name: &str, value: String, style: Style) -> Line<'a> 
 
 fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDialog, area: Rect) {
     let plan = &confirm.plan;
-    let blast = &plan.blast;
     let emergency = plan.verb == crate::model::Verb::Emergency;
     let border = if emergency || plan.confirm_text.is_some() {
         theme.fail
@@ -127,10 +131,10 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
     };
     let width = area.width.saturating_sub(4).min(96);
     let text_width = usize::from(width.saturating_sub(14));
-    // Confirming a request shows the request first; on a short terminal the blast
-    // radius then keeps to its hosts and windows.
+    // Confirming a request shows the request first; on a short terminal the plan then
+    // keeps to its stages, hosts and first notes.
     let tall = area.height >= 30;
-    let brief = confirm.request.is_some() && !tall;
+    let brief = !tall;
     let mut lines = Vec::new();
     if let Some(request) = &confirm.request {
         lines.extend(request_lines(
@@ -141,56 +145,29 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
             if tall { 4 } else { 2 },
         ));
     }
-    lines.push(Line::from(Span::styled(
-        "Blast radius (nothing is sent before you confirm)",
-        theme.title,
-    )));
-    if !brief {
-        lines.push(fact(
-            theme,
-            "rings",
-            fit(&blast.rings.join(", "), text_width),
-            theme.text,
-        ));
-    }
-    lines.push(fact(
+    // Short, and the request takes its rows: the plan keeps to its stages and hosts.
+    let tight = brief && confirm.request.is_some();
+    lines.extend(plan::approval_lines(
         theme,
-        "hosts",
-        format!(
-            "{} hosts ({} servers), {} will reboot",
-            blast.hosts, blast.servers, blast.reboots
-        ),
-        theme.text,
+        &confirm.server,
+        text_width,
+        tight,
     ));
-    if !blast.groups.is_empty() && !brief {
-        lines.push(fact(
-            theme,
-            "services",
-            fit(&blast.groups.join("; "), text_width),
-            theme.text,
-        ));
-    }
-    for window in blast.windows.iter().take(3) {
-        lines.push(fact(theme, "window", fit(window, text_width), theme.text));
-    }
-    if blast.windows.len() > 3 {
-        lines.push(fact(
-            theme,
-            "",
-            format!("and {} more rings", blast.windows.len() - 3),
-            theme.muted,
-        ));
-    }
-    for note in blast.notes.iter().filter(|_| !brief) {
-        let style = if note.starts_with("RESTORE") {
-            theme.fail
+    lines.extend(plan::plan_lines(
+        app,
+        theme,
+        plan.verb,
+        &confirm.server,
+        &plan.notes,
+        text_width,
+        if tight {
+            plan::Room::Tight
+        } else if brief {
+            plan::Room::Brief
         } else {
-            theme.warn
-        };
-        for (i, part) in text::wrap(note, text_width).into_iter().enumerate() {
-            lines.push(fact(theme, if i == 0 { "note" } else { "" }, part, style));
-        }
-    }
+            plan::Room::Full
+        },
+    ));
     lines.push(Line::from(""));
     let required = if plan.needs_reason() {
         " (required)"
@@ -268,7 +245,6 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
         fit(&plan.title, usize::from(width.saturating_sub(4)))
     );
     popup(frame, area, width, &title, border, lines);
-    let _ = app;
 }
 
 /// Confirming another approver's emergency: who asked and when, the ticket, why, the
@@ -342,7 +318,7 @@ fn request_lines<'a>(
 }
 
 fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWizard, area: Rect) {
-    let candidates = plan::emergency_candidates(&app.fleet);
+    let candidates = planning::emergency_candidates(&app.fleet);
     let width = area.width.saturating_sub(4).min(96);
     let mut lines = vec![Line::from(vec![
         Span::styled("Step ", theme.muted),
@@ -405,12 +381,8 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
                     fit(&patch.title, 70)
                 )));
             }
-            for (stage, hosts) in plan::emergency_order(&app.fleet) {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {hosts:>6} hosts  "), theme.accent),
-                    Span::styled(stage, theme.text),
-                ]));
-            }
+            let text_width = usize::from(width.saturating_sub(4));
+            lines.extend(wizard_stages(theme, wizard, text_width));
             lines.push(Line::from(Span::styled(
                 "Maintenance windows and user deferrals are overridden; servers keep their reboot order.",
                 theme.warn,
@@ -465,121 +437,46 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
     );
 }
 
-/// The emergency checklist of the domain, with progress from the fleet.
-/// The checklist in one line: how many checks are done and the first one open.
-pub fn checklist_summary(app: &App, emergency: &Emergency) -> String {
-    let theme = Theme::default();
-    let items: Vec<String> = checklist_lines(app, &theme, emergency)
-        .iter()
-        .map(|line| line.spans.iter().map(|s| s.content.as_ref()).collect())
-        .collect();
-    let done = items.iter().filter(|i| i.starts_with("[x]")).count();
-    let next = items
-        .iter()
-        .find(|i| !i.starts_with("[x]"))
-        .map(|i| format!("; next: {}", i.get(4..).unwrap_or("")))
-        .unwrap_or_default();
-    format!(
-        " EMERGENCY {}: checklist {done}/{} done{next} (c opens) ",
-        clean(&emergency.cve),
-        items.len()
-    )
-}
-
-pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<Line<'static>> {
-    let deployment = app.fleet.deployments.get(&emergency.deployment_id);
-    let stage = |index: usize| -> Option<(String, HostCounts)> {
-        let ring_id = deployment?.rings.get(index)?;
-        let ring = app.fleet.rings.get(ring_id)?;
-        Some((
-            clean(&ring.name)
-                .trim_start_matches("Emergency: ")
-                .to_string(),
-            ring.counts,
-        ))
+/// The stages the server would create for the chosen patch, in patching order, and
+/// what it says about them (an empty look-alike stage, the two-person rule).
+fn wizard_stages<'a>(theme: &Theme, wizard: &EmergencyWizard, text_width: usize) -> Vec<Line<'a>> {
+    let Some(server) = &wizard.plan else {
+        return Vec::new();
     };
-    let tick = |done: bool, started: bool| {
-        if done {
-            "[x]"
-        } else if started {
-            "[~]"
-        } else {
-            "[ ]"
-        }
-    };
-    let progress = |counts: &HostCounts| {
-        let targeted = counts.total.saturating_sub(counts.excluded);
-        (counts.succeeded, targeted, counts.failed)
-    };
-    let mut items: Vec<(String, bool)> = vec![(
-        format!(
-            "[x] {} for {}: targets ordered by exposure and criticality (by {}{})",
-            clean(
-                app.fleet
-                    .patches
-                    .get(&emergency.patch_id)
-                    .map_or(emergency.patch_id.as_str(), |p| p.kb.as_str())
-            ),
-            clean(&emergency.cve),
-            clean(&emergency.started_by),
-            if emergency.confirmed_by.is_empty() {
-                String::new()
-            } else {
-                format!(", confirmed by {}", clean(&emergency.confirmed_by))
-            }
-        ),
-        false,
-    )];
-    if let Some((name, counts)) = stage(0) {
-        let (ok, total, failed) = progress(&counts);
-        items.push((
-            format!(
-                "{} test on look-alike machines first ({name}): {ok}/{total} ok, {failed} failed",
-                tick(total > 0 && ok == total, ok + failed > 0)
-            ),
-            failed > 0,
-        ));
+    if server.is_planning() {
+        return vec![Line::from(Span::styled(
+            "  planning... (asking the server for the stages it would create)",
+            theme.warn,
+        ))];
     }
-    let verified: u32 = deployment.map_or(0, |d| d.counts.succeeded);
-    let rebooting: u32 = deployment.map_or(0, |d| d.counts.rebooting + d.counts.verifying);
-    items.push((
-        format!(
-            "{} apps tested after reboot: {verified} verified, {rebooting} rebooting/verifying",
-            tick(false, verified > 0)
-        ),
-        false,
-    ));
-    items.push((
-        "[x] rollback plan ready (confirmed when the emergency was started)".to_string(),
-        false,
-    ));
-    let mut rest = Vec::new();
-    for index in 1..4 {
-        if let Some((name, counts)) = stage(index) {
-            let (ok, total, failed) = progress(&counts);
-            rest.push(format!(
-                "{name} {ok}/{total}{}",
-                if failed > 0 {
-                    format!(" ({failed} failed)")
-                } else {
-                    String::new()
-                }
-            ));
+    let mut lines = plan::approval_lines(theme, server, text_width.saturating_sub(11), false);
+    for stage in server.stages() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:>6} hosts  ", stage.hosts), theme.accent),
+            Span::styled(
+                fit(
+                    &clean(stage.ring_name.trim_start_matches("Emergency: ")),
+                    text_width.saturating_sub(16),
+                ),
+                theme.text,
+            ),
+        ]));
+    }
+    for refused in server.refused() {
+        for part in text::wrap(&clean(refused), text_width) {
+            lines.push(Line::from(Span::styled(part, theme.fail)));
         }
     }
-    if !rest.is_empty() {
-        items.push((
-            format!("[~] critical first, then the rest: {}", rest.join("; ")),
-            false,
-        ));
+    let notes = server.each(|p| &p.notes);
+    let skipped = server.skipped();
+    for note in notes
+        .iter()
+        .copied()
+        .chain(skipped.iter().map(String::as_str))
+    {
+        for part in text::wrap(&clean(note), text_width) {
+            lines.push(Line::from(Span::styled(part, theme.warn)));
+        }
     }
-    items
-        .into_iter()
-        .map(|(text, bad)| {
-            Line::from(Span::styled(
-                text,
-                if bad { theme.fail } else { theme.text },
-            ))
-        })
-        .collect()
+    lines
 }

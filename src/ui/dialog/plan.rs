@@ -1,0 +1,223 @@
+//! The server's plan in a dialog: where the two-person rule stands, then the stages
+//! with their hosts and windows, reboots, services, restores, skipped hosts and notes,
+//! exactly as the dry run answered (or "planning..." until it has).
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::fact;
+use crate::app::App;
+use crate::app::plan::{ServerPlan, window_words};
+use crate::model::{ApprovalStep, Verb};
+use crate::text::{self, clean, fit};
+use crate::theme::Theme;
+
+/// How many rows a dialog can give the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Room {
+    Full,
+    /// A short terminal: the stages, hosts, restores and first notes.
+    Brief,
+    /// A short terminal and a request above: stages and hosts, one note.
+    Tight,
+}
+
+/// The two-person line(s): said first, so the approver learns it before the form;
+/// `label_only` keeps it to one row.
+pub(super) fn approval_lines<'a>(
+    theme: &Theme,
+    server: &ServerPlan,
+    text_width: usize,
+    label_only: bool,
+) -> Vec<Line<'a>> {
+    let Some(approval) = server.approval() else {
+        return Vec::new();
+    };
+    let (label, style) = match approval.step {
+        ApprovalStep::AlreadyYours => ("YOU ALREADY APPROVED", theme.fail),
+        ApprovalStep::First => ("first of two approvals", theme.warn),
+        ApprovalStep::Completes => ("completes the two-person rule", theme.ok),
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        format!("Approval: {label}"),
+        style.add_modifier(ratatui::style::Modifier::BOLD),
+    ))];
+    if label_only {
+        return lines;
+    }
+    for (i, part) in text::wrap(&clean(&approval.words), text_width)
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(fact(theme, if i == 0 { "who" } else { "" }, part, style));
+    }
+    lines
+}
+
+/// The plan's lines in the `room` there is; `console_notes` are the console's own
+/// facts (the halt's cause).
+pub(super) fn plan_lines<'a>(
+    app: &App,
+    theme: &Theme,
+    verb: Verb,
+    server: &ServerPlan,
+    console_notes: &[String],
+    text_width: usize,
+    room: Room,
+) -> Vec<Line<'a>> {
+    let brief = room != Room::Full;
+    let tight = room == Room::Tight;
+    let mut lines = vec![Line::from(Span::styled(
+        "The server's plan (nothing is sent before you confirm)",
+        theme.title,
+    ))];
+    let now = app.fleet_now();
+    let wrapped = |lines: &mut Vec<Line<'a>>, name: &str, value: &str, style: Style| {
+        for (i, part) in text::wrap(&clean(value), text_width)
+            .into_iter()
+            .enumerate()
+        {
+            lines.push(fact(theme, if i == 0 { name } else { "" }, part, style));
+        }
+    };
+    if server.is_planning() {
+        lines.push(fact(
+            theme,
+            "",
+            "planning... (asking the server what this would do)".into(),
+            theme.warn,
+        ));
+    } else {
+        let plans = server.plans();
+        // A first approval's plan says what it does in its approval words.
+        let first_approval = server
+            .approval()
+            .is_some_and(|a| a.step == ApprovalStep::First);
+        if let Some(first) = plans.first().filter(|_| !first_approval && !tight) {
+            let more = if plans.len() > 1 {
+                format!(" (and {} more like it)", plans.len() - 1)
+            } else {
+                String::new()
+            };
+            wrapped(
+                &mut lines,
+                "does",
+                &format!("{}{more}", first.summary),
+                theme.text,
+            );
+        }
+        let stages = server.stages();
+        let shown = match room {
+            Room::Full => 4,
+            Room::Brief => 2,
+            Room::Tight => 0,
+        };
+        for stage in stages.iter().take(shown) {
+            let servers = if stage.servers > 0 {
+                format!(", {} servers", stage.servers)
+            } else {
+                String::new()
+            };
+            let window = if verb == Verb::Emergency && stage.window.always {
+                "windows overridden".to_string()
+            } else {
+                window_words(&stage.window, now)
+            };
+            lines.push(fact(
+                theme,
+                "ring",
+                fit(
+                    &clean(&format!(
+                        "{}: {} hosts{servers}; {window}",
+                        stage.ring_name.trim_start_matches("Emergency: "),
+                        stage.hosts
+                    )),
+                    text_width,
+                ),
+                theme.text,
+            ));
+        }
+        if stages.len() > shown && !tight {
+            lines.push(fact(
+                theme,
+                "",
+                format!("and {} more rings", stages.len() - shown),
+                theme.muted,
+            ));
+        }
+        if !plans.is_empty() {
+            let (hosts, servers, reboots, restore) = server.totals();
+            let rings = if tight {
+                format!(" in {} rings", stages.len())
+            } else {
+                String::new()
+            };
+            lines.push(fact(
+                theme,
+                "hosts",
+                format!("{hosts} hosts{rings} ({servers} servers), {reboots} will reboot"),
+                theme.text,
+            ));
+            let services = server.each(|p| &p.services);
+            if !services.is_empty() && !brief {
+                lines.push(fact(
+                    theme,
+                    "services",
+                    fit(&clean(&services.join("; ")), text_width),
+                    theme.text,
+                ));
+            }
+            if restore > 0 {
+                let kbs = server.each(|p| &p.not_uninstallable);
+                wrapped(
+                    &mut lines,
+                    "RESTORE",
+                    &format!(
+                        "{restore} hosts need a restore: {} cannot be uninstalled",
+                        kbs.join(", ")
+                    ),
+                    theme.fail,
+                );
+            }
+        }
+        let skipped_rows = match room {
+            Room::Full => 3,
+            Room::Brief => 1,
+            Room::Tight => 0,
+        };
+        for skipped in server.skipped().iter().take(skipped_rows) {
+            lines.push(fact(
+                theme,
+                "skipped",
+                fit(skipped, text_width),
+                theme.muted,
+            ));
+        }
+        for refused in server.refused() {
+            wrapped(&mut lines, "refused", refused, theme.fail);
+        }
+    }
+    let notes: Vec<&str> = server
+        .each(|p| &p.notes)
+        .into_iter()
+        .chain(console_notes.iter().map(String::as_str))
+        .collect();
+    let note_rows = match room {
+        Room::Full => 6,
+        Room::Brief => 2,
+        Room::Tight => 1,
+    };
+    for note in notes.iter().take(note_rows) {
+        let style = if note.starts_with("RESTORE") || note.contains("STILL THERE") {
+            theme.fail
+        } else {
+            theme.warn
+        };
+        if tight {
+            lines.push(fact(theme, "note", fit(&clean(note), text_width), style));
+        } else {
+            wrapped(&mut lines, "note", note, style);
+        }
+    }
+    lines
+}
