@@ -47,30 +47,18 @@ impl Engine {
                     let pending = self.deployments[d].pending_approval.clone();
                     match pending {
                         None => {
-                            let a = self.record(Record::asked(
-                                Verb::Approve,
-                                Scope::Deployment(d),
-                                request,
-                                actor,
-                                ActionState::AwaitingSecondApprover,
-                            ));
-                            self.actions[a].detail = Some(format!(
+                            let detail = format!(
                                 "first approval to open {}; a second, different approver must approve",
                                 self.rings[n].name
-                            ));
-                            self.deployments[d].pending_approval = Some(PendingApproval {
-                                ring_id: self.rings[n].id.clone(),
-                                first_approver: actor.to_string(),
-                                first_person: identity.as_person().to_string(),
-                                at: self.now,
+                            );
+                            let first = FirstApproval {
+                                ring: n,
+                                gate: current,
                                 resume: false,
-                            });
-                            self.dirty.deployments.insert(d);
-                            self.deployment_runs[d].first_approval = Some(a);
-                            if let Some(c) = current {
-                                self.set_gate(c, GateState::AwaitingSecondApprover, None);
-                            }
-                            return Ok(a);
+                            };
+                            return Ok(
+                                self.ask_second_approval(d, request, identity, first, detail)
+                            );
                         }
                         Some(p) => {
                             another_person(
@@ -127,28 +115,16 @@ impl Engine {
                 let mut detail = format!("{} resumed", self.rings[r].name);
                 if self.rings[r].production && self.summary.capabilities.two_person_rule {
                     let Some(p) = self.deployments[d].pending_approval.clone() else {
-                        let a = self.record(Record::asked(
-                            Verb::Approve,
-                            Scope::Deployment(d),
-                            request,
-                            actor,
-                            ActionState::AwaitingSecondApprover,
-                        ));
-                        self.actions[a].detail = Some(format!(
+                        let detail = format!(
                             "first approval to resume {} after the halt; a second approver (another person) must approve too",
                             self.rings[r].name
-                        ));
-                        self.deployments[d].pending_approval = Some(PendingApproval {
-                            ring_id: self.rings[r].id.clone(),
-                            first_approver: actor.to_string(),
-                            first_person: identity.as_person().to_string(),
-                            at: self.now,
+                        );
+                        let first = FirstApproval {
+                            ring: r,
+                            gate: Some(r),
                             resume: true,
-                        });
-                        self.dirty.deployments.insert(d);
-                        self.deployment_runs[d].first_approval = Some(a);
-                        self.set_gate(r, GateState::AwaitingSecondApprover, None);
-                        return Ok(a);
+                        };
+                        return Ok(self.ask_second_approval(d, request, identity, first, detail));
                     };
                     another_person(
                         &p.first_person,
@@ -190,6 +166,39 @@ impl Engine {
                 state.words()
             ))),
         }
+    }
+
+    /// The first of two approvals: recorded as awaiting a second approver, the
+    /// deployment's `pending_approval` set, the gate (if any) marked as waiting.
+    fn ask_second_approval(
+        &mut self,
+        d: usize,
+        request: &ActionRequest,
+        identity: &Identity,
+        first: FirstApproval,
+        detail: String,
+    ) -> usize {
+        let a = self.record(Record::asked(
+            Verb::Approve,
+            Scope::Deployment(d),
+            request,
+            &identity.name,
+            ActionState::AwaitingSecondApprover,
+        ));
+        self.actions[a].detail = Some(detail);
+        self.deployments[d].pending_approval = Some(PendingApproval {
+            ring_id: self.rings[first.ring].id.clone(),
+            first_approver: identity.name.clone(),
+            first_person: identity.as_person().to_string(),
+            at: self.now,
+            resume: first.resume,
+        });
+        self.dirty.deployments.insert(d);
+        self.deployment_runs[d].first_approval = Some(a);
+        if let Some(gate) = first.gate {
+            self.set_gate(gate, GateState::AwaitingSecondApprover, None);
+        }
+        a
     }
 
     pub(super) fn decline(
@@ -239,6 +248,14 @@ impl Engine {
 /// than the first (`first_person`, who approved as `first_name`). Two tokens of one
 /// person count once; persons are compared without regard to case ("Alice" is
 /// "alice").
+/// What a first approval is for: the ring it opens or resumes, the ring whose gate
+/// waits for the second approval, and whether it resumes after a halt.
+struct FirstApproval {
+    ring: usize,
+    gate: Option<usize>,
+    resume: bool,
+}
+
 pub(super) fn another_person(
     first_person: &str,
     first_name: &str,
