@@ -142,9 +142,10 @@ pub struct App {
     pub gateway: Option<GatewayHealth>,
     /// Lines scrolled off the top of the help or a detail screen.
     pub help_scroll: u16,
-    /// The most the open help or detail screen can scroll, as its last draw found:
-    /// the view measures, the keys clamp to it.
-    pub scroll_max: std::cell::Cell<u16>,
+    /// Rows the open help or detail screen takes at a width, wrapped as drawn: a pure
+    /// measure the runner gives (`ui::screen_rows`), read by `viewport::scroll_max`
+    /// for the keys; the default measures nothing, so nothing scrolls.
+    pub screen_rows: fn(&App, u16) -> u16,
     /// Something the operator must read, shown until dismissed with Esc (a server that
     /// restarted from scratch).
     pub notice: Option<String>,
@@ -176,6 +177,8 @@ pub struct App {
     pub contexts: Vec<String>,
     /// The emergency whose stages the Rings pane last showed on top.
     pub(super) emergency_shown: Option<String>,
+    /// Requests awaiting this identity that the bell already rang for.
+    pub(super) bell_rung: BTreeSet<String>,
 }
 
 /// Terminal size the console needs.
@@ -213,7 +216,7 @@ impl App {
             problems: Vec::new(),
             gateway: None,
             help_scroll: 0,
-            scroll_max: std::cell::Cell::new(u16::MAX),
+            screen_rows: |_, _| 0,
             notice: None,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
@@ -228,6 +231,7 @@ impl App {
             awaiting_final: BTreeMap::new(),
             emergency_left: None,
             contexts: Vec::new(),
+            bell_rung: BTreeSet::new(),
             emergency_shown: None,
         }
     }
@@ -243,6 +247,7 @@ impl App {
         fresh.identity = None;
         fresh.width = self.width;
         fresh.height = self.height;
+        fresh.screen_rows = self.screen_rows;
         fresh.set_flash(format!("switched to context {}", fresh.context.name), false);
         *self = fresh;
     }

@@ -37,7 +37,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sync(update) => {
             apply_sync(app, update);
-            super::records::final_records(app)
+            let mut effects = super::records::final_records(app);
+            effects.extend(super::awaited::bell(app));
+            effects
         }
         Msg::HostDetail { id, result } => {
             app.host_details.insert(id, *result);
@@ -178,7 +180,7 @@ fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
 
 /// j/k, PgDn/PgUp, g/G on the help or a detail screen: scroll it, never past its end.
 fn on_scroll_key(app: &mut App, action: KeyAction) -> bool {
-    let max = app.scroll_max.get();
+    let max = viewport::scroll_max(app);
     let at = app.help_scroll.min(max);
     app.help_scroll = match action {
         KeyAction::Down => at.saturating_add(1).min(max),

@@ -50,6 +50,8 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
             }
             (current, _) => ring_name(current),
         };
+        // Cut to the column, marked: the detail screen (Enter) shows the whole path.
+        let ring = fit(&ring, if wide { 20 } else { 9 });
         let counts = &deployment.counts;
         let eta = match deployment.eta {
             Some(eta) if deployment.state.is_active() && eta > now => text::duration(eta - now),
