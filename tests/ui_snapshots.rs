@@ -570,6 +570,21 @@ fn resume_after_halt_dialog() {
     assert!(screen.contains("Resume "), "{screen}");
     assert!(screen.contains("STILL THERE"), "{screen}");
     assert_snapshot!("resume_after_halt_dialog_80x24", screen);
+    // Taller than 80x24: PgDn shows its end (the ticket and the keys); the fields
+    // keep every other key.
+    assert!(screen.contains("more below: PgUp PgDn"), "{screen}");
+    press(&mut app, KeyCode::PageDown);
+    let end = annotated(&draw(&mut app, 80, 24));
+    assert!(end.contains("Esc cancel  (1 request)"), "{end}");
+    assert!(!end.contains("more below"), "{end}");
+    assert_snapshot!("resume_after_halt_dialog_scrolled_80x24", end);
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(app.dialog_scroll, 0);
+    type_text(&mut app, "j");
+    let Some(patchdeck::app::Dialog::Confirm(confirm)) = &app.dialog else {
+        panic!("the dialog stays open");
+    };
+    assert_eq!(confirm.reason.value(), "j", "j is typed, not a scroll");
 }
 
 #[test]

@@ -142,10 +142,13 @@ pub struct App {
     pub gateway: Option<GatewayHealth>,
     /// Lines scrolled off the top of the help or a detail screen.
     pub help_scroll: u16,
-    /// Rows the open help or detail screen takes at a width, wrapped as drawn: a pure
-    /// measure the runner gives (`ui::screen_rows`), read by `viewport::scroll_max`
-    /// for the keys; the default measures nothing, so nothing scrolls.
-    pub screen_rows: fn(&App, u16) -> u16,
+    /// Rows a dialog scrolled by PgUp/PgDn is down from its top.
+    pub dialog_scroll: u16,
+    /// Rows the open dialog, else the open help or detail screen, takes drawn over
+    /// the body `Rect`, wrapped as drawn: a pure measure the runner gives
+    /// (`ui::scroll_rows`), read by `viewport::scroll_max` for the keys; the default
+    /// measures nothing, so nothing scrolls.
+    pub scroll_rows: fn(&App, ratatui::layout::Rect) -> u16,
     /// Something the operator must read, shown until dismissed with Esc (a server that
     /// restarted from scratch).
     pub notice: Option<String>,
@@ -216,7 +219,8 @@ impl App {
             problems: Vec::new(),
             gateway: None,
             help_scroll: 0,
-            screen_rows: |_, _| 0,
+            dialog_scroll: 0,
+            scroll_rows: |_, _| 0,
             notice: None,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
@@ -247,7 +251,7 @@ impl App {
         fresh.identity = None;
         fresh.width = self.width;
         fresh.height = self.height;
-        fresh.screen_rows = self.screen_rows;
+        fresh.scroll_rows = self.scroll_rows;
         fresh.set_flash(format!("switched to context {}", fresh.context.name), false);
         *self = fresh;
     }

@@ -132,6 +132,16 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
 }
 
 fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
+    let had_dialog = app.dialog.is_some();
+    let effects = on_key_here(app, event);
+    if app.dialog.is_some() != had_dialog {
+        // A dialog opens at its top.
+        app.dialog_scroll = 0;
+    }
+    effects
+}
+
+fn on_key_here(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     // Ctrl-C quits from anywhere, whatever the mode.
     if event.code == KeyCode::Char('c') && event.modifiers.contains(KeyModifiers::CONTROL) {
         if let Some(Dialog::Quit { .. }) = app.dialog.take() {
@@ -142,6 +152,19 @@ fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     if event.code == KeyCode::Char('z') && event.modifiers.contains(KeyModifiers::CONTROL) {
         app.dirty = true;
         return vec![Effect::Suspend];
+    }
+    if app.dialog.is_some() && matches!(event.code, KeyCode::PageDown | KeyCode::PageUp) {
+        // A dialog taller than the terminal scrolls by pages; its fields keep
+        // every other key.
+        let max = viewport::scroll_max(app);
+        let page = viewport::screen_area(app).height.saturating_sub(3).max(1);
+        let at = app.dialog_scroll.min(max);
+        app.dialog_scroll = match event.code {
+            KeyCode::PageDown => at.saturating_add(page).min(max),
+            _ => at.saturating_sub(page),
+        };
+        app.dirty = true;
+        return Vec::new();
     }
     if let Some(dialog) = app.dialog.take() {
         app.dirty = true;

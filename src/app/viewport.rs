@@ -221,10 +221,11 @@ pub fn scroll_limit(total: u16, area: Rect) -> u16 {
     total.saturating_sub(area.height.saturating_sub(2))
 }
 
-/// The most the open help or detail screen scrolls, from its rows as drawn.
+/// The most the open dialog, else the open help or detail screen, scrolls, from its
+/// rows as drawn (a dialog taller than the body fills it, so the same arithmetic).
 pub fn scroll_max(app: &App) -> u16 {
     let area = screen_area(app);
-    scroll_limit((app.screen_rows)(app, area.width.saturating_sub(2)), area)
+    scroll_limit((app.scroll_rows)(app, area), area)
 }
 
 /// Data rows a pane shows at the app's terminal size (borders and column header off).

@@ -405,13 +405,22 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             ])
         }
         Mode::Normal if app.dialog.is_some() => Line::from(Span::styled(
-            match &app.dialog {
-                Some(crate::app::Dialog::Emergency(_)) => {
-                    "Enter next step  Backspace back  Space tick  Esc cancel"
+            format!(
+                "{}{}",
+                // A dialog taller than the terminal says how to see the rest.
+                if crate::app::viewport::scroll_max(app) > 0 {
+                    "PgDn/PgUp more  "
+                } else {
+                    ""
+                },
+                match &app.dialog {
+                    Some(crate::app::Dialog::Emergency(_)) => {
+                        "Enter next step  Backspace back  Space tick  Esc cancel"
+                    }
+                    Some(crate::app::Dialog::Quit { .. }) => "y quit  any other key stays",
+                    _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
                 }
-                Some(crate::app::Dialog::Quit { .. }) => "y quit  any other key stays",
-                _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
-            },
+            ),
             theme.muted,
         )),
         Mode::Normal => match &app.flash {
@@ -476,10 +485,14 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// Rows the open help or detail screen takes at `width` columns inside its border,
-/// wrapped as it is drawn: the measure [`crate::app::viewport::scroll_max`] scrolls
-/// by (the console gives it to the app as `App::screen_rows`). None open: 0.
-pub fn screen_rows(app: &App, width: u16) -> u16 {
+/// Rows the open dialog, else the open help or detail screen, takes drawn over the
+/// body `area`, wrapped as drawn: the measure [`crate::app::viewport::scroll_max`]
+/// scrolls by (the console gives it to the app as `App::scroll_rows`). None open: 0.
+pub fn scroll_rows(app: &App, area: Rect) -> u16 {
+    if let Some(open) = &app.dialog {
+        return dialog::rows(app, open, area);
+    }
+    let width = area.width.saturating_sub(2);
     let theme = Theme::default();
     let lines = match app.screen() {
         Some(Screen::Help) => help_lines(app, &theme),
