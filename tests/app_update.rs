@@ -2297,4 +2297,25 @@ fn a_ring_never_says_deploying_while_its_window_opens_in_hours() {
         sentence.starts_with(&format!("waiting for its window, opens {opens} (in 3h 0")),
         "{sentence}"
     );
+    // A deployment in that ring is not "running" while nothing can run.
+    use patchdeck::ui::words::deployment_state_words;
+    if let Some(deployment) = app.fleet.deployments.values().find(|d| {
+        d.current_ring.as_deref() == Some(id.as_str()) && d.state == DeploymentState::Running
+    }) {
+        let (column, _) = deployment_state_words(&app, deployment, WindowWording::Column);
+        assert_eq!(column, "window closed");
+    }
+    // "done" never stands beside hosts still waiting, nor beside no hosts at all.
+    let mut ring = app.fleet.rings[&id].clone();
+    ring.state = RingState::Done;
+    ring.counts.pending = 3;
+    assert_eq!(
+        ring_state_words(&app, &ring, WindowWording::Column).0,
+        "waiting"
+    );
+    ring.counts = Default::default();
+    assert_eq!(
+        ring_state_words(&app, &ring, WindowWording::Column).0,
+        "no hosts"
+    );
 }

@@ -74,7 +74,9 @@ pub fn progress_bar<'a>(counts: &HostCounts, width: usize, theme: &Theme) -> Vec
 /// A ring's state as every screen words it: what the ring does now, never a word the
 /// numbers beside it contradict. A ring "deploying" with nothing in flight while its
 /// window is closed is waiting for its window (`Sentence`: "waiting for its window,
-/// opens 21:00 (in 3h 05m)"); a soak whose time is up has ended.
+/// opens 21:00 (in 3h 05m)"); a soak whose time is up has ended; a ring with no
+/// hosts is not "done" beside its 0%, nor one whose hosts another deployment is
+/// installing.
 pub fn ring_state_words(app: &App, ring: &Ring, wording: WindowWording) -> (String, Loudness) {
     let now = app.fleet_now();
     let sentence = wording == WindowWording::Sentence;
@@ -89,6 +91,23 @@ pub fn ring_state_words(app: &App, ring: &Ring, wording: WindowWording) -> (Stri
                         crate::app::words::opens_words(opens_at, now)
                     ),
                     Loudness::Muted,
+                ),
+            }
+        }
+        RingState::Done if ring.counts.total == 0 => ("no hosts".into(), Loudness::Muted),
+        // Its rollout is done but hosts of another deployment (an emergency) are
+        // under way or waiting here: say what the numbers beside it show.
+        RingState::Done if ring.counts.in_flight() + ring.counts.pending > 0 => {
+            let flying = ring.counts.in_flight();
+            match (sentence, flying > 0) {
+                (false, true) => ("deploying".into(), Loudness::Plain),
+                (false, false) => ("waiting".into(), Loudness::Muted),
+                (true, _) => (
+                    format!(
+                        "its rollout is done; {} hosts in flight and {} waiting for another deployment",
+                        flying, ring.counts.pending
+                    ),
+                    Loudness::Plain,
                 ),
             }
         }
@@ -170,6 +189,35 @@ pub fn severity_word(severity: Severity) -> (&'static str, Loudness) {
         Severity::Important => ("Important", Loudness::Warn),
         Severity::Moderate => ("Moderate", Loudness::Plain),
         Severity::Low => ("Low", Loudness::Muted),
+    }
+}
+
+/// A deployment's state as every screen words it: a running deployment whose current
+/// ring waits for its window says so ("window closed" in a column, the ring's
+/// sentence in the detail), never "running" while nothing can run.
+pub fn deployment_state_words(
+    app: &App,
+    deployment: &Deployment,
+    wording: WindowWording,
+) -> (String, Loudness) {
+    let waiting = deployment
+        .current_ring
+        .as_ref()
+        .and_then(|id| app.fleet.rings.get(id))
+        .filter(|ring| {
+            deployment.state == DeploymentState::Running && ring.state == RingState::Deploying
+        })
+        .map(|ring| ring_state_words(app, ring, wording))
+        .filter(|(_, loudness)| *loudness == Loudness::Muted);
+    match (waiting, wording) {
+        (Some(_), WindowWording::Column) => ("window closed".into(), Loudness::Muted),
+        (Some((sentence, loudness)), WindowWording::Sentence) => {
+            (format!("running, {sentence}"), loudness)
+        }
+        (None, _) => {
+            let (word, loudness) = deployment_state_word(deployment.state);
+            (word.into(), loudness)
+        }
     }
 }
 
