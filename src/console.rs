@@ -154,6 +154,9 @@ pub async fn run(
                         terminal.suspend()?;
                         app.dirty = true;
                     }
+                    Effect::Bell => {
+                        let _ = terminal.bell();
+                    }
                     Effect::SwitchContext(name) => match switch_context(&name) {
                         Ok((context, new_client)) => {
                             sync.task.abort();

@@ -344,6 +344,7 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     };
 
     let mut app = App::new(context, config.keymap(), Utc::now());
+    app.scroll_rows = patchdeck::ui::scroll_rows;
     app.session = uuid::Uuid::new_v4().simple().to_string();
     let audit_log = config::data_dir().map(|dir| patchdeck::audit::log_path(&dir));
     app.contexts = config.contexts.iter().map(|c| c.name.clone()).collect();

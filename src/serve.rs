@@ -48,7 +48,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ID")]
     pub gateway_id: Option<String>,
     /// TOML file of `[[token]]` entries (name, role, token), mode 0600. Without it, one
-    /// token per role is generated and written to a file whose path is printed.
+    /// token per role is generated and written to a file whose path is printed, with
+    /// one `<name>.token` file per identity beside it for `--token-file`.
     #[arg(long, value_name = "PATH")]
     pub tokens: Option<PathBuf>,
     /// Events the store's log keeps (older ones are compacted away; consoles that
@@ -274,6 +275,17 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         None => {
             let file = GeneratedTokens::write(&options.tokens, server.addr.port())?;
             println!("tokens written to {} (mode 0600)", file.path.display());
+            let names: Vec<String> = file
+                .token_files
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            println!(
+                "token files for --token-file in {}: {} (mode 0600, one per identity)",
+                file.token_dir.display(),
+                names.join(", ")
+            );
             Some(file)
         }
     };
@@ -445,9 +457,12 @@ pub fn plain_http_warning(addr: SocketAddr, tls: bool) -> Option<String> {
     })
 }
 
-/// The file of generated tokens; removed when dropped (serve stopping).
+/// The file of generated tokens and the directory of one token file per identity
+/// (`<name>.token`, for `--token-file`); all removed when dropped (serve stopping).
 struct GeneratedTokens {
     path: PathBuf,
+    token_dir: PathBuf,
+    token_files: Vec<PathBuf>,
 }
 
 impl GeneratedTokens {
@@ -474,13 +489,33 @@ impl GeneratedTokens {
             )),
         };
         tokens.write_new(&path)?;
-        Ok(GeneratedTokens { path })
+        // Beside it, `serve-PORT-tokens/`: private, fresh (a dir left by a serve that
+        // was killed is replaced), one `<name>.token` per identity.
+        let token_dir = path.with_extension("");
+        let mut generated = GeneratedTokens {
+            path,
+            token_dir: token_dir.clone(),
+            token_files: Vec::new(),
+        };
+        match std::fs::symlink_metadata(&token_dir) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&token_dir),
+            Ok(_) => std::fs::remove_file(&token_dir),
+            Err(_) => Ok(()),
+        }
+        .wrap_err_with(|| format!("cannot replace {}", token_dir.display()))?;
+        private_dir(&token_dir)?;
+        generated.token_files = tokens.write_token_files(&token_dir)?;
+        Ok(generated)
     }
 }
 
 impl Drop for GeneratedTokens {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+        for file in &self.token_files {
+            let _ = std::fs::remove_file(file);
+        }
+        let _ = std::fs::remove_dir(&self.token_dir);
     }
 }
 

@@ -102,6 +102,13 @@ impl TerminalGuard {
         execute!(self.terminal.backend_mut(), EndSynchronizedUpdate)
     }
 
+    /// The terminal bell (BEL), once: a request awaits this console's approver.
+    pub fn bell(&mut self) -> io::Result<()> {
+        let backend = self.terminal.backend_mut();
+        backend.write_all(b"\x07")?;
+        backend.flush()
+    }
+
     /// Ctrl-Z: give the terminal back, stop the process, and take it again on `fg`.
     pub fn suspend(&mut self) -> io::Result<()> {
         restore();

@@ -1013,7 +1013,7 @@ fn first_approval_of_a_production_ring_says_a_second_approver_is_needed() {
     let [Effect::Audit(record)] = effects.as_slice() else {
         panic!("expected an audit record, got {effects:?}");
     };
-    assert_eq!(record.outcome, "awaiting-second-approver");
+    assert_eq!(record.outcome, "waits for a second approver");
     assert!(app.dialog.is_none());
 }
 
@@ -2182,8 +2182,12 @@ fn details_and_help_scroll_to_their_end_and_not_past_it() {
     press(&mut app, KeyCode::Char('2'));
     press(&mut app, KeyCode::Enter);
     assert!(matches!(app.screen(), Some(Screen::Deployment(_))));
+    // The keys know the end from the layout and the screen's rows, before any draw.
+    let max = patchdeck::app::viewport::scroll_max(&app);
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.help_scroll, max, "G before any draw");
+    press(&mut app, KeyCode::Char('g'));
     let top = screen(&mut app, 80, 24);
-    let max = app.scroll_max.get();
     assert!(max > 0, "the deployment detail is taller than 80x24: {top}");
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(app.help_scroll, 1);
@@ -2237,16 +2241,130 @@ fn an_exploited_cve_is_announced_on_the_main_screen_before_e() {
     use patchdeck::app::viewport::exploited_words;
     let mut app = console_on(&simulator(Scenario::ZeroDay, 3600));
     let words = exploited_words(&app).expect("the zero-day is announced");
-    assert!(words.contains("EXPLOITED IN THE WILD"), "{words}");
+    assert!(
+        words.contains("exploited: ") && words.contains("fixes it — E to start an emergency"),
+        "{words}"
+    );
     let shown = screen(&mut app, 80, 24);
     assert!(
-        shown
-            .lines()
-            .nth(2)
-            .unwrap()
-            .contains("EXPLOITED IN THE WILD"),
+        shown.lines().nth(2).unwrap().contains("exploited: "),
         "{shown}"
     );
     // The bad-patch story has none.
     assert!(exploited_words(&console()).is_none());
+}
+
+/// A ring approval whose first approver is another person rings this approver's bell
+/// once (an Effect the console runs: the app writes nothing), not again while it
+/// waits; a viewer's console never rings; the first approver's own console never does.
+#[test]
+fn the_awaited_approver_hears_the_bell_once_per_new_request() {
+    let pending = |app: &App, ring_of: usize| {
+        let mut fleet = app.fleet.clone();
+        let deployment = fleet
+            .deployments
+            .values_mut()
+            .filter(|d| d.next_ring.is_some())
+            .nth(ring_of)
+            .expect("a deployment with a next ring");
+        deployment.pending_approval = Some(patchdeck::model::PendingApproval {
+            ring_id: deployment.next_ring.clone().expect("its next ring"),
+            first_approver: "alice".into(),
+            first_person: "alice".into(),
+            at: app.fleet_now(),
+            resume: false,
+        });
+        fleet
+    };
+    let bells = |effects: &[Effect]| effects.iter().filter(|e| **e == Effect::Bell).count();
+    let mut app = console();
+    let fleet = pending(&app, 0);
+    let first = update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet.clone()))),
+    );
+    assert_eq!(bells(&first), 1, "{first:?}");
+    let again = update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet))));
+    assert_eq!(bells(&again), 0, "once per request");
+    assert!(
+        patchdeck::app::viewport::banner_words(&app)
+            .is_some_and(|w| w.contains("alice asks you to approve opening")),
+        "{:?}",
+        patchdeck::app::viewport::banner_words(&app)
+    );
+    let mut viewer = console_as(Role::Viewer);
+    let fleet = pending(&viewer, 0);
+    let effects = update(
+        &mut viewer,
+        Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet))),
+    );
+    assert_eq!(bells(&effects), 0, "a viewer may not approve");
+    let mut alice = console();
+    update(
+        &mut alice,
+        Msg::Sync(SyncUpdate::Identity(patchdeck::model::Identity::new(
+            "alice",
+            Role::Approver,
+        ))),
+    );
+    let fleet = pending(&alice, 0);
+    let effects = update(&mut alice, Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet))));
+    assert_eq!(bells(&effects), 0, "the first approver is not awaited");
+}
+
+/// One rule words a ring's state: a ring "deploying" with nothing in flight while its
+/// window is closed is waiting for its window, and says when it opens; a soak whose
+/// time is up is not "soaking".
+#[test]
+fn a_ring_never_says_deploying_while_its_window_opens_in_hours() {
+    use patchdeck::app::words::WindowWording;
+    use patchdeck::model::RingState;
+    use patchdeck::ui::words::ring_state_words;
+    let mut app = console();
+    let now = app.fleet_now();
+    let mut fleet = app.fleet.clone();
+    let ring = fleet.rings.values_mut().next().expect("a ring");
+    let id = ring.id.clone();
+    ring.state = RingState::Deploying;
+    ring.counts.downloading = 0;
+    ring.counts.installing = 0;
+    ring.counts.pending_reboot = 0;
+    ring.counts.rebooting = 0;
+    ring.counts.verifying = 0;
+    ring.window.days = Vec::new();
+    ring.window.utc_offset_minutes = 0;
+    ring.window.duration_minutes = 60;
+    ring.window.start = (now + Duration::minutes(185)).time();
+    update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet))));
+    let ring = &app.fleet.rings[&id];
+    assert_eq!(ring.counts.in_flight(), 0);
+    let (column, _) = ring_state_words(&app, ring, WindowWording::Column);
+    assert_eq!(column, "waiting");
+    let (sentence, _) = ring_state_words(&app, ring, WindowWording::Sentence);
+    let opens = (now + Duration::minutes(185)).format("%H:%M").to_string();
+    assert!(
+        sentence.starts_with(&format!("waiting for its window, opens {opens} (in 3h 0")),
+        "{sentence}"
+    );
+    // A deployment in that ring is not "running" while nothing can run.
+    use patchdeck::ui::words::deployment_state_words;
+    if let Some(deployment) = app.fleet.deployments.values().find(|d| {
+        d.current_ring.as_deref() == Some(id.as_str()) && d.state == DeploymentState::Running
+    }) {
+        let (column, _) = deployment_state_words(&app, deployment, WindowWording::Column);
+        assert_eq!(column, "window closed");
+    }
+    // "done" never stands beside hosts still waiting, nor beside no hosts at all.
+    let mut ring = app.fleet.rings[&id].clone();
+    ring.state = RingState::Done;
+    ring.counts.pending = 3;
+    assert_eq!(
+        ring_state_words(&app, &ring, WindowWording::Column).0,
+        "waiting"
+    );
+    ring.counts = Default::default();
+    assert_eq!(
+        ring_state_words(&app, &ring, WindowWording::Column).0,
+        "no hosts"
+    );
 }

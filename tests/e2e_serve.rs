@@ -1,6 +1,7 @@
 //! `patchdeck serve` as a user runs it: the real binary on an ephemeral loopback port,
 //! its printed URL and token file (0600, one token per role, never the tokens on
-//! stdout), its clock at `--speed`, a console connecting to it with one of the tokens,
+//! stdout) and one `<name>.token` file per identity (used with `--token-file`, removed
+//! when serve stops), its clock at `--speed`, a console connecting to it with one of the tokens,
 //! and SIGTERM stopping it cleanly.
 
 mod e2e_support;
@@ -10,9 +11,9 @@ use patchdeck::api::client::Client;
 use patchdeck::api::tokens::Tokens;
 use patchdeck::model::Role;
 
+use e2e_support::PATIENCE;
 use e2e_support::pty::Console;
 use e2e_support::serve::Served;
-use e2e_support::{PATIENCE, Scratch};
 
 #[test]
 fn serve_prints_where_it_is_runs_its_clock_and_a_console_connects_with_its_tokens() {
@@ -71,9 +72,35 @@ fn serve_prints_where_it_is_runs_its_clock_and_a_console_connects_with_its_token
         assert!(next.expect("an event").expect("a good event").seq > since);
     });
 
-    // A console connects with alice's token.
-    let secrets = Scratch::new("serve-token");
-    let token_file = secrets.write_private("alice.token", &alice.token);
+    // One token file per identity beside it, named after it, private, just the
+    // token; each said on stdout.
+    let said = served
+        .stdout
+        .seen
+        .iter()
+        .find(|l| l.starts_with("token files for --token-file in "))
+        .expect("the token files line")
+        .clone();
+    for entry in tokens.entries() {
+        let file = served.token_dir.join(format!("{}.token", entry.name));
+        assert!(said.contains(&format!("{}.token", entry.name)), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("a token file per identity"),
+            format!("{}\n", entry.token)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file)
+                .expect("its mode")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{} is {mode:o}", file.display());
+        }
+    }
+
+    // A console connects with alice's own token file, as serve wrote it.
+    let token_file = served.token_dir.join("alice.token");
     let mut console = Console::start(
         &[
             "--api",
@@ -91,4 +118,9 @@ fn serve_prints_where_it_is_runs_its_clock_and_a_console_connects_with_its_token
 
     let status = served.stop();
     assert!(status.success(), "serve exited with {status:?}");
+    assert!(
+        !served.token_dir.exists(),
+        "{} is left behind when serve stops",
+        served.token_dir.display()
+    );
 }

@@ -165,6 +165,8 @@ struct Console {
     updates: mpsc::Receiver<SyncUpdate>,
     sync: tokio::task::JoinHandle<()>,
     audit: Vec<AuditRecord>,
+    /// Times the console was asked to ring the terminal bell.
+    bells: usize,
 }
 
 impl Console {
@@ -194,6 +196,7 @@ impl Console {
             updates,
             sync,
             audit: Vec::new(),
+            bells: 0,
         };
         console
             .sync_until("live", |app| {
@@ -211,7 +214,8 @@ impl Console {
         while !ready(&self.app) {
             match tokio::time::timeout_at(deadline, self.updates.recv()).await {
                 Ok(Some(sync)) => {
-                    update(&mut self.app, Msg::Sync(sync));
+                    let effects = update(&mut self.app, Msg::Sync(sync));
+                    self.bells += effects.iter().filter(|e| **e == Effect::Bell).count();
                 }
                 Ok(None) => panic!("the sync task ended before {what}"),
                 Err(_) => panic!("{} never saw {what}", self.app.context.name),
@@ -320,7 +324,7 @@ async fn two_consoles_share_one_fleet_for_a_two_person_approval() {
 
     alice.approve_in_pilot(ApprovalStep::First).await;
     assert_eq!(alice.audit.len(), 1);
-    assert_eq!(alice.audit[0].outcome, "awaiting-second-approver");
+    assert_eq!(alice.audit[0].outcome, "waits for a second approver");
     assert_eq!(alice.audit[0].identity, "alice (approver)");
     assert!(alice.app.dialog.is_none(), "the dialog stayed open");
 
@@ -333,6 +337,14 @@ async fn two_consoles_share_one_fleet_for_a_two_person_approval() {
             .is_some_and(|p| p.first_approver == "alice")
     })
     .await;
+    // Bob is awaited: his console rang the bell once and says who asks for what.
+    assert_eq!(bob.bells, 1, "bob's console rings once");
+    assert!(
+        bob.screen()
+            .contains("alice asks you to approve opening Wave 1: Americas"),
+        "bob's screen:\n{}",
+        bob.screen()
+    );
     bob.keys(&[KeyCode::Char('2')]).await;
     let screen = bob.screen();
     assert!(
@@ -346,6 +358,7 @@ async fn two_consoles_share_one_fleet_for_a_two_person_approval() {
             app.fleet.deployments[&id].pending_approval.is_some()
         })
         .await;
+    assert_eq!(alice.bells, 0, "the first approver is not awaited");
     alice.approve_in_pilot(ApprovalStep::AlreadyYours).await;
     assert_eq!(alice.audit.len(), 2);
     assert!(

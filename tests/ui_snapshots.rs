@@ -120,6 +120,16 @@ fn host_detail_with_history() {
             result: Box::new(Ok(host)),
         },
     );
+    // Last seen is never before the latest thing the host reported (its failure).
+    let shown = screen(&mut app, 80, 24);
+    let at = |label: &str| {
+        shown
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("│{label:<16}")))
+            .map(|rest| rest.get(..12).unwrap_or(rest).to_string())
+            .unwrap_or_else(|| panic!("no {label} line: {shown}"))
+    };
+    assert_eq!(at("last seen"), at("failed"), "{shown}");
     snapshot_both("host_detail", &mut app);
 }
 
@@ -572,6 +582,36 @@ fn resume_after_halt_dialog() {
     assert!(screen.contains("Resume "), "{screen}");
     assert!(screen.contains("STILL THERE"), "{screen}");
     assert_snapshot!("resume_after_halt_dialog_80x24", screen);
+    assert!(!screen.contains("more below"), "it fits at 80x24: {screen}");
+
+    // A halt reason long enough to make the dialog taller than 80x24: PgDn shows its
+    // end (the ticket and the keys); the fields keep every other key.
+    press(&mut app, KeyCode::Esc);
+    app.fleet.rings.get_mut("pilot").unwrap().state_reason = Some(
+        "the failure threshold tripped while the service desk reported blue screens on \
+         docking stations at three sites; the vendor confirmed a driver conflict with the \
+         servicing stack and asked us to hold every ring until their hotfix ships; the \
+         change board wants the failed hosts rolled back and the look-alikes excluded first, \
+         and the on-call lead will look again at 06:00 with the vendor on the bridge call \
+         to decide between the hotfix and a rollback of the whole ring; until then nobody \
+         resumes Pilot or opens Wave 1, whatever the gate says, and the desk tells users to undock"
+            .into(),
+    );
+    press_planned(&mut app, KeyCode::Char('p'));
+    let tall = annotated(&draw(&mut app, 80, 24));
+    assert!(tall.contains("more below: PgUp PgDn"), "{tall}");
+    press(&mut app, KeyCode::PageDown);
+    let end = annotated(&draw(&mut app, 80, 24));
+    assert!(end.contains("Esc cancel  (1 request)"), "{end}");
+    assert!(!end.contains("more below"), "{end}");
+    assert_snapshot!("resume_after_halt_dialog_scrolled_80x24", end);
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(app.dialog_scroll, 0);
+    type_text(&mut app, "j");
+    let Some(patchdeck::app::Dialog::Confirm(confirm)) = &app.dialog else {
+        panic!("the dialog stays open");
+    };
+    assert_eq!(confirm.reason.value(), "j", "j is typed, not a scroll");
 }
 
 #[test]
@@ -700,4 +740,103 @@ fn approve_dialog_says_where_the_two_person_rule_stands() {
     let mine = approve_dialog(Some("you"));
     assert!(mine.contains("Approval: YOU ALREADY APPROVED"), "{mine}");
     assert_snapshot!("approve_already_yours_80x24", mine);
+}
+
+// ---------------------------------------------------------------------------------
+// Reachable at 80x24: scrolled screens, wrapped values, the lines that announce
+// ---------------------------------------------------------------------------------
+
+/// The deployment detail scrolled to its end with G: its last patches and the marker
+/// "lines a-b of n" say where the view is.
+#[test]
+fn deployment_detail_scrolled_to_its_end_80x24() {
+    let mut app = focused('2');
+    resize(&mut app, 80, 24);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('G'));
+    assert!(app.help_scroll > 0, "the detail is taller than 80x24");
+    assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
+}
+
+/// Help at its end (End): its last line, never a blank page.
+#[test]
+fn help_at_its_end_80x24() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::End);
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("States: waiting"), "{shown}");
+    assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
+}
+
+/// A long reason wraps under the value column of its label, never at column 0.
+#[test]
+fn a_wrapped_reason_continues_under_its_label_80x24() {
+    let mut app = console();
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Enter);
+    let Some(Screen::Deployment(id)) = app.screen().cloned() else {
+        panic!("Enter opens the deployment, got {:?}", app.screen());
+    };
+    let mut fleet = app.fleet.clone();
+    fleet.deployments.get_mut(&id).expect("it").state_reason = Some(
+        "halted by the failure threshold: 5 of 12 hosts failed with 0x800f0922 on \
+         Contoso Book 14 G3 while installing KB5032201, above the 10% the gate allows"
+            .into(),
+    );
+    update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet))));
+    let shown = screen(&mut app, 80, 24);
+    let why: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| !l.contains("why"))
+        .take(3)
+        .collect();
+    assert!(why[1].starts_with("│                "), "{shown}");
+    assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
+}
+
+/// A ring approval awaiting this approver (the first approver is another person) is
+/// said on the main screen.
+#[test]
+fn the_awaited_approver_is_told_on_the_main_screen_80x24() {
+    let mut app = console();
+    let mut fleet = app.fleet.clone();
+    let deployment = fleet
+        .deployments
+        .values_mut()
+        .find(|d| d.next_ring.is_some())
+        .expect("a deployment with a next ring");
+    let ring = deployment.next_ring.clone().expect("its next ring");
+    deployment.pending_approval = Some(patchdeck::model::PendingApproval {
+        ring_id: ring,
+        first_approver: "alice".into(),
+        first_person: "alice".into(),
+        at: app.fleet_now(),
+        resume: false,
+    });
+    let effects = update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet))));
+    assert!(
+        effects.contains(&patchdeck::app::Effect::Bell),
+        "{effects:?}"
+    );
+    let shown = screen(&mut app, 80, 24);
+    assert!(
+        shown.contains("alice asks you to approve opening"),
+        "{shown}"
+    );
+    assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
+}
+
+/// An exploited CVE in the fleet is announced before `E`: which CVE, which KB fixes
+/// it, and the key.
+#[test]
+fn an_exploited_cve_is_announced_on_the_main_screen_80x24() {
+    let simulator = simulator(Scenario::ZeroDay, 0);
+    let mut app = console_on(&simulator);
+    let shown = screen(&mut app, 80, 24);
+    assert!(
+        shown.contains("exploited: KB") && shown.contains("fixes it — E to start an emergency"),
+        "{shown}"
+    );
+    assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
 }

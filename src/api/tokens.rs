@@ -261,6 +261,38 @@ impl Tokens {
         self.write_with(path, options)
     }
 
+    /// Writes one file per identity into `dir` (which must exist and be private):
+    /// `<name>.token`, mode 0600, holding just the token and a newline, so each is
+    /// usable with `--token-file`; never over an existing file or through a symlink.
+    /// Returns the paths written, in the order of the entries. A name that is not a
+    /// plain file name (a `/`, a leading `.`) gets no file.
+    pub fn write_token_files(&self, dir: &Path) -> Result<Vec<PathBuf>, TokenFileError> {
+        let mut written = Vec::new();
+        for entry in &self.entries {
+            let name = entry.name.as_str();
+            if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
+                continue;
+            }
+            let path = dir.join(format!("{name}.token"));
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+            }
+            let io_error = |source| TokenFileError::Io {
+                path: path.clone(),
+                source,
+            };
+            let mut file = options.open(&path).map_err(io_error)?;
+            file.write_all(format!("{}\n", entry.token).as_bytes())
+                .map_err(io_error)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
     fn write_with(
         &self,
         path: &Path,

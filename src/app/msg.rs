@@ -57,4 +57,6 @@ pub enum Effect {
     Act(ActionCall),
     /// Append to the local audit log.
     Audit(Box<AuditRecord>),
+    /// Ring the terminal bell (BEL): a request newly awaits this console's approver.
+    Bell,
 }

@@ -194,9 +194,8 @@ impl App {
             // The view shows "loading" until the answer arrives.
         }
         self.screens.push(screen);
-        // A screen opens at its top; the view measures how far it scrolls.
+        // A screen opens at its top.
         self.help_scroll = 0;
-        self.scroll_max.set(u16::MAX);
         self.recompute_host_rows();
         self.reselect(ListId::Hosts);
         self.dirty = true;
@@ -205,7 +204,6 @@ impl App {
     pub(super) fn close_screen(&mut self) {
         self.screens.pop();
         self.help_scroll = 0;
-        self.scroll_max.set(u16::MAX);
         self.recompute_host_rows();
         self.reselect(ListId::Hosts);
         self.dirty = true;

@@ -29,7 +29,7 @@ impl TargetOutcome {
 pub fn outcome_words(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Succeeded(action) => match action.state {
-            ActionState::AwaitingSecondApprover => "awaiting-second-approver".to_string(),
+            ActionState::AwaitingSecondApprover => "waits for a second approver".to_string(),
             ActionState::Running => "accepted, running".to_string(),
             ActionState::Succeeded => "succeeded".to_string(),
             ActionState::Partial => {

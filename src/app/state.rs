@@ -142,9 +142,13 @@ pub struct App {
     pub gateway: Option<GatewayHealth>,
     /// Lines scrolled off the top of the help or a detail screen.
     pub help_scroll: u16,
-    /// The most the open help or detail screen can scroll, as its last draw found:
-    /// the view measures, the keys clamp to it.
-    pub scroll_max: std::cell::Cell<u16>,
+    /// Rows a dialog scrolled by PgUp/PgDn is down from its top.
+    pub dialog_scroll: u16,
+    /// Rows the open dialog, else the open help or detail screen, takes drawn over
+    /// the body `Rect`, wrapped as drawn: a pure measure the runner gives
+    /// (`ui::scroll_rows`), read by `viewport::scroll_max` for the keys; the default
+    /// measures nothing, so nothing scrolls.
+    pub scroll_rows: fn(&App, ratatui::layout::Rect) -> u16,
     /// Something the operator must read, shown until dismissed with Esc (a server that
     /// restarted from scratch).
     pub notice: Option<String>,
@@ -176,6 +180,8 @@ pub struct App {
     pub contexts: Vec<String>,
     /// The emergency whose stages the Rings pane last showed on top.
     pub(super) emergency_shown: Option<String>,
+    /// Requests awaiting this identity that the bell already rang for.
+    pub(super) bell_rung: BTreeSet<String>,
 }
 
 /// Terminal size the console needs.
@@ -213,7 +219,8 @@ impl App {
             problems: Vec::new(),
             gateway: None,
             help_scroll: 0,
-            scroll_max: std::cell::Cell::new(u16::MAX),
+            dialog_scroll: 0,
+            scroll_rows: |_, _| 0,
             notice: None,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
@@ -228,6 +235,7 @@ impl App {
             awaiting_final: BTreeMap::new(),
             emergency_left: None,
             contexts: Vec::new(),
+            bell_rung: BTreeSet::new(),
             emergency_shown: None,
         }
     }
@@ -243,6 +251,7 @@ impl App {
         fresh.identity = None;
         fresh.width = self.width;
         fresh.height = self.height;
+        fresh.scroll_rows = self.scroll_rows;
         fresh.set_flash(format!("switched to context {}", fresh.context.name), false);
         *self = fresh;
     }

@@ -37,7 +37,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sync(update) => {
             apply_sync(app, update);
-            super::records::final_records(app)
+            let mut effects = super::records::final_records(app);
+            effects.extend(super::awaited::bell(app));
+            effects
         }
         Msg::HostDetail { id, result } => {
             app.host_details.insert(id, *result);
@@ -134,6 +136,16 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
 }
 
 fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
+    let had_dialog = app.dialog.is_some();
+    let effects = on_key_here(app, event);
+    if app.dialog.is_some() != had_dialog {
+        // A dialog opens at its top.
+        app.dialog_scroll = 0;
+    }
+    effects
+}
+
+fn on_key_here(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     // Ctrl-C quits from anywhere, whatever the mode.
     if event.code == KeyCode::Char('c') && event.modifiers.contains(KeyModifiers::CONTROL) {
         if let Some(Dialog::Quit { .. }) = app.dialog.take() {
@@ -144,6 +156,19 @@ fn on_key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
     if event.code == KeyCode::Char('z') && event.modifiers.contains(KeyModifiers::CONTROL) {
         app.dirty = true;
         return vec![Effect::Suspend];
+    }
+    if app.dialog.is_some() && matches!(event.code, KeyCode::PageDown | KeyCode::PageUp) {
+        // A dialog taller than the terminal scrolls by pages; its fields keep
+        // every other key.
+        let max = viewport::scroll_max(app);
+        let page = viewport::screen_area(app).height.saturating_sub(3).max(1);
+        let at = app.dialog_scroll.min(max);
+        app.dialog_scroll = match event.code {
+            KeyCode::PageDown => at.saturating_add(page).min(max),
+            _ => at.saturating_sub(page),
+        };
+        app.dirty = true;
+        return Vec::new();
     }
     if let Some(dialog) = app.dialog.take() {
         app.dirty = true;
@@ -182,7 +207,7 @@ fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
 
 /// j/k, PgDn/PgUp, g/G on the help or a detail screen: scroll it, never past its end.
 fn on_scroll_key(app: &mut App, action: KeyAction) -> bool {
-    let max = app.scroll_max.get();
+    let max = viewport::scroll_max(app);
     let at = app.help_scroll.min(max);
     app.help_scroll = match action {
         KeyAction::Down => at.saturating_add(1).min(max),

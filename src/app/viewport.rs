@@ -106,9 +106,21 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
 }
 
 /// The banner line while no emergency is on: an emergency request waiting for its
-/// second approver (every console sees it), else an exploited CVE.
+/// second approver (every console sees it), else a ring approval awaiting this
+/// console's approver, else an exploited CVE.
 pub fn banner_words(app: &App) -> Option<String> {
-    pending_emergency_words(app).or_else(|| exploited_words(app))
+    pending_emergency_words(app)
+        .or_else(|| awaited_approval_words(app))
+        .or_else(|| exploited_words(app))
+}
+
+/// A ring approval awaiting this console's identity, in one line: who asks, for what
+/// ("alice asks you to approve opening Wave 1 (a in 2 Deployments)").
+pub fn awaited_approval_words(app: &App) -> Option<String> {
+    super::awaited::awaited(app)
+        .into_iter()
+        .find(|a| a.key.starts_with("approval:"))
+        .map(|a| format!(" {} ", a.words))
 }
 
 /// An emergency request waiting for a second approver, in one line: who asked, for
@@ -185,11 +197,35 @@ pub fn exploited_words(app: &App) -> Option<String> {
         1 => String::new(),
         n => format!(" (+{} more)", n - 1),
     };
+    let next = if app.availability(crate::keys::KeyAction::Emergency).is_ok() {
+        "E to start an emergency"
+    } else {
+        "an approver starts an emergency (E)"
+    };
     Some(format!(
-        " {}{more} EXPLOITED IN THE WILD: fix {}, E for emergency ",
+        " {} exploited{more}: {} fixes it — {next} ",
         text::clean(cve),
         text::clean(kb)
     ))
+}
+
+/// Where the help or a detail screen is drawn at the app's terminal size: the body
+/// under the header (and any checklist or banner), over the footer.
+pub fn screen_area(app: &App) -> Rect {
+    main_layout(app, Rect::new(0, 0, app.width, app.height)).body
+}
+
+/// The most a screen of `total` rows scrolls in a bordered box of `area`: what the
+/// keys clamp to and the view draws by.
+pub fn scroll_limit(total: u16, area: Rect) -> u16 {
+    total.saturating_sub(area.height.saturating_sub(2))
+}
+
+/// The most the open dialog, else the open help or detail screen, scrolls, from its
+/// rows as drawn (a dialog taller than the body fills it, so the same arithmetic).
+pub fn scroll_max(app: &App) -> u16 {
+    let area = screen_area(app);
+    scroll_limit((app.scroll_rows)(app, area), area)
 }
 
 /// Data rows a pane shows at the app's terminal size (borders and column header off).

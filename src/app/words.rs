@@ -11,8 +11,8 @@ pub enum WindowWording {
     /// A table column: "open 2h 10m", "in 3h", and "always open" for a window that
     /// never closes.
     Column,
-    /// A sentence of a plan's blast radius: "window open now (2h left)", "waits for its
-    /// window, opens in 3h".
+    /// A sentence of a plan's blast radius: "window open now (2h left)", "window opens
+    /// 21:00 (in 3h 05m)".
     Sentence,
 }
 
@@ -42,12 +42,18 @@ pub fn window_words(
         (WindowStatus::Closed { opens_at }, WindowWording::Column) => {
             (format!("in {}", duration(opens_at - now)), false)
         }
-        (WindowStatus::Closed { opens_at }, WindowWording::Sentence) => (
-            format!(
-                "waits for its window, opens in {}",
-                duration(opens_at - now)
-            ),
-            false,
-        ),
+        (WindowStatus::Closed { opens_at }, WindowWording::Sentence) => {
+            (format!("window {}", opens_words(opens_at, now)), false)
+        }
     }
+}
+
+/// When a closed window opens, at the fleet's clock and from now: "opens 21:00 (in 3h
+/// 5m)". Every sentence about a closed window says it this way.
+pub fn opens_words(opens_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!(
+        "opens {} (in {})",
+        crate::text::time(opens_at, now),
+        duration(opens_at - now)
+    )
 }

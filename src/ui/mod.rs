@@ -336,7 +336,7 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
 pub fn footer_keys(app: &App) -> Vec<KeyAction> {
     use KeyAction as A;
     match app.screen() {
-        Some(Screen::Help) => vec![A::Down, A::Up, A::Back, A::Quit],
+        Some(Screen::Help) => vec![A::Down, A::Up, A::PageDown, A::Bottom, A::Back, A::Quit],
         Some(Screen::Hosts(_)) => vec![
             A::Open,
             A::Select,
@@ -405,13 +405,22 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             ])
         }
         Mode::Normal if app.dialog.is_some() => Line::from(Span::styled(
-            match &app.dialog {
-                Some(crate::app::Dialog::Emergency(_)) => {
-                    "Enter next step  Backspace back  Space tick  Esc cancel"
+            format!(
+                "{}{}",
+                // A dialog taller than the terminal says how to see the rest.
+                if crate::app::viewport::scroll_max(app) > 0 {
+                    "PgDn/PgUp more  "
+                } else {
+                    ""
+                },
+                match &app.dialog {
+                    Some(crate::app::Dialog::Emergency(_)) => {
+                        "Enter next step  Backspace back  Space tick  Esc cancel"
+                    }
+                    Some(crate::app::Dialog::Quit { .. }) => "y quit  any other key stays",
+                    _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
                 }
-                Some(crate::app::Dialog::Quit { .. }) => "y quit  any other key stays",
-                _ => "Enter confirm  Tab next field  Esc cancel  (Ctrl-C quits)",
-            },
+            ),
             theme.muted,
         )),
         Mode::Normal => match &app.flash {
@@ -476,8 +485,37 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// Rows the open dialog, else the open help or detail screen, takes drawn over the
+/// body `area`, wrapped as drawn: the measure [`crate::app::viewport::scroll_max`]
+/// scrolls by (the console gives it to the app as `App::scroll_rows`). None open: 0.
+pub fn scroll_rows(app: &App, area: Rect) -> u16 {
+    if let Some(open) = &app.dialog {
+        return dialog::rows(app, open, area);
+    }
+    let width = area.width.saturating_sub(2);
+    let theme = Theme::default();
+    let lines = match app.screen() {
+        Some(Screen::Help) => help_lines(app, &theme),
+        Some(screen) => match detail::lines(app, &theme, screen, width) {
+            Some((_, lines)) => lines,
+            None => return 0,
+        },
+        None => return 0,
+    };
+    u16::try_from(scroll::hang(lines, width).len()).unwrap_or(u16::MAX)
+}
+
 fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     let theme = &look.theme;
+    let lines = help_lines(app, theme);
+    let block = Block::bordered()
+        .title(Span::styled(" Help ", theme.title))
+        .title_bottom(Line::from(" Esc closes ").alignment(Alignment::Right));
+    frame.render_widget(Clear, area);
+    scroll::draw(app, theme, frame, area, block, lines);
+}
+
+fn help_lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if app.context.read_only {
         lines.push(Line::from(Span::styled(
@@ -524,12 +562,8 @@ fn draw_help(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
-        "States: waiting, deploying, soaking, paused, HALTED, done. Hosts: pending, downloading, installing, pending-reboot, rebooting, verifying, succeeded, failed, rolled-back, excluded, offline, deferred.",
+        "States: waiting, deploying, soaking, paused, HALTED, done. Hosts: pending, downloading, installing, pending reboot, rebooting, verifying, succeeded, failed, rolled back, excluded, offline, deferred.",
         theme.muted,
     )));
-    let block = Block::bordered()
-        .title(Span::styled(" Help ", theme.title))
-        .title_bottom(Line::from(" Esc closes ").alignment(Alignment::Right));
-    frame.render_widget(Clear, area);
-    scroll::draw(app, theme, frame, area, block, lines);
+    lines
 }

@@ -6,9 +6,12 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 
 use crate::app::App;
+use crate::app::words::WindowWording;
+use chrono::{DateTime, Utc};
+
 use crate::model::{
-    Action, ActionState, Deployment, DeploymentState, GateState, HostCounts, Ring, RingState,
-    Severity,
+    Action, ActionState, Deployment, DeploymentState, GateState, Host, HostCounts, Ring, RingState,
+    Severity, Transition, WindowStatus,
 };
 use crate::text;
 use crate::theme::Theme;
@@ -68,7 +71,63 @@ pub fn progress_bar<'a>(counts: &HostCounts, width: usize, theme: &Theme) -> Vec
     ]
 }
 
-pub fn ring_state_word(state: RingState) -> (&'static str, Loudness) {
+/// A ring's state as every screen words it: what the ring does now, never a word the
+/// numbers beside it contradict. A ring "deploying" with nothing in flight while its
+/// window is closed is waiting for its window (`Sentence`: "waiting for its window,
+/// opens 21:00 (in 3h 05m)"); a soak whose time is up has ended; a ring with no
+/// hosts is not "done" beside its 0%, nor one whose hosts another deployment is
+/// installing.
+pub fn ring_state_words(app: &App, ring: &Ring, wording: WindowWording) -> (String, Loudness) {
+    let now = app.fleet_now();
+    let sentence = wording == WindowWording::Sentence;
+    match ring.state {
+        RingState::Deploying if ring.counts.in_flight() == 0 => {
+            match (ring.window.status(now), sentence) {
+                (WindowStatus::Open { .. }, _) => ("deploying".into(), Loudness::Plain),
+                (WindowStatus::Closed { .. }, false) => ("waiting".into(), Loudness::Muted),
+                (WindowStatus::Closed { opens_at }, true) => (
+                    format!(
+                        "waiting for its window, {}",
+                        crate::app::words::opens_words(opens_at, now)
+                    ),
+                    Loudness::Muted,
+                ),
+            }
+        }
+        RingState::Done if ring.counts.total == 0 => ("no hosts".into(), Loudness::Muted),
+        // Its rollout is done but hosts of another deployment (an emergency) are
+        // under way or waiting here: say what the numbers beside it show.
+        RingState::Done if ring.counts.in_flight() + ring.counts.pending > 0 => {
+            let flying = ring.counts.in_flight();
+            match (sentence, flying > 0) {
+                (false, true) => ("deploying".into(), Loudness::Plain),
+                (false, false) => ("waiting".into(), Loudness::Muted),
+                (true, _) => (
+                    format!(
+                        "its rollout is done; {} hosts in flight and {} waiting for another deployment",
+                        flying, ring.counts.pending
+                    ),
+                    Loudness::Plain,
+                ),
+            }
+        }
+        RingState::Soaking if ring.soak_ends_at.is_some_and(|end| end <= now) => (
+            if sentence {
+                "soak ended: the gate decides next"
+            } else {
+                "soak done"
+            }
+            .into(),
+            Loudness::Plain,
+        ),
+        state => {
+            let (word, loudness) = ring_state_word(state);
+            (word.into(), loudness)
+        }
+    }
+}
+
+fn ring_state_word(state: RingState) -> (&'static str, Loudness) {
     match state {
         RingState::Waiting => ("waiting", Loudness::Muted),
         RingState::Deploying => ("deploying", Loudness::Plain),
@@ -114,11 +173,8 @@ pub fn gate_words(app: &App, ring: &Ring) -> (String, Loudness) {
 }
 
 pub fn window_words(app: &App, ring: &Ring) -> (String, Loudness) {
-    let (words, open) = crate::app::words::window_words(
-        &ring.window,
-        app.fleet_now(),
-        crate::app::words::WindowWording::Column,
-    );
+    let (words, open) =
+        crate::app::words::window_words(&ring.window, app.fleet_now(), WindowWording::Column);
     (words, if open { Loudness::Ok } else { Loudness::Muted })
 }
 
@@ -133,6 +189,35 @@ pub fn severity_word(severity: Severity) -> (&'static str, Loudness) {
         Severity::Important => ("Important", Loudness::Warn),
         Severity::Moderate => ("Moderate", Loudness::Plain),
         Severity::Low => ("Low", Loudness::Muted),
+    }
+}
+
+/// A deployment's state as every screen words it: a running deployment whose current
+/// ring waits for its window says so ("window closed" in a column, the ring's
+/// sentence in the detail), never "running" while nothing can run.
+pub fn deployment_state_words(
+    app: &App,
+    deployment: &Deployment,
+    wording: WindowWording,
+) -> (String, Loudness) {
+    let waiting = deployment
+        .current_ring
+        .as_ref()
+        .and_then(|id| app.fleet.rings.get(id))
+        .filter(|ring| {
+            deployment.state == DeploymentState::Running && ring.state == RingState::Deploying
+        })
+        .map(|ring| ring_state_words(app, ring, wording))
+        .filter(|(_, loudness)| *loudness == Loudness::Muted);
+    match (waiting, wording) {
+        (Some(_), WindowWording::Column) => ("window closed".into(), Loudness::Muted),
+        (Some((sentence, loudness)), WindowWording::Sentence) => {
+            (format!("running, {sentence}"), loudness)
+        }
+        (None, _) => {
+            let (word, loudness) = deployment_state_word(deployment.state);
+            (word.into(), loudness)
+        }
     }
 }
 
@@ -226,4 +311,15 @@ pub fn action_progress(action: &Action) -> String {
     } else {
         String::new()
     }
+}
+
+/// When a host was last heard from, as every screen says it: never before the latest
+/// thing it reported (its failure, a step of its `history`), so a host is never "last
+/// seen 08:20" beside "failed 08:27".
+pub fn last_seen(host: &Host, history: &[Transition]) -> DateTime<Utc> {
+    history
+        .iter()
+        .map(|step| step.at)
+        .chain(host.failure.as_ref().map(|f| f.at))
+        .fold(host.last_seen, DateTime::max)
 }

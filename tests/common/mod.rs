@@ -98,6 +98,7 @@ pub fn demo_context() -> Context {
 pub fn console_with(fleet: Fleet, context: Context, role: Role) -> App {
     let now = fleet.summary.as_ref().map_or_else(start, |s| s.now);
     let mut app = App::new(context, Keymap::default(), now);
+    app.scroll_rows = patchdeck::ui::scroll_rows;
     app.session = "test".into();
     update(
         &mut app,

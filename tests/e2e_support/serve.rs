@@ -13,6 +13,8 @@ pub struct Served {
     pub stdout: Lines,
     pub url: String,
     pub tokens_file: PathBuf,
+    /// The directory of one `<name>.token` file per identity, as printed.
+    pub token_dir: PathBuf,
     pub home: Scratch,
 }
 
@@ -26,12 +28,18 @@ impl Served {
             .strip_suffix(" (mode 0600)")
             .unwrap_or_else(|| panic!("unexpected line: {tokens}"));
         let tokens_file = PathBuf::from(path);
+        let files = stdout.after("serve", "token files for --token-file in ");
+        let (dir, _) = files
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("unexpected line: {files}"));
+        let token_dir = PathBuf::from(dir);
         stdout.after("serve", "press Ctrl-C to stop");
         Served {
             child,
             stdout,
             url,
             tokens_file,
+            token_dir,
             home,
         }
     }

@@ -3,8 +3,9 @@
 use ratatui::text::{Line, Span};
 
 use super::{DetailContext, counts_lines, field, field_loud, heading, missing, name_lines};
-use crate::text::{self, clean, fit};
-use crate::ui::words::{approval_words, deployment_state_word, ring_name, severity_word};
+use crate::app::words::WindowWording;
+use crate::text::{self, clean};
+use crate::ui::words::{approval_words, deployment_state_words, ring_name, severity_word};
 
 pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     let DetailContext { app, theme, width } = *cx;
@@ -12,7 +13,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         return missing(theme, "deployment", id);
     };
     let now = app.fleet_now();
-    let (state, loudness) = deployment_state_word(deployment.state);
+    let (state, loudness) = deployment_state_words(app, deployment, WindowWording::Sentence);
     let mut lines = name_lines(
         theme,
         width,
@@ -99,7 +100,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<10} ", clean(&patch.kb)), theme.accent),
                     Span::styled(format!("{severity:<10}"), loudness.style(theme)),
-                    Span::raw(fit(&patch.title, 70)),
+                    Span::raw(clean(&patch.title).into_owned()),
                 ]));
                 let mut facts = vec![
                     if patch.reboot_required {

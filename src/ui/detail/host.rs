@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use super::{DetailContext, field, field_loud, heading, missing, name_lines};
 use crate::model::HostState;
 use crate::text::{self, clean};
-use crate::ui::words::{Loudness, ring_name};
+use crate::ui::words::{Loudness, last_seen, ring_name};
 
 pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     let DetailContext { app, theme, width } = *cx;
@@ -32,7 +32,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         width,
         &format!("{}  ({})", clean(&live.name), clean(&live.id)),
     );
-    lines.push(field_loud(theme, "state", live.state.as_str(), loudness));
+    lines.push(field_loud(theme, "state", live.state.words(), loudness));
     if let Some(failure) = &live.failure {
         lines.push(field_loud(
             theme,
@@ -94,13 +94,14 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
             ),
         ));
     }
+    let seen = last_seen(live, &host.history);
     lines.push(field(
         theme,
         "last seen",
         format!(
             "{} ({} ago)",
-            text::time(live.last_seen, now),
-            text::duration(now - live.last_seen)
+            text::time(seen, now),
+            text::duration(now - seen)
         ),
     ));
     if let Some(until) = live.deferred_until {
@@ -146,7 +147,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
             for step in host.history.iter().rev() {
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<14}", text::time(step.at, now)), theme.muted),
-                    Span::styled(format!("{:<15}", step.state.as_str()), theme.text),
+                    Span::styled(format!("{:<15}", step.state.words()), theme.text),
                     Span::styled(
                         step.note
                             .as_deref()

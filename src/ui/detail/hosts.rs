@@ -11,7 +11,7 @@ use crate::app::{App, ListId, visible_offset};
 use crate::model::HostState;
 use crate::text::{self, clean, fit};
 use crate::theme::Theme;
-use crate::ui::words::ring_name;
+use crate::ui::words::{last_seen, ring_name};
 
 pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFilter, area: Rect) {
     let cursor = app.cursor(ListId::Hosts);
@@ -74,7 +74,7 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFil
                         .map(|f| fit(&f.code, 10))
                         .unwrap_or_default(),
                 ),
-                Cell::from(text::duration(now - host.last_seen)),
+                Cell::from(text::duration(now - last_seen(host, &host.history))),
             ];
             if wide {
                 cells.push(Cell::from(fit(&host.model, 24)));

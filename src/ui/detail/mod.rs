@@ -33,23 +33,38 @@ pub(super) struct DetailContext<'a> {
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, screen: &Screen, area: Rect) {
     frame.render_widget(Clear, area);
     let theme = &look.theme;
-    let cx = DetailContext {
-        app,
-        theme,
-        width: usize::from(area.width.saturating_sub(2)),
-    };
-    let (title, lines) = match screen {
-        Screen::Hosts(filter) => return hosts::draw(app, theme, frame, filter, area),
-        Screen::Ring(id) => ("Ring", ring::lines(&cx, id)),
-        Screen::Deployment(id) => ("Deployment", deployment::lines(&cx, id)),
-        Screen::Host(id) => ("Host", host::lines(&cx, id)),
-        Screen::Action(id) => ("Action", action::lines(&cx, id)),
-        Screen::Help => return,
+    if let Screen::Hosts(filter) = screen {
+        return hosts::draw(app, theme, frame, filter, area);
+    }
+    let Some((title, lines)) = lines(app, theme, screen, area.width.saturating_sub(2)) else {
+        return;
     };
     let block = Block::bordered()
         .title(Span::styled(format!(" {title} "), theme.title))
         .border_style(theme.accent);
     super::scroll::draw(app, theme, frame, area, block, lines);
+}
+
+/// A detail screen's title and lines at `width` columns inside its border (none for
+/// the host list and the help, drawn elsewhere).
+pub(super) fn lines(
+    app: &App,
+    theme: &Theme,
+    screen: &Screen,
+    width: u16,
+) -> Option<(&'static str, Vec<Line<'static>>)> {
+    let cx = DetailContext {
+        app,
+        theme,
+        width: usize::from(width),
+    };
+    Some(match screen {
+        Screen::Ring(id) => ("Ring", ring::lines(&cx, id)),
+        Screen::Deployment(id) => ("Deployment", deployment::lines(&cx, id)),
+        Screen::Host(id) => ("Host", host::lines(&cx, id)),
+        Screen::Action(id) => ("Action", action::lines(&cx, id)),
+        Screen::Hosts(_) | Screen::Help => return None,
+    })
 }
 
 pub(super) fn field(theme: &Theme, name: &str, value: impl Into<String>) -> Line<'static> {
@@ -167,7 +182,7 @@ pub(super) fn counts_lines(theme: &Theme, counts: &HostCounts) -> Vec<Line<'stat
             HostState::Offline | HostState::Excluded | HostState::Deferred => theme.muted,
             _ => theme.text,
         };
-        parts.push(Span::styled(format!("{} {n}  ", state.as_str()), style));
+        parts.push(Span::styled(format!("{} {n}  ", state.words()), style));
     }
     parts.push(Span::styled(
         format!("(total {})", counts.total),

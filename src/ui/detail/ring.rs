@@ -3,16 +3,17 @@
 use ratatui::text::{Line, Span};
 
 use super::{DetailContext, counts_lines, field, field_loud, heading, missing, name_lines};
+use crate::app::words::WindowWording;
 use crate::model::GateMode;
 use crate::text::{self, clean, fit};
-use crate::ui::words::{gate_words, ring_state_word, window_words};
+use crate::ui::words::{gate_words, ring_state_words, window_words};
 
 pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     let DetailContext { app, theme, width } = *cx;
     let Some(ring) = app.fleet.rings.get(id) else {
         return missing(theme, "ring", id);
     };
-    let (state, loudness) = ring_state_word(ring.state);
+    let (state, loudness) = ring_state_words(app, ring, WindowWording::Sentence);
     let (gate, gate_loudness) = gate_words(app, ring);
     let (window, window_loudness) = window_words(app, ring);
     let mut lines = name_lines(
@@ -92,7 +93,13 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
                 theme,
                 &fit(&group.name, 15),
                 format!(
-                    "{} | owner {} | {:?} | down {} | up {}{}",
+                    "{}{} | owner {} | {:?} | down {} | up {}{}",
+                    // A name cut to the label column is said whole in the value.
+                    if text::width(&clean(&group.name)) > 15 {
+                        format!("{} | ", clean(&group.name))
+                    } else {
+                        String::new()
+                    },
                     clean(&group.service),
                     clean(&group.owner),
                     group.criticality,

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use tui_input::Input;
 
 mod checklist;
@@ -32,12 +32,47 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
     cell
 }
 
+/// A dialog's box: how wide, its title and border, and its lines (before wrapping).
+struct Popup<'a> {
+    width: u16,
+    title: String,
+    border: Style,
+    lines: Vec<Line<'a>>,
+}
+
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Rect) {
+    let content = content(app, &look.theme, dialog, area);
+    popup(frame, area, content, app.dialog_scroll, &look.theme);
+}
+
+/// Rows the open dialog takes once wrapped in its box over `area`: what
+/// `app::viewport::scroll_max` scrolls it by (PgUp/PgDn).
+pub fn rows(app: &App, dialog: &Dialog, area: Rect) -> u16 {
+    let content = content(app, &Theme::default(), dialog, area);
+    let lines = crate::ui::scroll::hang(owned(content.lines), content.width.saturating_sub(2));
+    u16::try_from(lines.len()).unwrap_or(u16::MAX)
+}
+
+fn owned(lines: Vec<Line<'_>>) -> Vec<Line<'static>> {
+    lines
+        .into_iter()
+        .map(|line| {
+            Line::from(
+                line.spans
+                    .into_iter()
+                    .map(|s| Span::styled(s.content.into_owned(), s.style))
+                    .collect::<Vec<_>>(),
+            )
+            .style(line.style)
+        })
+        .collect()
+}
+
+fn content<'a>(app: &App, theme: &Theme, dialog: &'a Dialog, area: Rect) -> Popup<'a> {
     match dialog {
-        Dialog::Confirm(confirm) => draw_confirm(app, &look.theme, frame, confirm, area),
-        Dialog::Emergency(wizard) => draw_wizard(app, &look.theme, frame, wizard, area),
+        Dialog::Confirm(confirm) => draw_confirm(app, theme, confirm, area),
+        Dialog::Emergency(wizard) => draw_wizard(app, theme, wizard, area),
         Dialog::LeaveEmergency { cve, input } => {
-            let theme = &look.theme;
             let lines = vec![
                 Line::from("Leave emergency mode? The emergency deployment itself goes on;"),
                 Line::from("the console stops showing the checklist and the red border."),
@@ -51,17 +86,14 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Re
                 Line::from(""),
                 Line::from(Span::styled("Enter leave   Esc stay", theme.muted)),
             ];
-            popup(
-                frame,
-                area,
-                70,
-                " Leave EMERGENCY mode ",
-                theme.emergency,
+            Popup {
+                width: 70,
+                title: " Leave EMERGENCY mode ".into(),
+                border: theme.emergency,
                 lines,
-            );
+            }
         }
         Dialog::Quit { unanswered } => {
-            let theme = &look.theme;
             let lines = vec![
                 Line::from(format!(
                     "{unanswered} action{} sent and not answered yet: whether the server acted is not known.",
@@ -71,31 +103,45 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Re
                 Line::from(""),
                 Line::from(Span::styled("y quit   any other key stays", theme.muted)),
             ];
-            popup(frame, area, 64, " Quit? ", theme.warn, lines);
+            Popup {
+                width: 64,
+                title: " Quit? ".into(),
+                border: theme.warn,
+                lines,
+            }
         }
     }
 }
 
-/// Draw `lines` in a bordered box centred in `area`, as tall as the lines need once
-/// wrapped to the box's width.
-fn popup(frame: &mut Frame, area: Rect, width: u16, title: &str, border: Style, lines: Vec<Line>) {
-    let inner = usize::from(width.saturating_sub(2)).max(1);
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
-    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
+/// Draw a dialog's lines in a bordered box centred in `area`, as tall as the lines
+/// need once wrapped to the box's width; taller than `area`, scrolled `scroll` rows
+/// (clamped) with where the view is and the keys at the bottom.
+fn popup(frame: &mut Frame, area: Rect, content: Popup, scroll: u16, theme: &Theme) {
+    let Popup {
+        width,
+        title,
+        border,
+        lines,
+    } = content;
+    let lines = crate::ui::scroll::hang(owned(lines), width.saturating_sub(2));
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let height = total.saturating_add(2).min(area.height);
     let rect = centred(area, width, height);
+    let max = crate::app::viewport::scroll_limit(total, area);
+    let offset = scroll.min(max);
     frame.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .title(Span::styled(
-            title.to_string(),
-            border.add_modifier(Modifier::BOLD),
-        ))
+    let mut block = Block::bordered()
+        .title(Span::styled(title, border.add_modifier(Modifier::BOLD)))
         .border_style(border);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    if max > 0 {
+        let last = (offset + height.saturating_sub(2)).min(total);
+        let more = if last < total { ", more below" } else { "" };
+        block = block.title_bottom(Line::styled(
+            format!(" lines {}-{last} of {total}{more}: PgUp PgDn ", offset + 1),
+            theme.muted,
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((offset, 0)), rect);
 }
 
 fn input_line<'a>(theme: &Theme, label: &str, input: &Input, focused: bool) -> Line<'a> {
@@ -121,7 +167,7 @@ fn fact<'a>(theme: &Theme, name: &str, value: String, style: Style) -> Line<'a> 
     ])
 }
 
-fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDialog, area: Rect) {
+fn draw_confirm<'a>(app: &App, theme: &Theme, confirm: &ConfirmDialog, area: Rect) -> Popup<'a> {
     let plan = &confirm.plan;
     let emergency = plan.verb == crate::model::Verb::Emergency;
     let border = if emergency || plan.confirm_text.is_some() {
@@ -244,7 +290,12 @@ fn draw_confirm(app: &App, theme: &Theme, frame: &mut Frame, confirm: &ConfirmDi
         " {} ",
         fit(&plan.title, usize::from(width.saturating_sub(4)))
     );
-    popup(frame, area, width, &title, border, lines);
+    Popup {
+        width,
+        title,
+        border,
+        lines,
+    }
 }
 
 /// Confirming another approver's emergency: who asked and when, the ticket, why, the
@@ -317,7 +368,7 @@ fn request_lines<'a>(
     lines
 }
 
-fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWizard, area: Rect) {
+fn draw_wizard<'a>(app: &App, theme: &Theme, wizard: &EmergencyWizard, area: Rect) -> Popup<'a> {
     let candidates = planning::emergency_candidates(&app.fleet);
     let width = area.width.saturating_sub(4).min(96);
     let mut lines = vec![Line::from(vec![
@@ -427,14 +478,12 @@ fn draw_wizard(app: &App, theme: &Theme, frame: &mut Frame, wizard: &EmergencyWi
     if let Some(error) = &wizard.error {
         lines.push(Line::from(Span::styled(error.clone(), theme.fail)));
     }
-    popup(
-        frame,
-        area,
+    Popup {
         width,
-        " EMERGENCY deployment ",
-        theme.emergency,
+        title: " EMERGENCY deployment ".into(),
+        border: theme.emergency,
         lines,
-    );
+    }
 }
 
 /// The stages the server would create for the chosen patch, in patching order, and

@@ -5,10 +5,11 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Row};
 
 use super::{PaneTable, RowsContext};
+use crate::app::words::WindowWording;
 use crate::model::DeploymentState;
 use crate::text::{self, fit};
 use crate::ui::words::{
-    Loudness, approval_words, deployment_patches, deployment_state_word, ring_name, severity_word,
+    Loudness, approval_words, deployment_patches, deployment_state_words, ring_name, severity_word,
     short_approval_words, short_severity,
 };
 
@@ -36,9 +37,9 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
             short_severity(severity_text)
         };
         let (state, state_loudness) = if deployment.pending_approval.is_some() {
-            ("2nd approver", Loudness::Warn)
+            ("2nd approver".to_string(), Loudness::Warn)
         } else {
-            deployment_state_word(deployment.state)
+            deployment_state_words(app, deployment, WindowWording::Column)
         };
         let ring = match (&deployment.current_ring, &deployment.next_ring) {
             (current, Some(_)) if deployment.state == DeploymentState::AwaitingApproval => {
@@ -50,6 +51,8 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
             }
             (current, _) => ring_name(current),
         };
+        // Cut to the column, marked: the detail screen (Enter) shows the whole path.
+        let ring = fit(&ring, if wide { 20 } else { 9 });
         let counts = &deployment.counts;
         let eta = match deployment.eta {
             Some(eta) if deployment.state.is_active() && eta > now => text::duration(eta - now),

@@ -6,9 +6,10 @@ use ratatui::widgets::{Cell, Row};
 
 use super::{PaneTable, RowsContext};
 use crate::app::App;
+use crate::app::words::WindowWording;
 use crate::model::{GateState, RingState};
 use crate::text::{self, fit};
-use crate::ui::words::{Loudness, gate_words, progress_bar, ring_state_word, window_words};
+use crate::ui::words::{Loudness, gate_words, progress_bar, ring_state_words, window_words};
 
 /// The one line an operator must read first: a halted or blocked ring and why.
 /// Halted rings come first, then blocked gates; rings of an emergency before others.
@@ -91,7 +92,7 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
         let Some(ring) = app.fleet.rings.get(id) else {
             continue;
         };
-        let (state, state_loudness) = ring_state_word(ring.state);
+        let (state, state_loudness) = ring_state_words(app, ring, WindowWording::Column);
         let (gate, gate_loudness) = gate_words(app, ring);
         let (window, window_loudness) = window_words(app, ring);
         let counts = &ring.counts;
@@ -132,7 +133,19 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
                 theme.muted,
             )));
         }
-        cells.push(Cell::from(Span::styled(gate, gate_loudness.style(theme))));
+        // The gate column takes what the others leave: cut to it, marked (the
+        // ring's detail and the alert line say it whole).
+        // The fixed columns below and the spaces between all columns.
+        let others = if wide {
+            bar_width + 105 + 10
+        } else {
+            bar_width + 46 + 5
+        };
+        let gate_width = usize::from(cx.width).saturating_sub(others);
+        cells.push(Cell::from(Span::styled(
+            fit(&gate, gate_width.max(8)),
+            gate_loudness.style(theme),
+        )));
         cells.push(Cell::from(Span::styled(
             window,
             window_loudness.style(theme),

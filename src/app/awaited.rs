@@ -1,0 +1,90 @@
+//! Requests that await this console's identity: a ring approval or an emergency whose
+//! first approver is another person and that this identity may complete. Each new one
+//! rings the terminal bell once ([`Effect::Bell`]) and is said on the main screen
+//! ("alice asks you to approve opening Wave 1").
+
+use super::{App, Effect};
+use crate::model::{TargetKind, Verb};
+use crate::text;
+
+/// One request awaiting this console: a stable key (to ring once) and its words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Awaited {
+    pub key: String,
+    pub words: String,
+}
+
+/// The requests awaiting this console's identity, oldest first by key order: nothing
+/// when it is read-only, has no identity yet, may not approve, or asked itself.
+pub fn awaited(app: &App) -> Vec<Awaited> {
+    let Some(me) = app.identity.as_ref() else {
+        return Vec::new();
+    };
+    let me_person = me.as_person().to_lowercase();
+    let may = |verb, kind| {
+        super::plan::role_check(verb, kind, Some(me.role), app.context.read_only).is_ok()
+    };
+    let mut out = Vec::new();
+    if may(Verb::Approve, TargetKind::Deployment) {
+        for deployment in app.fleet.deployments.values() {
+            let Some(pending) = &deployment.pending_approval else {
+                continue;
+            };
+            let first = if pending.first_person.is_empty() {
+                &pending.first_approver
+            } else {
+                &pending.first_person
+            };
+            if first.to_lowercase() == me_person {
+                continue;
+            }
+            let opening = if pending.resume {
+                "resuming"
+            } else {
+                "opening"
+            };
+            out.push(Awaited {
+                key: format!(
+                    "approval:{}:{}:{}",
+                    deployment.id,
+                    pending.ring_id,
+                    pending.at.timestamp()
+                ),
+                words: format!(
+                    "{} asks you to approve {opening} {} (a in 2 Deployments)",
+                    text::clean(&pending.first_approver),
+                    text::clean(&app.fleet.ring_name(&pending.ring_id)),
+                ),
+            });
+        }
+    }
+    if let Some(pending) = app
+        .fleet
+        .summary
+        .as_ref()
+        .filter(|s| s.emergency.is_none())
+        .and_then(|s| s.pending_emergency.as_ref())
+        && pending.person.to_lowercase() != me_person
+        && app.availability(crate::keys::KeyAction::Emergency).is_ok()
+    {
+        out.push(Awaited {
+            key: format!("emergency:{}", pending.action_id),
+            words: format!(
+                "{} asks you to confirm an emergency for {}: E",
+                text::clean(&pending.requested_by),
+                text::clean(&pending.kb)
+            ),
+        });
+    }
+    out
+}
+
+/// After the fleet changed: one bell for any request newly awaiting this console
+/// (never again for one already rung), and the set of rung keys kept to those still
+/// awaited.
+pub(super) fn bell(app: &mut App) -> Vec<Effect> {
+    let now: Vec<String> = awaited(app).into_iter().map(|a| a.key).collect();
+    let new = now.iter().any(|key| !app.bell_rung.contains(key));
+    app.bell_rung = now.into_iter().collect();
+    if new { vec![Effect::Bell] } else { Vec::new() }
+}
