@@ -242,6 +242,13 @@ impl Engine {
             stages.entry(r).or_default();
         }
         let changed_hosts = !stages.is_empty();
+        // Only an action that starts work (installs or uninstalls) reboots anything:
+        // a pause, a halt, a decline or an exclusion stops hosts, whatever they were
+        // about to do.
+        let starts_work = !matches!(
+            request.verb,
+            Verb::Pause | Verb::Halt | Verb::Decline | Verb::Exclude
+        );
         if !changed_hosts {
             // Nothing moves (pause, halt, decline, a ring's resume): the hosts waiting
             // to start in the rings the action stops or starts.
@@ -321,7 +328,7 @@ impl Engine {
                         tiers.extend(host.tier.map(|t| t.as_str()));
                     }
                 }
-                if changed_hosts && after.reboots(h) {
+                if changed_hosts && starts_work && after.reboots(h) {
                     plan.reboots += 1;
                 }
             }

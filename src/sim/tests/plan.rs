@@ -195,6 +195,14 @@ fn a_ring_pause_plan_names_the_ring_and_the_hosts_that_wait() {
     assert_eq!(plan.stages[0].ring_name, pilot.name);
     assert_eq!(plan.stages[0].hosts.count, pilot.counts.pending);
     assert_eq!(plan.reboots, 0, "a pause reboots nothing");
+    // Nor while Pilot is starting its installs (hosts leave its queue).
+    let starting = super::sim(1000, 6, Scenario::BadPatch);
+    let deploying = self::plan(&starting, &pause, &approver("alice"));
+    assert!(deploying.hosts > 0);
+    assert_eq!(
+        deploying.reboots, 0,
+        "a pause of a deploying ring reboots nothing"
+    );
     // A ring nobody deploys to yet says so.
     let wave = plan_of(&sim, Verb::Pause, "wave-3");
     assert!(
