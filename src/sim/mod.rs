@@ -26,7 +26,7 @@ use crate::model::{
     Action, ActionPlan, Capabilities, Deployment, Event, Host, Identity, Patch, Ring, Seq, Summary,
 };
 
-pub use engine::{MIN_FAILURES_TO_HALT, STEP_SECS, SYSTEM};
+pub use engine::{ACTIONS_KEPT, MIN_FAILURES_TO_HALT, STEP_SECS, SYSTEM};
 pub use generate::{
     BAD_MODEL, MAX_HOSTS, MIN_HOSTS, patch_tuesday, rollout_patch_tuesday, second_tuesday,
 };
@@ -205,6 +205,11 @@ impl Simulator {
     pub fn logged_events(&self) -> usize {
         self.lock().log.len()
     }
+
+    /// Action records the engine holds now (at most about 1.5 x [`ACTIONS_KEPT`]).
+    pub fn engine_actions_kept(&self) -> usize {
+        self.lock().engine.actions.kept()
+    }
 }
 
 impl Backend for Simulator {
@@ -261,10 +266,8 @@ impl Backend for Simulator {
 
     fn actions(&self) -> Listing<Action> {
         let inner = self.lock();
-        let actions = &inner.engine.actions;
-        let listed = actions.len().saturating_sub(ACTIONS_LISTED);
         Listing {
-            items: actions[listed..].to_vec(),
+            items: inner.engine.actions.last(ACTIONS_LISTED).cloned().collect(),
             sequence: inner.log.last(),
         }
     }

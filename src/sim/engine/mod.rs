@@ -46,10 +46,13 @@ mod emergency_request;
 mod gates;
 mod groups;
 mod host;
+mod ledger;
 mod plan;
 mod query;
 mod rollback;
 mod schedule;
+
+pub use ledger::{ACTIONS_KEPT, Ledger};
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -211,8 +214,8 @@ pub struct Engine {
     /// Lower-cased name, model, site and group, for text search.
     pub search_keys: Vec<String>,
     pub groups: Vec<GroupRun>,
-    pub actions: Vec<Action>,
-    pub action_runs: Vec<ActionRun>,
+    pub actions: Ledger<Action>,
+    pub action_runs: Ledger<ActionRun>,
     pub faults: Vec<Fault>,
     /// The action of the emergency request waiting for its second approver
     /// (`summary.pending_emergency`).
@@ -254,8 +257,8 @@ impl Engine {
             histories: Vec::new(),
             search_keys: Vec::new(),
             groups: Vec::new(),
-            actions: Vec::new(),
-            action_runs: Vec::new(),
+            actions: Ledger::default(),
+            action_runs: Ledger::default(),
             faults: Vec::new(),
             emergency_request: None,
             timers: BTreeSet::new(),
@@ -292,6 +295,7 @@ impl Engine {
             self.actions[a].version += 1;
             changes.push(Change::Action(self.actions[a].clone()));
         }
+        self.forget_old_actions();
         if dirty.summary {
             self.summary.version += 1;
             changes.push(Change::Summary(self.summary()));

@@ -306,7 +306,7 @@ impl Builder {
         for dep in &mut self.e.deployments {
             dep.version = 1;
         }
-        for action in &mut self.e.actions {
+        for action in self.e.actions.iter_mut() {
             action.version = 1;
         }
         self.e.summary.version = 1;

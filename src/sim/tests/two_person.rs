@@ -298,3 +298,39 @@ fn a_rollback_drops_a_pending_resume() {
     assert_eq!(first.state, ActionState::Failed);
     assert!(first.detail.unwrap().contains("rolled back by bob"));
 }
+
+/// 16,000 pauses and resumes later, the engine holds ACTIONS_KEPT actions, not all of
+/// them, ids go on counting, and the emergency request made before them (which the
+/// engine still acts on) is kept: its confirmation works.
+#[test]
+fn old_finished_actions_are_forgotten_but_not_the_ones_still_awaited() {
+    let sim = sim(300, 10, Scenario::ZeroDay);
+    let patch = zero_day_patch(&sim);
+    let asked = sim
+        .act(emergency_of(&patch.id), &approver("alice"))
+        .unwrap();
+    let oscar = Identity::new("oscar", Role::Operator);
+    let mut last = String::new();
+    for _ in 0..8_000 {
+        for verb in [Verb::Pause, Verb::Resume] {
+            last = sim
+                .act(request(verb, TargetKind::Ring, "pilot"), &oscar)
+                .unwrap()
+                .id;
+        }
+    }
+    assert_eq!(last, "act-016001", "ids go on counting");
+    let kept = sim.engine_actions_kept();
+    assert!(
+        (crate::sim::ACTIONS_KEPT..=crate::sim::ACTIONS_KEPT * 3 / 2).contains(&kept),
+        "{kept} actions kept"
+    );
+    let confirmed = sim
+        .act(emergency_of(&patch.id), &approver("bob"))
+        .expect("the request made before is still there to confirm");
+    assert_eq!(confirmed.state, ActionState::Succeeded);
+    assert!(sim.summary().0.emergency.is_some());
+    // The request itself is still listed only if among the last ACTIONS_LISTED; it is
+    // not, but it was kept while it was awaited.
+    assert!(sim.actions().items.iter().all(|a| a.id != asked.id));
+}
