@@ -325,6 +325,8 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
             start: Utc::now(),
         });
         let clock = simulator.spawn_clock(args.speed);
+        // One person at the demo: a simulated colleague is the emergency's second.
+        let colleague = patchdeck::sim::spawn_demo_colleague(simulator.clone());
         let token = uuid::Uuid::new_v4().simple().to_string();
         let options = ServerOptions {
             tokens: Tokens::single("you", Role::Approver, token.clone()),
@@ -339,7 +341,7 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
             insecure_http: false,
         };
         let client = Client::new(&running.url, Some(token))?;
-        demo_server = Some((running, clock));
+        demo_server = Some((running, clock, colleague));
         (context, client)
     };
 
@@ -377,7 +379,8 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
         Ok((context, client))
     });
     let result = patchdeck::console::run(app, look, client, audit_log, switch_context).await;
-    if let Some((running, clock)) = demo_server {
+    if let Some((running, clock, colleague)) = demo_server {
+        colleague.abort();
         clock.abort();
         running.abort();
     }

@@ -10,6 +10,7 @@
 //! same events, byte for byte. Only `spawn_clock` brings real time in, and only by
 //! calling `advance`.
 
+mod colleague;
 mod engine;
 mod generate;
 mod log;
@@ -26,6 +27,9 @@ use crate::model::{
     Action, ActionPlan, Capabilities, Deployment, Event, Host, Identity, Patch, Ring, Seq, Summary,
 };
 
+pub use colleague::{
+    DEMO_COLLEAGUE, DEMO_COLLEAGUE_DELAY, confirmation as demo_confirmation, spawn_demo_colleague,
+};
 pub use engine::{ACTIONS_KEPT, MIN_FAILURES_TO_HALT, STEP_SECS, SYSTEM};
 pub use generate::{
     BAD_MODEL, MAX_HOSTS, MIN_HOSTS, patch_tuesday, rollout_patch_tuesday, second_tuesday,
