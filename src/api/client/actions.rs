@@ -16,39 +16,29 @@ impl Client {
     /// Act: `POST` the verb to its target. A timeout or connection error is retried
     /// with the same idempotency key; 429/503 are retried after `Retry-After`.
     pub async fn act(&self, call: &ActionCall) -> Result<Action, ClientError> {
-        let request = &call.request;
-        let url = self.url(&action_path(request.verb, &request.target), &[]);
         let key = HeaderValue::from_str(&call.idempotency_key).map_err(|_| {
             ClientError::Config("the idempotency key is not a valid header value".to_string())
         })?;
-        let if_match = request.if_match.map(|version| format!("\"{version}\""));
-        let body = serde_json::to_vec(&ActionBody::from(request))
-            .map_err(|e| ClientError::Config(format!("cannot encode the action: {e}")))?;
-        let response = self
-            .send(&url, ACT, || {
-                let mut request = self
-                    .request(Method::POST, &url)
-                    .timeout(self.request_timeout)
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(wire::IDEMPOTENCY_KEY, key.clone())
-                    .body(body.clone());
-                if let Some(if_match) = &if_match {
-                    request = request.header(header::IF_MATCH, if_match.as_str());
-                }
-                request
-            })
-            .await?;
-        read_json(response, &url).await
+        self.post_action(&call.request, &[], Some(key)).await
     }
 
     /// The plan of an action (`POST ...?dry_run=true`): what the server would do,
     /// with nothing done. Safe to retry; carries `If-Match` when the request has a
     /// version, and no idempotency key.
     pub async fn plan(&self, request: &ActionRequest) -> Result<ActionPlan, ClientError> {
-        let url = self.url(
-            &action_path(request.verb, &request.target),
-            &[("dry_run", "true")],
-        );
+        self.post_action(request, &[("dry_run", "true")], None)
+            .await
+    }
+
+    /// `POST` an action's body to its path with `query`, its `If-Match` and, when
+    /// given, its idempotency key; retried as [`ACT`] says.
+    async fn post_action<T: serde::de::DeserializeOwned>(
+        &self,
+        request: &ActionRequest,
+        query: &[(&str, &str)],
+        key: Option<HeaderValue>,
+    ) -> Result<T, ClientError> {
+        let url = self.url(&action_path(request.verb, &request.target), query);
         let if_match = request.if_match.map(|version| format!("\"{version}\""));
         let body = serde_json::to_vec(&ActionBody::from(request))
             .map_err(|e| ClientError::Config(format!("cannot encode the action: {e}")))?;
@@ -59,6 +49,9 @@ impl Client {
                     .timeout(self.request_timeout)
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
+                if let Some(key) = &key {
+                    request = request.header(wire::IDEMPOTENCY_KEY, key.clone());
+                }
                 if let Some(if_match) = &if_match {
                     request = request.header(header::IF_MATCH, if_match.as_str());
                 }

@@ -174,21 +174,25 @@ impl IntoResponse for ApiProblem {
     }
 }
 
-/// Every error is problem+json: an error answer made outside the handlers (axum's
-/// rejections of an oversized body, an unreadable path or a bad header) is replaced by
-/// a problem of its status with a short detail of our own, never the rejection's text.
-pub(crate) async fn errors_as_problems(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_problem = response
+/// Is this answer a problem+json one?
+pub(crate) fn is_problem(response: &Response) -> bool {
+    response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| {
             value
                 .as_bytes()
                 .starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
-        });
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        })
+}
+
+/// Every error is problem+json: an error answer made outside the handlers (axum's
+/// rejections of an oversized body, an unreadable path or a bad header) is replaced by
+/// a problem of its status with a short detail of our own, never the rejection's text.
+pub(crate) async fn errors_as_problems(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
         return response;
     }
     let mut problem = match status {

@@ -10,11 +10,9 @@ use std::time::Instant;
 
 use axum::body::{Body, HttpBody as _};
 use axum::extract::{ConnectInfo, Request};
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::api::wire::PROBLEM_CONTENT_TYPE;
 use crate::model::Identity;
 
 /// The `tracing` target of request lines.
@@ -93,14 +91,7 @@ fn escaped(text: &str) -> String {
 
 /// A problem+json response's type and detail, read from its body (put back as it was).
 async fn problem_of(response: Response) -> (Response, Option<(String, String)>) {
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| {
-            value
-                .as_bytes()
-                .starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
-        });
+    let is_problem = super::problem::is_problem(&response);
     let small = response
         .body()
         .size_hint()
