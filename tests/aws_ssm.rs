@@ -419,3 +419,36 @@ async fn a_cancel_reaches_the_fake_and_the_deployment_ends_halted() {
         [HostState::Succeeded, HostState::Pending, HostState::Pending]
     );
 }
+
+#[tokio::test]
+async fn two_polls_of_the_fake_become_only_the_changes_between_them() {
+    use patchdeck::backend::aws_ssm::Snapshot;
+    use patchdeck::model::Change;
+    let fake = FakeSsm::start(fleet()).await.expect("fake");
+    let client = client_for(&fake, 1, &NoWait::default());
+    let mut snapshot = Snapshot::default();
+    let first = snapshot.apply(read_fleet(&client, fake_now(&fake)).await.expect("read"));
+    assert_eq!(first.len(), 7 + 3, "every host and ring once");
+    fake.fleet()
+        .set_ping("i-0000000000000006", "ConnectionLost");
+    fake.fleet().advance(60.0);
+    let second = snapshot.apply(read_fleet(&client, fake_now(&fake)).await.expect("read"));
+    let changed: Vec<(String, u64)> = second
+        .iter()
+        .map(|c| match c {
+            Change::Host(h) => (h.id.clone(), h.version),
+            Change::Ring(r) => (r.id.clone(), r.version),
+            other => (other.kind().to_string(), 0),
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("i-0000000000000006".to_string(), 2),
+            ("wave-1".to_string(), 2)
+        ]
+    );
+    fake.fleet().advance(60.0);
+    let quiet = snapshot.apply(read_fleet(&client, fake_now(&fake)).await.expect("read"));
+    assert!(quiet.is_empty(), "{quiet:?}");
+}
