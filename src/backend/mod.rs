@@ -10,6 +10,7 @@
 //! (today the API client): an [`ActionCall`], its [`Outcome`], and the [`SyncUpdate`]s
 //! and [`Connection`] state of keeping a fleet in sync.
 
+pub mod aws_ssm;
 mod outcome;
 mod sync;
 

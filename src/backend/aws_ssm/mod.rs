@@ -1,0 +1,24 @@
+//! The AWS Systems Manager fleet (issue 14): managed instances, Patch Manager patch
+//! groups and states, Run Command `AWS-RunPatchBaseline` commands, read through the
+//! official SDK and mapped into patchdeck's model.
+//!
+//! - `client`: the SDK edge (the client from the standard chain or an explicit
+//!   configuration; paged reads as plain records; errors classified).
+//! - `wire`: the records and SSM's enums as closed enums of their wire values.
+//! - `map`: pure mapping into the model (docs/backends.md has the tables).
+//! - `read`: one full read of a fleet.
+//! - `diff`: what changed between two reads, as the event stream's changes.
+//! - `fake`: a fake SSM on 127.0.0.1 for tests and demos.
+//!
+//! Nothing here reaches into `api` or `app`.
+
+pub mod client;
+pub mod diff;
+pub mod fake;
+pub mod map;
+pub mod read;
+pub mod wire;
+
+pub use client::{ChainSettings, ExplicitSettings, NoWait, SsmClient, SsmError};
+pub use diff::Snapshot;
+pub use read::{FleetRead, read_fleet};
