@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use e2e_support::{PATIENCE, Scratch};
-use gateway_support::{ALICE, Gateway, events, get, post, sequence, write_tokens};
+use gateway_support::{ALICE, Gateway, events, get, on_sqlite, post, sequence, sqlite_url};
 use patchdeck::api::server::{FleetClock, Gateway as DurableGateway, GatewayOptions};
 use patchdeck::sim::{Scenario, SimConfig, Simulator};
 use patchdeck::store::{AnyStore, Claim, Store};
@@ -24,21 +24,18 @@ const KEEP: u64 = 10;
 #[tokio::test]
 async fn a_console_resuming_from_a_compacted_id_gets_410_and_lists_again() {
     let home = Scratch::new("gateway-compaction");
-    let tokens = write_tokens(&home);
-    let store = format!("sqlite:{}", home.path().join("gateway.db").display());
     let keep = KEEP.to_string();
-    let args = [
-        "--store",
-        store.as_str(),
-        "--tokens",
-        tokens.to_str().unwrap(),
-        "--hosts",
-        "300",
-        "--speed",
-        "600",
-        "--keep-events",
-        keep.as_str(),
-    ];
+    let args = on_sqlite(
+        &home,
+        &[
+            "--hosts",
+            "300",
+            "--speed",
+            "600",
+            "--keep-events",
+            keep.as_str(),
+        ],
+    );
     let gateway = Gateway::start(&home, &args);
     let url = gateway.url.clone();
     // Actions make events until there are well over KEEP of them.
@@ -95,7 +92,7 @@ async fn a_console_resuming_from_a_compacted_id_gets_410_and_lists_again() {
     assert_eq!(kept[0].seq, oldest);
     assert!(gateway.stop().success());
 
-    let store = AnyStore::open_url(Some(&store)).await.unwrap();
+    let store = AnyStore::open_url(Some(&sqlite_url(&home))).await.unwrap();
     let bounds = store.event_bounds().await.unwrap();
     assert!(
         bounds.last - bounds.oldest_retained <= KEEP + 5,

@@ -11,27 +11,26 @@ mod e2e_support;
 mod gateway_support;
 
 use e2e_support::Scratch;
-use gateway_support::{ALICE, BOB, Gateway, events, get, post, sequence, try_post, write_tokens};
+use gateway_support::{
+    ALICE, BOB, Gateway, events, get, on_sqlite, post, sequence, sqlite_url, try_post,
+};
 use patchdeck::store::{AnyStore, Store};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_killed_gateway_comes_back_with_everything_it_acknowledged() {
     let home = Scratch::new("gateway-crash");
-    let tokens = write_tokens(&home);
-    let store = format!("sqlite:{}", home.path().join("gateway.db").display());
-    let args = [
-        "--store",
-        store.as_str(),
-        "--tokens",
-        tokens.to_str().unwrap(),
-        "--hosts",
-        "300",
-        "--speed",
-        "600",
-        "--gateway-id",
-        "gw-crash",
-    ];
+    let args = on_sqlite(
+        &home,
+        &[
+            "--hosts",
+            "300",
+            "--speed",
+            "600",
+            "--gateway-id",
+            "gw-crash",
+        ],
+    );
 
     let first = Gateway::start(&home, &args);
     assert!(
@@ -180,7 +179,7 @@ async fn a_killed_gateway_comes_back_with_everything_it_acknowledged() {
     assert!(status.success(), "{status:?}");
 
     // The store's audit trail has every attempt, the refusal too, once each.
-    let store = AnyStore::open_url(Some(&store))
+    let store = AnyStore::open_url(Some(&sqlite_url(&home)))
         .await
         .expect("the store opens");
     let audit = store.audit_after(0, 100).await.unwrap();
@@ -224,21 +223,13 @@ async fn a_killed_gateway_comes_back_with_everything_it_acknowledged() {
 #[tokio::test]
 async fn a_gateway_killed_before_its_answer_was_stored_answers_from_the_journal() {
     let home = Scratch::new("gateway-crash-answer");
-    let tokens = write_tokens(&home);
-    let store = format!("sqlite:{}", home.path().join("gateway.db").display());
-    let args = [
-        "--store",
-        store.as_str(),
-        "--tokens",
-        tokens.to_str().unwrap(),
-        "--hosts",
-        "300",
-        "--speed",
-        "0",
-        "--gateway-id",
-        "gw-crash",
-    ];
-    let first = Gateway::start(&home, &[&args[..], &["--fault-abort-after-act"]].concat());
+    let args = on_sqlite(
+        &home,
+        &["--hosts", "300", "--speed", "0", "--gateway-id", "gw-crash"],
+    );
+    let mut aborting = args.clone();
+    aborting.push("--fault-abort-after-act".into());
+    let first = Gateway::start(&home, &aborting);
     let url = first.url.clone();
     let body = json!({"reason": "bad patch on servers", "ticket": "CHG-8"});
     let path = "/v1/deployments/dep-0003/halt";
@@ -287,7 +278,7 @@ async fn a_gateway_killed_before_its_answer_was_stored_answers_from_the_journal(
 
     // The attempt the crash cut off before its audit row has one, written when its key
     // was settled at the restart; the replayed retry has its own.
-    let store = AnyStore::open_url(Some(&store))
+    let store = AnyStore::open_url(Some(&sqlite_url(&home)))
         .await
         .expect("the store opens");
     let halts: Vec<(Option<String>, u16, Option<String>)> = store

@@ -9,28 +9,25 @@ mod e2e_support;
 mod gateway_support;
 
 use e2e_support::Scratch;
-use gateway_support::{ALICE, BOB, Gateway, get, post, write_tokens};
+use gateway_support::{ALICE, BOB, Gateway, get, on_sqlite, post};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_pending_emergency_and_its_override_survive_a_killed_gateway() {
     let home = Scratch::new("gateway-two-person");
-    let tokens = write_tokens(&home);
-    let store = format!("sqlite:{}", home.path().join("gateway.db").display());
-    let args = [
-        "--store",
-        store.as_str(),
-        "--tokens",
-        tokens.to_str().unwrap(),
-        "--hosts",
-        "300",
-        "--scenario",
-        "zero-day",
-        "--speed",
-        "0",
-        "--gateway-id",
-        "gw-two-person",
-    ];
+    let args = on_sqlite(
+        &home,
+        &[
+            "--hosts",
+            "300",
+            "--scenario",
+            "zero-day",
+            "--speed",
+            "0",
+            "--gateway-id",
+            "gw-two-person",
+        ],
+    );
     let first = Gateway::start(&home, &args);
     let url = first.url.clone();
     // A patch that fixes no exploited CVE and is still missing somewhere.

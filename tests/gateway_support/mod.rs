@@ -27,6 +27,25 @@ pub fn write_tokens(home: &Scratch) -> std::path::PathBuf {
     )
 }
 
+/// The arguments of a gateway on its own SQLite store in `home`, with the token file
+/// of [`write_tokens`], then `extra`: the same on every restart.
+pub fn on_sqlite(home: &Scratch, extra: &[&str]) -> Vec<String> {
+    let tokens = write_tokens(home);
+    let mut args = vec![
+        "--store".to_string(),
+        sqlite_url(home),
+        "--tokens".to_string(),
+        tokens.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args
+}
+
+/// The URL of the SQLite store [`on_sqlite`] gives a gateway in `home`.
+pub fn sqlite_url(home: &Scratch) -> String {
+    format!("sqlite:{}", home.path().join("gateway.db").display())
+}
+
 /// One `patchdeck serve` process.
 pub struct Gateway {
     child: Child,
@@ -36,8 +55,9 @@ pub struct Gateway {
 
 impl Gateway {
     /// Starts serve in `home` on an ephemeral port with `args`; returns once it serves.
-    pub fn start(home: &Scratch, args: &[&str]) -> Gateway {
-        let (child, mut stdout, url) = serve::spawn(home, args);
+    pub fn start(home: &Scratch, args: &[impl AsRef<str>]) -> Gateway {
+        let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        let (child, mut stdout, url) = serve::spawn(home, &args);
         stdout.after("serve", "press Ctrl-C to stop");
         Gateway { child, stdout, url }
     }
