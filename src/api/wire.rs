@@ -71,12 +71,13 @@ impl ActionBody {
 
     /// Every text member with its name, for checks that apply to all of them.
     pub fn texts(&self) -> [(&'static str, Option<&str>); 5] {
+        let [reason, ticket, patch_id, cve, override_reason] = Self::FIELDS;
         [
-            ("reason", self.reason.as_deref()),
-            ("ticket", self.ticket.as_deref()),
-            ("patch_id", self.patch_id.as_deref()),
-            ("cve", self.cve.as_deref()),
-            ("override_reason", self.override_reason.as_deref()),
+            (reason, self.reason.as_deref()),
+            (ticket, self.ticket.as_deref()),
+            (patch_id, self.patch_id.as_deref()),
+            (cve, self.cve.as_deref()),
+            (override_reason, self.override_reason.as_deref()),
         ]
     }
 }
