@@ -20,7 +20,6 @@ pub fn awaited(app: &App) -> Vec<Awaited> {
     let Some(me) = app.identity.as_ref() else {
         return Vec::new();
     };
-    let me_person = me.as_person().to_lowercase();
     let may = |verb, kind| {
         super::plan::role_check(verb, kind, Some(me.role), app.context.read_only).is_ok()
     };
@@ -35,7 +34,7 @@ pub fn awaited(app: &App) -> Vec<Awaited> {
             } else {
                 &pending.first_person
             };
-            if first.to_lowercase() == me_person {
+            if me.is_person(first) {
                 continue;
             }
             let opening = if pending.resume {
@@ -64,7 +63,7 @@ pub fn awaited(app: &App) -> Vec<Awaited> {
         .as_ref()
         .filter(|s| s.emergency.is_none())
         .and_then(|s| s.pending_emergency.as_ref())
-        && pending.person.to_lowercase() != me_person
+        && !me.is_person(&pending.person)
         && app.availability(crate::keys::KeyAction::Emergency).is_ok()
     {
         out.push(Awaited {

@@ -37,6 +37,12 @@ impl Identity {
             &self.person
         }
     }
+
+    /// Is `person` this identity's person? The two-person rule's comparison: persons
+    /// are the same whatever their case.
+    pub fn is_person(&self, person: &str) -> bool {
+        self.as_person().to_lowercase() == person.to_lowercase()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -262,7 +262,7 @@ pub(super) fn another_person(
     actor: &Identity,
     what: &str,
 ) -> Result<(), ActError> {
-    if first_person.to_lowercase() != actor.as_person().to_lowercase() {
+    if !actor.is_person(first_person) {
         return Ok(());
     }
     let token = if first_name == actor.name {
