@@ -231,10 +231,16 @@ pub async fn run(
         }
     }
     // Stopped from outside with actions in flight: say so in the audit log, each one.
+    let mut unwritten = Vec::new();
     if let (Some(why), Some(path)) = (ending, &audit_log) {
         for effect in crate::app::records::abandon_unanswered(&mut app, why) {
-            if let Effect::Audit(record) = effect {
-                let _ = audit::append(path, &record);
+            if let Effect::Audit(record) = effect
+                && let Err(error) = audit::append(path, &record)
+            {
+                unwritten.push(format!(
+                    "cannot write the audit log {}: {error}",
+                    path.display()
+                ));
             }
         }
     }
@@ -243,5 +249,9 @@ pub async fn run(
         task.abort();
     }
     drop(terminal);
+    // Said once the terminal is back, where it can be read.
+    for problem in unwritten {
+        eprintln!("patchdeck: {problem}");
+    }
     Ok(())
 }
