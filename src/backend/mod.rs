@@ -130,6 +130,13 @@ pub struct Compacted {
 
 pub trait Backend: Send + Sync + 'static {
     fn capabilities(&self) -> Capabilities;
+    /// Whether the fleet is a pure function of the actions applied to it, so that a
+    /// gateway rebuilds it by replaying its journal (the simulator). A vendor fleet
+    /// (SSM) is not: its state is read from the vendor and what it must keep is in its
+    /// own records, so a journal entry is never applied to it twice.
+    fn replays_journal(&self) -> bool {
+        true
+    }
     fn summary(&self) -> (Summary, Seq);
     fn rings(&self) -> Listing<Ring>;
     fn ring(&self, id: &str) -> Option<Ring>;

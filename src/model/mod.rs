@@ -33,7 +33,9 @@ pub use plan::{
 pub use ring::{
     Criticality, Gate, GateMode, GateState, PatchingGroup, Ring, RingKind, RingState, Tier,
 };
-pub use summary::{Capabilities, EMERGENCY_REQUEST_TTL_SECS, Emergency, PendingEmergency, Summary};
+pub use summary::{
+    Capabilities, EMERGENCY_REQUEST_TTL_SECS, Emergency, PendingEmergency, Summary, VerbSupport,
+};
 pub use verb::{Role, Target, TargetKind, VERBS, Verb, VerbSpec};
 pub use window::{MaintenanceWindow, WindowStatus};
 

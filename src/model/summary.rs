@@ -12,6 +12,38 @@ pub struct Capabilities {
     pub rollback: bool,
     pub emergency: bool,
     pub two_person_rule: bool,
+    /// Verbs this fleet cannot do, or does its own way, each with why or how
+    /// ("SSM cannot pause: pending hosts are cancelled, resume sends a new command").
+    /// A verb not listed is available as documented.
+    #[serde(default)]
+    pub verbs: Vec<VerbSupport>,
+}
+
+/// One verb as a fleet supports it: unavailable (with the reason) or available with a
+/// note on how this fleet does it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerbSupport {
+    pub verb: super::Verb,
+    pub available: bool,
+    pub note: String,
+}
+
+impl Capabilities {
+    /// Why `verb` is unavailable on this fleet, if it is.
+    pub fn unavailable(&self, verb: super::Verb) -> Option<&str> {
+        self.verbs
+            .iter()
+            .find(|v| v.verb == verb && !v.available)
+            .map(|v| v.note.as_str())
+    }
+
+    /// How this fleet does `verb` its own way, if it says.
+    pub fn note(&self, verb: super::Verb) -> Option<&str> {
+        self.verbs
+            .iter()
+            .find(|v| v.verb == verb && v.available)
+            .map(|v| v.note.as_str())
+    }
 }
 
 /// An emergency (zero-day) deployment in progress.

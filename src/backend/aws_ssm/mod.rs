@@ -7,6 +7,7 @@
 //! - `wire`: the records and SSM's enums as closed enums of their wire values.
 //! - `map`: pure mapping into the model (docs/backends.md has the tables).
 //! - `read`: one full read of a fleet.
+//! - `settings`: what the backend is told (chain overrides, rings, gates, rollback).
 //! - `diff`: what changed between two reads, as the event stream's changes.
 //! - `fake`: a fake SSM on 127.0.0.1 for tests and demos.
 //!
@@ -17,8 +18,10 @@ pub mod diff;
 pub mod fake;
 pub mod map;
 pub mod read;
+pub mod settings;
 pub mod wire;
 
 pub use client::{ChainSettings, ExplicitSettings, NoWait, SsmClient, SsmError};
 pub use diff::Snapshot;
 pub use read::{FleetRead, read_fleet};
+pub use settings::{RollbackDocument, SsmSettings};

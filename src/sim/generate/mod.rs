@@ -134,6 +134,7 @@ pub fn generate(config: &SimConfig) -> Engine {
             rollback: true,
             emergency: true,
             two_person_rule: true,
+            verbs: Vec::new(),
         },
         version: 1,
     };
