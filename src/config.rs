@@ -13,6 +13,14 @@
 //! # ca_file = "/etc/patchdeck/internal-ca.pem"   # trusted besides the system's roots
 //! # insecure_http = true                          # allow http:// to a non-loopback host
 //!
+//! [[context]]                 # an AWS account: the console runs the gateway itself
+//! name = "aws-emea"
+//! backend = "aws-ssm"
+//! [context.aws_ssm]
+//! region = "eu-west-1"
+//! ring_order = ["Test", "Pilot", "Wave 1", "Production"]
+//! production = ["Production"]
+//!
 //! [keys]
 //! halt = ["ctrl-h"]
 //! ```
@@ -22,7 +30,30 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::backend::aws_ssm::SsmSettings;
 use crate::keys::Keymap;
+
+/// Where a context's fleet is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContextBackend {
+    /// A patchdeck gateway at the context's `api` URL.
+    #[default]
+    Api,
+    /// An AWS Systems Manager account: the console runs the gateway in-process on
+    /// loopback, with the context's `[context.aws_ssm]` settings.
+    AwsSsm,
+}
+
+/// The fleet a gateway fronts (`serve --backend`, and the console's own gateway).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FleetBackend {
+    /// The built-in simulated fleet.
+    #[default]
+    Sim,
+    /// AWS Systems Manager (Patch Manager, Run Command) through the standard AWS chain.
+    AwsSsm,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +74,14 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct ContextConfig {
     pub name: String,
+    /// The gateway's URL (needed unless `backend = "aws-ssm"`).
+    #[serde(default)]
     pub api: String,
+    #[serde(default)]
+    pub backend: ContextBackend,
+    /// The SSM account and rollout settings of an `aws-ssm` context.
+    #[serde(default)]
+    pub aws_ssm: Option<SsmSettings>,
     #[serde(default)]
     pub token_file: Option<PathBuf>,
     #[serde(default)]
@@ -131,6 +169,29 @@ impl Config {
         }
         let mut seen = std::collections::BTreeSet::new();
         for context in &config.contexts {
+            let problem = match context.backend {
+                ContextBackend::Api if context.api.trim().is_empty() => Some(
+                    "needs `api = \"https://...\"` (the gateway's URL), or `backend = \"aws-ssm\"`",
+                ),
+                ContextBackend::Api if context.aws_ssm.is_some() => {
+                    Some("has [context.aws_ssm] settings but not `backend = \"aws-ssm\"`")
+                }
+                ContextBackend::AwsSsm if !context.api.trim().is_empty() => Some(
+                    "has both `api` and `backend = \"aws-ssm\"`: an aws-ssm context runs its own gateway",
+                ),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                let needle = format!("\"{}\"", context.name);
+                return Err(ConfigError {
+                    path: path.to_string(),
+                    line: text
+                        .lines()
+                        .position(|l| l.trim_start().starts_with("name") && l.contains(&needle))
+                        .map(|i| i + 1),
+                    message: format!("context `{}` {problem}", context.name),
+                });
+            }
             if !seen.insert(&context.name) {
                 return Err(ConfigError {
                     path: path.to_string(),
@@ -233,6 +294,61 @@ halt = ["ctrl-h"]
             config.keymap().action(crate::keys::Key::ctrl('h')),
             Some(crate::keys::KeyAction::Halt)
         );
+    }
+
+    #[test]
+    fn an_aws_ssm_context_carries_its_settings_and_needs_no_api() {
+        let config = Config::parse(
+            "config.toml",
+            r#"
+[[context]]
+name = "aws-emea"
+backend = "aws-ssm"
+[context.aws_ssm]
+region = "eu-west-1"
+ring_order = ["Test", "Pilot"]
+production = ["Pilot"]
+max_errors = "2"
+"#,
+        )
+        .unwrap();
+        let context = config.context(Some("aws-emea")).unwrap();
+        assert_eq!(context.backend, ContextBackend::AwsSsm);
+        let settings = context.aws_ssm.as_ref().unwrap();
+        assert_eq!(settings.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(settings.ring_order, ["Test", "Pilot"]);
+        assert_eq!(settings.max_errors, "2");
+        assert_eq!(
+            settings.max_concurrency, "10%",
+            "unset keys keep their defaults"
+        );
+    }
+
+    #[test]
+    fn a_context_without_its_fleet_or_with_two_is_refused_on_its_line() {
+        for (text, says) in [
+            ("[[context]]\nname = \"prod\"\n", "needs `api"),
+            (
+                "[[context]]\nname = \"prod\"\napi = \"https://x\"\nbackend = \"aws-ssm\"\n",
+                "has both `api`",
+            ),
+            (
+                "[[context]]\nname = \"prod\"\napi = \"https://x\"\n[context.aws_ssm]\nregion = \"eu-west-1\"\n",
+                "not `backend = \"aws-ssm\"`",
+            ),
+        ] {
+            let error = Config::parse("config.toml", text).unwrap_err();
+            assert!(error.message.contains(says), "{text}: {error}");
+            assert!(error.message.contains("context `prod`"), "{error}");
+            assert_eq!(error.line, Some(2), "{text}: {error}");
+        }
+        let error = Config::parse(
+            "config.toml",
+            "[[context]]\nname = \"a\"\nbackend = \"aws-ssm\"\n[context.aws_ssm]\nregoin = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(error.message.contains("regoin"), "{error}");
+        assert_eq!(error.line, Some(5), "{error}");
     }
 
     #[test]

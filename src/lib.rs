@@ -13,6 +13,7 @@ pub mod bench;
 pub mod config;
 pub mod config_command;
 pub mod console;
+pub mod dev;
 pub mod keys;
 pub mod model;
 pub mod serve;

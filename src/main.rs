@@ -64,6 +64,17 @@ struct ConsoleArgs {
     /// Config file (default: $XDG_CONFIG_HOME/patchdeck/config.toml).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// The fleet when no --api or context names one: the built-in simulator (DEMO), or
+    /// an AWS Systems Manager account, for which the console runs the gateway itself
+    /// on loopback (credentials from the standard AWS chain; never stored).
+    #[arg(long, value_enum, default_value_t = patchdeck::config::FleetBackend::Sim)]
+    backend: patchdeck::config::FleetBackend,
+    /// aws-ssm: the AWS region (else the chain's: AWS_REGION, the profile's region).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// aws-ssm: the AWS profile (else AWS_PROFILE or `default`).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Demo only: the simulator's story.
     #[arg(long, value_enum, default_value_t = Scenario::PatchTuesday)]
     scenario: Scenario,
@@ -80,8 +91,9 @@ struct ConsoleArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the simulated fleet as patchdeck API v1 (several consoles can share it).
-    Serve(patchdeck::serve::ServeArgs),
+    /// Serve a fleet (the simulator, or an AWS SSM account) as patchdeck API v1: the
+    /// gateway several consoles share.
+    Serve(Box<patchdeck::serve::ServeArgs>),
     /// Print the local audit log (every action this machine's consoles sent) as a table.
     Audit(AuditArgs),
     /// Measure startup, initial sync, memory, ingest, render and filter at scale.
@@ -93,6 +105,9 @@ enum Command {
     Man(man::ManArgs),
     /// Write an example config (`config init`) or check one (`config check`).
     Config(patchdeck::config_command::ConfigArgs),
+    /// Tools for trying patchdeck without a real fleet (a fake SSM account).
+    #[command(hide = true)]
+    Dev(patchdeck::dev::DevArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -197,7 +212,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Some(Command::Serve(args)) => runtime.block_on(patchdeck::serve::run(args)),
+        Some(Command::Serve(args)) => runtime.block_on(patchdeck::serve::run(*args)),
         Some(Command::Audit(args)) => audit(args),
         Some(Command::Bench(args)) => runtime.block_on(patchdeck::bench::run(args)),
         Some(Command::Completions(args)) => {
@@ -207,6 +222,7 @@ fn main() -> ExitCode {
             man::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
         }
         Some(Command::Config(args)) => config_command(args),
+        Some(Command::Dev(args)) => runtime.block_on(patchdeck::dev::run(args)),
         None => runtime.block_on(console(cli.console)),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
@@ -225,6 +241,57 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The gateway a console runs itself for an SSM account: on loopback, with its store
+/// in the data directory (`aws-ssm-NAME.sqlite`: the rollout state SSM does not keep,
+/// the journal, the audit trail), and one approver token for this console only.
+async fn start_own_gateway(
+    settings: patchdeck::backend::aws_ssm::SsmSettings,
+    name: &str,
+) -> color_eyre::Result<(server::RunningServer, patchdeck::serve::Durable, String)> {
+    let dir =
+        config::data_dir().ok_or_else(|| UsageError("no data directory on this system".into()))?;
+    std::fs::create_dir_all(&dir)?;
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let store = format!(
+        "sqlite:{}",
+        dir.join(format!("aws-ssm-{slug}.sqlite")).display()
+    );
+    let durable = patchdeck::serve::start_durable(
+        &patchdeck::serve::FleetSpec::AwsSsm(Box::new(settings)),
+        Some(&store),
+        Some(format!("console-{slug}")),
+        0.0,
+        Default::default(),
+    )
+    .await?;
+    let person = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "you".into());
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let options = ServerOptions {
+        tokens: Tokens::single(&person, Role::Approver, token.clone()),
+        ..ServerOptions::default()
+    };
+    let running = server::spawn_with(
+        durable.fleet.clone(),
+        options,
+        Some(durable.gateway.clone()),
+        "127.0.0.1:0".parse()?,
+    )
+    .await?;
+    Ok((running, durable, token))
 }
 
 /// How to reach a context's server: the command line's `--insecure-http` and
@@ -287,7 +354,31 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
 
     // Keep the demo's simulator and server alive for the whole session.
     let mut demo_server = None;
-    let (context, client) = if let Some(api) = &args.api {
+    // And the gateway this console runs for an SSM account.
+    let mut own_gateway = None;
+    let ssm_context = context_config
+        .filter(|c| c.backend == config::ContextBackend::AwsSsm && args.api.is_none());
+    let wants_ssm = args.api.is_none()
+        && (ssm_context.is_some() || args.backend == config::FleetBackend::AwsSsm);
+    let (context, client) = if wants_ssm {
+        let mut settings = ssm_context
+            .and_then(|c| c.aws_ssm.clone())
+            .unwrap_or_default();
+        settings.region = args.region.clone().or(settings.region);
+        settings.profile = args.profile.clone().or(settings.profile);
+        let name = ssm_context.map_or_else(|| "aws-ssm".to_string(), |c| c.name.clone());
+        let (running, durable, token) = start_own_gateway(settings, &name).await?;
+        let url = running.url.clone();
+        own_gateway = Some((running, durable));
+        let context = Context {
+            name,
+            api_url: url.clone(),
+            demo: false,
+            read_only: args.read_only || ssm_context.is_some_and(|c| c.read_only),
+            insecure_http: false,
+        };
+        (context, Client::new(&url, Some(token))?)
+    } else if let Some(api) = &args.api {
         let transport = transport_of(&args, None);
         let token = token_from(args.token_file.as_ref())?;
         let context = Context {
@@ -361,6 +452,11 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
             .iter()
             .find(|c| c.name == name)
             .ok_or_else(|| format!("no context `{name}` in the config"))?;
+        if ctx.backend == config::ContextBackend::AwsSsm {
+            return Err(format!(
+                "context `{name}` is an SSM account this console would front itself: quit and run `patchdeck --context {name}`"
+            ));
+        }
         let token = match &ctx.token_file {
             Some(path) => Some(config::read_token_file(path).map_err(|e| e.to_string())?),
             None => std::env::var("PATCHDECK_TOKEN")
@@ -379,6 +475,11 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
         Ok((context, client))
     });
     let result = patchdeck::console::run(app, look, client, audit_log, switch_context).await;
+    if let Some((running, durable)) = own_gateway {
+        running.abort();
+        durable.task.abort();
+        durable.gateway.release().await;
+    }
     if let Some((running, clock, colleague)) = demo_server {
         colleague.abort();
         clock.abort();

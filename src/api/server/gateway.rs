@@ -268,6 +268,18 @@ impl Gateway {
         Some(self.fleet.act(ActionRequest::from(request), &entry.actor))
     }
 
+    /// Applies an entry read back from the journal (at start, or written by another
+    /// gateway). A fleet that is not rebuilt from its journal (a vendor's) is never
+    /// handed one again: what it did is the vendor's and its own records' to say, and
+    /// acting twice could send a ring's command twice. Keys such an entry claimed and
+    /// did not answer are released; a retry meets the fleet's own state.
+    fn reapply(&self, entry: &JournalEntry) -> Option<ActResult> {
+        if !self.fleet.replays_journal() {
+            return None;
+        }
+        self.apply(entry)
+    }
+
     /// Applies the journal after `applied` through `through`; keyed results go to
     /// `answers` when given.
     async fn catch_up(
@@ -287,7 +299,7 @@ impl Gateway {
                 if journaled.seq > through {
                     return Ok(());
                 }
-                let result = self.apply(&journaled.entry);
+                let result = self.reapply(&journaled.entry);
                 *applied = journaled.seq;
                 replayed.entries += 1;
                 if let Some(result) = result {

@@ -6,8 +6,11 @@
 //!
 //! The real `aws_sdk_ssm::Client` talks to it through an endpoint override.
 
+mod demo;
 mod fleet;
 mod ops;
+
+pub use demo::{DEMO_GROUPS, DEMO_KB, DemoStory, demo_fleet};
 
 pub use fleet::{
     CommandRequest, FakeCommand, FakeFleet, FakeInstance, FakeInvocation, FakePatch,

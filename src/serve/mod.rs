@@ -1,15 +1,22 @@
-//! `patchdeck serve`: a simulated fleet as an API v1 server, beside the other commands.
-//! Parses the flags, opens the store (`--store`), rebuilds the [`Simulator`] from the
-//! store's journal against the stored seed ([`start_gateway`]), loads or generates the
+//! `patchdeck serve`: a fleet as an API v1 server, beside the other commands. Parses
+//! the flags, opens the store (`--store`), starts the fleet ([`start_gateway`]): the
+//! simulator rebuilt from the store's journal against the stored seed, or an AWS
+//! Systems Manager account read through the standard AWS chain; loads or generates the
 //! tokens, and hands the fleet and its [`Gateway`] to [`server::spawn_with`], which
-//! knows any Backend and no simulator. docs/deploy.md tells how to run it.
+//! knows any Backend. docs/deploy.md tells how to run it.
+
+mod generated_tokens;
+mod sim_fleet;
+pub mod ssm_fleet;
+
+pub use sim_fleet::SimFleet;
+
+use generated_tokens::GeneratedTokens;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 
 use color_eyre::eyre::WrapErr;
 
@@ -18,15 +25,32 @@ use crate::api::server::{
     Listening, ServerOptions, Tls,
 };
 use crate::api::tokens::Tokens;
-use crate::sim::{Scenario, SimConfig, Simulator};
+use crate::backend::Backend;
+use crate::backend::aws_ssm::SsmSettings;
+use crate::config::FleetBackend;
+use crate::sim::{Scenario, Simulator};
 use crate::store::{AnyStore, Store};
 
-/// `patchdeck serve`: the simulated fleet as an API v1 server.
+/// `patchdeck serve`: a fleet as an API v1 server.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7070")]
     pub listen: SocketAddr,
+    /// The fleet: the built-in simulator, or an AWS Systems Manager account (its
+    /// credentials from the standard AWS chain: env, profile, SSO, instance role).
+    #[arg(long, value_enum, default_value_t = FleetBackend::Sim)]
+    pub backend: FleetBackend,
+    /// aws-ssm: the AWS region (else the chain's: AWS_REGION, the profile's region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// aws-ssm: the AWS profile (else AWS_PROFILE or `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// aws-ssm: a TOML file of rollout settings (ring_order, production, max_concurrency,
+    /// max_errors, gate_success_pct, soak_minutes, rollback...); docs/backends.md.
+    #[arg(long, value_name = "PATH")]
+    pub aws_ssm_settings: Option<PathBuf>,
     /// Number of simulated hosts.
     #[arg(long, default_value_t = 2000)]
     pub hosts: usize,
@@ -216,6 +240,26 @@ impl ServeArgs {
         })
     }
 
+    /// The fleet the flags ask for.
+    pub fn fleet(&self) -> color_eyre::Result<FleetSpec> {
+        Ok(match self.backend {
+            FleetBackend::Sim => FleetSpec::Sim(SimFleet {
+                hosts: self.hosts,
+                seed: self.seed,
+                scenario: self.scenario,
+            }),
+            FleetBackend::AwsSsm => {
+                let mut settings = match &self.aws_ssm_settings {
+                    Some(path) => ssm_fleet::read_settings(path)?,
+                    None => SsmSettings::default(),
+                };
+                settings.region = self.region.clone().or(settings.region);
+                settings.profile = self.profile.clone().or(settings.profile);
+                FleetSpec::AwsSsm(Box::new(settings))
+            }
+        })
+    }
+
     pub fn gateway_options(&self) -> GatewayOptions {
         let defaults = GatewayOptions::default();
         GatewayOptions {
@@ -244,13 +288,16 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
     let listening = args.listening()?;
     let tls = listening.tls.is_some();
     let durable = start_gateway(&args).await?;
+    if !durable.fleet.replays_journal() {
+        println!("fleet: {}", durable.fleet.summary().0.name);
+    }
     let options = ServerOptions {
         tokens,
         faults: args.faults(),
         limits: args.limits(),
     };
     let server = server::spawn_listening(
-        durable.simulator.clone(),
+        durable.fleet.clone(),
         options.clone(),
         Some(durable.gateway.clone()),
         listening,
@@ -304,9 +351,18 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
     Ok(())
 }
 
-/// The fleet rebuilt from the store and the gateway that keeps it there.
+/// The fleet a gateway fronts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FleetSpec {
+    Sim(SimFleet),
+    AwsSsm(Box<SsmSettings>),
+}
+
+/// The fleet and the gateway that keeps what it must not lose in the store.
 pub struct Durable {
-    pub simulator: Arc<Simulator>,
+    pub fleet: Arc<dyn Backend>,
+    /// The simulator, when the fleet is one (tests move its clock).
+    pub simulator: Option<Arc<Simulator>>,
     pub gateway: Arc<Gateway>,
     /// Lease, clock and event log; abort it to stop.
     pub task: tokio::task::JoinHandle<()>,
@@ -314,31 +370,48 @@ pub struct Durable {
     pub report: Vec<String>,
 }
 
-impl FleetClock for Simulator {
-    fn fleet_time(&self) -> DateTime<Utc> {
-        self.now()
-    }
-
-    fn advance_to(&self, fleet_time: DateTime<Utc>) {
-        Simulator::advance_to(self, fleet_time);
-    }
+/// Starts the fleet and the gateway of `serve`'s flags.
+pub async fn start_gateway(args: &ServeArgs) -> color_eyre::Result<Durable> {
+    start_durable(
+        &args.fleet()?,
+        args.store.as_deref(),
+        args.gateway_id.clone(),
+        args.speed,
+        args.gateway_options(),
+    )
+    .await
 }
 
-/// Opens the store, checks it holds this fleet (or makes it hold it), rebuilds the
-/// fleet from the journal and starts the gateway's background work. Prints what it
-/// found.
-pub async fn start_gateway(args: &ServeArgs) -> color_eyre::Result<Durable> {
-    let store = AnyStore::open_url(args.store.as_deref())
+/// Opens the store, starts the fleet (a simulator is checked to be the store's fleet
+/// and rebuilt from the journal; an SSM account is read) and the gateway's background
+/// work. Says what it found in `report`.
+pub async fn start_durable(
+    spec: &FleetSpec,
+    store_url: Option<&str>,
+    gateway_id: Option<String>,
+    speed: f64,
+    options: GatewayOptions,
+) -> color_eyre::Result<Durable> {
+    let store = AnyStore::open_url(store_url)
         .await
         .map_err(|error| color_eyre::eyre::eyre!("{error}"))?;
     let schema = store.schema_version().await.unwrap_or_default();
-    let config = stored_config(&store, args).await?;
-    let simulator = Simulator::new(config);
-    simulator.set_clock_speed(args.speed);
-    let id = args.gateway_id.clone().unwrap_or_else(host_name);
-    let clock: Arc<dyn FleetClock> = simulator.clone();
-    let gateway =
-        Gateway::with_options(store, id, simulator.clone(), clock, args.gateway_options());
+    let (fleet, clock, simulator, speed): (Arc<dyn Backend>, Arc<dyn FleetClock>, _, _) = match spec
+    {
+        FleetSpec::Sim(sim) => {
+            let config = sim_fleet::stored_config(&store, sim).await?;
+            let simulator = Simulator::new(config);
+            simulator.set_clock_speed(speed);
+            (simulator.clone(), simulator.clone(), Some(simulator), speed)
+        }
+        FleetSpec::AwsSsm(settings) => {
+            let fleet = ssm_fleet::start((**settings).clone(), store.clone()).await?;
+            // Read, not replayed: no clock checkpoints in the journal.
+            (fleet, Arc::new(ssm_fleet::WallClock), None, 0.0)
+        }
+    };
+    let id = gateway_id.unwrap_or_else(host_name);
+    let gateway = Gateway::with_options(store, id, fleet.clone(), clock.clone(), options);
     let replayed = gateway
         .replay()
         .await
@@ -348,14 +421,23 @@ pub async fn start_gateway(args: &ServeArgs) -> color_eyre::Result<Durable> {
     {
         eprintln!("patchdeck: events not stored: {error}");
     }
+    let rebuilt = if fleet.replays_journal() {
+        format!(
+            "replayed {} journal entries ({} actions)",
+            replayed.entries, replayed.actions
+        )
+    } else {
+        format!(
+            "{} journal entries kept (a vendor fleet is read, never replayed)",
+            replayed.entries
+        )
+    };
     let mut report = vec![format!(
-        "store {} (schema {schema}), gateway {}: replayed {} journal entries ({} actions), fleet clock at {}",
+        "store {} (schema {schema}), gateway {}: {rebuilt}, fleet clock at {}",
         gateway.store().name(),
         gateway.id(),
-        replayed.entries,
-        replayed.actions,
-        simulator
-            .now()
+        clock
+            .fleet_time()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )];
     if replayed.keys_answered + replayed.keys_released > 0 {
@@ -364,74 +446,13 @@ pub async fn start_gateway(args: &ServeArgs) -> color_eyre::Result<Durable> {
             replayed.keys_answered, replayed.keys_released
         ));
     }
-    let task = gateway.spawn(args.speed);
+    let task = gateway.spawn(speed);
     Ok(Durable {
+        fleet,
         simulator,
         gateway,
         task,
         report,
-    })
-}
-
-/// Settings of the simulated fleet in the store.
-const SIM_SEED: &str = "sim_seed";
-const SIM_HOSTS: &str = "sim_hosts";
-const SIM_SCENARIO: &str = "sim_scenario";
-const SIM_START_MS: &str = "sim_start_ms";
-
-fn scenario_number(scenario: Scenario) -> i64 {
-    match scenario {
-        Scenario::PatchTuesday => 0,
-        Scenario::BadPatch => 1,
-        Scenario::ZeroDay => 2,
-    }
-}
-
-fn scenario_name(number: i64) -> &'static str {
-    match number {
-        0 => "patch-tuesday",
-        1 => "bad-patch",
-        2 => "zero-day",
-        _ => "unknown",
-    }
-}
-
-/// The fleet the store holds: the one of the flags on a new store; on a store that
-/// has one, the same seed, hosts and scenario are required (its start time is kept).
-async fn stored_config(store: &AnyStore, args: &ServeArgs) -> color_eyre::Result<SimConfig> {
-    let eyre = |error: crate::store::StoreError| color_eyre::eyre::eyre!("{error}");
-    let asked = [
-        (SIM_SEED, args.seed as i64),
-        (SIM_HOSTS, args.hosts as i64),
-        (SIM_SCENARIO, scenario_number(args.scenario)),
-        (SIM_START_MS, Utc::now().timestamp_millis()),
-    ];
-    let mut found = Vec::new();
-    for (name, value) in asked {
-        let value = match store.meta(name).await.map_err(eyre)? {
-            Some(value) => value,
-            None => store.init_meta(name, value).await.map_err(eyre)?,
-        };
-        found.push(value);
-    }
-    let (seed, hosts, scenario, start) = (found[0], found[1], found[2], found[3]);
-    if (seed, hosts, scenario) != (asked[0].1, asked[1].1, asked[2].1) {
-        color_eyre::eyre::bail!(
-            "store {} holds another fleet (--seed {} --hosts {} --scenario {}) than asked (--seed {} --hosts {} --scenario {}): start with the store's flags, or give another --store",
-            store.name(),
-            seed as u64,
-            hosts,
-            scenario_name(scenario),
-            args.seed,
-            args.hosts,
-            scenario_name(scenario_number(args.scenario)),
-        );
-    }
-    Ok(SimConfig {
-        hosts: args.hosts,
-        seed: args.seed,
-        scenario: args.scenario,
-        start: DateTime::<Utc>::from_timestamp_millis(start).unwrap_or_else(Utc::now),
     })
 }
 
@@ -455,81 +476,6 @@ pub fn plain_http_warning(addr: SocketAddr, tls: bool) -> Option<String> {
              serve behind a TLS proxy on this machine"
         )
     })
-}
-
-/// The file of generated tokens and the directory of one token file per identity
-/// (`<name>.token`, for `--token-file`); all removed when dropped (serve stopping).
-struct GeneratedTokens {
-    path: PathBuf,
-    token_dir: PathBuf,
-    token_files: Vec<PathBuf>,
-}
-
-impl GeneratedTokens {
-    /// Writes the tokens to a new file (never an existing one, never through a
-    /// symlink, mode 0600) in the runtime dir if there is one (it is private), else the
-    /// local data dir, one file per port; without either, under a random name in the
-    /// temporary dir.
-    fn write(tokens: &Tokens, port: u16) -> color_eyre::Result<GeneratedTokens> {
-        let path = match directories::ProjectDirs::from("", "", "patchdeck") {
-            Some(dirs) => {
-                let dir = dirs.runtime_dir().unwrap_or_else(|| dirs.data_local_dir());
-                private_dir(dir)?;
-                let path = dir.join(format!("serve-{port}-tokens.toml"));
-                // A file left by a serve that was killed: the dir is ours and private.
-                if std::fs::symlink_metadata(&path).is_ok() {
-                    std::fs::remove_file(&path)
-                        .wrap_err_with(|| format!("cannot replace {}", path.display()))?;
-                }
-                path
-            }
-            None => std::env::temp_dir().join(format!(
-                "patchdeck-serve-{port}-{}-tokens.toml",
-                uuid::Uuid::new_v4().simple()
-            )),
-        };
-        tokens.write_new(&path)?;
-        // Beside it, `serve-PORT-tokens/`: private, fresh (a dir left by a serve that
-        // was killed is replaced), one `<name>.token` per identity.
-        let token_dir = path.with_extension("");
-        let mut generated = GeneratedTokens {
-            path,
-            token_dir: token_dir.clone(),
-            token_files: Vec::new(),
-        };
-        match std::fs::symlink_metadata(&token_dir) {
-            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&token_dir),
-            Ok(_) => std::fs::remove_file(&token_dir),
-            Err(_) => Ok(()),
-        }
-        .wrap_err_with(|| format!("cannot replace {}", token_dir.display()))?;
-        private_dir(&token_dir)?;
-        generated.token_files = tokens.write_token_files(&token_dir)?;
-        Ok(generated)
-    }
-}
-
-impl Drop for GeneratedTokens {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        for file in &self.token_files {
-            let _ = std::fs::remove_file(file);
-        }
-        let _ = std::fs::remove_dir(&self.token_dir);
-    }
-}
-
-fn private_dir(dir: &Path) -> color_eyre::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .wrap_err_with(|| format!("cannot create {}", dir.display()))
 }
 
 /// Seconds, fractions allowed ("0.2"), more than 0.
