@@ -40,5 +40,6 @@ pub use state::{
     App, Context, Dialog, Flash, ListCursor, ListId, MIN_HEIGHT, MIN_WIDTH, Mode, STALE_AFTER_SECS,
     Screen, SentAction,
 };
+pub use target::NOT_ON_THIS_FLEET;
 pub use update::update;
 pub use wizard::{EmergencyWizard, WizardStep};

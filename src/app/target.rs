@@ -7,18 +7,41 @@ use super::{App, ListId, Screen, plan};
 use crate::keys::KeyAction;
 use crate::model::{DeploymentState, RingState, TargetKind, VERBS, Verb};
 
+/// How [`App::availability`] begins the reason of a verb the fleet cannot do.
+pub const NOT_ON_THIS_FLEET: &str = "not on this fleet: ";
+
 impl App {
     /// Can the operator use this key here? Err says why not.
     pub fn availability(&self, action: KeyAction) -> Result<(), String> {
         let Some(verb) = verb_of(action, self) else {
             return Ok(());
         };
+        // What this fleet cannot do at all comes first: no role would help.
+        if let Some(why) = self
+            .fleet
+            .summary
+            .as_ref()
+            .and_then(|s| s.capabilities.unavailable(verb))
+        {
+            return Err(format!("{NOT_ON_THIS_FLEET}{why}"));
+        }
         plan::role_check(
             verb,
             self.target_kind_here(verb),
             self.identity.as_ref().map(|i| i.role),
             self.context.read_only,
         )
+    }
+
+    /// How this fleet does the verb of `action` its own way, when it says (SSM: "pause
+    /// cancels the pending hosts; resume sends a new command").
+    pub fn fleet_note(&self, action: KeyAction) -> Option<String> {
+        let verb = verb_of(action, self)?;
+        self.fleet
+            .summary
+            .as_ref()
+            .and_then(|s| s.capabilities.note(verb))
+            .map(str::to_string)
     }
 
     /// The kind of thing an action acts on from where the operator is.

@@ -441,6 +441,8 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                     if let Err(why) = app.availability(action) {
                         let marker = if app.context.read_only {
                             "off: read-only".to_string()
+                        } else if why.starts_with(crate::app::NOT_ON_THIS_FLEET) {
+                            "not on this fleet: ? says why".to_string()
                         } else {
                             let role = why
                                 .strip_prefix("needs role ")
@@ -546,6 +548,8 @@ fn help_lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                 format!("  (unavailable here: {why})"),
                 theme.warn,
             ));
+        } else if let Some(note) = app.fleet_note(action) {
+            line.push(Span::styled(format!("  (this fleet: {note})"), theme.muted));
         }
         lines.push(Line::from(line));
     }
