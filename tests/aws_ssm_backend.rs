@@ -13,7 +13,7 @@ use patchdeck::backend::aws_ssm::fake::{
     FAKE_ACCESS_KEY, FAKE_REGION, FakeFleet, FakeInstance, FakeSsm, InstallOutcome,
 };
 use patchdeck::backend::aws_ssm::{
-    ExplicitSettings, Hooks, NoWait, SsmBackend, SsmClient, SsmError, SsmSettings,
+    ExplicitSettings, Hooks, NoWait, RollbackDocument, SsmBackend, SsmClient, SsmError, SsmSettings,
 };
 use patchdeck::backend::{ActError, ActionRequest, Backend, HostQuery};
 use patchdeck::model::{
@@ -83,7 +83,11 @@ impl Rig {
     }
 
     async fn start(&self, store: Option<AnyStore>) -> Arc<SsmBackend> {
-        SsmBackend::start_with(self.client(), settings(), store, self.hooks())
+        self.start_as(settings(), store).await
+    }
+
+    async fn start_as(&self, settings: SsmSettings, store: Option<AnyStore>) -> Arc<SsmBackend> {
+        SsmBackend::start_with(self.client(), settings, store, self.hooks())
             .await
             .expect("start")
     }
@@ -498,7 +502,7 @@ async fn throttling_backs_off_with_jitter_halves_the_rate_and_says_how_old_the_d
     let (summary, _) = backend.summary();
     assert_eq!(
         summary.name,
-        "AWS SSM eu-west-1: SSM is throttling, data as of 01:10:00 UTC (600 s old)"
+        "AWS SSM eu-west-1: SSM is throttling, data as of 01:00:00 UTC (600 s old)"
     );
     backend.poll_once().await.expect("answered again");
     assert_eq!(backend.summary().0.name, "AWS SSM eu-west-1");
@@ -548,4 +552,212 @@ async fn a_restarted_gateway_never_sends_a_rings_command_twice() {
     assert_eq!(rig.fake.count("SendCommand"), 1);
     drop(second);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn on_host(verb: Verb, id: &str) -> ActionRequest {
+    ActionRequest::new(
+        verb,
+        Target {
+            kind: TargetKind::Host,
+            id: id.into(),
+        },
+    )
+}
+
+#[tokio::test]
+async fn pause_cancels_and_resume_sends_the_ring_again_as_its_next_attempt() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(None).await;
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    backend.settle().await;
+    rig.step(60);
+    backend.poll_once().await.expect("poll");
+    let plan = backend
+        .plan(&on_deployment(Verb::Pause, "dep-0001"), &alice())
+        .expect("plan");
+    assert!(
+        plan.notes.iter().any(|n| n.contains("SSM cannot pause")),
+        "{plan:?}"
+    );
+    backend
+        .act(on_deployment(Verb::Pause, "dep-0001"), &alice())
+        .expect("paused");
+    backend.settle().await;
+    assert_eq!(rig.fake.count("CancelCommand"), 1);
+    let early = backend.act(on_deployment(Verb::Resume, "dep-0001"), &alice());
+    assert!(
+        matches!(early, Err(ActError::Conflict(_))),
+        "still cancelling: {early:?}"
+    );
+    for _ in 0..2 {
+        rig.step(60);
+    }
+    backend.poll_once().await.expect("poll");
+    let dep = backend.deployment("dep-0001").expect("dep");
+    assert_eq!(dep.state, DeploymentState::Paused, "{:?}", dep.state_reason);
+    assert_eq!(backend.ring("test").expect("ring").state, RingState::Paused);
+    backend
+        .act(on_deployment(Verb::Resume, "dep-0001"), &alice())
+        .expect("resumed");
+    backend.settle().await;
+    let sent = rig.requests("SendCommand");
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1]["Comment"], "patchdeck dep-0001 ring=test try=2");
+    let dep = backend.deployment("dep-0001").expect("dep");
+    assert_eq!(dep.state, DeploymentState::Running);
+}
+
+#[tokio::test]
+async fn the_next_ring_waits_for_the_soak_and_a_production_ring_for_two_persons() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig
+        .start_as(
+            SsmSettings {
+                soak_minutes: 60,
+                ..settings()
+            },
+            None,
+        )
+        .await;
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    backend.settle().await;
+    for _ in 0..5 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    assert_eq!(
+        backend.ring("test").expect("ring").state,
+        RingState::Soaking
+    );
+    let early = backend.act(on_deployment(Verb::Approve, "dep-0001"), &alice());
+    assert!(
+        matches!(&early, Err(ActError::Conflict(why)) if why.contains("soaking until")),
+        "{early:?}"
+    );
+    rig.step(3600);
+    backend.poll_once().await.expect("poll");
+    let plan = backend
+        .plan(&on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("plan");
+    let approval = plan.approval.expect("two-person plan");
+    assert_eq!(approval.step, patchdeck::model::ApprovalStep::First);
+    assert_eq!(plan.stages[0].ring_id, "pilot");
+    assert_eq!(plan.stages[0].hosts.count, 3);
+    let first = backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("first approval");
+    assert_eq!(first.state, ActionState::AwaitingSecondApprover);
+    assert_eq!(
+        backend.ring("test").expect("ring").gate.state,
+        GateState::AwaitingSecondApprover
+    );
+    assert_eq!(rig.fake.count("SendCommand"), 1);
+}
+
+#[tokio::test]
+async fn an_excluded_host_is_never_retried_and_rollback_needs_a_configured_document() {
+    let mut fleet = fleet();
+    fleet
+        .instance_mut("i-0000000000000002")
+        .expect("host")
+        .outcome = InstallOutcome::Fail {
+        kb: "KB5070007".into(),
+        response_code: 1,
+        output: "failed with error 0x80070005".into(),
+    };
+    let rig = Rig::new(fleet).await;
+    let backend = rig.start(None).await;
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    backend.settle().await;
+    for _ in 0..5 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    assert_eq!(
+        host_state(&backend, "i-0000000000000002"),
+        HostState::Failed
+    );
+    let rollback = ActionRequest {
+        reason: Some("bad KB".into()),
+        ticket: Some("CHG-9".into()),
+        ..on_host(Verb::Rollback, "i-0000000000000002")
+    };
+    let refused = backend.act(rollback.clone(), &alice());
+    assert!(
+        matches!(refused, Err(ActError::Unsupported(_))),
+        "{refused:?}"
+    );
+    let exclude = ActionRequest {
+        reason: Some("vendor app breaks".into()),
+        ticket: Some("CHG-8".into()),
+        ..on_host(Verb::Exclude, "i-0000000000000002")
+    };
+    backend.act(exclude, &alice()).expect("excluded");
+    let host = backend.host("i-0000000000000002").expect("host");
+    assert_eq!(host.state, HostState::Excluded);
+    assert_eq!(host.exception.map(|e| e.owner).as_deref(), Some("alice"));
+    let retry = backend.act(on_host(Verb::Retry, "i-0000000000000002"), &alice());
+    assert!(matches!(retry, Err(ActError::Conflict(_))), "{retry:?}");
+    assert_eq!(rig.fake.count("SendCommand"), 1);
+
+    // With an operator-defined document, rollback runs it with the KB filled in.
+    drop(backend);
+    let configured = SsmSettings {
+        rollback: vec![RollbackDocument {
+            platform: "Windows".into(),
+            document: "AWS-RunPowerShellScript".into(),
+            commands: vec!["wusa.exe /uninstall /kb:{kb} /quiet /norestart".into()],
+        }],
+        ..settings()
+    };
+    let backend = rig.start_as(configured, None).await;
+    assert!(backend.capabilities().rollback);
+    let rollback = ActionRequest {
+        target: Target {
+            kind: TargetKind::Host,
+            id: "i-0000000000000001".into(),
+        },
+        patch_id: Some("kb5070007".into()),
+        ..rollback
+    };
+    backend.act(rollback, &alice()).expect("rolled back");
+    backend.settle().await;
+    let sent = rig.requests("SendCommand");
+    let last = sent.last().expect("sent");
+    assert_eq!(last["DocumentName"], "AWS-RunPowerShellScript");
+    assert_eq!(
+        last["Parameters"]["commands"][0],
+        "wusa.exe /uninstall /kb:5070007 /quiet /norestart"
+    );
+    assert_eq!(last["InstanceIds"][0], "i-0000000000000001");
+}
+
+#[tokio::test]
+async fn decline_is_rollout_state_only() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(None).await;
+    let decline = ActionRequest {
+        reason: Some("not this month".into()),
+        ..on_deployment(Verb::Decline, "dep-0001")
+    };
+    backend.act(decline, &alice()).expect("declined");
+    let dep = backend.deployment("dep-0001").expect("dep");
+    assert_eq!(dep.state, DeploymentState::Declined);
+    assert_eq!(
+        dep.state_reason.as_deref(),
+        Some("declined by alice: not this month")
+    );
+    let approve = backend.act(on_deployment(Verb::Approve, "dep-0001"), &alice());
+    assert!(matches!(approve, Err(ActError::Conflict(_))));
+    backend.settle().await;
+    assert_eq!(
+        rig.fake.count("SendCommand") + rig.fake.count("CancelCommand"),
+        0
+    );
 }

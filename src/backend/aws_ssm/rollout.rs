@@ -255,7 +255,7 @@ impl Rollout {
             Phase::Failed(why) => {
                 status.state = RingState::Halted;
                 status.gate = GateState::Blocked;
-                status.reason = Some(format!("SSM refused the command: {why}"));
+                status.reason = Some(format!("the command was not sent: {why}"));
             }
             Phase::Sent(id) => match command(id) {
                 None => {

@@ -61,6 +61,16 @@ pub fn capabilities(settings: &SsmSettings) -> Capabilities {
                 "CancelCommand: pending hosts are cancelled, invocations already running may finish",
             ),
             note(
+                Verb::Decline,
+                true,
+                "patchdeck's rollout state only: nothing is sent to SSM",
+            ),
+            note(
+                Verb::Retry,
+                true,
+                "a new SendCommand to the chosen instances, never to excluded ones",
+            ),
+            note(
                 Verb::Exclude,
                 true,
                 "an exception kept by patchdeck: retries skip the host, but a ring's tag-targeted command still reaches it",

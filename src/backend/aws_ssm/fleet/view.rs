@@ -452,7 +452,8 @@ pub fn publish(
     for host in state.view.hosts.values() {
         summary.counts.add(host.state);
     }
-    summary.name = name(settings, state.throttling.as_ref().map(|t| t.since));
+    let data_as_of = state.snapshot.as_of.unwrap_or(now);
+    summary.name = name(settings, state.throttling.as_ref().map(|_| data_as_of));
     summary.now = state.summary.now;
     if summary != state.summary {
         summary.version = state.summary.version + 1;
@@ -463,9 +464,10 @@ pub fn publish(
     changes
 }
 
-fn name(settings: &SsmSettings, throttled_since: Option<DateTime<Utc>>) -> String {
+/// The fleet's name; while SSM throttles, with the time of the data held.
+fn name(settings: &SsmSettings, throttled: Option<DateTime<Utc>>) -> String {
     let region = settings.region.as_deref().unwrap_or("default region");
-    match throttled_since {
+    match throttled {
         None => format!("AWS SSM {region}"),
         Some(since) => format!(
             "AWS SSM {region}: SSM is throttling, data as of {}",
