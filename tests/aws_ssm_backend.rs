@@ -64,12 +64,16 @@ impl Rig {
     }
 
     fn client(&self) -> SsmClient {
+        self.client_with(1)
+    }
+
+    fn client_with(&self, max_attempts: u32) -> SsmClient {
         SsmClient::explicit(&ExplicitSettings {
             endpoint_url: self.fake.url(),
             region: FAKE_REGION.into(),
             access_key_id: FAKE_ACCESS_KEY.into(),
             secret_access_key: "fake-secret".into(),
-            max_attempts: 1,
+            max_attempts,
             sleep: Some(aws_sdk_ssm::config::SharedAsyncSleep::new(NoWait::default())),
         })
     }
@@ -760,4 +764,51 @@ async fn decline_is_rollout_state_only() {
         rig.fake.count("SendCommand") + rig.fake.count("CancelCommand"),
         0
     );
+}
+
+#[tokio::test]
+async fn a_send_command_that_fails_on_the_server_is_looked_up_not_retried() {
+    use patchdeck::backend::aws_ssm::fake::FakeError;
+    let rig = Rig::new(fleet()).await;
+    let backend = SsmBackend::start_with(rig.client_with(3), settings(), None, rig.hooks())
+        .await
+        .expect("start");
+    rig.fake.fail_next(
+        "SendCommand",
+        FakeError::new(500, "InternalServerError", "try again"),
+    );
+    let action = backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    backend.settle().await;
+    assert_eq!(
+        rig.fake.count("SendCommand"),
+        1,
+        "the SDK retries other calls, never SendCommand"
+    );
+    let action = backend
+        .actions()
+        .items
+        .into_iter()
+        .find(|a| a.id == action.id);
+    let action = action.expect("action");
+    assert_eq!(action.state, ActionState::Failed);
+    assert!(
+        action
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("approve again")),
+        "{:?}",
+        action.detail
+    );
+    let test = backend.ring("test").expect("ring");
+    assert_eq!(test.state, RingState::Halted);
+    // A person approves again: attempt 2 is sent once.
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved again");
+    backend.settle().await;
+    let sent = rig.requests("SendCommand");
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1]["Comment"], "patchdeck dep-0001 ring=test try=2");
 }
