@@ -523,6 +523,12 @@ async fn a_restarted_gateway_never_sends_a_rings_command_twice() {
     let rig = Rig::new(fleet()).await;
     let store = AnyStore::open(&location).await.expect("store");
     let first = rig.start(Some(store.clone())).await;
+    let exclude = ActionRequest {
+        reason: Some("vendor app breaks".into()),
+        ticket: Some("CHG-8".into()),
+        ..on_host(Verb::Exclude, "i-0000000000000006")
+    };
+    first.act(exclude, &alice()).expect("excluded");
     rig.fake.drop_next_response("SendCommand");
     first
         .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
@@ -811,4 +817,56 @@ async fn a_send_command_that_fails_on_the_server_is_looked_up_not_retried() {
     let sent = rig.requests("SendCommand");
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1]["Comment"], "patchdeck dep-0001 ring=test try=2");
+}
+
+#[tokio::test]
+async fn a_restart_keeps_a_halt_and_its_reason_from_the_store() {
+    let dir = std::env::temp_dir().join(format!("patchdeck-ssm-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let location = Location::Sqlite {
+        path: dir.join("gateway.db"),
+        read_only: false,
+    };
+    let rig = Rig::new(fleet()).await;
+    let first = rig
+        .start(Some(AnyStore::open(&location).await.expect("store")))
+        .await;
+    first
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    first.settle().await;
+    rig.step(60);
+    first.poll_once().await.expect("poll");
+    let halt = ActionRequest {
+        reason: Some("bad patch on TEST02".into()),
+        ticket: Some("CHG-7".into()),
+        ..on_deployment(Verb::Halt, "dep-0001")
+    };
+    first.act(halt, &alice()).expect("halted");
+    first.settle().await;
+    drop(first);
+    rig.step(60);
+    rig.step(60);
+    let second = rig
+        .start(Some(AnyStore::open(&location).await.expect("store")))
+        .await;
+    let dep = second.deployment("dep-0001").expect("dep");
+    assert_eq!(dep.state, DeploymentState::Halted);
+    assert_eq!(
+        dep.state_reason.as_deref(),
+        Some("halted by alice: bad patch on TEST02"),
+        "not 'cancelled outside patchdeck'"
+    );
+    let test = second.ring("test").expect("ring");
+    assert_eq!(test.state, RingState::Halted);
+    let halts: Vec<_> = second
+        .actions()
+        .items
+        .into_iter()
+        .filter(|a| a.verb == Verb::Halt)
+        .collect();
+    assert_eq!(halts.len(), 1, "the store's actions are listed");
+    assert_eq!(halts[0].state, ActionState::Succeeded);
+    drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
 }

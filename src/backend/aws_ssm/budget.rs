@@ -104,25 +104,27 @@ impl Budget {
 
     /// Takes one call from the budget, waiting first if it is spent.
     pub async fn take(&self) {
-        let wait = {
-            let mut b = self.lock();
-            let now = Instant::now();
-            let elapsed = now.duration_since(b.last).as_secs_f64();
-            b.last = now;
-            if b.last_throttle
-                .is_some_and(|t| now.duration_since(t) >= RECOVERY)
-            {
-                b.rate = (b.rate + MIN_RATE).min(b.ceiling);
-                b.throttles = 0;
-                b.last_throttle = if b.rate < b.ceiling { Some(now) } else { None };
-            }
-            b.tokens = (b.tokens + elapsed * b.rate).min(burst(b.rate));
-            b.tokens -= 1.0;
-            (b.tokens < 0.0).then(|| Duration::from_secs_f64(-b.tokens / b.rate))
-        };
-        if let Some(wait) = wait {
+        if let Some(wait) = self.take_at(Instant::now()) {
             (self.sleep)(wait).await;
         }
+    }
+
+    /// Takes one call at `now`: how long to wait first, if the budget is spent. A
+    /// quiet stretch of [`RECOVERY`] since the last throttle raises the rate.
+    fn take_at(&self, now: Instant) -> Option<Duration> {
+        let mut b = self.lock();
+        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+        b.last = b.last.max(now);
+        if b.last_throttle
+            .is_some_and(|t| now.saturating_duration_since(t) >= RECOVERY)
+        {
+            b.rate = (b.rate + MIN_RATE).min(b.ceiling);
+            b.throttles = 0;
+            b.last_throttle = (b.rate < b.ceiling).then_some(now);
+        }
+        b.tokens = (b.tokens + elapsed * b.rate).min(burst(b.rate));
+        b.tokens -= 1.0;
+        (b.tokens < 0.0).then(|| Duration::from_secs_f64(-b.tokens / b.rate))
     }
 
     /// SSM throttled a call past the SDK's retries: halve the rate and wait a backoff
@@ -194,5 +196,13 @@ mod tests {
         budget.throttled().await;
         budget.throttled().await;
         assert_eq!(budget.rate(), MIN_RATE, "never below 0.5/s");
+        let later = Instant::now() + RECOVERY + Duration::from_secs(1);
+        budget.take_at(later);
+        assert_eq!(budget.rate(), 1.0, "30 s without throttling: +0.5/s");
+        budget.take_at(later + RECOVERY);
+        budget.take_at(later + RECOVERY * 2);
+        assert_eq!(budget.rate(), 2.0, "up to the configured rate, no further");
+        budget.take_at(later + RECOVERY * 3);
+        assert_eq!(budget.rate(), 2.0);
     }
 }
