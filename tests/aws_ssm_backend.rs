@@ -870,3 +870,47 @@ async fn a_restart_keeps_a_halt_and_its_reason_from_the_store() {
     drop(second);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_command_sent_outside_patchdeck_is_shown_read_only() {
+    let rig = Rig::new(fleet()).await;
+    let id = rig
+        .client()
+        .send_install("wave-1", "1", "0", "")
+        .await
+        .expect("sent by someone else");
+    rig.fake.fleet().step();
+    let backend = rig.start(None).await;
+    let foreign = format!("cmd-{id}");
+    let dep = backend.deployment(&foreign).expect("listed");
+    assert_eq!(dep.state, DeploymentState::Running);
+    assert_eq!(
+        backend.deployments().items[0].id,
+        "dep-0001",
+        "patchdeck's first"
+    );
+    assert!(
+        backend.deployments().items[0]
+            .name
+            .contains("rate 50%, failure gate 1 host")
+    );
+    assert_eq!(
+        backend.ring("wave-1").expect("ring").state,
+        RingState::Deploying
+    );
+    assert_eq!(
+        backend.ring("pilot").expect("ring").state,
+        RingState::Waiting
+    );
+    let halt = ActionRequest {
+        reason: Some("not ours".into()),
+        ticket: Some("CHG-1".into()),
+        ..on_deployment(Verb::Halt, &foreign)
+    };
+    let refused = backend.act(halt, &alice());
+    assert!(
+        matches!(refused, Err(ActError::Unsupported(_))),
+        "{refused:?}"
+    );
+    assert_eq!(rig.fake.count("CancelCommand"), 0);
+}

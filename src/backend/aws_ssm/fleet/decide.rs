@@ -255,7 +255,7 @@ pub fn decide(
                     s => {
                         return Err(ActError::Conflict(format!(
                             "{} is {}: only a deployment awaiting approval, paused or halted can be declined",
-                            d.name,
+                            d.id,
                             s.words()
                         )));
                     }
@@ -363,9 +363,10 @@ fn approve(
         .ok_or_else(|| ActError::NotFound(format!("deployment {dep}")))?;
     let (ring, resume) = match d.state {
         DeploymentState::AwaitingApproval => {
-            let ring = d.next_ring.clone().ok_or_else(|| {
-                ActError::Conflict(format!("{} has no ring to open next", d.name))
-            })?;
+            let ring = d
+                .next_ring
+                .clone()
+                .ok_or_else(|| ActError::Conflict(format!("{} has no ring to open next", d.id)))?;
             let marked = state.records.commands.iter().find(|c| {
                 Marker::parse(&c.comment).is_some_and(|m| m.deployment == dep && m.ring == ring)
             });
@@ -379,12 +380,12 @@ fn approve(
         }
         DeploymentState::Halted => {
             let (ring, _) = current
-                .ok_or_else(|| ActError::Conflict(format!("{} has no ring to resume", d.name)))?;
+                .ok_or_else(|| ActError::Conflict(format!("{} has no ring to resume", d.id)))?;
             (ring.clone(), true)
         }
         DeploymentState::Running => {
             let (ring, status) =
-                current.ok_or_else(|| ActError::Conflict(format!("{} is running", d.name)))?;
+                current.ok_or_else(|| ActError::Conflict(format!("{} is running", d.id)))?;
             return Err(ActError::Conflict(
                 match (status.state, status.soak_ends_at) {
                     (RingState::Soaking, Some(ends)) => format!(
@@ -393,7 +394,7 @@ fn approve(
                     ),
                     _ => format!(
                         "{} is running: {ring} is already deploying{}",
-                        d.name,
+                        d.id,
                         status
                             .in_flight
                             .as_deref()
@@ -406,7 +407,7 @@ fn approve(
         s => {
             return Err(ActError::Conflict(format!(
                 "{} is {}: no gate is waiting for approval",
-                d.name,
+                d.id,
                 s.words()
             )));
         }
@@ -460,7 +461,7 @@ fn hold_decision(
     let Some((ring, status)) = current.filter(|_| allowed) else {
         return Err(ActError::Conflict(format!(
             "{} is {}: only a running deployment can be {verb}",
-            d.name,
+            d.id,
             d.state.words()
         )));
     };
@@ -491,7 +492,7 @@ fn resume(
     let Some((ring, status)) = current.filter(|_| d.state == DeploymentState::Paused) else {
         return Err(ActError::Conflict(format!(
             "{} is {}: only a paused deployment can be resumed (approve resumes a halted one)",
-            d.name,
+            d.id,
             d.state.words()
         )));
     };

@@ -164,7 +164,11 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
             continue;
         };
         if rollout.latest(&ring.id).is_none() {
-            // Not reached by the rollout: waiting, whatever older commands did.
+            if foreign_latest(state, &ring.id) {
+                // A command sent outside patchdeck is what runs there: shown as SSM says.
+                continue;
+            }
+            // Not reached by the rollout: waiting, whatever older rollouts did.
             ring.state = RingState::Waiting;
             ring.gate.state = GateState::NotReached;
             ring.gate.blocked_reason = None;
@@ -188,7 +192,7 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
         .rev()
         .map(|rollout| {
             let status = statuses(state, rollout, &order, &counts, settings, now);
-            deployment(rollout, &order, &status, &counts, as_of)
+            deployment(settings, rollout, &order, &status, &counts, as_of)
         })
         .collect();
     let mut foreign: Vec<Deployment> = state
@@ -219,8 +223,21 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
     }
 }
 
+/// Is the newest command that targets `ring` one sent outside patchdeck?
+fn foreign_latest(state: &State, ring: &str) -> bool {
+    let targets = |c: &&crate::backend::aws_ssm::wire::Command| {
+        c.targets.iter().any(|(key, values)| {
+            matches!(key.as_str(), "tag:Patch Group" | "tag:PatchGroup")
+                && values.iter().any(|v| map::ring_id(v) == ring)
+        })
+    };
+    let newest = state.records.commands.iter().find(targets);
+    newest.is_some_and(|c| deployment_of(&c.comment).is_none())
+}
+
 /// A patchdeck deployment from its rollout and its rings' statuses.
 fn deployment(
+    settings: &SsmSettings,
     rollout: &Rollout,
     order: &[String],
     status: &[RingStatus],
@@ -285,8 +302,10 @@ fn deployment(
     Deployment {
         id: rollout.id.clone(),
         name: format!(
-            "AWS-RunPatchBaseline Install, ring by ring ({})",
-            rollout.id
+            "{}: AWS-RunPatchBaseline Install ring by ring, rate {}, failure gate {}",
+            rollout.id,
+            Limit::parse(&settings.max_concurrency).words(),
+            Limit::parse(&settings.max_errors).words()
         ),
         patch_ids: Vec::new(),
         rings: order.to_vec(),
