@@ -914,3 +914,39 @@ async fn a_command_sent_outside_patchdeck_is_shown_read_only() {
     );
     assert_eq!(rig.fake.count("CancelCommand"), 0);
 }
+
+#[tokio::test]
+async fn the_gates_decision_is_kept_in_the_store() {
+    let dir = std::env::temp_dir().join(format!("patchdeck-ssm-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let location = Location::Sqlite {
+        path: dir.join("gateway.db"),
+        read_only: false,
+    };
+    let store = AnyStore::open(&location).await.expect("store");
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(Some(store.clone())).await;
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    backend.settle().await;
+    for _ in 0..5 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    backend.settle().await;
+    let test = store.ring_rollout("dep-0001/test").await.expect("read");
+    let test = test.expect("stored").value;
+    assert_eq!(test.gate, GateState::AwaitingApproval);
+    assert_eq!(
+        test.gate_decision.as_deref(),
+        Some("success 100% >= 95%, soak of 0 min met")
+    );
+    assert!(test.soak_started_at.is_some());
+    let dep = store.ring_rollout("dep-0001").await.expect("read");
+    let approvals = dep.expect("stored").value.approvals;
+    assert_eq!(approvals.len(), 1);
+    assert_eq!(approvals[0].by, "alice");
+    drop(backend);
+    let _ = std::fs::remove_dir_all(&dir);
+}

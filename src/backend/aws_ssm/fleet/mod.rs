@@ -342,8 +342,9 @@ impl Core {
             state.throttling = None;
             let read = map_records(&state.records, now);
             state.snapshot.apply(read);
-            let writes = view::advance(&mut state, now);
+            let mut writes = view::advance(&mut state, now);
             self.refresh(&mut state);
+            writes.extend(view::record_gates(&mut state));
             writes
         };
         if !writes.is_empty() {

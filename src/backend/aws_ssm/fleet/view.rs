@@ -367,6 +367,37 @@ pub fn advance(state: &mut State, now: DateTime<Utc>) -> Vec<StoreWrite> {
     writes
 }
 
+/// A gate that decided (awaiting approval, passed, blocked) is kept in the rollout
+/// and written to the store with its decision in words, when it changed.
+pub fn record_gates(state: &mut State) -> Vec<StoreWrite> {
+    let Some(rollout) = state.rollouts.list.last_mut() else {
+        return Vec::new();
+    };
+    let mut writes = Vec::new();
+    for ring in &state.view.rings {
+        let decided = matches!(
+            ring.gate.state,
+            GateState::AwaitingApproval | GateState::Passed | GateState::Blocked
+        );
+        if !decided || rollout.latest(&ring.id).is_none() || rollout.hold(&ring.id).is_some() {
+            continue;
+        }
+        let mut record = rollout.ring_record(&ring.id);
+        if record.gate == ring.gate.state && record.gate_decision == ring.state_reason {
+            continue;
+        }
+        record.gate = ring.gate.state;
+        record.gate_decision = ring.state_reason.clone();
+        // The stored state is the operator's hold; a halt SSM made is not one.
+        if !matches!(ring.state, RingState::Paused | RingState::Halted) {
+            record.state = ring.state;
+        }
+        rollout.rings.insert(ring.id.clone(), record.clone());
+        writes.push(StoreWrite::Rollout(record));
+    }
+    writes
+}
+
 /// The same object but for its version and the age of its data.
 fn same_host(old: &Host, new: &Host) -> bool {
     let mut new = new.clone();
