@@ -538,6 +538,10 @@ async fn a_restarted_gateway_never_sends_a_rings_command_twice() {
         assert!(Instant::now() < deadline, "the worker never sent");
         tokio::time::sleep(StdDuration::from_millis(5)).await;
     }
+    // The gateway keeps the events it served; the next backend numbers on after them.
+    let logged = first.events_since(0).expect("events");
+    assert!(!logged.is_empty());
+    store.append_events(&logged).await.expect("events kept");
     drop(first);
     let stored = store.ring_rollout("dep-0001/test").await.expect("read");
     let stored = stored.expect("written before SendCommand");
@@ -552,6 +556,12 @@ async fn a_restarted_gateway_never_sends_a_rings_command_twice() {
         DeploymentState::Running,
         "{:?}",
         dep.state_reason
+    );
+    assert_eq!(second.sequence(), logged.last().map_or(0, |e| e.seq));
+    assert_eq!(
+        host_state(&second, "i-0000000000000006"),
+        HostState::Excluded,
+        "the exception is the store's"
     );
     let again = second.act(on_deployment(Verb::Approve, "dep-0001"), &alice());
     assert!(

@@ -158,13 +158,14 @@ impl SsmBackend {
             None => fetch_all(&client).await?,
         };
         let now = (hooks.clock)();
-        let (stored, actions, exceptions) = match &store {
+        let (stored, actions, exceptions, last_event) = match &store {
             Some(store) => (
                 store.ring_rollouts().await.map_err(store_error)?,
                 store.actions().await.map_err(store_error)?,
                 store.exceptions().await.map_err(store_error)?,
+                store.event_bounds().await.map_err(store_error)?.last,
             ),
-            None => (Vec::new(), Vec::new(), Vec::new()),
+            None => (Vec::new(), Vec::new(), Vec::new(), 0),
         };
         let stored: Vec<_> = stored.into_iter().map(|v| v.value).collect();
         let markers: Vec<_> = records
@@ -201,7 +202,8 @@ impl SsmBackend {
             next_action,
             view: View::default(),
             summary: view::summary(&settings, capabilities, now),
-            log: EventLog::new(DEFAULT_CAPACITY),
+            // Numbers go on after the events the gateway stored before a restart.
+            log: EventLog::after(DEFAULT_CAPACITY, last_event),
             extra: Vec::new(),
             last_sweep: Some(now),
             throttling: None,
