@@ -960,3 +960,49 @@ async fn the_gates_decision_is_kept_in_the_store() {
     drop(backend);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_poller_reads_a_sent_command_on_its_own() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig
+        .start_as(
+            SsmSettings {
+                poll_in_flight_secs: 1,
+                ..settings()
+            },
+            None,
+        )
+        .await;
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    backend.settle().await;
+    let by_id = |rig: &Rig| {
+        rig.requests("ListCommands")
+            .iter()
+            .filter(|b| b.get("CommandId").is_some())
+            .count()
+    };
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    while by_id(&rig) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the poller never read the command"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    while backend
+        .ring("test")
+        .expect("ring")
+        .state_reason
+        .is_some_and(|r| r.contains("waiting for SSM to report"))
+    {
+        assert!(Instant::now() < deadline, "the poll was never applied");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    assert_eq!(
+        backend.ring("test").expect("ring").state,
+        RingState::Deploying
+    );
+}
