@@ -11,6 +11,7 @@
 //! and [`Connection`] state of keeping a fleet in sync.
 
 pub mod aws_ssm;
+pub mod log;
 mod outcome;
 mod sync;
 

@@ -116,5 +116,14 @@ pub struct Deployment {
     pub eta: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// The state an operator asked for while the fleet has not reached it yet (halted
+    /// requested: the cancel is sent, invocations are still running); none: `state` is
+    /// all there is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_state: Option<DeploymentState>,
+    /// When the data this deployment comes from was read from its fleet (a polled
+    /// vendor fleet, e.g. SSM); none: live (the simulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
     pub version: Version,
 }

@@ -158,5 +158,9 @@ pub struct Host {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Transition>,
     pub updated_at: DateTime<Utc>,
+    /// When the data this host comes from was read from its fleet (a polled vendor
+    /// fleet, e.g. SSM); none: live (the simulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
     pub version: Version,
 }

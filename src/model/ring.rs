@@ -227,5 +227,9 @@ pub struct Ring {
     #[serde(default)]
     pub groups: Vec<PatchingGroup>,
     pub counts: HostCounts,
+    /// When the data this ring comes from was read from its fleet (a polled vendor
+    /// fleet, e.g. SSM); none: live (the simulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
     pub version: Version,
 }

@@ -4,7 +4,8 @@
 //! - `engine`: the fleet as data and the rules it follows (lifecycle, gates, reboot
 //!   order, thresholds, actions). Pure: no I/O, no real clock.
 //! - `generate`: the fleet and its start state for each scenario, from the seed.
-//! - `log`: the numbered, compactable event history.
+//! - `crate::backend::log`: the numbered, compactable event history (shared with
+//!   the SSM backend).
 //!
 //! Same seed, same start and the same sequence of `advance` and `act` calls give the
 //! same events, byte for byte. Only `spawn_clock` brings real time in, and only by
@@ -13,7 +14,7 @@
 mod colleague;
 mod engine;
 mod generate;
-mod log;
+
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
+use crate::backend::log;
 use crate::backend::{ActError, ActionRequest, Backend, Compacted, HostPage, HostQuery, Listing};
 use crate::model::{
     Action, ActionPlan, Capabilities, Deployment, Event, Host, Identity, Patch, Ring, Seq, Summary,

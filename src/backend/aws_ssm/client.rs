@@ -15,6 +15,7 @@ use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_smithy_http_client::{Builder as HttpBuilder, tls};
 use chrono::{DateTime, Utc};
 
+use super::budget::Budget;
 use super::wire::{
     Command, CommandDetails, CommandStatus, Instance, Invocation, InvocationDetails,
     InvocationStatus, OperatingSystem, PatchComplianceState, PatchGroup, PatchOperation, PatchRow,
@@ -94,6 +95,24 @@ pub enum SsmError {
     /// No answer: connection, timeout, an unreadable response.
     #[error("SSM could not be reached: {0}")]
     Transport(String),
+    /// The gateway's own store failed (the rollout state SSM lacks).
+    #[error("the gateway's store failed: {0}")]
+    Store(String),
+}
+
+impl SsmError {
+    /// SSM may have acted even though no answer says so (no answer, or a server error):
+    /// look for the command's marker before sending again.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            SsmError::Transport(_) => true,
+            SsmError::Service { code, .. } => matches!(
+                code.as_str(),
+                "InternalServerError" | "InternalFailure" | "ServiceUnavailable"
+            ),
+            SsmError::Throttled(_) | SsmError::Store(_) => false,
+        }
+    }
 }
 
 fn classify<E, R>(error: aws_sdk_ssm::error::SdkError<E, R>) -> SsmError
@@ -118,10 +137,20 @@ fn time(value: Option<&aws_sdk_ssm::primitives::DateTime>) -> Option<DateTime<Ut
     DateTime::from_timestamp(value.secs(), value.subsec_nanos())
 }
 
+/// The next page of a paginator, once the budget allows a call.
+macro_rules! next_page {
+    ($client:ident, $pages:ident) => {{
+        $client.take().await;
+        $pages.next().await
+    }};
+}
+
 /// The patchdeck side of one SSM account and region.
 #[derive(Debug, Clone)]
 pub struct SsmClient {
     inner: aws_sdk_ssm::Client,
+    /// The budget every page of every call takes from (none: unbounded).
+    budget: Option<Arc<Budget>>,
 }
 
 impl SsmClient {
@@ -149,6 +178,7 @@ impl SsmClient {
         }
         SsmClient {
             inner: aws_sdk_ssm::Client::from_conf(config.build()),
+            budget: None,
         }
     }
 
@@ -185,28 +215,32 @@ impl SsmClient {
         }
         SsmClient {
             inner: aws_sdk_ssm::Client::from_conf(config.build()),
+            budget: None,
         }
     }
 
     /// Every managed instance (`DescribeInstanceInformation`, all pages).
     pub async fn instances(&self) -> Result<Vec<Instance>, SsmError> {
         let request = self.inner.describe_instance_information().max_results(50);
-        let mut pages = request.into_paginator().items().send();
+        let mut pages = request.into_paginator().send();
         let mut out = Vec::new();
-        while let Some(item) = pages.next().await {
-            let i = item.map_err(classify)?;
-            out.push(Instance {
-                id: i.instance_id().unwrap_or_default().to_string(),
-                ping: PingStatus::parse(i.ping_status().map_or("", |s| s.as_str())),
-                last_ping: time(i.last_ping_date_time()),
-                platform: PlatformType::parse(i.platform_type().map_or("", |s| s.as_str())),
-                platform_name: i.platform_name().unwrap_or_default().to_string(),
-                platform_version: i.platform_version().unwrap_or_default().to_string(),
-                resource_type: ResourceType::parse(i.resource_type().map_or("", |s| s.as_str())),
-                computer_name: i.computer_name().map(String::from),
-                name: i.name().map(String::from),
-                ip: i.ip_address().map(String::from),
-            });
+        while let Some(page) = next_page!(self, pages) {
+            for i in page.map_err(classify)?.instance_information_list() {
+                out.push(Instance {
+                    id: i.instance_id().unwrap_or_default().to_string(),
+                    ping: PingStatus::parse(i.ping_status().map_or("", |s| s.as_str())),
+                    last_ping: time(i.last_ping_date_time()),
+                    platform: PlatformType::parse(i.platform_type().map_or("", |s| s.as_str())),
+                    platform_name: i.platform_name().unwrap_or_default().to_string(),
+                    platform_version: i.platform_version().unwrap_or_default().to_string(),
+                    resource_type: ResourceType::parse(
+                        i.resource_type().map_or("", |s| s.as_str()),
+                    ),
+                    computer_name: i.computer_name().map(String::from),
+                    name: i.name().map(String::from),
+                    ip: i.ip_address().map(String::from),
+                });
+            }
         }
         Ok(out)
     }
@@ -221,25 +255,26 @@ impl SsmClient {
                 .describe_instance_patch_states()
                 .set_instance_ids(Some(chunk.to_vec()))
                 .max_results(100);
-            let mut pages = request.into_paginator().items().send();
-            while let Some(item) = pages.next().await {
-                let s = item.map_err(classify)?;
-                out.push(PatchState {
-                    instance_id: s.instance_id().to_string(),
-                    patch_group: s.patch_group().to_string(),
-                    baseline_id: s.baseline_id().to_string(),
-                    installed: s.installed_count(),
-                    installed_other: s.installed_other_count(),
-                    installed_pending_reboot: s.installed_pending_reboot_count().unwrap_or(0),
-                    installed_rejected: s.installed_rejected_count().unwrap_or(0),
-                    missing: s.missing_count(),
-                    failed: s.failed_count(),
-                    not_applicable: s.not_applicable_count(),
-                    operation: PatchOperation::parse(s.operation().as_str()),
-                    operation_start: time(Some(s.operation_start_time())).unwrap_or_default(),
-                    operation_end: time(Some(s.operation_end_time())).unwrap_or_default(),
-                    reboot_option: s.reboot_option().map(|r| RebootOption::parse(r.as_str())),
-                });
+            let mut pages = request.into_paginator().send();
+            while let Some(page) = next_page!(self, pages) {
+                for s in page.map_err(classify)?.instance_patch_states() {
+                    out.push(PatchState {
+                        instance_id: s.instance_id().to_string(),
+                        patch_group: s.patch_group().to_string(),
+                        baseline_id: s.baseline_id().to_string(),
+                        installed: s.installed_count(),
+                        installed_other: s.installed_other_count(),
+                        installed_pending_reboot: s.installed_pending_reboot_count().unwrap_or(0),
+                        installed_rejected: s.installed_rejected_count().unwrap_or(0),
+                        missing: s.missing_count(),
+                        failed: s.failed_count(),
+                        not_applicable: s.not_applicable_count(),
+                        operation: PatchOperation::parse(s.operation().as_str()),
+                        operation_start: time(Some(s.operation_start_time())).unwrap_or_default(),
+                        operation_end: time(Some(s.operation_end_time())).unwrap_or_default(),
+                        reboot_option: s.reboot_option().map(|r| RebootOption::parse(r.as_str())),
+                    });
+                }
             }
         }
         Ok(out)
@@ -264,26 +299,27 @@ impl SsmClient {
                 .build();
             request = request.filters(filter);
         }
-        let mut pages = request.into_paginator().items().send();
+        let mut pages = request.into_paginator().send();
         let mut out = Vec::new();
-        while let Some(item) = pages.next().await {
-            let p = item.map_err(classify)?;
-            out.push(PatchRow {
-                kb: p.kb_id().to_string(),
-                title: p.title().to_string(),
-                classification: p.classification().to_string(),
-                severity: p.severity().to_string(),
-                state: PatchComplianceState::parse(p.state().as_str()),
-                installed_time: time(Some(p.installed_time())).filter(|t| t.timestamp() > 0),
-                cves: p
-                    .cve_ids()
-                    .unwrap_or_default()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(String::from)
-                    .collect(),
-            });
+        while let Some(page) = next_page!(self, pages) {
+            for p in page.map_err(classify)?.patches() {
+                out.push(PatchRow {
+                    kb: p.kb_id().to_string(),
+                    title: p.title().to_string(),
+                    classification: p.classification().to_string(),
+                    severity: p.severity().to_string(),
+                    state: PatchComplianceState::parse(p.state().as_str()),
+                    installed_time: time(Some(p.installed_time())).filter(|t| t.timestamp() > 0),
+                    cves: p
+                        .cve_ids()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(String::from)
+                        .collect(),
+                });
+            }
         }
         Ok(out)
     }
@@ -291,27 +327,28 @@ impl SsmClient {
     /// Patch groups registered with a baseline (`DescribePatchGroups`, all pages).
     pub async fn patch_groups(&self) -> Result<Vec<PatchGroup>, SsmError> {
         let request = self.inner.describe_patch_groups().max_results(100);
-        let mut pages = request.into_paginator().items().send();
+        let mut pages = request.into_paginator().send();
         let mut out = Vec::new();
-        while let Some(item) = pages.next().await {
-            let m = item.map_err(classify)?;
-            let baseline = m.baseline_identity();
-            out.push(PatchGroup {
-                name: m.patch_group().unwrap_or_default().to_string(),
-                baseline_id: baseline
-                    .and_then(|b| b.baseline_id())
-                    .unwrap_or_default()
-                    .into(),
-                baseline_name: baseline
-                    .and_then(|b| b.baseline_name())
-                    .unwrap_or_default()
-                    .into(),
-                operating_system: OperatingSystem::parse(
-                    baseline
-                        .and_then(|b| b.operating_system())
-                        .map_or("", |o| o.as_str()),
-                ),
-            });
+        while let Some(page) = next_page!(self, pages) {
+            for m in page.map_err(classify)?.mappings() {
+                let baseline = m.baseline_identity();
+                out.push(PatchGroup {
+                    name: m.patch_group().unwrap_or_default().to_string(),
+                    baseline_id: baseline
+                        .and_then(|b| b.baseline_id())
+                        .unwrap_or_default()
+                        .into(),
+                    baseline_name: baseline
+                        .and_then(|b| b.baseline_name())
+                        .unwrap_or_default()
+                        .into(),
+                    operating_system: OperatingSystem::parse(
+                        baseline
+                            .and_then(|b| b.operating_system())
+                            .map_or("", |o| o.as_str()),
+                    ),
+                });
+            }
         }
         Ok(out)
     }
@@ -335,36 +372,37 @@ impl SsmClient {
                 request = request.filters(filter);
             }
         }
-        let mut pages = request.into_paginator().items().send();
+        let mut pages = request.into_paginator().send();
         let mut out = Vec::new();
-        while let Some(item) = pages.next().await {
-            let c = item.map_err(classify)?;
-            let targets = c
-                .targets()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default().to_string(), t.values().to_vec()));
-            let operation = c
-                .parameters()
-                .and_then(|p| p.get("Operation"))
-                .and_then(|v| v.first())
-                .cloned();
-            out.push(Command {
-                id: c.command_id().unwrap_or_default().to_string(),
-                document: c.document_name().unwrap_or_default().to_string(),
-                comment: c.comment().unwrap_or_default().to_string(),
-                requested: time(c.requested_date_time()),
-                status: CommandStatus::parse(c.status().map_or("", |s| s.as_str())),
-                details: CommandDetails::parse(c.status_details().unwrap_or_default()),
-                max_concurrency: c.max_concurrency().unwrap_or_default().to_string(),
-                max_errors: c.max_errors().unwrap_or_default().to_string(),
-                target_count: c.target_count(),
-                completed_count: c.completed_count(),
-                error_count: c.error_count(),
-                delivery_timed_out_count: c.delivery_timed_out_count(),
-                targets: targets.collect(),
-                instance_ids: c.instance_ids().to_vec(),
-                operation,
-            });
+        while let Some(page) = next_page!(self, pages) {
+            for c in page.map_err(classify)?.commands() {
+                let targets = c
+                    .targets()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or_default().to_string(), t.values().to_vec()));
+                let operation = c
+                    .parameters()
+                    .and_then(|p| p.get("Operation"))
+                    .and_then(|v| v.first())
+                    .cloned();
+                out.push(Command {
+                    id: c.command_id().unwrap_or_default().to_string(),
+                    document: c.document_name().unwrap_or_default().to_string(),
+                    comment: c.comment().unwrap_or_default().to_string(),
+                    requested: time(c.requested_date_time()),
+                    status: CommandStatus::parse(c.status().map_or("", |s| s.as_str())),
+                    details: CommandDetails::parse(c.status_details().unwrap_or_default()),
+                    max_concurrency: c.max_concurrency().unwrap_or_default().to_string(),
+                    max_errors: c.max_errors().unwrap_or_default().to_string(),
+                    target_count: c.target_count(),
+                    completed_count: c.completed_count(),
+                    error_count: c.error_count(),
+                    delivery_timed_out_count: c.delivery_timed_out_count(),
+                    targets: targets.collect(),
+                    instance_ids: c.instance_ids().to_vec(),
+                    operation,
+                });
+            }
         }
         Ok(out)
     }
@@ -378,27 +416,28 @@ impl SsmClient {
             .command_id(command_id)
             .details(true)
             .max_results(50);
-        let mut pages = request.into_paginator().items().send();
+        let mut pages = request.into_paginator().send();
         let mut out = Vec::new();
-        while let Some(item) = pages.next().await {
-            let i = item.map_err(classify)?;
-            let plugins = i.command_plugins().iter().map(|p| Plugin {
-                name: p.name().unwrap_or_default().to_string(),
-                status: PluginStatus::parse(p.status().map_or("", |s| s.as_str())),
-                details: p.status_details().unwrap_or_default().to_string(),
-                response_code: p.response_code(),
-                output: p.output().unwrap_or_default().to_string(),
-                finished: time(p.response_finish_date_time()),
-            });
-            out.push(Invocation {
-                command_id: i.command_id().unwrap_or_default().to_string(),
-                instance_id: i.instance_id().unwrap_or_default().to_string(),
-                instance_name: i.instance_name().unwrap_or_default().to_string(),
-                requested: time(i.requested_date_time()),
-                status: InvocationStatus::parse(i.status().map_or("", |s| s.as_str())),
-                details: InvocationDetails::parse(i.status_details().unwrap_or_default()),
-                plugins: plugins.collect(),
-            });
+        while let Some(page) = next_page!(self, pages) {
+            for i in page.map_err(classify)?.command_invocations() {
+                let plugins = i.command_plugins().iter().map(|p| Plugin {
+                    name: p.name().unwrap_or_default().to_string(),
+                    status: PluginStatus::parse(p.status().map_or("", |s| s.as_str())),
+                    details: p.status_details().unwrap_or_default().to_string(),
+                    response_code: p.response_code(),
+                    output: p.output().unwrap_or_default().to_string(),
+                    finished: time(p.response_finish_date_time()),
+                });
+                out.push(Invocation {
+                    command_id: i.command_id().unwrap_or_default().to_string(),
+                    instance_id: i.instance_id().unwrap_or_default().to_string(),
+                    instance_name: i.instance_name().unwrap_or_default().to_string(),
+                    requested: time(i.requested_date_time()),
+                    status: InvocationStatus::parse(i.status().map_or("", |s| s.as_str())),
+                    details: InvocationDetails::parse(i.status_details().unwrap_or_default()),
+                    plugins: plugins.collect(),
+                });
+            }
         }
         Ok(out)
     }
@@ -406,6 +445,100 @@ impl SsmClient {
     /// The underlying SDK client (for the write path).
     pub fn sdk(&self) -> &aws_sdk_ssm::Client {
         &self.inner
+    }
+}
+
+/// What a `SendCommand` targets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendTargets {
+    /// The instances whose tag `key` (`Patch Group`) is `value`.
+    Tag { key: String, value: String },
+    /// These instances (at most 50 a command: the caller batches).
+    Instances(Vec<String>),
+}
+
+/// One `SendCommand`: a document with its parameters, targets, rate and failure gate,
+/// and the comment that carries patchdeck's marker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendSpec {
+    pub document: String,
+    pub parameters: Vec<(String, Vec<String>)>,
+    pub targets: SendTargets,
+    pub max_concurrency: String,
+    pub max_errors: String,
+    pub comment: String,
+}
+
+impl SendSpec {
+    /// `AWS-RunPatchBaseline` Install (reboot if needed) on `targets`.
+    pub fn install(
+        targets: SendTargets,
+        max_concurrency: &str,
+        max_errors: &str,
+        comment: &str,
+    ) -> SendSpec {
+        SendSpec {
+            document: super::map::PATCH_DOCUMENT.into(),
+            parameters: vec![
+                ("Operation".into(), vec!["Install".into()]),
+                ("RebootOption".into(), vec!["RebootIfNeeded".into()]),
+            ],
+            targets,
+            max_concurrency: max_concurrency.into(),
+            max_errors: max_errors.into(),
+            comment: comment.into(),
+        }
+    }
+}
+
+impl SsmClient {
+    /// The same client, every page of every call taking from `budget` first.
+    pub fn with_budget(&self, budget: Arc<Budget>) -> SsmClient {
+        SsmClient {
+            inner: self.inner.clone(),
+            budget: Some(budget),
+        }
+    }
+
+    async fn take(&self) {
+        if let Some(budget) = &self.budget {
+            budget.take().await;
+        }
+    }
+
+    /// `SendCommand` of `spec`; answers the CommandId. Never retried by the SDK:
+    /// `SendCommand` has no client token, so a retry after a lost answer would send a
+    /// second command (the caller looks for its marker instead).
+    pub async fn send(&self, spec: &SendSpec) -> Result<String, SsmError> {
+        self.take().await;
+        let mut request = self
+            .inner
+            .send_command()
+            .document_name(&spec.document)
+            .max_concurrency(&spec.max_concurrency)
+            .max_errors(&spec.max_errors)
+            .comment(&spec.comment);
+        for (name, values) in &spec.parameters {
+            request = request.parameters(name, values.clone());
+        }
+        request = match &spec.targets {
+            SendTargets::Tag { key, value } => request.targets(
+                aws_sdk_ssm::types::Target::builder()
+                    .key(format!("tag:{key}"))
+                    .values(value)
+                    .build(),
+            ),
+            SendTargets::Instances(ids) => request.set_instance_ids(Some(ids.clone())),
+        };
+        let once = aws_sdk_ssm::config::Builder::default().retry_config(RetryConfig::disabled());
+        let answer = request
+            .customize()
+            .config_override(once)
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = answer.command().and_then(|c| c.command_id());
+        Ok(id.unwrap_or_default().to_string())
     }
 }
 
@@ -443,6 +576,7 @@ impl SsmClient {
 
     /// `CancelCommand` of the whole command.
     pub async fn cancel(&self, command_id: &str) -> Result<(), SsmError> {
+        self.take().await;
         let request = self.inner.cancel_command().command_id(command_id);
         request.send().await.map_err(classify)?;
         Ok(())

@@ -9,19 +9,27 @@
 //! - `read`: one full read of a fleet.
 //! - `settings`: what the backend is told (chain overrides, rings, gates, rollback).
 //! - `diff`: what changed between two reads, as the event stream's changes.
+//! - `budget`: the shared budget of calls, halved on throttling, with backoff.
+//! - `rollout`: the rollout state SSM lacks (attempts, holds, approvals, gates) and
+//!   the markers of patchdeck's commands.
+//! - `fleet`: `SsmBackend`, the Backend over the polled fleet (reads, poller, actions).
 //! - `fake`: a fake SSM on 127.0.0.1 for tests and demos.
 //!
 //! Nothing here reaches into `api` or `app`.
 
+pub mod budget;
 pub mod client;
 pub mod diff;
 pub mod fake;
+pub mod fleet;
 pub mod map;
 pub mod read;
+pub mod rollout;
 pub mod settings;
 pub mod wire;
 
 pub use client::{ChainSettings, ExplicitSettings, NoWait, SsmClient, SsmError};
 pub use diff::Snapshot;
-pub use read::{FleetRead, read_fleet};
+pub use fleet::{Hooks, SsmBackend};
+pub use read::{FleetRead, Records, fetch_all, fetch_in_flight, map_records, read_fleet};
 pub use settings::{RollbackDocument, SsmSettings};

@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 
 use super::client::{SsmClient, SsmError};
 use super::map::{self, HostEvidence, MappedDeployment, PATCH_DOCUMENT};
-use super::wire::{Command, Invocation, PatchComplianceState, PatchGroup, PatchRow};
+use super::wire::{
+    Command, CommandStatus, Instance, Invocation, PatchComplianceState, PatchGroup, PatchRow,
+    PatchState,
+};
 use crate::model::{Host, Patch, Ring};
 
 /// The ring of instances in no patch group.
@@ -27,43 +30,171 @@ pub struct FleetRead {
     pub as_of: DateTime<Utc>,
 }
 
-/// Reads the whole fleet: instances, their patch states, patch groups, the
-/// `AWS-RunPatchBaseline` commands with their invocations, and the patches of the
-/// instances that report failures.
-pub async fn read_fleet(client: &SsmClient, now: DateTime<Utc>) -> Result<FleetRead, SsmError> {
+/// What SSM answered, as records: the poller keeps them and refreshes what is in
+/// flight between full sweeps; [`map_records`] turns them into the model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Records {
+    pub instances: Vec<Instance>,
+    pub states: Vec<PatchState>,
+    pub groups: Vec<PatchGroup>,
+    /// `AWS-RunPatchBaseline` commands (and patchdeck's own), newest first.
+    pub commands: Vec<Command>,
+    /// The invocations of each command, by command id.
+    pub invocations: HashMap<String, Vec<Invocation>>,
+    /// The FAILED patches of the instances that report failures, by instance id.
+    pub failed_patches: HashMap<String, Vec<PatchRow>>,
+}
+
+impl Records {
+    /// Commands SSM has not finished (Pending, InProgress, Cancelling, unknown).
+    pub fn in_flight(&self) -> Vec<String> {
+        self.commands
+            .iter()
+            .filter(|c| {
+                !matches!(
+                    c.status,
+                    CommandStatus::Success
+                        | CommandStatus::Cancelled
+                        | CommandStatus::Failed
+                        | CommandStatus::TimedOut
+                )
+            })
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
+    fn sort_commands(&mut self) {
+        self.commands
+            .sort_by(|a, b| b.requested.cmp(&a.requested).then(b.id.cmp(&a.id)));
+    }
+}
+
+/// Every call of a full sweep: instances, their patch states, patch groups, the
+/// `AWS-RunPatchBaseline` commands with their invocations, and the FAILED patches of
+/// the instances that report failures.
+pub async fn fetch_all(client: &SsmClient) -> Result<Records, SsmError> {
     let instances = client.instances().await?;
     let ids: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
     let states = client.patch_states(&ids).await?;
     let groups = client.patch_groups().await?;
-    let mut commands = client.commands(PATCH_DOCUMENT, None).await?;
-    commands.sort_by(|a, b| b.requested.cmp(&a.requested).then(b.id.cmp(&a.id)));
-    let mut invocations: Vec<(usize, Vec<Invocation>)> = Vec::new();
-    for (index, command) in commands.iter().enumerate() {
-        invocations.push((index, client.invocations(&command.id).await?));
+    let commands = client.commands(PATCH_DOCUMENT, None).await?;
+    let mut records = Records {
+        instances,
+        states,
+        groups,
+        commands,
+        ..Records::default()
+    };
+    records.sort_commands();
+    for command in &records.commands {
+        let list = client.invocations(&command.id).await?;
+        records.invocations.insert(command.id.clone(), list);
     }
-    let states: HashMap<&str, _> = states.iter().map(|s| (s.instance_id.as_str(), s)).collect();
+    fetch_failed_patches(client, &mut records, &ids).await?;
+    Ok(records)
+}
+
+/// The in-flight tier: each command in flight (and `extra`, e.g. one just sent) read
+/// again with its invocations, then the patch states and failed patches of the
+/// instances those commands reached. Answers the records refreshed.
+pub async fn fetch_in_flight(
+    client: &SsmClient,
+    old: &Records,
+    extra: &[String],
+) -> Result<Records, SsmError> {
+    let mut records = old.clone();
+    let mut ids = records.in_flight();
+    for id in extra {
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    let mut reached: Vec<String> = Vec::new();
+    for id in &ids {
+        let fresh = client.commands(PATCH_DOCUMENT, Some(id)).await?;
+        for command in fresh {
+            records.commands.retain(|c| c.id != command.id);
+            records.commands.push(command);
+        }
+        let list = client.invocations(id).await?;
+        for invocation in &list {
+            if !reached.contains(&invocation.instance_id) {
+                reached.push(invocation.instance_id.clone());
+            }
+        }
+        records.invocations.insert(id.clone(), list);
+    }
+    records.sort_commands();
+    if !reached.is_empty() {
+        let states = client.patch_states(&reached).await?;
+        for state in states {
+            records
+                .states
+                .retain(|s| s.instance_id != state.instance_id);
+            records.states.push(state);
+        }
+        fetch_failed_patches(client, &mut records, &reached).await?;
+    }
+    Ok(records)
+}
+
+/// The FAILED patches of those of `ids` whose state or newest invocation reports a
+/// failure.
+async fn fetch_failed_patches(
+    client: &SsmClient,
+    records: &mut Records,
+    ids: &[String],
+) -> Result<(), SsmError> {
+    for id in ids {
+        let reported_failed = records
+            .states
+            .iter()
+            .any(|s| &s.instance_id == id && s.failed > 0);
+        let invocation_failed = records.commands.iter().find_map(|c| {
+            let list = records.invocations.get(&c.id)?;
+            let found = list.iter().find(|i| &i.instance_id == id)?;
+            Some(found.plugins.iter().any(|p| p.response_code > 0))
+        });
+        if reported_failed || invocation_failed == Some(true) {
+            let rows = client.patches(id, Some("FAILED")).await?;
+            records.failed_patches.insert(id.clone(), rows);
+        } else {
+            records.failed_patches.remove(id);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the whole fleet at once (a sweep, mapped).
+pub async fn read_fleet(client: &SsmClient, now: DateTime<Utc>) -> Result<FleetRead, SsmError> {
+    Ok(map_records(&fetch_all(client).await?, now))
+}
+
+/// The records in patchdeck's model, as of `now`.
+pub fn map_records(records: &Records, now: DateTime<Utc>) -> FleetRead {
+    let instances = &records.instances;
+    let commands = &records.commands;
+    let empty = Vec::new();
+    let invocations: Vec<(usize, &Vec<Invocation>)> = commands
+        .iter()
+        .enumerate()
+        .map(|(index, c)| (index, records.invocations.get(&c.id).unwrap_or(&empty)))
+        .collect();
+    let states: HashMap<&str, _> = records
+        .states
+        .iter()
+        .map(|s| (s.instance_id.as_str(), s))
+        .collect();
     // Each host's invocation of the newest command that reached it.
     let mut latest: HashMap<&str, (usize, &Invocation)> = HashMap::new();
     for (index, list) in &invocations {
-        for invocation in list {
+        for invocation in list.iter() {
             latest
                 .entry(invocation.instance_id.as_str())
                 .or_insert((*index, invocation));
         }
     }
-    let mut patches_of: HashMap<String, Vec<PatchRow>> = HashMap::new();
-    for instance in &instances {
-        let reported_failed = states
-            .get(instance.id.as_str())
-            .is_some_and(|s| s.failed > 0);
-        let invocation_failed = latest
-            .get(instance.id.as_str())
-            .is_some_and(|(_, i)| i.plugins.iter().any(|p| p.response_code > 0));
-        if reported_failed || invocation_failed {
-            let rows = client.patches(&instance.id, Some("FAILED")).await?;
-            patches_of.insert(instance.id.clone(), rows);
-        }
-    }
+    let patches_of = &records.failed_patches;
     let mut hosts: Vec<Host> = instances
         .iter()
         .map(|instance| {
@@ -105,10 +236,12 @@ pub async fn read_fleet(client: &SsmClient, now: DateTime<Utc>) -> Result<FleetR
             map::deployment(command, &members, now)
         })
         .collect();
-    let rings = rings(&groups, &hosts, &deployments);
+    let rings = rings(&records.groups, &hosts, &deployments);
     let mut patches: Vec<Patch> = Vec::new();
-    for rows in patches_of.values() {
-        for row in rows {
+    let mut ids: Vec<&String> = patches_of.keys().collect();
+    ids.sort();
+    for id in ids {
+        for row in &patches_of[id] {
             if row.state != PatchComplianceState::NotApplicable
                 && !patches.iter().any(|p| p.kb == row.kb)
             {
@@ -117,14 +250,14 @@ pub async fn read_fleet(client: &SsmClient, now: DateTime<Utc>) -> Result<FleetR
         }
     }
     patches.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(FleetRead {
+    FleetRead {
         rings,
         hosts,
         deployments,
         patches,
-        commands,
+        commands: commands.clone(),
         as_of: now,
-    })
+    }
 }
 
 /// Rings: the registered patch groups in their order, then groups only seen on hosts,

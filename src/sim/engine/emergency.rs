@@ -133,6 +133,7 @@ impl Engine {
                 state_reason: Some("emergency: maintenance windows overridden".into()),
                 groups: Vec::new(),
                 counts: HostCounts::default(),
+                as_of: None,
                 version: 0,
             });
             self.ring_runs.push(RingRun {
@@ -161,6 +162,8 @@ impl Engine {
             eta: None,
             created_at: self.now,
             created_by: started.started_by.clone(),
+            requested_state: None,
+            as_of: None,
             version: 0,
         });
         self.deployment_runs.push(DeploymentRun::default());

@@ -85,6 +85,7 @@ impl Builder {
             installed: vec![self.e.patches[0].id.clone()],
             history: Vec::new(),
             updated_at: self.t,
+            as_of: None,
             version: 1,
         });
         self.e.histories.push(Vec::new());

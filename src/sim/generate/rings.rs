@@ -95,6 +95,7 @@ impl Builder {
             state_reason: None,
             groups: Vec::new(),
             counts: HostCounts::default(),
+            as_of: None,
             version: 1,
         });
         self.e.ring_runs.push(RingRun::default());

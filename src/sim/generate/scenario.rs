@@ -61,6 +61,8 @@ impl Builder {
             eta: None,
             created_at,
             created_by: created_by.into(),
+            requested_state: None,
+            as_of: None,
             version: 1,
         });
         self.e.deployment_runs.push(DeploymentRun::default());

@@ -43,7 +43,7 @@ pub struct Recorded {
     /// The operation from `X-Amz-Target` (empty if missing).
     pub operation: String,
     pub body: Value,
-    /// The HTTP status answered.
+    /// The HTTP status answered (0: acted on, never answered).
     pub status: u16,
 }
 
@@ -52,6 +52,8 @@ struct Faults {
     /// Errors to answer, per operation, in order.
     queued: HashMap<String, Vec<FakeError>>,
     page_size: HashMap<String, usize>,
+    /// Operations whose next call is acted on but never answered.
+    hang_after: Vec<String>,
 }
 
 struct Shared {
@@ -138,6 +140,12 @@ impl FakeSsm {
         lock(&self.shared.faults)
             .page_size
             .insert(operation.into(), size);
+    }
+
+    /// The next call of `operation` is acted on (a command is sent) but its answer
+    /// never comes: the connection stays open, as when a gateway dies after SSM acted.
+    pub fn drop_next_response(&self, operation: &str) {
+        lock(&self.shared.faults).hang_after.push(operation.into());
     }
 
     /// Every request so far, oldest first.
@@ -266,6 +274,19 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         .to_string();
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let answer = answer(&shared, &headers, &operation, &input);
+    let hang = answer.is_ok() && {
+        let mut faults = lock(&shared.faults);
+        let at = faults.hang_after.iter().position(|op| *op == operation);
+        at.map(|at| faults.hang_after.remove(at)).is_some()
+    };
+    if hang {
+        lock(&shared.requests).push(Recorded {
+            operation,
+            body: input,
+            status: 0,
+        });
+        match std::future::pending::<std::convert::Infallible>().await {}
+    }
     let (status, response) = match answer {
         Ok(value) => (200, json_response(StatusCode::OK, &value)),
         Err(error) => (error.status, error_response(&error)),

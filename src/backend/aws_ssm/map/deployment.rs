@@ -157,6 +157,8 @@ pub fn deployment(command: &Command, hosts: &[&Host], now: DateTime<Utc>) -> Map
         eta: None,
         created_at: command.requested.unwrap_or(now),
         created_by: "ssm".into(),
+        requested_state: None,
+        as_of: None,
         version: 1,
     };
     MappedDeployment {
@@ -226,6 +228,7 @@ pub fn ring(
         state_reason: reason,
         groups: Vec::new(),
         counts: counted(hosts),
+        as_of: None,
         version: 1,
     }
 }

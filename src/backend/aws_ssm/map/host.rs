@@ -284,6 +284,7 @@ pub fn host(evidence: &HostEvidence, ring_id: &str, now: DateTime<Utc>) -> Host 
         installed,
         history: Vec::new(),
         updated_at: now,
+        as_of: None,
         version: 1,
     }
 }

@@ -31,6 +31,16 @@ impl EventLog {
         }
     }
 
+    /// A log whose first event follows `seq` (a restarted backend whose earlier events
+    /// are in the gateway's store: numbers are never used twice). Events up to `seq`
+    /// are compacted here.
+    pub fn after(capacity: usize, seq: Seq) -> Self {
+        let mut log = EventLog::new(capacity);
+        log.last = seq;
+        log.compacted_through = seq;
+        log
+    }
+
     /// Sequence number of the last event (0 before any).
     pub fn last(&self) -> Seq {
         self.last
@@ -83,5 +93,28 @@ impl EventLog {
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.events.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Change, Summary};
+
+    #[test]
+    fn a_log_started_after_a_sequence_numbers_on_from_it() {
+        let mut log = EventLog::after(10, 41);
+        assert_eq!(log.last(), 41);
+        assert_eq!(log.since(41).map(|e| e.len()), Ok(0));
+        assert!(log.since(3).is_err(), "earlier events are not here");
+        let summary: Summary = serde_json::from_value(serde_json::json!({
+            "name": "x", "now": "2026-12-02T01:00:00Z", "clock_speed": 1.0,
+            "patch_tuesday": "2026-12-08T18:00:00Z", "counts": {},
+            "capabilities": {"rollback": false, "emergency": false, "two_person_rule": true},
+            "version": 1
+        }))
+        .expect("summary");
+        let event = log.push(summary.now, Change::Summary(summary));
+        assert_eq!(event.seq, 42);
     }
 }

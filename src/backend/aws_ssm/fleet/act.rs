@@ -1,0 +1,406 @@
+//! Actions on the SSM fleet: a request is validated against the view and the rollout
+//! into a [`Decision`] (pure), which `act` applies (rollout state changed at once, the
+//! action recorded as running, a job for the worker) and `plan` describes.
+//!
+//! approve opens the next ring (`SendCommand` with the ring's MaxConcurrency and
+//! MaxErrors; two persons on production rings; the previous ring's gate must have
+//! passed) or, on a halted deployment, sends its ring again (attempt n+1); pause and
+//! halt are `CancelCommand` (SSM has no pause); resume is a new attempt; retry is a
+//! command to the chosen instance; exclude is an exception; rollback is the operator's
+//! document; emergency is unavailable; decline is rollout state only.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::decide::{Decided, Decision, IDS_PER_SEND, decide};
+use super::worker::{AttemptRef, Job, StoreWrite};
+use super::{Core, State};
+use crate::backend::aws_ssm::client::{SendSpec, SendTargets};
+use crate::backend::aws_ssm::rollout::{Attempt, Marker, Phase};
+use crate::backend::{ActError, ActionRequest};
+use crate::model::{
+    Action, ActionState, Approval, Change, Exception, GateState, Identity, PendingApproval,
+    RingState,
+};
+use crate::store::HostException;
+
+/// How long an exclusion lasts.
+const EXCEPTION_DAYS: i64 = 30;
+
+fn new_action(
+    state: &mut State,
+    decided: &Decided,
+    actor: &Identity,
+    at: DateTime<Utc>,
+    action_state: ActionState,
+    detail: String,
+) -> Action {
+    let id = format!("act-{:06}", state.next_action);
+    state.next_action += 1;
+    let done = !matches!(
+        action_state,
+        ActionState::Running | ActionState::AwaitingSecondApprover
+    );
+    let action = Action {
+        id,
+        verb: decided.request.verb,
+        target: decided.request.target.clone(),
+        target_name: decided.target_name.clone(),
+        by: actor.name.clone(),
+        at,
+        reason: decided.request.reason.clone(),
+        ticket: decided.request.ticket.clone(),
+        state: action_state,
+        progress_done: 0,
+        progress_total: 0,
+        detail: Some(detail),
+        finished_at: done.then_some(at),
+        version: 1,
+    };
+    state.actions.push(action.clone());
+    if state.actions.len() > super::ACTIONS_LISTED {
+        state.actions.remove(0);
+    }
+    action
+}
+
+/// Applies an action: the rollout state at once, the action recorded, the job queued.
+pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Action, ActError> {
+    let now = core.now();
+    let mut state = core.lock();
+    let decided = decide(&state, core, &request, actor, false)?;
+    let settings = &core.settings;
+    let (action, job, mut changes) = match decided.decision.clone() {
+        Decision::Open {
+            dep,
+            ring,
+            attempt,
+            completes,
+        } => {
+            let marker = Marker {
+                deployment: dep.clone(),
+                ring: ring.clone(),
+                attempt,
+            }
+            .comment();
+            let group = state
+                .view
+                .rings
+                .iter()
+                .find(|r| r.id == ring)
+                .map_or(ring.clone(), |r| r.name.clone());
+            let mut changes = Vec::new();
+            let mut first_id = None;
+            if let Some(p) = &completes {
+                first_id = state
+                    .actions
+                    .iter_mut()
+                    .rev()
+                    .find(|a| {
+                        a.state == ActionState::AwaitingSecondApprover
+                            && a.target.id == dep
+                            && a.by == p.first_approver
+                    })
+                    .map(|a| {
+                        a.state = ActionState::Succeeded;
+                        a.detail = Some(format!(
+                            "{ring} opened after a second approval by {}",
+                            actor.name
+                        ));
+                        a.finished_at = Some(now);
+                        a.version += 1;
+                        changes.push(Change::Action(a.clone()));
+                        a.clone()
+                    });
+            }
+            let detail = format!("sending {marker}");
+            let action = new_action(
+                &mut state,
+                &decided,
+                actor,
+                now,
+                ActionState::Running,
+                detail,
+            );
+            let rollout = state
+                .rollouts
+                .get_mut(&dep)
+                .ok_or_else(|| ActError::NotFound(format!("deployment {dep}")))?;
+            if let Some(p) = completes {
+                rollout.approvals.push(Approval {
+                    ring_id: ring.clone(),
+                    by: p.first_approver,
+                    at: p.at,
+                });
+            }
+            rollout.approvals.push(Approval {
+                ring_id: ring.clone(),
+                by: actor.name.clone(),
+                at: now,
+            });
+            rollout.pending = None;
+            rollout.attempts.push(Attempt {
+                ring: ring.clone(),
+                attempt,
+                phase: Phase::Intent,
+            });
+            let mut record = rollout.ring_record(&ring);
+            record.state = RingState::Deploying;
+            record.gate = GateState::NotReached;
+            record.halt_reason = None;
+            record.soak_started_at = None;
+            record.approvals.clear();
+            record.gate_decision = None;
+            rollout.rings.insert(ring.clone(), record.clone());
+            let mut writes = vec![
+                StoreWrite::Rollout(rollout.record()),
+                StoreWrite::Rollout(record),
+                StoreWrite::Action(action.clone()),
+            ];
+            if let Some(first) = first_id {
+                writes.push(StoreWrite::Action(first));
+            }
+            let spec = SendSpec::install(
+                SendTargets::Tag {
+                    key: settings.tag_key.clone(),
+                    value: group,
+                },
+                &settings.max_concurrency,
+                &settings.max_errors,
+                &marker,
+            );
+            let job = Job::Send {
+                action_id: action.id.clone(),
+                attempt: Some(AttemptRef {
+                    deployment: dep,
+                    ring,
+                    attempt,
+                }),
+                specs: vec![spec],
+                writes,
+            };
+            (action, Some(job), changes)
+        }
+        Decision::FirstApproval { dep, ring, resume } => {
+            let what = if resume { "resume" } else { "open" };
+            let detail = format!(
+                "first approval to {what} {ring}; a second, different approver must approve"
+            );
+            let action = new_action(
+                &mut state,
+                &decided,
+                actor,
+                now,
+                ActionState::AwaitingSecondApprover,
+                detail,
+            );
+            let rollout = state
+                .rollouts
+                .get_mut(&dep)
+                .ok_or_else(|| ActError::NotFound(format!("deployment {dep}")))?;
+            rollout.pending = Some(PendingApproval {
+                ring_id: ring.clone(),
+                first_approver: actor.name.clone(),
+                first_person: actor.as_person().to_string(),
+                at: now,
+                resume,
+            });
+            let mut record = rollout.ring_record(&ring);
+            record.gate = GateState::AwaitingSecondApprover;
+            record.gate_decision = Some(actor.as_person().to_string());
+            record.approvals = vec![Approval {
+                ring_id: ring.clone(),
+                by: actor.name.clone(),
+                at: now,
+            }];
+            if resume {
+                record.state = RingState::Halted;
+            }
+            rollout.rings.insert(ring, record.clone());
+            let writes = vec![
+                StoreWrite::Rollout(record),
+                StoreWrite::Action(action.clone()),
+            ];
+            (action, Some(Job::Store(writes)), Vec::new())
+        }
+        Decision::Hold {
+            dep,
+            ring,
+            state: hold,
+            cancel,
+        } => {
+            let reason = decided
+                .request
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("{} by {}", hold.words(), actor.name));
+            let why = format!("{} by {}: {reason}", hold.words(), actor.name);
+            let (action_state, detail) = match &cancel {
+                Some(c) => (ActionState::Running, format!("cancelling command {c}")),
+                None => (
+                    ActionState::Succeeded,
+                    format!("{ring} {}; no command was running", hold.words()),
+                ),
+            };
+            let action = new_action(&mut state, &decided, actor, now, action_state, detail);
+            let rollout = state
+                .rollouts
+                .get_mut(&dep)
+                .ok_or_else(|| ActError::NotFound(format!("deployment {dep}")))?;
+            let mut record = rollout.ring_record(&ring);
+            record.state = hold;
+            record.halt_reason = Some(why);
+            rollout.rings.insert(ring, record.clone());
+            let writes = vec![
+                StoreWrite::Rollout(record),
+                StoreWrite::Action(action.clone()),
+            ];
+            let job = match cancel {
+                Some(command_id) => Job::Cancel {
+                    action_id: action.id.clone(),
+                    command_id,
+                    writes,
+                },
+                None => Job::Store(writes),
+            };
+            (action, Some(job), Vec::new())
+        }
+        Decision::Decline { dep } => {
+            let why = match &decided.request.reason {
+                Some(reason) => format!("declined by {}: {reason}", actor.name),
+                None => format!("declined by {}", actor.name),
+            };
+            let action = new_action(
+                &mut state,
+                &decided,
+                actor,
+                now,
+                ActionState::Succeeded,
+                why.clone(),
+            );
+            let mut changes = Vec::new();
+            for a in state
+                .actions
+                .iter_mut()
+                .filter(|a| a.state == ActionState::AwaitingSecondApprover && a.target.id == dep)
+            {
+                a.state = ActionState::Failed;
+                a.detail = Some(why.clone());
+                a.finished_at = Some(now);
+                a.version += 1;
+                changes.push(Change::Action(a.clone()));
+            }
+            let rollout = state
+                .rollouts
+                .get_mut(&dep)
+                .ok_or_else(|| ActError::NotFound(format!("deployment {dep}")))?;
+            rollout.declined = Some(why);
+            rollout.pending = None;
+            let writes = vec![
+                StoreWrite::Rollout(rollout.record()),
+                StoreWrite::Action(action.clone()),
+            ];
+            (action, Some(Job::Store(writes)), changes)
+        }
+        Decision::Retry { dep, host } => {
+            let prefix = dep.as_deref().unwrap_or("fleet");
+            let id = format!("act-{:06}", state.next_action);
+            let marker = format!("patchdeck {prefix} retry {id}");
+            let spec = SendSpec::install(
+                SendTargets::Instances(vec![host.clone()]),
+                &settings.max_concurrency,
+                &settings.max_errors,
+                &marker,
+            );
+            let action = new_action(
+                &mut state,
+                &decided,
+                actor,
+                now,
+                ActionState::Running,
+                format!("sending {marker}"),
+            );
+            let job = Job::Send {
+                action_id: action.id.clone(),
+                attempt: None,
+                specs: vec![spec],
+                writes: vec![StoreWrite::Action(action.clone())],
+            };
+            (action, Some(job), Vec::new())
+        }
+        Decision::Exclude { host } => {
+            let exception = Exception {
+                owner: actor.name.clone(),
+                reason: decided.request.reason.clone().unwrap_or_default(),
+                ticket: decided.request.ticket.clone(),
+                expires_at: now + Duration::days(EXCEPTION_DAYS),
+                compensating_control: "none recorded".into(),
+            };
+            state.exceptions.insert(host.clone(), exception.clone());
+            let detail = "excluded: patchdeck's retries and rollbacks skip it; a ring's tag-targeted command still reaches it unless its Patch Group tag is removed".to_string();
+            let action = new_action(
+                &mut state,
+                &decided,
+                actor,
+                now,
+                ActionState::Succeeded,
+                detail,
+            );
+            let writes = vec![
+                StoreWrite::Exception(HostException {
+                    host_id: host,
+                    exception,
+                }),
+                StoreWrite::Action(action.clone()),
+            ];
+            (action, Some(Job::Store(writes)), Vec::new())
+        }
+        Decision::Rollback {
+            document,
+            commands,
+            hosts,
+            kb,
+        } => {
+            let id = format!("act-{:06}", state.next_action);
+            let commands: Vec<String> = commands.iter().map(|c| c.replace("{kb}", &kb)).collect();
+            let specs: Vec<SendSpec> = hosts
+                .chunks(IDS_PER_SEND)
+                .enumerate()
+                .map(|(n, ids)| SendSpec {
+                    document: document.clone(),
+                    parameters: vec![("commands".into(), commands.clone())],
+                    targets: SendTargets::Instances(ids.to_vec()),
+                    max_concurrency: settings.max_concurrency.clone(),
+                    max_errors: settings.max_errors.clone(),
+                    comment: format!("patchdeck rollback {id} batch={}", n + 1),
+                })
+                .collect();
+            let detail = format!(
+                "operator-defined rollback: {document} uninstalling KB{kb} on {} hosts",
+                hosts.len()
+            );
+            let action = new_action(
+                &mut state,
+                &decided,
+                actor,
+                now,
+                ActionState::Running,
+                detail,
+            );
+            let job = Job::Send {
+                action_id: action.id.clone(),
+                attempt: None,
+                specs,
+                writes: vec![StoreWrite::Action(action.clone())],
+            };
+            (action, Some(job), Vec::new())
+        }
+    };
+    changes.push(Change::Action(action.clone()));
+    core.emit(&mut state, changes);
+    core.refresh(&mut state);
+    drop(state);
+    if let Some(job) = job {
+        core.queue(job);
+    }
+    Ok(action)
+}
