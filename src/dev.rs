@@ -6,7 +6,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::backend::aws_ssm::fake::{DemoStory, FAKE_ACCESS_KEY, FAKE_REGION, FakeSsm, demo_fleet};
+use crate::backend::aws_ssm::fake::{
+    DEMO_GROUPS, DemoStory, FAKE_ACCESS_KEY, FAKE_REGION, FakeSsm, demo_fleet,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct DevArgs {
@@ -45,6 +47,31 @@ pub struct FakeSsmArgs {
     pub step_ms: u64,
 }
 
+/// The rollout settings that suit the demo account: its groups in order, Production
+/// behind the two-person rule, a short soak (an SSM fleet runs on the wall clock).
+pub fn demo_settings() -> String {
+    let order: Vec<String> = DEMO_GROUPS.iter().map(|g| format!("{g:?}")).collect();
+    format!(
+        "# patchdeck rollout settings for the fake SSM account (dev fake-ssm)\n\
+         ring_order = [{}]\n\
+         production = [\"Production\"]\n\
+         max_concurrency = \"25%\"\n\
+         max_errors = \"2\"\n\
+         gate_success_pct = 90\n\
+         soak_minutes = 1\n\
+         poll_in_flight_secs = 2\n\
+         poll_sweep_secs = 30\n",
+        order.join(", ")
+    )
+}
+
+/// An SSM call that only reads (`Describe…`, `List…`, `Get…`).
+fn is_read(operation: &str) -> bool {
+    ["Describe", "List", "Get"]
+        .iter()
+        .any(|verb| operation.starts_with(verb))
+}
+
 /// Runs `dev fake-ssm` until Ctrl-C.
 pub async fn run(args: DevArgs) -> color_eyre::Result<()> {
     let DevCommand::FakeSsm(args) = args.command;
@@ -57,21 +84,52 @@ pub async fn run(args: DevArgs) -> color_eyre::Result<()> {
     };
     let now = chrono::Utc::now().timestamp() as f64;
     let fake = FakeSsm::start_on(args.listen, demo_fleet(now, args.instances, story)).await?;
+    let settings =
+        std::env::temp_dir().join(format!("patchdeck-fake-ssm-{}.toml", fake.addr().port()));
+    std::fs::write(&settings, demo_settings())?;
     println!("fake SSM at {}", fake.url());
+    println!("rollout settings for it in {}", settings.display());
     println!(
-        "try: AWS_ACCESS_KEY_ID={FAKE_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=fake AWS_ENDPOINT_URL_SSM={} patchdeck --backend aws-ssm --region {FAKE_REGION}",
-        fake.url()
+        "try: AWS_ACCESS_KEY_ID={FAKE_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=fake AWS_ENDPOINT_URL_SSM={} patchdeck --backend aws-ssm --region {FAKE_REGION} --aws-ssm-settings {}",
+        fake.url(),
+        settings.display()
     );
     println!("press Ctrl-C to stop");
     let mut every = tokio::time::interval(Duration::from_millis(args.step_ms.max(10)));
+    let mut seen = 0;
     loop {
         tokio::select! {
             _ = every.tick() => {
-                let mut fleet = fake.fleet();
-                fleet.advance(60.0);
-                fleet.step();
+                {
+                    let mut fleet = fake.fleet();
+                    fleet.advance(60.0);
+                    fleet.step();
+                }
+                // Say every call that changes the account, as it arrives.
+                let requests = fake.requests();
+                for request in requests.iter().skip(seen) {
+                    if !is_read(&request.operation) {
+                        println!("{} {} -> {}", request.operation, request.body, request.status);
+                    }
+                }
+                seen = requests.len();
             }
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_settings_are_settings_the_backend_reads() {
+        let settings: crate::backend::aws_ssm::SsmSettings =
+            toml::from_str(&super::demo_settings()).expect("valid settings");
+        assert_eq!(
+            settings.ring_order,
+            ["Test", "Pilot", "Wave 1", "Production"]
+        );
+        assert_eq!(settings.production, ["Production"]);
+        assert_eq!(settings.soak_minutes, 1);
     }
 }

@@ -75,6 +75,10 @@ struct ConsoleArgs {
     /// aws-ssm: the AWS profile (else AWS_PROFILE or `default`).
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
+    /// aws-ssm: a TOML file of rollout settings (ring_order, production, max_errors...),
+    /// instead of the context's [context.aws_ssm]; docs/backends.md lists the keys.
+    #[arg(long, value_name = "PATH")]
+    aws_ssm_settings: Option<PathBuf>,
     /// Demo only: the simulator's story.
     #[arg(long, value_enum, default_value_t = Scenario::PatchTuesday)]
     scenario: Scenario,
@@ -361,9 +365,13 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     let wants_ssm = args.api.is_none()
         && (ssm_context.is_some() || args.backend == config::FleetBackend::AwsSsm);
     let (context, client) = if wants_ssm {
-        let mut settings = ssm_context
-            .and_then(|c| c.aws_ssm.clone())
-            .unwrap_or_default();
+        let mut settings = match &args.aws_ssm_settings {
+            Some(path) => patchdeck::serve::ssm_fleet::read_settings(path)
+                .map_err(|e| UsageError(format!("{e:#}")))?,
+            None => ssm_context
+                .and_then(|c| c.aws_ssm.clone())
+                .unwrap_or_default(),
+        };
         settings.region = args.region.clone().or(settings.region);
         settings.profile = args.profile.clone().or(settings.profile);
         let name = ssm_context.map_or_else(|| "aws-ssm".to_string(), |c| c.name.clone());

@@ -38,7 +38,10 @@ fn a_verb_the_fleet_cannot_do_is_refused_with_its_reason_everywhere() {
         .expect_err("rollback is not offered");
     assert!(why.starts_with(NOT_ON_THIS_FLEET), "{why}");
     assert!(why.contains("configure a rollback document"), "{why}");
-    assert!(app.availability(KeyAction::Halt).is_ok(), "other verbs stay");
+    assert!(
+        app.availability(KeyAction::Halt).is_ok(),
+        "other verbs stay"
+    );
 
     let footer = screen(&mut app, 200, 30);
     assert!(

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::api::server::FleetClock;
-use crate::backend::Backend;
-use crate::backend::aws_ssm::{SsmClient, SsmSettings};
+use crate::backend::aws_ssm::{SsmBackend, SsmClient, SsmSettings};
 use crate::store::AnyStore;
 
 /// An SSM fleet's clock: now. Nothing moves it.
@@ -43,9 +42,13 @@ pub fn read_settings(path: &Path) -> color_eyre::Result<SsmSettings> {
 
 /// Connects to the account (the standard chain with the settings' overrides) and
 /// reads the fleet once; the backend then polls it.
-pub async fn start(settings: SsmSettings, store: AnyStore) -> color_eyre::Result<Arc<dyn Backend>> {
-    let _client = SsmClient::from_chain(&settings.chain()).await;
-    let _ = store;
-    // Wired to SsmBackend::start in the commit that brings the backend.
-    color_eyre::eyre::bail!("the SSM backend is being wired: not served yet")
+pub async fn start(settings: SsmSettings, store: AnyStore) -> color_eyre::Result<Arc<SsmBackend>> {
+    let client = SsmClient::from_chain(&settings.chain()).await;
+    let region = settings
+        .region
+        .clone()
+        .unwrap_or_else(|| "the chain's region".into());
+    SsmBackend::start(client, settings, Some(store))
+        .await
+        .map_err(|error| color_eyre::eyre::eyre!("cannot read the SSM fleet in {region}: {error}"))
 }
