@@ -197,10 +197,12 @@ pub(super) fn plan_lines<'a>(
             wrapped(&mut lines, "refused", refused, theme.fail);
         }
     }
-    let notes: Vec<&str> = server
-        .each(|p| &p.notes)
-        .into_iter()
-        .chain(console_notes.iter().map(String::as_str))
+    // The console's facts (the halt's cause, the gate) first, then the server's notes
+    // (the look-alike warnings).
+    let notes: Vec<&str> = console_notes
+        .iter()
+        .map(String::as_str)
+        .chain(server.each(|p| &p.notes))
         .collect();
     let note_rows = match room {
         Room::Full => 6,
