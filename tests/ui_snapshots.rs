@@ -581,11 +581,16 @@ fn resume_after_halt_dialog() {
     let screen = annotated(&draw(&mut app, 80, 24));
     assert!(screen.contains("Resume "), "{screen}");
     assert!(screen.contains("STILL THERE"), "{screen}");
+    assert!(
+        screen.contains("gate needs 95% ok"),
+        "no note is dropped at 80x24: {screen}"
+    );
     assert_snapshot!("resume_after_halt_dialog_80x24", screen);
     assert!(!screen.contains("more below"), "it fits at 80x24: {screen}");
 
-    // A halt reason long enough to make the dialog taller than 80x24: PgDn shows its
-    // end (the ticket and the keys); the fields keep every other key.
+    // A halt reason long enough to make the dialog taller than 80x24: its body
+    // scrolls (PgDn shows its end) under the form, which stays in view; the fields
+    // keep every other key.
     press(&mut app, KeyCode::Esc);
     app.fleet.rings.get_mut("pilot").unwrap().state_reason = Some(
         "the failure threshold tripped while the service desk reported blue screens on \
@@ -600,6 +605,10 @@ fn resume_after_halt_dialog() {
     press_planned(&mut app, KeyCode::Char('p'));
     let tall = annotated(&draw(&mut app, 80, 24));
     assert!(tall.contains("more below: PgUp PgDn"), "{tall}");
+    assert!(
+        tall.contains("> Reason (optional): _") && tall.contains("Esc cancel  (1 request)"),
+        "the focused field is in view: {tall}"
+    );
     press(&mut app, KeyCode::PageDown);
     let end = annotated(&draw(&mut app, 80, 24));
     assert!(end.contains("Esc cancel  (1 request)"), "{end}");
@@ -612,6 +621,51 @@ fn resume_after_halt_dialog() {
         panic!("the dialog stays open");
     };
     assert_eq!(confirm.reason.value(), "j", "j is typed, not a scroll");
+}
+
+#[test]
+fn resume_after_rolling_back_the_failed_hosts_warns_of_their_look_alikes() {
+    // The failed hosts of Pilot are rolled back (their failure is cleared): the
+    // server's plan of the resume still warns of the pending hosts of their model.
+    let simulator = standard_simulator();
+    let failed: Vec<_> = fleet_of(&*simulator)
+        .hosts
+        .into_values()
+        .filter(|h| h.ring_id == "pilot" && h.state == HostState::Failed)
+        .collect();
+    assert!(!failed.is_empty());
+    for host in &failed {
+        act(
+            &simulator,
+            "alice",
+            Verb::Rollback,
+            TargetKind::Host,
+            &host.id,
+            None,
+        );
+    }
+    simulator.advance(3600);
+    let mut app = console_on(&simulator);
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Char('j'));
+    let effects = press(&mut app, KeyCode::Char('p'));
+    answer_plans(&mut app, &simulator, &effects);
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(screen.contains("halt cause cleared"), "{screen}");
+    assert!(screen.contains("gate needs"), "{screen}");
+    let Some(patchdeck::app::Dialog::Confirm(confirm)) = &app.dialog else {
+        panic!("the resume dialog is open");
+    };
+    let plan = confirm.server.plans().first().expect("the server's plan");
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.starts_with("WARNING: ") && n.contains("share model")),
+        "{:?}",
+        plan.notes
+    );
+    assert!(screen.contains("WARNING: "), "{screen}");
+    assert_snapshot!("resume_after_rollback_dialog_80x24", screen);
 }
 
 #[test]

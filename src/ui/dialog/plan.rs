@@ -9,16 +9,16 @@ use super::fact;
 use crate::app::App;
 use crate::app::plan::{ServerPlan, window_words};
 use crate::model::{ApprovalStep, Verb};
-use crate::text::{self, clean, fit};
+use crate::text::{self, clean};
 use crate::theme::Theme;
 
-/// How many rows a dialog can give the plan.
+/// How many rows a dialog can give the plan. Nothing is dropped for want of rows: a
+/// dialog taller than the terminal scrolls its body under its pinned form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Room {
     Full,
-    /// A short terminal: the stages, hosts, restores and first notes.
-    Brief,
-    /// A short terminal and a request above: stages and hosts, one note.
+    /// A request above (confirming an emergency on a short terminal): the stages are
+    /// counted on the hosts line, not listed.
     Tight,
 }
 
@@ -65,7 +65,6 @@ pub(super) fn plan_lines<'a>(
     text_width: usize,
     room: Room,
 ) -> Vec<Line<'a>> {
-    let brief = room != Room::Full;
     let tight = room == Room::Tight;
     let mut lines = vec![Line::from(Span::styled(
         "The server's plan (nothing is sent before you confirm)",
@@ -107,12 +106,7 @@ pub(super) fn plan_lines<'a>(
             );
         }
         let stages = server.stages();
-        let shown = match room {
-            Room::Full => 4,
-            Room::Brief => 2,
-            Room::Tight => 0,
-        };
-        for stage in stages.iter().take(shown) {
+        for stage in stages.iter().filter(|_| !tight) {
             let servers = if stage.servers > 0 {
                 format!(", {} servers", stage.servers)
             } else {
@@ -123,27 +117,16 @@ pub(super) fn plan_lines<'a>(
             } else {
                 window_words(&stage.window, now)
             };
-            lines.push(fact(
-                theme,
+            wrapped(
+                &mut lines,
                 "ring",
-                fit(
-                    &clean(&format!(
-                        "{}: {} hosts{servers}; {window}",
-                        stage.ring_name.trim_start_matches("Emergency: "),
-                        stage.hosts
-                    )),
-                    text_width,
+                &format!(
+                    "{}: {} hosts{servers}; {window}",
+                    stage.ring_name.trim_start_matches("Emergency: "),
+                    stage.hosts
                 ),
                 theme.text,
-            ));
-        }
-        if stages.len() > shown && !tight {
-            lines.push(fact(
-                theme,
-                "",
-                format!("and {} more rings", stages.len() - shown),
-                theme.muted,
-            ));
+            );
         }
         if !plans.is_empty() {
             let (hosts, servers, reboots, restore) = server.totals();
@@ -158,15 +141,6 @@ pub(super) fn plan_lines<'a>(
                 format!("{hosts} hosts{rings} ({servers} servers), {reboots} will reboot"),
                 theme.text,
             ));
-            let services = server.each(|p| &p.services);
-            if !services.is_empty() && !brief {
-                lines.push(fact(
-                    theme,
-                    "services",
-                    fit(&clean(&services.join("; ")), text_width),
-                    theme.text,
-                ));
-            }
             if restore > 0 {
                 let kbs = server.each(|p| &p.not_uninstallable);
                 wrapped(
@@ -180,19 +154,6 @@ pub(super) fn plan_lines<'a>(
                 );
             }
         }
-        let skipped_rows = match room {
-            Room::Full => 3,
-            Room::Brief => 1,
-            Room::Tight => 0,
-        };
-        for skipped in server.skipped().iter().take(skipped_rows) {
-            lines.push(fact(
-                theme,
-                "skipped",
-                fit(skipped, text_width),
-                theme.muted,
-            ));
-        }
         for refused in server.refused() {
             wrapped(&mut lines, "refused", refused, theme.fail);
         }
@@ -204,22 +165,24 @@ pub(super) fn plan_lines<'a>(
         .map(String::as_str)
         .chain(server.each(|p| &p.notes))
         .collect();
-    let note_rows = match room {
-        Room::Full => 6,
-        Room::Brief => 2,
-        Room::Tight => 1,
-    };
-    for note in notes.iter().take(note_rows) {
-        let style = if note.starts_with("RESTORE") || note.contains("STILL THERE") {
+    for note in notes {
+        let style = if note.starts_with("RESTORE")
+            || note.contains("STILL THERE")
+            || note.starts_with("WARNING")
+        {
             theme.fail
         } else {
             theme.warn
         };
-        if tight {
-            lines.push(fact(theme, "note", fit(&clean(note), text_width), style));
-        } else {
-            wrapped(&mut lines, "note", note, style);
-        }
+        wrapped(&mut lines, "note", note, style);
+    }
+    // Then the long lists: the services touched and the hosts left alone.
+    let services = server.each(|p| &p.services);
+    if !services.is_empty() {
+        wrapped(&mut lines, "services", &services.join("; "), theme.text);
+    }
+    for skipped in server.skipped() {
+        wrapped(&mut lines, "skipped", &skipped, theme.muted);
     }
     lines
 }
