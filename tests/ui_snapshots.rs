@@ -334,6 +334,24 @@ fn rollback_dialog_counts() {
     snapshot_both("rollback_dialog_ring", &mut app);
 }
 
+#[test]
+fn rollback_dialog_of_a_failure_group_counts_its_hosts() {
+    // R on the 0x800f0922 group (5 hosts): one request per host, worded together.
+    let mut app = focused('3');
+    press_planned(&mut app, KeyCode::Char('R'));
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("Rollback 5 hosts"), "{shown}");
+    assert!(shown.contains("does     5 hosts: uninstalling"), "{shown}");
+    assert!(shown.contains("Pilot: 5 hosts"), "{shown}");
+    for wrong in ["1 hosts", "more like it", "(1 servers)"] {
+        assert!(!shown.contains(wrong), "{wrong:?} in\n{shown}");
+    }
+    assert_snapshot!(
+        "rollback_dialog_failure_group_80x24",
+        annotated(&draw(&mut app, 80, 24))
+    );
+}
+
 /// Text an API could send to do harm on a terminal: colours (CSI), a hyperlink (OSC 8),
 /// a clipboard write (OSC 52), a device control string (DCS), a charset switch with an
 /// intermediate byte (`ESC ( 0`), C1 string controls (OSC, APC), C0 and C1 controls (BS,

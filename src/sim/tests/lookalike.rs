@@ -31,11 +31,19 @@ fn a_resume_after_rolling_back_the_failed_hosts_still_warns_of_their_look_alikes
     assert!(failed.iter().all(|h| h.model == model));
 
     for host in &failed {
-        sim.act(
-            request(Verb::Rollback, TargetKind::Host, &host.id),
-            &approver("alice"),
-        )
-        .expect("rolled back");
+        let action = sim
+            .act(
+                request(Verb::Rollback, TargetKind::Host, &host.id),
+                &approver("alice"),
+            )
+            .expect("rolled back");
+        // One host is the target itself: no "from 1 hosts".
+        let detail = action.detail.unwrap_or_default();
+        assert!(
+            detail.starts_with("uninstalling KB") || detail == "rolling back the failed install",
+            "{detail}"
+        );
+        assert!(!detail.contains("hosts"), "{detail}");
     }
     advance_until(&sim, 3600, |sim| {
         failed

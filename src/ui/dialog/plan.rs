@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::fact;
 use crate::app::App;
-use crate::app::plan::{ServerPlan, window_words};
+use crate::app::plan::{ServerPlan, count, window_words};
 use crate::model::{ApprovalStep, Verb};
 use crate::text::{self, clean};
 use crate::theme::Theme;
@@ -92,23 +92,13 @@ pub(super) fn plan_lines<'a>(
         let first_approval = server
             .approval()
             .is_some_and(|a| a.step == ApprovalStep::First);
-        if let Some(first) = plans.first().filter(|_| !first_approval && !tight) {
-            let more = if plans.len() > 1 {
-                format!(" (and {} more like it)", plans.len() - 1)
-            } else {
-                String::new()
-            };
-            wrapped(
-                &mut lines,
-                "does",
-                &format!("{}{more}", first.summary),
-                theme.text,
-            );
+        if let Some(does) = server.does().filter(|_| !first_approval && !tight) {
+            wrapped(&mut lines, "does", &does, theme.text);
         }
         let stages = server.stages();
         for stage in stages.iter().filter(|_| !tight) {
             let servers = if stage.servers > 0 {
-                format!(", {} servers", stage.servers)
+                format!(", {}", count(stage.servers, "server"))
             } else {
                 String::new()
             };
@@ -121,9 +111,9 @@ pub(super) fn plan_lines<'a>(
                 &mut lines,
                 "ring",
                 &format!(
-                    "{}: {} hosts{servers}; {window}",
+                    "{}: {}{servers}; {window}",
                     stage.ring_name.trim_start_matches("Emergency: "),
-                    stage.hosts
+                    count(stage.hosts, "host")
                 ),
                 theme.text,
             );
@@ -131,14 +121,18 @@ pub(super) fn plan_lines<'a>(
         if !plans.is_empty() {
             let (hosts, servers, reboots, restore) = server.totals();
             let rings = if tight {
-                format!(" in {} rings", stages.len())
+                format!(" in {}", count(stages.len() as u32, "ring"))
             } else {
                 String::new()
             };
             lines.push(fact(
                 theme,
                 "hosts",
-                format!("{hosts} hosts{rings} ({servers} servers), {reboots} will reboot"),
+                format!(
+                    "{}{rings} ({}), {reboots} will reboot",
+                    count(hosts, "host"),
+                    count(servers, "server")
+                ),
                 theme.text,
             ));
             if restore > 0 {
@@ -147,7 +141,12 @@ pub(super) fn plan_lines<'a>(
                     &mut lines,
                     "RESTORE",
                     &format!(
-                        "{restore} hosts need a restore: {} cannot be uninstalled",
+                        "{} a restore: {} cannot be uninstalled",
+                        if restore == 1 {
+                            "1 host needs".to_string()
+                        } else {
+                            format!("{restore} hosts need")
+                        },
                         kbs.join(", ")
                     ),
                     theme.fail,
