@@ -518,6 +518,32 @@ fn a_hostile_deployment_name_in_its_detail_screen() {
         assert!(shown.contains("rings           Test > [Pilot]"), "{shown}");
     }
     snapshot_both("hostile_text_deployment_detail", &mut app);
+    // The heading says the name is cut and where it is whole: G shows its end.
+    let top = screen(&mut app, 80, 24);
+    assert!(
+        top.contains("(name cut: the whole name is at the end, G)"),
+        "{top}"
+    );
+    press(&mut app, KeyCode::Char('G'));
+    let end = screen(&mut app, 80, 24);
+    assert!(end.contains("xxxxxxxx"), "{end}");
+    assert!(!end.contains("more below"), "{end}");
+    let Some(Screen::Deployment(id)) = app.screen().cloned() else {
+        panic!("the deployment detail");
+    };
+    let name = patchdeck::text::clean(&app.fleet.deployments[&id].name).into_owned();
+    let tail: String = name
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(
+        end.contains(&tail),
+        "the name's end {tail:?} is reachable:\n{end}"
+    );
 }
 
 /// Ring names are API text too: cleaned wherever they are drawn (the rings pane, the
@@ -896,7 +922,27 @@ fn the_awaited_approver_is_told_on_the_main_screen_80x24() {
         shown.contains("alice asks you to approve opening"),
         "{shown}"
     );
+    // The way there from where the cursor is (Rings focused, on Test): not just "a".
+    assert!(shown.contains("(move to it, press a)"), "{shown}");
     assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
+}
+
+#[test]
+fn a_message_longer_than_the_footer_is_shown_whole() {
+    let mut app = console();
+    let long = "the server refused the action: Pilot still has 40% failed (limit 10%): \
+                retry, exclude or roll back the failed hosts first, then approve again \
+                (HTTP 409, request 7f3a)";
+    update(&mut app, Msg::Sync(SyncUpdate::Problem(long.to_string())));
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("then approve again"), "{shown}");
+    assert!(shown.contains("request 7f3a)"), "{shown}");
+    assert_snapshot!("long_message_80x24", shown);
+    // Longer than its rows: cut at the last one, marked.
+    let endless = "refused: ".repeat(200);
+    update(&mut app, Msg::Sync(SyncUpdate::Problem(endless)));
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("…"), "{shown}");
 }
 
 /// An exploited CVE in the fleet is announced before `E`: which CVE, which KB fixes

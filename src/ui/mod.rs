@@ -62,15 +62,19 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
     draw_header(app, look, frame, layout.header);
     let body = layout.body;
     if let (Some(banner), Some(words)) = (layout.banner, crate::app::viewport::banner_words(app)) {
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                text::fit(&words, usize::from(banner.width)),
-                look.theme
-                    .emergency
-                    .add_modifier(Modifier::REVERSED | Modifier::BOLD),
-            )),
-            banner,
-        );
+        let style = look
+            .theme
+            .emergency
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        let rows: Vec<Line> = detail::capped_lines(
+            &words,
+            usize::from(banner.width),
+            usize::from(banner.height),
+        )
+        .into_iter()
+        .map(|row| Line::from(Span::styled(row, style)))
+        .collect();
+        frame.render_widget(Paragraph::new(rows), banner);
     }
     if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist)
         && app.checklist_is_folded()
@@ -121,6 +125,39 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
         dialog::draw(app, look, frame, open, layout.body);
     }
     draw_footer(app, look, frame, layout.footer);
+    if let Some(flash) = app
+        .flash
+        .as_ref()
+        .filter(|_| app.dialog.is_none() && matches!(app.mode, crate::app::Mode::Normal))
+    {
+        draw_long_flash(look, frame, flash, layout.footer);
+    }
+}
+
+/// Rows of a message too long for the footer, at most (cut there, marked `…`).
+const FLASH_ROWS: usize = 4;
+
+/// A message wider than the footer: all of it, wrapped upwards from the footer over the
+/// bottom of the body (up to [`FLASH_ROWS`] rows), until it goes.
+fn draw_long_flash(look: &Look, frame: &mut Frame, flash: &crate::app::Flash, footer: Rect) {
+    let width = usize::from(footer.width);
+    if text::width(&text::clean(&flash.text)) <= width {
+        return;
+    }
+    let rows = detail::capped_lines(&flash.text, width, FLASH_ROWS);
+    let height = u16::try_from(rows.len()).unwrap_or(1).min(footer.y + 1);
+    let area = Rect::new(footer.x, footer.y + 1 - height, footer.width, height);
+    let style = if flash.error {
+        look.theme.fail
+    } else {
+        look.theme.ok
+    };
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|row| Line::from(Span::styled(row, style)))
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// A notice the operator must read, in a box at the bottom of the body until Esc.
@@ -142,13 +179,17 @@ fn draw_notice(look: &Look, frame: &mut Frame, notice: &str, body: Rect) {
             look.theme.fail.add_modifier(Modifier::REVERSED),
         ))
         .title_bottom(Line::from(" Esc: read ").alignment(Alignment::Right));
+    // Taller than its box: cut at its last row, marked.
+    let lines: Vec<Line> = detail::capped_lines(
+        &text,
+        usize::from(width.saturating_sub(2).max(1)),
+        usize::from(height.saturating_sub(2).max(1)),
+    )
+    .into_iter()
+    .map(|row| Line::from(Span::styled(row, look.theme.text)))
+    .collect();
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(Span::styled(text.into_owned(), look.theme.text))
-            .block(block)
-            .wrap(Wrap { trim: true }),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
