@@ -194,6 +194,15 @@ fn emergency_wizard_steps() {
     let simulator = simulator(Scenario::ZeroDay, 3600);
     let mut app = console_on(&simulator);
     press(&mut app, KeyCode::Char('E'));
+    // The patch that fixes the exploited CVE is marked, whatever the width.
+    for (width, height) in [SMALL, LARGE] {
+        let shown = screen(&mut app, width, height);
+        let row = shown
+            .lines()
+            .find(|l| l.contains("KB5032150") && l.contains("Critical"))
+            .expect("the fix is offered");
+        assert!(row.contains("EXPLOITED CVE-2026-41234"), "{shown}");
+    }
     snapshot_both("emergency_1_patch", &mut app);
     let effects = press(&mut app, KeyCode::Enter);
     let planning = screen(&mut app, 80, 24);

@@ -422,28 +422,30 @@ fn draw_wizard<'a>(app: &App, theme: &Theme, wizard: &EmergencyWizard, area: Rec
                 .max()
                 .unwrap_or(9);
             for (index, patch) in candidates.iter().enumerate().skip(offset).take(visible) {
-                let exploited = if patch.exploited_cves.is_empty() {
+                // The patch that fixes an exploited CVE says so before its title, so
+                // the badge is never the part cut to fit.
+                let badge = if patch.exploited_cves.is_empty() {
                     String::new()
                 } else {
-                    format!(" EXPLOITED {}", clean(&patch.exploited_cves.join(" ")))
+                    format!("EXPLOITED {} ", clean(&patch.exploited_cves.join(" ")))
                 };
-                let style = if index == wizard.selected {
-                    theme.selected
+                let (style, loud) = if index == wizard.selected {
+                    (theme.selected, theme.selected.add_modifier(Modifier::BOLD))
                 } else {
-                    theme.text
+                    (theme.text, theme.fail.add_modifier(Modifier::BOLD))
                 };
-                lines.push(Line::from(Span::styled(
-                    fit(
-                        &format!(
-                            "{:<kb_width$} {:<9} {}{exploited}",
-                            clean(&patch.kb),
-                            format!("{:?}", patch.severity),
-                            patch.title
-                        ),
-                        usize::from(width.saturating_sub(4)),
-                    ),
-                    style,
-                )));
+                let head = format!(
+                    "{:<kb_width$} {:<9} ",
+                    clean(&patch.kb),
+                    format!("{:?}", patch.severity)
+                );
+                let room = usize::from(width.saturating_sub(4))
+                    .saturating_sub(text::width(&head) + text::width(&badge));
+                lines.push(Line::from(vec![
+                    Span::styled(head, style),
+                    Span::styled(badge, loud),
+                    Span::styled(fit(&patch.title, room), style),
+                ]));
             }
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(
