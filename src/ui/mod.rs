@@ -523,7 +523,60 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             }
         },
     };
-    frame.render_widget(Paragraph::new(line), area);
+    frame.render_widget(Paragraph::new(fit_line(line, area.width)), area);
+}
+
+/// `line` cut to `width` columns, ending with `…` when something was cut: after the
+/// last whole entry that fits (entries end with two spaces, as the footer's keys do),
+/// else in the middle of a span. The keys that do not fit are all in the help (`?`).
+fn fit_line(line: Line<'_>, width: u16) -> Line<'_> {
+    let width = usize::from(width);
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    // The last entry boundary whose text (without its trailing spaces) leaves a column
+    // for the mark.
+    let mut used = 0;
+    let mut boundary = None;
+    for (i, span) in line.spans.iter().enumerate() {
+        let trimmed = text::width(span.content.trim_end());
+        if used + trimmed < width && span.content.ends_with("  ") {
+            boundary = Some(i);
+        }
+        used += span.width();
+        if used >= width {
+            break;
+        }
+    }
+    let style = line.style;
+    let mut spans: Vec<Span> = line.spans;
+    match boundary {
+        Some(i) => {
+            spans.truncate(i + 1);
+            if let Some(last) = spans.last_mut() {
+                last.content = last.content.trim_end().to_string().into();
+            }
+            spans.push(Span::raw("…"));
+        }
+        None => {
+            let mut used = 0;
+            let mut kept = Vec::new();
+            for span in spans {
+                if used + span.width() < width {
+                    used += span.width();
+                    kept.push(span);
+                    continue;
+                }
+                // More follows this span: cut it (one column past the room) so that
+                // it ends with the mark.
+                let cut = text::fit(&format!("{} ", span.content), width - used);
+                kept.push(Span::styled(cut, span.style));
+                break;
+            }
+            spans = kept;
+        }
+    }
+    Line::from(spans).style(style)
 }
 
 /// Rows the open dialog, else the open help or detail screen, takes drawn over the
