@@ -367,8 +367,12 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             None => second.push(Span::styled("loading the fleet...", theme.muted)),
         },
     }
+    // Wider than the terminal: cut at the edge, marked.
     frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        Paragraph::new(vec![
+            fit_line(Line::from(first), area.width, false),
+            fit_line(Line::from(second), area.width, false),
+        ]),
         area,
     );
 }
@@ -523,13 +527,13 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             }
         },
     };
-    frame.render_widget(Paragraph::new(fit_line(line, area.width)), area);
+    frame.render_widget(Paragraph::new(fit_line(line, area.width, true)), area);
 }
 
-/// `line` cut to `width` columns, ending with `…` when something was cut: after the
-/// last whole entry that fits (entries end with two spaces, as the footer's keys do),
-/// else in the middle of a span. The keys that do not fit are all in the help (`?`).
-fn fit_line(line: Line<'_>, width: u16) -> Line<'_> {
+/// `line` cut to `width` columns, ending with `…` when something was cut: with
+/// `whole_entries`, after the last whole entry that fits (entries end with two spaces,
+/// as the footer's keys do: those cut are all in the help, `?`), else at the edge.
+fn fit_line(line: Line<'_>, width: u16, whole_entries: bool) -> Line<'_> {
     let width = usize::from(width);
     if line.width() <= width || width == 0 {
         return line;
@@ -540,7 +544,7 @@ fn fit_line(line: Line<'_>, width: u16) -> Line<'_> {
     let mut boundary = None;
     for (i, span) in line.spans.iter().enumerate() {
         let trimmed = text::width(span.content.trim_end());
-        if used + trimmed < width && span.content.ends_with("  ") {
+        if whole_entries && used + trimmed < width && span.content.ends_with("  ") {
             boundary = Some(i);
         }
         used += span.width();
