@@ -194,6 +194,15 @@ fn emergency_wizard_steps() {
     let simulator = simulator(Scenario::ZeroDay, 3600);
     let mut app = console_on(&simulator);
     press(&mut app, KeyCode::Char('E'));
+    // The patch that fixes the exploited CVE is marked, whatever the width.
+    for (width, height) in [SMALL, LARGE] {
+        let shown = screen(&mut app, width, height);
+        let row = shown
+            .lines()
+            .find(|l| l.contains("KB5032150") && l.contains("Critical"))
+            .expect("the fix is offered");
+        assert!(row.contains("EXPLOITED CVE-2026-41234"), "{shown}");
+    }
     snapshot_both("emergency_1_patch", &mut app);
     let effects = press(&mut app, KeyCode::Enter);
     let planning = screen(&mut app, 80, 24);
@@ -332,6 +341,24 @@ fn rollback_dialog_counts() {
         }
     }
     snapshot_both("rollback_dialog_ring", &mut app);
+}
+
+#[test]
+fn rollback_dialog_of_a_failure_group_counts_its_hosts() {
+    // R on the 0x800f0922 group (5 hosts): one request per host, worded together.
+    let mut app = focused('3');
+    press_planned(&mut app, KeyCode::Char('R'));
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("Rollback 5 hosts"), "{shown}");
+    assert!(shown.contains("does     5 hosts: uninstalling"), "{shown}");
+    assert!(shown.contains("Pilot: 5 hosts"), "{shown}");
+    for wrong in ["1 hosts", "more like it", "(1 servers)"] {
+        assert!(!shown.contains(wrong), "{wrong:?} in\n{shown}");
+    }
+    assert_snapshot!(
+        "rollback_dialog_failure_group_80x24",
+        annotated(&draw(&mut app, 80, 24))
+    );
 }
 
 /// Text an API could send to do harm on a terminal: colours (CSI), a hyperlink (OSC 8),
@@ -500,6 +527,32 @@ fn a_hostile_deployment_name_in_its_detail_screen() {
         assert!(shown.contains("rings           Test > [Pilot]"), "{shown}");
     }
     snapshot_both("hostile_text_deployment_detail", &mut app);
+    // The heading says the name is cut and where it is whole: G shows its end.
+    let top = screen(&mut app, 80, 24);
+    assert!(
+        top.contains("(name cut: the whole name is at the end, G)"),
+        "{top}"
+    );
+    press(&mut app, KeyCode::Char('G'));
+    let end = screen(&mut app, 80, 24);
+    assert!(end.contains("xxxxxxxx"), "{end}");
+    assert!(!end.contains("more below"), "{end}");
+    let Some(Screen::Deployment(id)) = app.screen().cloned() else {
+        panic!("the deployment detail");
+    };
+    let name = patchdeck::text::clean(&app.fleet.deployments[&id].name).into_owned();
+    let tail: String = name
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(
+        end.contains(&tail),
+        "the name's end {tail:?} is reachable:\n{end}"
+    );
 }
 
 /// Ring names are API text too: cleaned wherever they are drawn (the rings pane, the
@@ -581,11 +634,16 @@ fn resume_after_halt_dialog() {
     let screen = annotated(&draw(&mut app, 80, 24));
     assert!(screen.contains("Resume "), "{screen}");
     assert!(screen.contains("STILL THERE"), "{screen}");
+    assert!(
+        screen.contains("gate needs 95% ok"),
+        "no note is dropped at 80x24: {screen}"
+    );
     assert_snapshot!("resume_after_halt_dialog_80x24", screen);
     assert!(!screen.contains("more below"), "it fits at 80x24: {screen}");
 
-    // A halt reason long enough to make the dialog taller than 80x24: PgDn shows its
-    // end (the ticket and the keys); the fields keep every other key.
+    // A halt reason long enough to make the dialog taller than 80x24: its body
+    // scrolls (PgDn shows its end) under the form, which stays in view; the fields
+    // keep every other key.
     press(&mut app, KeyCode::Esc);
     app.fleet.rings.get_mut("pilot").unwrap().state_reason = Some(
         "the failure threshold tripped while the service desk reported blue screens on \
@@ -600,6 +658,10 @@ fn resume_after_halt_dialog() {
     press_planned(&mut app, KeyCode::Char('p'));
     let tall = annotated(&draw(&mut app, 80, 24));
     assert!(tall.contains("more below: PgUp PgDn"), "{tall}");
+    assert!(
+        tall.contains("> Reason (optional): _") && tall.contains("Esc cancel  (1 request)"),
+        "the focused field is in view: {tall}"
+    );
     press(&mut app, KeyCode::PageDown);
     let end = annotated(&draw(&mut app, 80, 24));
     assert!(end.contains("Esc cancel  (1 request)"), "{end}");
@@ -612,6 +674,51 @@ fn resume_after_halt_dialog() {
         panic!("the dialog stays open");
     };
     assert_eq!(confirm.reason.value(), "j", "j is typed, not a scroll");
+}
+
+#[test]
+fn resume_after_rolling_back_the_failed_hosts_warns_of_their_look_alikes() {
+    // The failed hosts of Pilot are rolled back (their failure is cleared): the
+    // server's plan of the resume still warns of the pending hosts of their model.
+    let simulator = standard_simulator();
+    let failed: Vec<_> = fleet_of(&*simulator)
+        .hosts
+        .into_values()
+        .filter(|h| h.ring_id == "pilot" && h.state == HostState::Failed)
+        .collect();
+    assert!(!failed.is_empty());
+    for host in &failed {
+        act(
+            &simulator,
+            "alice",
+            Verb::Rollback,
+            TargetKind::Host,
+            &host.id,
+            None,
+        );
+    }
+    simulator.advance(3600);
+    let mut app = console_on(&simulator);
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Char('j'));
+    let effects = press(&mut app, KeyCode::Char('p'));
+    answer_plans(&mut app, &simulator, &effects);
+    let screen = annotated(&draw(&mut app, 80, 24));
+    assert!(screen.contains("halt cause cleared"), "{screen}");
+    assert!(screen.contains("gate needs"), "{screen}");
+    let Some(patchdeck::app::Dialog::Confirm(confirm)) = &app.dialog else {
+        panic!("the resume dialog is open");
+    };
+    let plan = confirm.server.plans().first().expect("the server's plan");
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.starts_with("WARNING: ") && n.contains("share model")),
+        "{:?}",
+        plan.notes
+    );
+    assert!(screen.contains("WARNING: "), "{screen}");
+    assert_snapshot!("resume_after_rollback_dialog_80x24", screen);
 }
 
 #[test]
@@ -663,7 +770,8 @@ fn the_emergency_checklist_folds_to_one_line_and_c_toggles_it() {
     for item in [
         "[ ] no look-alike hosts found: test by hand",
         "[ ] rollback plan ready",
-        "[~] critical first, then the rest: exposed and mission-critical 15/15; high",
+        // Every stage's count at 80 columns (the names come after them).
+        "[~] critical first, then the rest: 15/15, 0/14, 0/270 (exposed and",
     ] {
         assert!(open.contains(item), "{item}: {open}");
     }
@@ -824,7 +932,27 @@ fn the_awaited_approver_is_told_on_the_main_screen_80x24() {
         shown.contains("alice asks you to approve opening"),
         "{shown}"
     );
+    // The way there from where the cursor is (Rings focused, on Test): not just "a".
+    assert!(shown.contains("(move to it, press a)"), "{shown}");
     assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
+}
+
+#[test]
+fn a_message_longer_than_the_footer_is_shown_whole() {
+    let mut app = console();
+    let long = "the server refused the action: Pilot still has 40% failed (limit 10%): \
+                retry, exclude or roll back the failed hosts first, then approve again \
+                (HTTP 409, request 7f3a)";
+    update(&mut app, Msg::Sync(SyncUpdate::Problem(long.to_string())));
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("then approve again"), "{shown}");
+    assert!(shown.contains("request 7f3a)"), "{shown}");
+    assert_snapshot!("long_message_80x24", shown);
+    // Longer than its rows: cut at the last one, marked.
+    let endless = "refused: ".repeat(200);
+    update(&mut app, Msg::Sync(SyncUpdate::Problem(endless)));
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("…"), "{shown}");
 }
 
 /// An exploited CVE in the fleet is announced before `E`: which CVE, which KB fixes

@@ -3,8 +3,9 @@
 //! rings the terminal bell once ([`Effect::Bell`]) and is said on the main screen
 //! ("alice asks you to approve opening Wave 1").
 
-use super::{App, Effect};
-use crate::model::{TargetKind, Verb};
+use super::lists::Pane;
+use super::{App, Effect, ListId};
+use crate::model::{Deployment, TargetKind, Verb};
 use crate::text;
 
 /// One request awaiting this console: a stable key (to ring once) and its words.
@@ -50,9 +51,10 @@ pub fn awaited(app: &App) -> Vec<Awaited> {
                     pending.at.timestamp()
                 ),
                 words: format!(
-                    "{} asks you to approve {opening} {} (a in 2 Deployments)",
+                    "{} asks you to approve {opening} {} ({})",
                     text::clean(&pending.first_approver),
                     text::clean(&app.fleet.ring_name(&pending.ring_id)),
+                    where_to_approve(app, deployment, &pending.ring_id),
                 ),
             });
         }
@@ -86,4 +88,40 @@ pub(super) fn bell(app: &mut App) -> Vec<Effect> {
     let new = now.iter().any(|key| !app.bell_rung.contains(key));
     app.bell_rung = now.into_iter().collect();
     if new { vec![Effect::Bell] } else { Vec::new() }
+}
+
+/// How to approve it from where the cursor is: `a` on the ring it opens (or resumes)
+/// in 1 Rings, or on its row in 2 Deployments.
+fn where_to_approve(app: &App, deployment: &Deployment, ring: &str) -> String {
+    let rings = ListId::Pane(Pane::Rings);
+    let deployments = ListId::Pane(Pane::Deployments);
+    // `a` on a ring approves the newest active deployment there: this one?
+    let by_ring = app
+        .fleet
+        .deployments
+        .values()
+        .filter(|d| {
+            d.state.is_active()
+                && (d.current_ring.as_deref() == Some(ring) || d.next_ring.as_deref() == Some(ring))
+        })
+        .max_by_key(|d| d.created_at)
+        .is_some_and(|d| d.id == deployment.id);
+    let on = |list| app.active_list() == Some(list);
+    let selected = |list| app.selected_key(list);
+    if (on(rings) && by_ring && selected(rings).as_deref() == Some(ring))
+        || (on(deployments) && selected(deployments).as_deref() == Some(&deployment.id))
+    {
+        "cursor on it: press a".into()
+    } else if on(rings) && by_ring {
+        "move to it, press a".into()
+    } else if on(deployments) {
+        format!("move to {}, press a", text::clean(&deployment.name))
+    } else if by_ring {
+        "1 Rings, move to it, press a".into()
+    } else {
+        format!(
+            "2 Deployments, move to {}, press a",
+            text::clean(&deployment.name)
+        )
+    }
 }

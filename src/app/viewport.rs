@@ -60,9 +60,15 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
         None => (None, body),
     };
     let (banner, body) = match banner_words(app) {
-        Some(_) if checklist.is_none() && body.height > 4 => {
+        Some(words) if checklist.is_none() && body.height > 4 => {
+            // Words wider than the terminal take a second row (cut there, marked).
+            let rows = if text::width(&words) > usize::from(body.width) && body.height > 12 {
+                2
+            } else {
+                1
+            };
             let [banner, rest] =
-                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+                Layout::vertical([Constraint::Length(rows), Constraint::Min(1)]).areas(body);
             (Some(banner), rest)
         }
         _ => (None, body),

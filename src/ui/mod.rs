@@ -62,15 +62,19 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
     draw_header(app, look, frame, layout.header);
     let body = layout.body;
     if let (Some(banner), Some(words)) = (layout.banner, crate::app::viewport::banner_words(app)) {
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                text::fit(&words, usize::from(banner.width)),
-                look.theme
-                    .emergency
-                    .add_modifier(Modifier::REVERSED | Modifier::BOLD),
-            )),
-            banner,
-        );
+        let style = look
+            .theme
+            .emergency
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        let rows: Vec<Line> = detail::capped_lines(
+            &words,
+            usize::from(banner.width),
+            usize::from(banner.height),
+        )
+        .into_iter()
+        .map(|row| Line::from(Span::styled(row, style)))
+        .collect();
+        frame.render_widget(Paragraph::new(rows), banner);
     }
     if let (Some(emergency), Some(checklist)) = (app.emergency(), layout.checklist)
         && app.checklist_is_folded()
@@ -121,6 +125,39 @@ pub fn view(app: &App, look: &Look, frame: &mut Frame) {
         dialog::draw(app, look, frame, open, layout.body);
     }
     draw_footer(app, look, frame, layout.footer);
+    if let Some(flash) = app
+        .flash
+        .as_ref()
+        .filter(|_| app.dialog.is_none() && matches!(app.mode, crate::app::Mode::Normal))
+    {
+        draw_long_flash(look, frame, flash, layout.footer);
+    }
+}
+
+/// Rows of a message too long for the footer, at most (cut there, marked `…`).
+const FLASH_ROWS: usize = 4;
+
+/// A message wider than the footer: all of it, wrapped upwards from the footer over the
+/// bottom of the body (up to [`FLASH_ROWS`] rows), until it goes.
+fn draw_long_flash(look: &Look, frame: &mut Frame, flash: &crate::app::Flash, footer: Rect) {
+    let width = usize::from(footer.width);
+    if text::width(&text::clean(&flash.text)) <= width {
+        return;
+    }
+    let rows = detail::capped_lines(&flash.text, width, FLASH_ROWS);
+    let height = u16::try_from(rows.len()).unwrap_or(1).min(footer.y + 1);
+    let area = Rect::new(footer.x, footer.y + 1 - height, footer.width, height);
+    let style = if flash.error {
+        look.theme.fail
+    } else {
+        look.theme.ok
+    };
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|row| Line::from(Span::styled(row, style)))
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// A notice the operator must read, in a box at the bottom of the body until Esc.
@@ -142,13 +179,17 @@ fn draw_notice(look: &Look, frame: &mut Frame, notice: &str, body: Rect) {
             look.theme.fail.add_modifier(Modifier::REVERSED),
         ))
         .title_bottom(Line::from(" Esc: read ").alignment(Alignment::Right));
+    // Taller than its box: cut at its last row, marked.
+    let lines: Vec<Line> = detail::capped_lines(
+        &text,
+        usize::from(width.saturating_sub(2).max(1)),
+        usize::from(height.saturating_sub(2).max(1)),
+    )
+    .into_iter()
+    .map(|row| Line::from(Span::styled(row, look.theme.text)))
+    .collect();
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(Span::styled(text.into_owned(), look.theme.text))
-            .block(block)
-            .wrap(Wrap { trim: true }),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
@@ -326,8 +367,12 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             None => second.push(Span::styled("loading the fleet...", theme.muted)),
         },
     }
+    // Wider than the terminal: cut at the edge, marked.
     frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        Paragraph::new(vec![
+            fit_line(Line::from(first), area.width, false),
+            fit_line(Line::from(second), area.width, false),
+        ]),
         area,
     );
 }
@@ -484,7 +529,60 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
             }
         },
     };
-    frame.render_widget(Paragraph::new(line), area);
+    frame.render_widget(Paragraph::new(fit_line(line, area.width, true)), area);
+}
+
+/// `line` cut to `width` columns, ending with `…` when something was cut: with
+/// `whole_entries`, after the last whole entry that fits (entries end with two spaces,
+/// as the footer's keys do: those cut are all in the help, `?`), else at the edge.
+fn fit_line(line: Line<'_>, width: u16, whole_entries: bool) -> Line<'_> {
+    let width = usize::from(width);
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    // The last entry boundary whose text (without its trailing spaces) leaves a column
+    // for the mark.
+    let mut used = 0;
+    let mut boundary = None;
+    for (i, span) in line.spans.iter().enumerate() {
+        let trimmed = text::width(span.content.trim_end());
+        if whole_entries && used + trimmed < width && span.content.ends_with("  ") {
+            boundary = Some(i);
+        }
+        used += span.width();
+        if used >= width {
+            break;
+        }
+    }
+    let style = line.style;
+    let mut spans: Vec<Span> = line.spans;
+    match boundary {
+        Some(i) => {
+            spans.truncate(i + 1);
+            if let Some(last) = spans.last_mut() {
+                last.content = last.content.trim_end().to_string().into();
+            }
+            spans.push(Span::raw("…"));
+        }
+        None => {
+            let mut used = 0;
+            let mut kept = Vec::new();
+            for span in spans {
+                if used + span.width() < width {
+                    used += span.width();
+                    kept.push(span);
+                    continue;
+                }
+                // More follows this span: cut it (one column past the room) so that
+                // it ends with the mark.
+                let cut = text::fit(&format!("{} ", span.content), width - used);
+                kept.push(Span::styled(cut, span.style));
+                break;
+            }
+            spans = kept;
+        }
+    }
+    Line::from(spans).style(style)
 }
 
 /// Rows the open dialog, else the open help or detail screen, takes drawn over the

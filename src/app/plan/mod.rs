@@ -10,7 +10,7 @@ pub mod server;
 pub use drift::{current_state, still_takes, what_changed};
 pub use emergency::{emergency_candidates, plan_confirm_emergency, plan_emergency};
 pub use resume::{after_halt_notes, gate_words};
-pub use server::{ServerPlan, window_words};
+pub use server::{ServerPlan, count, window_words};
 
 use super::App;
 use super::target::{self, Here};

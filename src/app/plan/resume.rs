@@ -1,13 +1,13 @@
-//! The step after a halt, in words: whether the halt's cause is still there, what the
-//! ring's gate needs to pass once resumed, and which pending hosts look like the ones
-//! that failed (same model, same patch), so a resume does not fail them again.
+//! The step after a halt, in words: whether the halt's cause is still there and what the
+//! ring's gate needs to pass once resumed. Which pending hosts look like the ones that
+//! failed (same model, same patch) is the server's plan to say (`sim::engine::lookalike`).
 
 use std::collections::BTreeMap;
 
 use crate::model::{Deployment, Fleet, Host, HostState, Ring};
 
 /// Notes for resuming `deployment` in `ring` after a halt (or a pause), first the most
-/// important: the cause, the gate, then the warnings.
+/// important: the cause, then the gate.
 pub fn after_halt_notes(fleet: &Fleet, deployment: &Deployment, ring: &Ring) -> Vec<String> {
     let mut notes = Vec::new();
     let in_ring = |h: &&Host| {
@@ -40,7 +40,6 @@ pub fn after_halt_notes(fleet: &Fleet, deployment: &Deployment, ring: &Ring) -> 
         ));
     }
     notes.push(gate_words(ring));
-    notes.extend(look_alike_warnings(fleet, deployment, ring, &failed));
     notes
 }
 
@@ -78,82 +77,4 @@ fn by_code<'a>(failed: &[&'a Host]) -> BTreeMap<&'a String, Vec<&'a Host>> {
         }
     }
     groups
-}
-
-/// Pending hosts sharing the biggest failure group's model, or its patch.
-fn look_alike_warnings(
-    fleet: &Fleet,
-    deployment: &Deployment,
-    ring: &Ring,
-    failed: &[&Host],
-) -> Vec<String> {
-    let groups = by_code(failed);
-    let Some((code, group)) = groups
-        .iter()
-        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
-    else {
-        return Vec::new();
-    };
-    // Hosts the resume (and the rings after it) would still install on.
-    let later = |h: &Host| {
-        fleet
-            .rings
-            .get(&h.ring_id)
-            .is_some_and(|r| r.order > ring.order)
-            && deployment.rings.contains(&h.ring_id)
-    };
-    let pending: Vec<&Host> = fleet
-        .hosts
-        .values()
-        .filter(|h| matches!(h.state, HostState::Pending | HostState::Deferred))
-        .filter(|h| h.ring_id == ring.id || later(h))
-        .collect();
-    let where_words = |hosts: &[&Host]| {
-        let here = hosts.iter().filter(|h| h.ring_id == ring.id).count();
-        format!(
-            "{here} in {}, {} in later rings",
-            ring.name,
-            hosts.len() - here
-        )
-    };
-    let code = crate::text::clean(code);
-    let mut warnings = Vec::new();
-    let model = &group[0].model;
-    if group.iter().all(|h| &h.model == model) {
-        let same: Vec<&Host> = pending
-            .iter()
-            .copied()
-            .filter(|h| &h.model == model)
-            .collect();
-        if !same.is_empty() {
-            warnings.push(format!(
-                "WARNING: {} pending hosts ({}) are {}, the model of all {} hosts failed with {code}: exclude them first or they may fail too",
-                same.len(),
-                where_words(&same),
-                crate::text::clean(model),
-                group.len()
-            ));
-        }
-    }
-    let patch = group[0].failure.as_ref().and_then(|f| f.patch_id.clone());
-    if let Some(patch) = patch
-        && group
-            .iter()
-            .all(|h| h.failure.as_ref().and_then(|f| f.patch_id.as_ref()) == Some(&patch))
-        && deployment.patch_ids.contains(&patch)
-        && !pending.is_empty()
-    {
-        let kb = fleet
-            .patches
-            .get(&patch)
-            .map_or(patch.clone(), |p| p.kb.clone());
-        warnings.push(format!(
-            "WARNING: {} pending hosts ({}) will install {}, the patch that failed on all {} hosts with {code}",
-            pending.len(),
-            where_words(&pending),
-            crate::text::clean(&kb),
-            group.len()
-        ));
-    }
-    warnings
 }

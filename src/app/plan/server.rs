@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::{App, Dialog, Effect};
 use crate::backend::ActionRequest;
-use crate::model::{ActionPlan, ApprovalPlan, PlanWindow};
+use crate::model::{ActionPlan, ApprovalPlan, PlanWindow, TargetKind};
 
 /// Where a dialog's plan stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +106,36 @@ impl ServerPlan {
         out
     }
 
+    /// What the plans would do, in words: the one plan's summary, or, one request
+    /// per target, how many targets each summary is for ("5 hosts: uninstalling
+    /// KB5032201"; "1 host: restore required: ...").
+    pub fn does(&self) -> Option<String> {
+        let plans = self.plans();
+        if let [one] = plans {
+            return Some(one.summary.clone());
+        }
+        let mut groups: Vec<(&str, u32, TargetKind)> = Vec::new();
+        for plan in plans {
+            match groups.iter_mut().find(|(s, _, _)| *s == plan.summary) {
+                Some((_, n, _)) => *n += 1,
+                None => groups.push((&plan.summary, 1, plan.target.kind)),
+            }
+        }
+        let words: Vec<String> = groups
+            .into_iter()
+            .map(|(summary, n, kind)| {
+                let kind = match kind {
+                    TargetKind::Host => "host",
+                    TargetKind::Ring => "ring",
+                    TargetKind::Deployment => "deployment",
+                    TargetKind::Fleet => "fleet",
+                };
+                format!("{}: {summary}", count(n, kind))
+            })
+            .collect();
+        (!words.is_empty()).then(|| words.join("; "))
+    }
+
     /// Skipped hosts of all plans: "3 offline: left as is".
     pub fn skipped(&self) -> Vec<String> {
         let mut by_reason: Vec<(String, u32)> = Vec::new();
@@ -119,6 +149,15 @@ impl ServerPlan {
             .into_iter()
             .map(|(reason, n)| format!("{n} {reason}"))
             .collect()
+    }
+}
+
+/// "1 host", "5 hosts": a count and its noun, singular or plural as it agrees.
+pub fn count(n: u32, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
     }
 }
 

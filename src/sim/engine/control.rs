@@ -171,6 +171,7 @@ impl Engine {
             )));
         }
         let code = self.hosts[h].failure.take().map(|f| f.code);
+        self.host_runs[h].last_failure = None;
         let note = match code {
             Some(code) => format!("retry by {actor} after {code}"),
             None => format!("retry by {actor}"),

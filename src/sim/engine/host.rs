@@ -287,12 +287,14 @@ impl Engine {
 
     pub(super) fn fail(&mut self, h: usize, p: usize, code: &str, message: &str) {
         let kb = self.patches[p].kb.clone();
-        self.hosts[h].failure = Some(Failure {
+        let failure = Failure {
             code: code.to_string(),
             message: message.to_string(),
             patch_id: Some(self.patches[p].id.clone()),
             at: self.now,
-        });
+        };
+        self.host_runs[h].last_failure = self.host_runs[h].deployment.map(|d| (d, failure.clone()));
+        self.hosts[h].failure = Some(failure);
         self.set_state(h, HostState::Failed, Some(format!("{kb}: {code}")));
         self.finished(h);
     }

@@ -36,7 +36,8 @@
 //! a verb, recording actions), `approve`, `control` (pause, resume, halt, retry,
 //! exclude), `rollback`, `emergency` (stages, taking hosts over), `emergency_request`
 //! (the two-person request, confirmation and expiry), `plan` (what an action would do,
-//! by doing it on a scratch copy), `query` (lookups and host pages).
+//! by doing it on a scratch copy), `lookalike` (what a resume would meet again),
+//! `query` (lookups and host pages).
 
 mod act;
 mod approve;
@@ -47,6 +48,7 @@ mod gates;
 mod groups;
 mod host;
 mod ledger;
+mod lookalike;
 mod plan;
 mod query;
 mod rollback;
@@ -60,7 +62,7 @@ use chrono::{DateTime, Utc};
 use rand_chacha::ChaCha8Rng;
 
 use crate::model::{
-    Action, Change, Deployment, DeploymentState, Host, HostCounts, HostState, Patch, Ring,
+    Action, Change, Deployment, DeploymentState, Failure, Host, HostCounts, HostState, Patch, Ring,
     RingState, Summary, Transition,
 };
 
@@ -121,6 +123,10 @@ pub struct HostRun {
     pub adopt: Option<usize>,
     /// Rollback action uninstalling this host.
     pub uninstall: Option<usize>,
+    /// The deployment this host last failed in, and how: kept when a rollback or an
+    /// exclusion clears `Host::failure` (the look-alike warnings read it), forgotten
+    /// when the host is retried.
+    pub last_failure: Option<(usize, Failure)>,
 }
 
 #[derive(Debug, Clone, Default)]

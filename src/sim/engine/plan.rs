@@ -151,6 +151,9 @@ impl Engine {
             .map(|run| run.restore_kbs.clone())
             .unwrap_or_default();
         self.read_changes(&after, request, &restore, &mut plan);
+        if let Some((d, r)) = self.resumed(request) {
+            plan.notes.extend(self.look_alike_warnings(d, r));
+        }
         Ok(plan)
     }
 

@@ -1,7 +1,7 @@
 //! Rollback: uninstalling a deployment's patches from hosts, restore-required hosts,
 //! and finishing the rollback action.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{ActionState, DeploymentState, HostState, RingState, Transition, Verb};
@@ -41,6 +41,8 @@ impl Engine {
         let mut uninstall = Vec::new();
         let mut restore: BTreeMap<String, u32> = BTreeMap::new();
         let mut restore_hosts = Vec::new();
+        // The patches uninstalled: of each host's deployment, those it has.
+        let mut uninstalled: BTreeSet<String> = BTreeSet::new();
         for h in hosts {
             let state = self.hosts[h].state;
             let finished = matches!(
@@ -94,6 +96,14 @@ impl Engine {
                 .collect();
             if blocking.is_empty() {
                 uninstall.push(h);
+                // What it has of them: installed, or staged for its reboot.
+                uninstalled.extend(
+                    self.deployments[d]
+                        .patch_ids
+                        .iter()
+                        .filter(|id| !committed || self.hosts[h].installed.contains(id))
+                        .cloned(),
+                );
             } else {
                 for kb in blocking {
                     *restore.entry(kb).or_default() += 1;
@@ -114,7 +124,24 @@ impl Engine {
         self.action_runs[a].restore_kbs = restore.keys().cloned().collect();
         let mut detail = Vec::new();
         if !uninstall.is_empty() {
-            detail.push(format!("uninstalling from {} hosts", uninstall.len()));
+            let kbs: Vec<&str> = self
+                .patches
+                .iter()
+                .filter(|p| uninstalled.contains(&p.id))
+                .map(|p| p.kb.as_str())
+                .collect();
+            let what = if kbs.is_empty() {
+                // A failed first install: nothing of it stayed.
+                "rolling back the failed install".to_string()
+            } else {
+                format!("uninstalling {}", kbs.join(", "))
+            };
+            // One host is the target itself; a ring or a deployment says how many.
+            detail.push(match (scope, uninstall.len()) {
+                (Scope::Host(_), _) => what,
+                (_, 1) => format!("{what} from 1 host"),
+                (_, n) => format!("{what} from {n} hosts"),
+            });
         }
         if restore_count > 0 {
             let kbs: Vec<String> = restore.keys().cloned().collect();

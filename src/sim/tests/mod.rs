@@ -9,6 +9,7 @@ mod explore;
 mod gates;
 mod generation;
 mod lifecycle;
+mod lookalike;
 mod plan;
 mod queries;
 mod two_person;

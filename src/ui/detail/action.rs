@@ -2,7 +2,7 @@
 
 use ratatui::text::Line;
 
-use super::{DetailContext, field, field_loud, missing, name_lines};
+use super::{DetailContext, field, field_loud, missing, name_lines, whole_name};
 use crate::text::{self, clean};
 use crate::ui::words::{action_progress, action_state_word};
 
@@ -13,11 +13,8 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     };
     let now = app.fleet_now();
     let (state, loudness) = action_state_word(action.state);
-    let mut lines = name_lines(
-        theme,
-        width,
-        &format!("{} {}", action.verb.as_str(), clean(&action.target_name)),
-    );
+    let name = &format!("{} {}", action.verb.as_str(), clean(&action.target_name));
+    let mut lines = name_lines(theme, width, name);
     lines.extend([
         field_loud(theme, "state", state, loudness),
         field(
@@ -59,5 +56,6 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         lines.push(field(theme, "finished", text::time(finished, now)));
     }
     lines.push(field(theme, "id", clean(&action.id).into_owned()));
+    lines.extend(whole_name(theme, width, name));
     lines
 }

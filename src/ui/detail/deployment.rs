@@ -2,7 +2,9 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{DetailContext, counts_lines, field, field_loud, heading, missing, name_lines};
+use super::{
+    DetailContext, counts_lines, field, field_loud, heading, missing, name_lines, whole_name,
+};
 use crate::app::words::WindowWording;
 use crate::text::{self, clean};
 use crate::ui::words::{approval_words, deployment_state_words, ring_name, severity_word};
@@ -14,19 +16,16 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     };
     let now = app.fleet_now();
     let (state, loudness) = deployment_state_words(app, deployment, WindowWording::Sentence);
-    let mut lines = name_lines(
-        theme,
-        width,
-        &format!(
-            "{}{}",
-            if deployment.emergency {
-                "EMERGENCY  "
-            } else {
-                ""
-            },
-            clean(&deployment.name)
-        ),
+    let name = &format!(
+        "{}{}",
+        if deployment.emergency {
+            "EMERGENCY  "
+        } else {
+            ""
+        },
+        clean(&deployment.name)
     );
+    let mut lines = name_lines(theme, width, name);
     lines.push(field_loud(theme, "state", state, loudness));
     if let Some(reason) = &deployment.state_reason {
         lines.push(field_loud(
@@ -139,5 +138,6 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
             ))),
         }
     }
+    lines.extend(whole_name(theme, width, name));
     lines
 }

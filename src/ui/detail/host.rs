@@ -2,7 +2,7 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{DetailContext, field, field_loud, heading, missing, name_lines};
+use super::{DetailContext, field, field_loud, heading, missing, name_lines, whole_name};
 use crate::model::HostState;
 use crate::text::{self, clean};
 use crate::ui::words::{Loudness, last_seen, ring_name};
@@ -27,11 +27,8 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         HostState::Offline | HostState::Excluded => Loudness::Muted,
         _ => Loudness::Plain,
     };
-    let mut lines = name_lines(
-        theme,
-        width,
-        &format!("{}  ({})", clean(&live.name), clean(&live.id)),
-    );
+    let name = &format!("{}  ({})", clean(&live.name), clean(&live.id));
+    let mut lines = name_lines(theme, width, name);
     lines.push(field_loud(theme, "state", live.state.words(), loudness));
     if let Some(failure) = &live.failure {
         lines.push(field_loud(
@@ -160,5 +157,6 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
             }
         }
     }
+    lines.extend(whole_name(theme, width, name));
     lines
 }

@@ -91,12 +91,39 @@ pub(super) fn heading(theme: &Theme, text: &str) -> Line<'static> {
 }
 
 /// The heading that names what the screen shows: names are API text and may be any
-/// length, so a name longer than [`NAME_LINES`] lines is cut there and ends with `…`.
+/// length, so a name longer than [`NAME_LINES`] lines is cut there, ends with `…` and
+/// says where the rest is ([`whole_name`], at the end of the screen).
 pub(super) fn name_lines(theme: &Theme, width: usize, name: &str) -> Vec<Line<'static>> {
-    capped_lines(name, width, NAME_LINES)
+    let mut lines: Vec<Line<'static>> = capped_lines(name, width, NAME_LINES)
         .into_iter()
         .map(|line| heading(theme, &line))
-        .collect()
+        .collect();
+    if name_is_cut(width, name) {
+        lines.push(Line::from(Span::styled(
+            "(name cut: the whole name is at the end, G)",
+            theme.muted,
+        )));
+    }
+    lines
+}
+
+/// A name cut in its heading, whole, for the end of the screen (nothing if it was not cut).
+pub(super) fn whole_name(theme: &Theme, width: usize, name: &str) -> Vec<Line<'static>> {
+    if !name_is_cut(width, name) {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::from(""), heading(theme, "The whole name")];
+    lines.extend(
+        // Every line of it: a word longer than a line is broken, not cut.
+        capped_lines(name, width, usize::MAX)
+            .into_iter()
+            .map(|part| Line::from(Span::styled(part, theme.text))),
+    );
+    lines
+}
+
+fn name_is_cut(width: usize, name: &str) -> bool {
+    capped_lines(name, width, NAME_LINES + 1).len() > NAME_LINES
 }
 
 /// At most this many lines of a name in a detail heading.

@@ -2,7 +2,9 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{DetailContext, counts_lines, field, field_loud, heading, missing, name_lines};
+use super::{
+    DetailContext, counts_lines, field, field_loud, heading, missing, name_lines, whole_name,
+};
 use crate::app::words::WindowWording;
 use crate::model::GateMode;
 use crate::text::{self, clean, fit};
@@ -16,11 +18,8 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     let (state, loudness) = ring_state_words(app, ring, WindowWording::Sentence);
     let (gate, gate_loudness) = gate_words(app, ring);
     let (window, window_loudness) = window_words(app, ring);
-    let mut lines = name_lines(
-        theme,
-        width,
-        &format!("{}  ({})", clean(&ring.name), clean(&ring.id)),
-    );
+    let name = &format!("{}  ({})", clean(&ring.name), clean(&ring.id));
+    let mut lines = name_lines(theme, width, name);
     lines.push(field_loud(theme, "state", state, loudness));
     if let Some(reason) = &ring.state_reason {
         lines.push(field_loud(
@@ -122,5 +121,6 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         ),
         theme.muted,
     )));
+    lines.extend(whole_name(theme, width, name));
     lines
 }

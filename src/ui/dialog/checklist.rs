@@ -150,7 +150,7 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
         let mut failed = false;
         let parts: Vec<String> = rest
             .iter()
-            .map(|(_, name, counts)| {
+            .map(|(_, _, counts)| {
                 let (ok, total, bad, begun) = progress(counts);
                 done &= total > 0 && ok == total;
                 started |= begun;
@@ -160,14 +160,18 @@ pub fn checklist_lines(app: &App, theme: &Theme, emergency: &Emergency) -> Vec<L
                 } else {
                     String::new()
                 };
-                format!("{name} {ok}/{total}{bad}")
+                format!("{ok}/{total}{bad}")
             })
             .collect();
+        // The counts first, then the stages' names in the same order: a line cut to
+        // fit loses names (the Rings pane has them), never a count.
+        let names: Vec<&str> = rest.iter().map(|(_, name, _)| name.as_str()).collect();
         items.push((
             format!(
-                "{} critical first, then the rest: {}",
+                "{} critical first, then the rest: {} ({})",
                 tick(done, started),
-                parts.join("; ")
+                parts.join(", "),
+                names.join(", ")
             ),
             failed,
         ));

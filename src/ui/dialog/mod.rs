@@ -32,12 +32,15 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
     cell
 }
 
-/// A dialog's box: how wide, its title and border, and its lines (before wrapping).
+/// A dialog's box: how wide, its title and border, and its lines (before wrapping):
+/// the body, and the form under it (`pinned`: the fields and the keys), which stays in
+/// view while a body taller than the terminal scrolls.
 struct Popup<'a> {
     width: u16,
     title: String,
     border: Style,
     lines: Vec<Line<'a>>,
+    pinned: Vec<Line<'a>>,
 }
 
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Rect) {
@@ -49,8 +52,10 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, dialog: &Dialog, area: Re
 /// `app::viewport::scroll_max` scrolls it by (PgUp/PgDn).
 pub fn rows(app: &App, dialog: &Dialog, area: Rect) -> u16 {
     let content = content(app, &Theme::default(), dialog, area);
-    let lines = crate::ui::scroll::hang(owned(content.lines), content.width.saturating_sub(2));
-    u16::try_from(lines.len()).unwrap_or(u16::MAX)
+    let width = content.width.saturating_sub(2);
+    let lines = crate::ui::scroll::hang(owned(content.lines), width).len()
+        + crate::ui::scroll::hang(owned(content.pinned), width).len();
+    u16::try_from(lines).unwrap_or(u16::MAX)
 }
 
 fn owned(lines: Vec<Line<'_>>) -> Vec<Line<'static>> {
@@ -91,6 +96,7 @@ fn content<'a>(app: &App, theme: &Theme, dialog: &'a Dialog, area: Rect) -> Popu
                 title: " Leave EMERGENCY mode ".into(),
                 border: theme.emergency,
                 lines,
+                pinned: Vec::new(),
             }
         }
         Dialog::Quit { unanswered } => {
@@ -108,24 +114,37 @@ fn content<'a>(app: &App, theme: &Theme, dialog: &'a Dialog, area: Rect) -> Popu
                 title: " Quit? ".into(),
                 border: theme.warn,
                 lines,
+                pinned: Vec::new(),
             }
         }
     }
 }
 
 /// Draw a dialog's lines in a bordered box centred in `area`, as tall as the lines
-/// need once wrapped to the box's width; taller than `area`, scrolled `scroll` rows
-/// (clamped) with where the view is and the keys at the bottom.
+/// need once wrapped to the box's width. Taller than `area`, the body is scrolled
+/// `scroll` rows (clamped) above the pinned form, and the border says which lines of the
+/// body are in view and that more is below. The arithmetic is
+/// `app::viewport::scroll_limit` of all the rows, as [`rows`] counts them.
 fn popup(frame: &mut Frame, area: Rect, content: Popup, scroll: u16, theme: &Theme) {
     let Popup {
         width,
         title,
         border,
         lines,
+        pinned,
     } = content;
-    let lines = crate::ui::scroll::hang(owned(lines), width.saturating_sub(2));
-    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let hang = |lines| crate::ui::scroll::hang(owned(lines), width.saturating_sub(2));
+    let mut body = hang(lines);
+    let mut pinned = hang(pinned);
+    let count = |lines: &[Line]| u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let total = count(&body).saturating_add(count(&pinned));
     let height = total.saturating_add(2).min(area.height);
+    let inner = height.saturating_sub(2);
+    // A form that leaves the body no row is not pinned: all of it scrolls.
+    if count(&pinned) >= inner {
+        body.append(&mut pinned);
+    }
+    let body_rows = inner.saturating_sub(count(&pinned));
     let rect = centred(area, width, height);
     let max = crate::app::viewport::scroll_limit(total, area);
     let offset = scroll.min(max);
@@ -134,14 +153,23 @@ fn popup(frame: &mut Frame, area: Rect, content: Popup, scroll: u16, theme: &The
         .title(Span::styled(title, border.add_modifier(Modifier::BOLD)))
         .border_style(border);
     if max > 0 {
-        let last = (offset + height.saturating_sub(2)).min(total);
-        let more = if last < total { ", more below" } else { "" };
+        let all = count(&body);
+        let last = (offset + body_rows).min(all);
+        let more = if last < all { ", more below" } else { "" };
         block = block.title_bottom(Line::styled(
-            format!(" lines {}-{last} of {total}{more}: PgUp PgDn ", offset + 1),
+            format!(" lines {}-{last} of {all}{more}: PgUp PgDn ", offset + 1),
             theme.muted,
         ));
     }
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((offset, 0)), rect);
+    let room = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [top, bottom] = Layout::vertical([
+        Constraint::Length(body_rows),
+        Constraint::Length(count(&pinned)),
+    ])
+    .areas(room);
+    frame.render_widget(Paragraph::new(body).scroll((offset, 0)), top);
+    frame.render_widget(Paragraph::new(pinned), bottom);
 }
 
 fn input_line<'a>(theme: &Theme, label: &str, input: &Input, focused: bool) -> Line<'a> {
@@ -180,7 +208,6 @@ fn draw_confirm<'a>(app: &App, theme: &Theme, confirm: &ConfirmDialog, area: Rec
     // Confirming a request shows the request first; on a short terminal the plan then
     // keeps to its stages, hosts and first notes.
     let tall = area.height >= 30;
-    let brief = !tall;
     let mut lines = Vec::new();
     if let Some(request) = &confirm.request {
         lines.extend(request_lines(
@@ -192,7 +219,7 @@ fn draw_confirm<'a>(app: &App, theme: &Theme, confirm: &ConfirmDialog, area: Rec
         ));
     }
     // Short, and the request takes its rows: the plan keeps to its stages and hosts.
-    let tight = brief && confirm.request.is_some();
+    let tight = !tall && confirm.request.is_some();
     lines.extend(plan::approval_lines(
         theme,
         &confirm.server,
@@ -208,12 +235,11 @@ fn draw_confirm<'a>(app: &App, theme: &Theme, confirm: &ConfirmDialog, area: Rec
         text_width,
         if tight {
             plan::Room::Tight
-        } else if brief {
-            plan::Room::Brief
         } else {
             plan::Room::Full
         },
     ));
+    let body = std::mem::take(&mut lines);
     lines.push(Line::from(""));
     let required = if plan.needs_reason() {
         " (required)"
@@ -294,7 +320,8 @@ fn draw_confirm<'a>(app: &App, theme: &Theme, confirm: &ConfirmDialog, area: Rec
         width,
         title,
         border,
-        lines,
+        lines: body,
+        pinned: lines,
     }
 }
 
@@ -395,28 +422,30 @@ fn draw_wizard<'a>(app: &App, theme: &Theme, wizard: &EmergencyWizard, area: Rec
                 .max()
                 .unwrap_or(9);
             for (index, patch) in candidates.iter().enumerate().skip(offset).take(visible) {
-                let exploited = if patch.exploited_cves.is_empty() {
+                // The patch that fixes an exploited CVE says so before its title, so
+                // the badge is never the part cut to fit.
+                let badge = if patch.exploited_cves.is_empty() {
                     String::new()
                 } else {
-                    format!(" EXPLOITED {}", clean(&patch.exploited_cves.join(" ")))
+                    format!("EXPLOITED {} ", clean(&patch.exploited_cves.join(" ")))
                 };
-                let style = if index == wizard.selected {
-                    theme.selected
+                let (style, loud) = if index == wizard.selected {
+                    (theme.selected, theme.selected.add_modifier(Modifier::BOLD))
                 } else {
-                    theme.text
+                    (theme.text, theme.fail.add_modifier(Modifier::BOLD))
                 };
-                lines.push(Line::from(Span::styled(
-                    fit(
-                        &format!(
-                            "{:<kb_width$} {:<9} {}{exploited}",
-                            clean(&patch.kb),
-                            format!("{:?}", patch.severity),
-                            patch.title
-                        ),
-                        usize::from(width.saturating_sub(4)),
-                    ),
-                    style,
-                )));
+                let head = format!(
+                    "{:<kb_width$} {:<9} ",
+                    clean(&patch.kb),
+                    format!("{:?}", patch.severity)
+                );
+                let room = usize::from(width.saturating_sub(4))
+                    .saturating_sub(text::width(&head) + text::width(&badge));
+                lines.push(Line::from(vec![
+                    Span::styled(head, style),
+                    Span::styled(badge, loud),
+                    Span::styled(fit(&patch.title, room), style),
+                ]));
             }
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(
@@ -483,6 +512,7 @@ fn draw_wizard<'a>(app: &App, theme: &Theme, wizard: &EmergencyWizard, area: Rec
         title: " EMERGENCY deployment ".into(),
         border: theme.emergency,
         lines,
+        pinned: Vec::new(),
     }
 }
 

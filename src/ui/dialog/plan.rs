@@ -7,18 +7,18 @@ use ratatui::text::{Line, Span};
 
 use super::fact;
 use crate::app::App;
-use crate::app::plan::{ServerPlan, window_words};
+use crate::app::plan::{ServerPlan, count, window_words};
 use crate::model::{ApprovalStep, Verb};
-use crate::text::{self, clean, fit};
+use crate::text::{self, clean};
 use crate::theme::Theme;
 
-/// How many rows a dialog can give the plan.
+/// How many rows a dialog can give the plan. Nothing is dropped for want of rows: a
+/// dialog taller than the terminal scrolls its body under its pinned form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Room {
     Full,
-    /// A short terminal: the stages, hosts, restores and first notes.
-    Brief,
-    /// A short terminal and a request above: stages and hosts, one note.
+    /// A request above (confirming an emergency on a short terminal): the stages are
+    /// counted on the hosts line, not listed.
     Tight,
 }
 
@@ -65,7 +65,6 @@ pub(super) fn plan_lines<'a>(
     text_width: usize,
     room: Room,
 ) -> Vec<Line<'a>> {
-    let brief = room != Room::Full;
     let tight = room == Room::Tight;
     let mut lines = vec![Line::from(Span::styled(
         "The server's plan (nothing is sent before you confirm)",
@@ -93,28 +92,13 @@ pub(super) fn plan_lines<'a>(
         let first_approval = server
             .approval()
             .is_some_and(|a| a.step == ApprovalStep::First);
-        if let Some(first) = plans.first().filter(|_| !first_approval && !tight) {
-            let more = if plans.len() > 1 {
-                format!(" (and {} more like it)", plans.len() - 1)
-            } else {
-                String::new()
-            };
-            wrapped(
-                &mut lines,
-                "does",
-                &format!("{}{more}", first.summary),
-                theme.text,
-            );
+        if let Some(does) = server.does().filter(|_| !first_approval && !tight) {
+            wrapped(&mut lines, "does", &does, theme.text);
         }
         let stages = server.stages();
-        let shown = match room {
-            Room::Full => 4,
-            Room::Brief => 2,
-            Room::Tight => 0,
-        };
-        for stage in stages.iter().take(shown) {
+        for stage in stages.iter().filter(|_| !tight) {
             let servers = if stage.servers > 0 {
-                format!(", {} servers", stage.servers)
+                format!(", {}", count(stage.servers, "server"))
             } else {
                 String::new()
             };
@@ -123,101 +107,81 @@ pub(super) fn plan_lines<'a>(
             } else {
                 window_words(&stage.window, now)
             };
-            lines.push(fact(
-                theme,
+            wrapped(
+                &mut lines,
                 "ring",
-                fit(
-                    &clean(&format!(
-                        "{}: {} hosts{servers}; {window}",
-                        stage.ring_name.trim_start_matches("Emergency: "),
-                        stage.hosts
-                    )),
-                    text_width,
+                &format!(
+                    "{}: {}{servers}; {window}",
+                    stage.ring_name.trim_start_matches("Emergency: "),
+                    count(stage.hosts, "host")
                 ),
                 theme.text,
-            ));
-        }
-        if stages.len() > shown && !tight {
-            lines.push(fact(
-                theme,
-                "",
-                format!("and {} more rings", stages.len() - shown),
-                theme.muted,
-            ));
+            );
         }
         if !plans.is_empty() {
             let (hosts, servers, reboots, restore) = server.totals();
             let rings = if tight {
-                format!(" in {} rings", stages.len())
+                format!(" in {}", count(stages.len() as u32, "ring"))
             } else {
                 String::new()
             };
             lines.push(fact(
                 theme,
                 "hosts",
-                format!("{hosts} hosts{rings} ({servers} servers), {reboots} will reboot"),
+                format!(
+                    "{}{rings} ({}), {reboots} will reboot",
+                    count(hosts, "host"),
+                    count(servers, "server")
+                ),
                 theme.text,
             ));
-            let services = server.each(|p| &p.services);
-            if !services.is_empty() && !brief {
-                lines.push(fact(
-                    theme,
-                    "services",
-                    fit(&clean(&services.join("; ")), text_width),
-                    theme.text,
-                ));
-            }
             if restore > 0 {
                 let kbs = server.each(|p| &p.not_uninstallable);
                 wrapped(
                     &mut lines,
                     "RESTORE",
                     &format!(
-                        "{restore} hosts need a restore: {} cannot be uninstalled",
+                        "{} a restore: {} cannot be uninstalled",
+                        if restore == 1 {
+                            "1 host needs".to_string()
+                        } else {
+                            format!("{restore} hosts need")
+                        },
                         kbs.join(", ")
                     ),
                     theme.fail,
                 );
             }
         }
-        let skipped_rows = match room {
-            Room::Full => 3,
-            Room::Brief => 1,
-            Room::Tight => 0,
-        };
-        for skipped in server.skipped().iter().take(skipped_rows) {
-            lines.push(fact(
-                theme,
-                "skipped",
-                fit(skipped, text_width),
-                theme.muted,
-            ));
-        }
         for refused in server.refused() {
             wrapped(&mut lines, "refused", refused, theme.fail);
         }
     }
-    let notes: Vec<&str> = server
-        .each(|p| &p.notes)
-        .into_iter()
-        .chain(console_notes.iter().map(String::as_str))
+    // The console's facts (the halt's cause, the gate) first, then the server's notes
+    // (the look-alike warnings).
+    let notes: Vec<&str> = console_notes
+        .iter()
+        .map(String::as_str)
+        .chain(server.each(|p| &p.notes))
         .collect();
-    let note_rows = match room {
-        Room::Full => 6,
-        Room::Brief => 2,
-        Room::Tight => 1,
-    };
-    for note in notes.iter().take(note_rows) {
-        let style = if note.starts_with("RESTORE") || note.contains("STILL THERE") {
+    for note in notes {
+        let style = if note.starts_with("RESTORE")
+            || note.contains("STILL THERE")
+            || note.starts_with("WARNING")
+        {
             theme.fail
         } else {
             theme.warn
         };
-        if tight {
-            lines.push(fact(theme, "note", fit(&clean(note), text_width), style));
-        } else {
-            wrapped(&mut lines, "note", note, style);
-        }
+        wrapped(&mut lines, "note", note, style);
+    }
+    // Then the long lists: the services touched and the hosts left alone.
+    let services = server.each(|p| &p.services);
+    if !services.is_empty() {
+        wrapped(&mut lines, "services", &services.join("; "), theme.text);
+    }
+    for skipped in server.skipped() {
+        wrapped(&mut lines, "skipped", &skipped, theme.muted);
     }
     lines
 }

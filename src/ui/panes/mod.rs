@@ -139,7 +139,7 @@ pub fn view(pane: Pane) -> PaneView {
 pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, tabbed: bool) {
     let theme = &look.theme;
     let focused = app.focus == pane;
-    let block = pane_block(app, theme, pane, focused, tabbed);
+    let block = pane_block(app, theme, pane, focused, tabbed, area.width);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if !app.synced {
@@ -201,7 +201,16 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     frame.render_widget(table, inner);
 }
 
-fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: bool) -> Block<'a> {
+/// The pane's border: its title (or the tabs), filter and staleness, and its alert at
+/// the bottom, cut to the `width` of the pane with a mark.
+fn pane_block<'a>(
+    app: &App,
+    theme: &Theme,
+    pane: Pane,
+    focused: bool,
+    tabbed: bool,
+    width: u16,
+) -> Block<'a> {
     let title_style = |p: Pane| {
         if app.focus == p {
             theme.title.add_modifier(Modifier::REVERSED)
@@ -263,7 +272,8 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, focused: bool, tabbed: b
         .border_style(if focused { theme.accent } else { theme.muted });
     if let Some((alert, loudness)) = view(pane).alert.and_then(|alert| alert(app)) {
         block = block.title_bottom(Line::from(Span::styled(
-            format!(" {} ", fit(&alert, 100)),
+            // The border's corners and the spaces around the words.
+            format!(" {} ", fit(&alert, usize::from(width.saturating_sub(6)))),
             loudness.style(theme),
         )));
     }

@@ -73,8 +73,11 @@ pub fn rings_alert(app: &App) -> Option<(String, Loudness)> {
                 text::clean(&waiting.name)
             )
         } else {
+            // `a` on the waiting ring approves its deployment (from this pane; the
+            // Deployments pane's `a` needs its row selected).
             format!(
-                "{next} waits: {} passed its gate and needs approval (2, a)",
+                "{next} waits for approval: {} passed its gate (a on {})",
+                text::clean(&waiting.name),
                 text::clean(&waiting.name)
             )
         },
