@@ -170,14 +170,21 @@ fn audit(args: AuditArgs) -> color_eyre::Result<()> {
         println!("no actions recorded in {}{matching}", path.display());
         return Ok(());
     }
-    if args.json {
-        for record in &records {
-            println!("{}", serde_json::to_string(record)?);
-        }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        records.iter().try_for_each(|record| {
+            let line = serde_json::to_string(record).map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")
+        })
     } else {
-        print!("{}", patchdeck::audit::table(&records));
+        write!(out, "{}", patchdeck::audit::table(&records))
+    };
+    match written.and_then(|()| out.flush()) {
+        // `patchdeck audit | head`: the reader has what it wanted.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 fn config_command(args: patchdeck::config_command::ConfigArgs) -> color_eyre::Result<()> {

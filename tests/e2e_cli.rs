@@ -143,3 +143,23 @@ fn audit_filters_by_time_ticket_and_context_and_names_the_url() {
     let bad = usage_error(&run(&home, &["audit", "--file", path, "--since", "soon"]));
     assert!(bad.contains("soon"), "{bad}");
 }
+
+#[test]
+fn audit_into_a_reader_that_stops_early_ends_quietly() {
+    let home = Scratch::new("cli-pipe");
+    let record = r#"{"time":"2026-11-12T14:00:00Z","fleet_time":"2026-11-12T09:00:00Z","phase":"sent","context":"prod","api":"https://patch.example.com","identity":"alice (approver)","action":"halt","target_kind":"ring","target_id":"pilot","target_name":"Pilot","reason":"a reason long enough to fill the pipe quickly","ticket":"CHG-1","idempotency_key":"k-1","outcome":"sent","action_id":null}"#;
+    // Far more than a pipe holds (64 KiB), so that writes go on after `head` is gone.
+    let log = vec![record; 2000].join("\n");
+    let path = home.write_private("audit.jsonl", &log);
+    let script = format!(
+        "set -o pipefail; {:?} audit --json --file {:?} | head -c 10 >/dev/null",
+        env!("CARGO_BIN_EXE_patchdeck"),
+        path.display().to_string()
+    );
+    let mut command = std::process::Command::new("bash");
+    command.args(["-c", &script]);
+    let output = run_to_end(home.isolate(&mut command), "audit --json | head");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{output:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
