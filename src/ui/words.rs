@@ -216,9 +216,37 @@ pub fn deployment_state_words(
         }
         (None, _) => {
             let (word, loudness) = deployment_state_word(deployment.state);
-            (word.into(), loudness)
+            match requested_words(deployment, wording) {
+                Some(requested) => requested,
+                None => (word.into(), loudness),
+            }
         }
     }
+}
+
+/// A state asked for and not reached yet (a vendor fleet: the cancel is sent, its
+/// invocations still run), said beside the state the fleet is in: "halting" in a
+/// column, "running; halt requested, not reached yet" in a sentence.
+fn requested_words(deployment: &Deployment, wording: WindowWording) -> Option<(String, Loudness)> {
+    let requested = deployment
+        .requested_state
+        .filter(|r| *r != deployment.state)?;
+    let (now, _) = deployment_state_word(deployment.state);
+    let (going, verb) = match requested {
+        DeploymentState::Halted => ("halting", "halt"),
+        DeploymentState::Paused => ("pausing", "pause"),
+        DeploymentState::RollingBack | DeploymentState::RolledBack => ("rolling back", "rollback"),
+        DeploymentState::Declined => ("declining", "decline"),
+        DeploymentState::Running => ("resuming", "resume"),
+        DeploymentState::Completed | DeploymentState::AwaitingApproval => return None,
+    };
+    Some(match wording {
+        WindowWording::Column => (going.into(), Loudness::Warn),
+        WindowWording::Sentence => (
+            format!("{now}; {verb} requested, not reached yet (the fleet is still acting)"),
+            Loudness::Warn,
+        ),
+    })
 }
 
 pub fn deployment_state_word(state: DeploymentState) -> (&'static str, Loudness) {
