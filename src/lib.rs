@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod backend;
 pub mod bench;
+pub mod compliance;
 pub mod config;
 pub mod config_command;
 pub mod console;
