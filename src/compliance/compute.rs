@@ -123,11 +123,11 @@ fn superseders(patches: &[Patch]) -> HashMap<&str, HashSet<&str>> {
 
 /// Compliance of `hosts` at `now` under `policy`, and the measured hosts past the line
 /// (earliest due first, then by host id). `sequence` is left 0 for the caller to set.
-pub fn compute(
+pub fn compute<'h>(
     policy: &CompliancePolicy,
     now: DateTime<Utc>,
     patches: &[Patch],
-    hosts: &[HostFacts],
+    hosts: impl IntoIterator<Item = &'h HostFacts>,
 ) -> (Compliance, Vec<PastLine>) {
     let products: HashMap<&str, &str> = patches
         .iter()

@@ -56,6 +56,17 @@ impl CompliancePolicy {
         Ok(policy)
     }
 
+    /// The policy in `path` (TOML), or the default without one.
+    pub fn load(path: Option<&std::path::Path>) -> Result<CompliancePolicy, String> {
+        let Some(path) = path else {
+            return Ok(CompliancePolicy::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the compliance policy {}: {e}", path.display()))?;
+        CompliancePolicy::from_toml(&text)
+            .map_err(|e| format!("compliance policy {}: {e}", path.display()))
+    }
+
     /// A policy that says something: at least one severity, 1 to 3650 days.
     pub fn validate(&self) -> Result<(), String> {
         if self.severities.is_empty() {
