@@ -98,6 +98,14 @@ async fn the_summary_is_the_computation_on_the_fleet_at_its_sequence() {
     assert_eq!(body, expected);
     assert_eq!(body["policy"]["within_days"], 30);
     assert!(body["by_ring"].as_array().unwrap().len() >= 5);
+    // The simulator's past months: some hosts missed one, two or three months.
+    let count = |field: &str| body[field].as_u64().unwrap();
+    assert!(count("past_line") >= 3, "{body}");
+    assert!(count("past_60_days") >= 2, "{body}");
+    assert!(count("past_12_weeks") >= 1, "{body}");
+    assert!(count("excluded") >= 1 && count("excluded_past_line") == count("excluded"));
+    assert!(body["percent_compliant"].as_f64().unwrap() < 100.0);
+    assert!(body["median_release_to_verified_secs"].is_u64());
 
     // Unchanged fleet: 304 for the same ETag; a step of the fleet: a new answer.
     let again = fleet
