@@ -19,19 +19,35 @@ pub struct HostFacts {
 }
 
 /// When `host` (with its history) was verified with each patch it has installed: the
-/// first transition to `succeeded` at or after the patch's release. Patches the list
-/// does not know, or with no such transition, have no time.
+/// first transition to `succeeded` at or after the patch's release whose note names
+/// the patch's KB; failing that, the first at or after the release and before any
+/// patch superseding it was released (a later success is that patch's). Patches the
+/// list does not know, or with no such transition, have no time.
 pub fn verified(host: &Host, patches: &[Patch]) -> Vec<Verified> {
     host.installed
         .iter()
         .filter_map(|id| {
             let patch = patches.iter().find(|p| &p.id == id)?;
-            let at = host
-                .history
-                .iter()
-                .filter(|t| t.state == HostState::Succeeded && t.at >= patch.released_at)
+            let successes = || {
+                host.history
+                    .iter()
+                    .filter(|t| t.state == HostState::Succeeded && t.at >= patch.released_at)
+            };
+            let named = successes()
+                .filter(|t| t.note.as_deref().is_some_and(|n| n.contains(&patch.kb)))
                 .map(|t| t.at)
-                .min()?;
+                .min();
+            let until = patches
+                .iter()
+                .filter(|p| p.supersedes.contains(&patch.id))
+                .map(|p| p.released_at)
+                .min();
+            let at = named.or_else(|| {
+                successes()
+                    .filter(|t| until.is_none_or(|until| t.at < until))
+                    .map(|t| t.at)
+                    .min()
+            })?;
             Some(Verified {
                 patch_id: id.clone(),
                 at,

@@ -18,7 +18,8 @@
 //!   nothing. Percent compliant is of the measured hosts.
 //! - A patch's release-to-verified time on a host is from its release to the first
 //!   time the host was verified (state `succeeded`) at or after the release, while it
-//!   has the patch installed.
+//!   has the patch installed: a success whose note names the patch's KB, else the
+//!   first before any patch superseding it was released.
 
 mod compute;
 mod policy;

@@ -270,6 +270,40 @@ fn release_to_verified_is_the_first_success_after_release() {
 }
 
 #[test]
+fn a_success_after_a_superseding_release_is_not_the_older_patchs() {
+    // old is superseded by mid (released 30 days ago): a success 8 days ago verified
+    // mid, not old; a note naming OLD wins.
+    let list = patches();
+    let at = |days_ago: i64| now() - Duration::days(days_ago);
+    let mut h = host("h-1", "test", "NYC", &["old", "mid"]);
+    h.history = vec![Transition {
+        at: at(8),
+        state: HostState::Succeeded,
+        note: None,
+    }];
+    let v = verified(&h, &list);
+    assert_eq!(
+        v.iter().map(|v| v.patch_id.as_str()).collect::<Vec<_>>(),
+        ["mid"]
+    );
+    h.history.insert(
+        0,
+        Transition {
+            at: at(40),
+            state: HostState::Succeeded,
+            note: Some("verified installed OLD".into()),
+        },
+    );
+    assert_eq!(
+        verified(&h, &list)[0],
+        Verified {
+            patch_id: "old".into(),
+            at: at(40)
+        }
+    );
+}
+
+#[test]
 fn policy_files_parse_with_defaults_and_refuse_nonsense() {
     let p = CompliancePolicy::from_toml("within_days = 14\n").unwrap();
     assert_eq!(p.within_days, 14);
