@@ -206,3 +206,46 @@ fn a_bad_compliance_policy_stops_serve_and_report_needs_a_server() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--api"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_of_the_bad_patch_names_the_code_the_model_and_the_halt() {
+    let fleet = ServedFleet::start(Scenario::BadPatch, &PEOPLE).await;
+    // Pilot opens at the start and the failure threshold halts it within minutes.
+    fleet.sim.advance(3600);
+    let client = fleet.client("alice");
+    let deployment = client
+        .snapshot()
+        .await
+        .unwrap()
+        .deployments
+        .into_values()
+        .find(|d| d.state == patchdeck::model::DeploymentState::Halted)
+        .expect("bad-patch halts Pilot");
+    let home = Scratch::new("report");
+    let text = stdout(&report(&fleet, &home, "alice", &["--review", &deployment.id]).await);
+    assert!(text.starts_with("# Review: "), "{text}");
+    let halt_row = format!("| halt | {} | system |", deployment.name);
+    for needle in [
+        halt_row.as_str(),
+        "| 0x800f0922 |",
+        "| Contoso Book 14 G3 |",
+        "- first failure: ",
+        "- stopped (halt): ",
+        " after the first failure**: failure threshold",
+        "## Rollback and restore",
+        "## Attempts in the audit trail",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    // A viewer's review says the audit trail is not shown; --format is refused.
+    let text = stdout(&report(&fleet, &home, "vera", &["--review", &deployment.id]).await);
+    assert!(text.contains("needs an approver's token"), "{text}");
+    let refused = report(
+        &fleet,
+        &home,
+        "vera",
+        &["--review", &deployment.id, "--format", "csv"],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2));
+}
