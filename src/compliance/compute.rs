@@ -193,8 +193,8 @@ pub fn compute<'h>(
         })
         .collect();
     let mut total = Tally::default();
-    let mut rings: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut sites: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut rings: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut sites: BTreeMap<&str, Tally> = BTreeMap::new();
     let (mut past_30, mut past_60, mut past_84) = (0, 0, 0);
     let mut excluded_past_line = 0;
     let mut all_waits = Vec::new();
@@ -202,10 +202,11 @@ pub fn compute<'h>(
 
     for facts in hosts {
         let host = &facts.host;
-        let installed: HashSet<&str> = host.installed.iter().map(String::as_str).collect();
-        let runs: HashSet<&str> = installed
+        // A host has a handful of patches: slices beat sets here.
+        let installed = &host.installed;
+        let runs: Vec<&str> = installed
             .iter()
-            .filter_map(|id| products.get(id).copied())
+            .filter_map(|id| products.get(id.as_str()).copied())
             .collect();
         let exception = host.exception.as_ref();
         let excluded = match exception {
@@ -214,14 +215,17 @@ pub fn compute<'h>(
         };
         let mut missing: Vec<Missing> = Vec::new();
         let mut oldest_missing: Option<DateTime<Utc>> = None;
-        let mut severities_past: HashSet<Severity> = HashSet::new();
+        let mut severities_past: Vec<Severity> = Vec::new();
         for c in &mut counted {
             let p = c.patch;
-            let has = installed.contains(p.id.as_str());
-            if !has && !runs.contains(p.product.as_str()) {
+            let has = installed.contains(&p.id);
+            if !has && !runs.contains(&p.product.as_str()) {
                 continue;
             }
-            let by_successor = !has && c.superseded_by.iter().any(|id| installed.contains(id));
+            let by_successor = !has
+                && installed
+                    .iter()
+                    .any(|id| c.superseded_by.contains(id.as_str()));
             let satisfied = has || (policy.count_superseding && by_successor);
             if excluded {
                 if !satisfied && now > c.due_at {
@@ -253,7 +257,9 @@ pub fn compute<'h>(
             oldest_missing = Some(oldest_missing.map_or(p.released_at, |o| o.min(p.released_at)));
             if now > c.due_at {
                 c.row.past_line += 1;
-                severities_past.insert(p.severity);
+                if !severities_past.contains(&p.severity) {
+                    severities_past.push(p.severity);
+                }
                 missing.push(missing_row(c));
             }
         }
@@ -265,8 +271,8 @@ pub fn compute<'h>(
         let is_past = !missing.is_empty();
         for tally in [
             &mut total,
-            rings.entry(host.ring_id.clone()).or_default(),
-            sites.entry(host.site.clone()).or_default(),
+            rings.entry(host.ring_id.as_str()).or_default(),
+            sites.entry(host.site.as_str()).or_default(),
         ] {
             tally.hosts += 1;
             if excluded {
@@ -354,8 +360,14 @@ pub fn compute<'h>(
         past_60_days: past_60,
         past_12_weeks: past_84,
         median_release_to_verified_secs: median(&mut all_waits),
-        by_ring: rings.into_iter().map(|(k, t)| t.breakdown(k)).collect(),
-        by_site: sites.into_iter().map(|(k, t)| t.breakdown(k)).collect(),
+        by_ring: rings
+            .into_iter()
+            .map(|(k, t)| t.breakdown(k.into()))
+            .collect(),
+        by_site: sites
+            .into_iter()
+            .map(|(k, t)| t.breakdown(k.into()))
+            .collect(),
         by_severity,
         by_patch,
     };

@@ -2,11 +2,13 @@
 //! ([`crate::compliance`]), and with `past=true` the hosts past the line, paged.
 //!
 //! Computed at most once per event sequence: a request at the sequence of the last
-//! computation is answered from it. A new computation lists the hosts and reads the
-//! history (for release-to-verified times) only of hosts whose version changed since,
-//! so 100,000 hosts are read in full once, then by what changed.
+//! computation is answered from it. The first computation lists every host and reads
+//! its history (for release-to-verified times); later ones follow the event log from
+//! the last one and read again only the hosts that changed (a compacted log, a long
+//! one or changed patches mean a listing again, reusing hosts whose version did not
+//! change). So 100,000 hosts are read in full once, then by what changed.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::rejection::QueryRejection;
@@ -23,10 +25,14 @@ use super::resources::{
 use crate::api::wire::{List, ProblemType};
 use crate::backend::{Backend, HostQuery};
 use crate::compliance::{Compliance, CompliancePolicy, HostFacts, PastLine, compute, verified};
-use crate::model::{Seq, Version};
+use crate::model::{Change, Host, Patch, Seq, Version};
 
-/// Hosts asked of the backend per page while computing.
+/// Hosts asked of the backend per page while listing.
 const HOST_PAGE: usize = 1000;
+/// Events read per page while catching up.
+const EVENT_PAGE: usize = 10_000;
+/// More events than this since the last computation: list the hosts instead.
+const MAX_EVENTS: usize = 200_000;
 
 /// The last computation and what it read, under the server's policy.
 pub(crate) struct ComplianceCache {
@@ -39,8 +45,10 @@ struct Computed {
     sequence: Option<Seq>,
     summary: Option<Arc<Compliance>>,
     past: Arc<Vec<PastLine>>,
-    /// Each host as last read, with the version it was read at.
-    hosts: HashMap<String, (Version, HostFacts)>,
+    /// Each host as last read, with the version it was read at, by id.
+    hosts: BTreeMap<String, (Version, HostFacts)>,
+    /// The patches it was computed with (verified times depend on them).
+    patches: Vec<Patch>,
 }
 
 impl ComplianceCache {
@@ -61,53 +69,122 @@ impl ComplianceCache {
             return (done.clone(), computed.past.clone());
         }
         let patches = backend.patches().items;
-        let mut seen: HashMap<String, (Version, HostFacts)> =
-            HashMap::with_capacity(computed.hosts.len());
-        let mut after = None;
-        loop {
-            let page = backend.hosts(&HostQuery {
-                after: after.take(),
-                limit: HOST_PAGE,
-                ..HostQuery::default()
-            });
-            for mut host in page.items.iter().cloned() {
-                let id = host.id.clone();
-                let facts = match computed.hosts.remove(&id) {
-                    Some((version, facts)) if version == host.version => facts,
-                    _ => {
-                        let full = backend.host(&id);
-                        let times = full
-                            .as_ref()
-                            .map(|h| verified(h, &patches))
-                            .unwrap_or_default();
-                        host.history.clear();
-                        HostFacts {
-                            host,
-                            verified: times,
-                        }
-                    }
-                };
-                seen.insert(id, (facts.host.version, facts));
+        let caught_up = match computed.sequence {
+            Some(since) if computed.patches == patches => {
+                catch_up(&mut computed.hosts, backend, since, &patches)
             }
-            match (page.more, page.items.last()) {
-                (true, Some(last)) => after = Some(last.id.clone()),
-                _ => break,
-            }
+            _ => false,
+        };
+        if !caught_up {
+            computed.hosts = list_all(std::mem::take(&mut computed.hosts), backend, &patches);
         }
-        let mut ordered: Vec<&HostFacts> = seen.values().map(|(_, facts)| facts).collect();
-        ordered.sort_by(|a, b| a.host.id.cmp(&b.host.id));
-        let (mut result, past) = compute(&self.policy, summary.now, &patches, ordered);
+        let (mut result, past) = compute(
+            &self.policy,
+            summary.now,
+            &patches,
+            computed.hosts.values().map(|(_, facts)| facts),
+        );
         result.sequence = sequence;
         let result = Arc::new(result);
         let past = Arc::new(past);
-        *computed = Computed {
-            sequence: Some(sequence),
-            summary: Some(result.clone()),
-            past: past.clone(),
-            hosts: seen,
-        };
+        computed.sequence = Some(sequence);
+        computed.summary = Some(result.clone());
+        computed.past = past.clone();
+        computed.patches = patches;
         (result, past)
     }
+}
+
+/// A host as compliance needs it, its history read for the verified times.
+fn facts_of(mut host: Host, backend: &dyn Backend, patches: &[Patch]) -> (Version, HostFacts) {
+    let times = backend
+        .host(&host.id)
+        .map(|full| verified(&full, patches))
+        .unwrap_or_default();
+    host.history.clear();
+    (
+        host.version,
+        HostFacts {
+            host,
+            verified: times,
+        },
+    )
+}
+
+/// Every host, reusing what `known` read of a host whose version did not change.
+fn list_all(
+    mut known: BTreeMap<String, (Version, HostFacts)>,
+    backend: &dyn Backend,
+    patches: &[Patch],
+) -> BTreeMap<String, (Version, HostFacts)> {
+    let mut seen = BTreeMap::new();
+    let mut after = None;
+    loop {
+        let page = backend.hosts(&HostQuery {
+            after: after.take(),
+            limit: HOST_PAGE,
+            ..HostQuery::default()
+        });
+        let next = match (page.more, page.items.last()) {
+            (true, Some(last)) => Some(last.id.clone()),
+            _ => None,
+        };
+        for host in page.items {
+            let entry = match known.remove(&host.id) {
+                Some(entry) if entry.0 == host.version => entry,
+                _ => facts_of(host, backend, patches),
+            };
+            seen.insert(entry.1.host.id.clone(), entry);
+        }
+        match next {
+            Some(last) => after = Some(last),
+            None => return seen,
+        }
+    }
+}
+
+/// Bring `hosts` from sequence `since` to now by the host events in between (the
+/// backend's event log), reading again only the hosts that changed. False when the log
+/// no longer reaches back to `since` or is too long to be cheaper than a listing.
+fn catch_up(
+    hosts: &mut BTreeMap<String, (Version, HostFacts)>,
+    backend: &dyn Backend,
+    since: Seq,
+    patches: &[Patch],
+) -> bool {
+    let mut changed: BTreeMap<String, Host> = BTreeMap::new();
+    let mut cursor = since;
+    let mut read = 0;
+    loop {
+        let Ok(events) = backend.events_page(cursor, EVENT_PAGE) else {
+            return false;
+        };
+        let Some(last) = events.last() else { break };
+        cursor = last.seq;
+        read += events.len();
+        if read > MAX_EVENTS {
+            return false;
+        }
+        let full = events.len() == EVENT_PAGE;
+        for event in events {
+            if let Change::Host(host) = event.change {
+                changed.insert(host.id.clone(), host);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    for (id, host) in changed {
+        if hosts
+            .get(&id)
+            .is_some_and(|(version, _)| *version >= host.version)
+        {
+            continue;
+        }
+        hosts.insert(id, facts_of(host, backend, patches));
+    }
+    true
 }
 
 #[derive(Debug, Default, Deserialize)]
