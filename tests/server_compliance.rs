@@ -103,7 +103,10 @@ async fn the_summary_is_the_computation_on_the_fleet_at_its_sequence() {
     assert!(count("past_line") >= 3, "{body}");
     assert!(count("past_60_days") >= 2, "{body}");
     assert!(count("past_12_weeks") >= 1, "{body}");
-    assert!(count("excluded") >= 1 && count("excluded_past_line") == count("excluded"));
+    assert!(
+        count("excluded") >= 1,
+        "the hosts under an exception are counted apart"
+    );
     assert!(body["percent_compliant"].as_f64().unwrap() < 100.0);
     assert!(body["median_release_to_verified_secs"].is_u64());
 

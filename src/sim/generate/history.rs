@@ -1,9 +1,9 @@
 //! Past months: the cumulative updates of the three months before last (each
 //! superseding the one before), and the hosts that fell behind. Most hosts took every
-//! month's update (last month's is installed everywhere, as before); a few wave and
+//! month's update (last month's is installed wherever it was before); a few wave and
 //! production hosts missed one, two or three months (roaming laptops first, as real
-//! fleets go), and the hosts under an exception stopped three months ago. Each behind
-//! host's history starts with the last update it was verified with.
+//! fleets go). Each behind host's history starts with the last update it was verified
+//! with. Hosts under an exception keep last month's build, as their reasons say.
 //!
 //! Drawn from a random stream of its own (from the seed), after the story is built,
 //! so that every other part of the fleet and its story is as it was without it.
@@ -94,12 +94,6 @@ impl Builder {
                 picked += 1;
                 self.fall_behind(h, &releases[months], &mut rng);
             }
-        }
-        let excluded: Vec<usize> = (0..self.e.hosts.len())
-            .filter(|&h| self.e.hosts[h].state == HostState::Excluded)
-            .collect();
-        for h in excluded {
-            self.fall_behind(h, &releases[2], &mut rng);
         }
     }
 

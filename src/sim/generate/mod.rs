@@ -29,8 +29,7 @@
 //!
 //! - Every scenario: most hosts took every month's update; a few wave and production
 //!   hosts missed one, two or three months (behind the compliance line, past 60 days,
-//!   past 12 weeks), and the hosts under an exception stopped three months ago
-//!   (`history`: the older cumulative updates and who fell behind).
+//!   past 12 weeks; `history`: the older cumulative updates and who fell behind).
 //!
 //! Where each part lives: `patches`, `rings` (the fixed rings, gates and windows),
 //! `hosts` (workstations, adding a host), `groups` (server patching groups and their
