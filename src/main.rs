@@ -98,6 +98,9 @@ enum Command {
     /// Serve a fleet (the simulator, or an AWS SSM account) as patchdeck API v1: the
     /// gateway several consoles share.
     Serve(Box<patchdeck::serve::ServeArgs>),
+    /// Report compliance, exceptions or the audit trail of a live server as CSV, JSON
+    /// or Markdown; `--review DEPLOYMENT` a stage or incident review.
+    Report(Box<patchdeck::report::ReportArgs>),
     /// Print the local audit log (every action this machine's consoles sent) as a table.
     Audit(AuditArgs),
     /// Measure startup, initial sync, memory, ingest, render and filter at scale.
@@ -225,6 +228,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => runtime.block_on(patchdeck::serve::run(*args)),
         Some(Command::Audit(args)) => audit(args),
+        Some(Command::Report(args)) => runtime.block_on(patchdeck::report::run(*args)),
         Some(Command::Bench(args)) => runtime.block_on(patchdeck::bench::run(args)),
         Some(Command::Completions(args)) => {
             completions::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
@@ -242,6 +246,9 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("patchdeck: {error:#}");
             let usage = error.downcast_ref::<UsageError>().is_some()
+                || error
+                    .downcast_ref::<patchdeck::report::ReportUsage>()
+                    .is_some()
                 || error.downcast_ref::<TokenFileError>().is_some()
                 || error.downcast_ref::<config::ConfigError>().is_some()
                 || error.downcast_ref::<config::TokenError>().is_some();

@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// max_errors, gate_success_pct, soak_minutes, rollback...); docs/backends.md.
     #[arg(long, value_name = "PATH")]
     pub aws_ssm_settings: Option<PathBuf>,
+    /// What "compliant" means for GET /v1/compliance: a TOML file (severities,
+    /// within_days, count_superseding; docs/api.md). Default: critical and important
+    /// within 30 days of release, a superseding patch counts.
+    #[arg(long, value_name = "FILE")]
+    pub compliance_policy: Option<PathBuf>,
     /// Number of simulated hosts.
     #[arg(long, default_value_t = 2000)]
     pub hosts: usize,
@@ -284,6 +289,8 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         Some(path) => Tokens::load(path)?,
         None => Tokens::generate(),
     };
+    let compliance = crate::compliance::CompliancePolicy::load(args.compliance_policy.as_deref())
+        .map_err(|e| color_eyre::eyre::eyre!(e))?;
     init_logging(args.log_format);
     let listening = args.listening()?;
     let tls = listening.tls.is_some();
@@ -295,6 +302,7 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         tokens,
         faults: args.faults(),
         limits: args.limits(),
+        compliance,
     };
     let server = server::spawn_listening(
         durable.fleet.clone(),

@@ -66,6 +66,7 @@ impl Fleet {
             tokens: tokens.clone(),
             faults,
             limits,
+            ..ServerOptions::default()
         };
         let server = spawn(sim.clone(), options, "127.0.0.1:0".parse().unwrap())
             .await

@@ -17,6 +17,7 @@ mod actions;
 mod error;
 mod events;
 mod http;
+mod reports;
 mod resources;
 mod retry;
 mod transport;

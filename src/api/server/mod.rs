@@ -11,6 +11,7 @@
 
 mod actions;
 mod audit;
+mod compliance;
 mod dry_run;
 mod events;
 mod gateway;
@@ -69,6 +70,8 @@ pub struct ServerOptions {
     pub faults: Faults,
     /// How much callers may make the server hold (streams, replay, keys, audit).
     pub limits: Limits,
+    /// What "compliant" means for `GET /v1/compliance`.
+    pub compliance: crate::compliance::CompliancePolicy,
 }
 
 /// Response header saying whether the gateway's store takes writes: `ok` or
@@ -129,6 +132,8 @@ pub(crate) struct AppState {
     replay_reads: Arc<tokio::sync::Semaphore>,
     /// The audit trail of a server without a store (with one, the store keeps it).
     audit: Arc<audit::MemoryTrail>,
+    /// `GET /v1/compliance`, computed once per event sequence.
+    compliance: Arc<compliance::ComplianceCache>,
     /// Turns true when the server shuts down; ends the event streams.
     shutdown: watch::Receiver<bool>,
 }
@@ -163,6 +168,7 @@ fn build_router(
         replay_reads: Arc::new(tokio::sync::Semaphore::new(limits::REPLAY_READS)),
         audit: Arc::new(audit::MemoryTrail::new(limits.audit_in_memory)),
         limits: Arc::new(limits),
+        compliance: Arc::new(compliance::ComplianceCache::new(options.compliance)),
         shutdown,
     };
     Router::new()
@@ -180,6 +186,7 @@ fn build_router(
         .route("/v1/patches", get(resources::patches))
         .route("/v1/actions", get(resources::actions))
         .route("/v1/audit", get(audit::audit))
+        .route("/v1/compliance", get(compliance::compliance))
         .route("/v1/emergency", post(actions::emergency))
         .route("/v1/events", get(events::events))
         .fallback(|| async { ApiProblem::not_found("no such endpoint in patchdeck API v1") })

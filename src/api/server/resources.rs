@@ -283,13 +283,17 @@ pub(crate) fn list<T: Serialize>(headers: &HeaderMap, page: List<T>) -> Response
     response
 }
 
-fn set_sequence(response: &mut Response, sequence: Seq) {
+pub(crate) fn set_sequence(response: &mut Response, sequence: Seq) {
     response
         .headers_mut()
         .insert(SEQUENCE_HEADER, HeaderValue::from(sequence));
 }
 
-fn respond_tagged<T: Serialize>(headers: &HeaderMap, body: &T, etag: String) -> Response {
+pub(crate) fn respond_tagged<T: Serialize>(
+    headers: &HeaderMap,
+    body: &T,
+    etag: String,
+) -> Response {
     let etag_value =
         HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
     let mut response = if if_none_match(headers, &etag) {

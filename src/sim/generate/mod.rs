@@ -27,11 +27,16 @@
 //!   with 0x800f0922 on every "Contoso Book 14 G3" (there is none in Test, which is how
 //!   it got through) and the failure threshold halts Pilot within about ten minutes.
 //!
+//! - Every scenario: most hosts took every month's update; a few wave and production
+//!   hosts missed one, two or three months (behind the compliance line, past 60 days,
+//!   past 12 weeks; `history`: the older cumulative updates and who fell behind).
+//!
 //! Where each part lives: `patches`, `rings` (the fixed rings, gates and windows),
 //! `hosts` (workstations, adding a host), `groups` (server patching groups and their
-//! servers), `scenario` (deployments and the start state of each story).
+//! servers), `scenario` (deployments and the start state of each story), `history` (past months).
 
 mod groups;
+mod history;
 mod hosts;
 mod patches;
 mod rings;
@@ -149,6 +154,7 @@ pub fn generate(config: &SimConfig) -> Engine {
     b.hosts(config.hosts.clamp(MIN_HOSTS, MAX_HOSTS));
     b.deployments(pt);
     b.start_state();
+    b.history(pt, config.seed);
     b.finish()
 }
 
