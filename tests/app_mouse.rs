@@ -284,3 +284,24 @@ fn the_footer_says_the_mouse_is_on() {
     app.mouse = false;
     assert!(!text(&draw(&mut app, 80, 24)).contains("mouse on"));
 }
+
+#[test]
+fn at_200x50_each_pane_takes_its_own_clicks() {
+    let mut app = mouse_console();
+    resize(&mut app, 200, 50);
+    let actions = pane_area(&app, Pane::Actions);
+    click(&mut app, actions.x + 3, actions.y + 2);
+    assert_eq!(app.focus, Pane::Actions);
+    // Wide, a deployment takes one line: the second row is the second deployment.
+    let deployments = pane_area(&app, Pane::Deployments);
+    click(&mut app, deployments.x + 3, deployments.y + 2 + 1);
+    assert_eq!(app.focus, Pane::Deployments);
+    let list = ListId::Pane(Pane::Deployments);
+    assert_eq!(selected(&app, list), 1);
+    let buffer = draw(&mut app, 200, 50);
+    let runs = runs_with(&buffer, Modifier::REVERSED);
+    assert!(
+        runs.contains(&format!("row {}: ", deployments.y + 3)),
+        "{runs}"
+    );
+}
