@@ -305,3 +305,34 @@ fn at_200x50_each_pane_takes_its_own_clicks() {
         "{runs}"
     );
 }
+
+#[test]
+fn a_second_click_opens_the_row_clicked_whatever_size_the_cursor_last_moved_at() {
+    let mut app = mouse_console();
+    command(&mut app, "hosts");
+    // At the bottom of a tall terminal, then on a short one: the list's window moved.
+    resize(&mut app, 80, 40);
+    press(&mut app, KeyCode::Char('G'));
+    let screen = screen(&mut app, 80, 24);
+    let body = main_layout(&app, Rect::new(0, 0, 80, 24)).body;
+    let y = body.y + 2;
+    let first_shown: String = screen.lines().nth(usize::from(y)).unwrap().into();
+    click(&mut app, 10, y);
+    let host = app.selected_key(ListId::Hosts).expect("a host");
+    assert!(
+        first_shown.contains(&app.fleet.hosts[&host].name),
+        "the host clicked is the one drawn there: {first_shown}"
+    );
+    let after: String = text(&draw(&mut app, 80, 24))
+        .lines()
+        .nth(usize::from(y))
+        .unwrap()
+        .into();
+    assert_eq!(
+        after.trim_start_matches('│').get(4..20),
+        first_shown.trim_start_matches('│').get(4..20),
+        "the rows did not move under the pointer"
+    );
+    let effects = click(&mut app, 10, y);
+    assert_eq!(effects, vec![Effect::FetchHost(host)]);
+}

@@ -18,8 +18,13 @@ pub const WHEEL_ROWS: u16 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spot {
     /// A list (a pane's, or the host list's): `row` is the list index of the row
-    /// there, `None` off its rows (border, column header, below the last row).
-    List { list: ListId, row: Option<usize> },
+    /// there, `None` off its rows (border, column header, below the last row);
+    /// `first` the list index of the first row drawn.
+    List {
+        list: ListId,
+        row: Option<usize>,
+        first: usize,
+    },
     /// A tab of the tab group under Rings on a small terminal.
     Tab(Pane),
     /// The help or a detail screen.
@@ -84,7 +89,7 @@ fn scrolled(at: u16, max: u16, down: bool) -> u16 {
 fn click(app: &mut App, spot: Spot) -> Vec<Effect> {
     match spot {
         Spot::Tab(pane) if app.focus != pane || app.screen().is_some() => focus(app, pane),
-        Spot::List { list, row } => {
+        Spot::List { list, row, first } => {
             let focused = match list {
                 ListId::Pane(pane) if app.focus != pane => {
                     focus(app, pane);
@@ -98,6 +103,9 @@ fn click(app: &mut App, spot: Spot) -> Vec<Effect> {
                     return open_selected(app);
                 }
                 app.move_cursor(list, |_, _, _| row);
+                // The rows stay where they were drawn (the cursor's offset may be from
+                // another terminal size): a second click there is on the same row.
+                app.cursor_mut(list).offset = first;
             }
         }
         Spot::Tab(_) | Spot::Screen => {}

@@ -65,13 +65,11 @@ pub fn spot_at(app: &App, column: u16, row: u16) -> Option<Spot> {
     match app.screen() {
         Some(Screen::Hosts(_)) => {
             let inner = Block::bordered().inner(layout.body);
-            let row = inner
-                .contains(at)
-                .then(|| detail::hosts::window(app, inner).row_at(row))
-                .flatten();
+            let shown = detail::hosts::window(app, inner);
             Some(Spot::List {
                 list: ListId::Hosts,
-                row,
+                row: inner.contains(at).then(|| shown.row_at(row)).flatten(),
+                first: shown.first,
             })
         }
         Some(_) => Some(Spot::Screen),
@@ -86,12 +84,13 @@ pub fn spot_at(app: &App, column: u16, row: u16) -> Option<Spot> {
                 }
             }
             let inner = Block::bordered().inner(*area);
-            let row = (app.synced && inner.contains(at))
-                .then(|| panes::window(app, *pane, inner).row_at(row))
-                .flatten();
+            let shown = panes::window(app, *pane, inner);
             Some(Spot::List {
                 list: ListId::Pane(*pane),
-                row,
+                row: (app.synced && inner.contains(at))
+                    .then(|| shown.row_at(row))
+                    .flatten(),
+                first: shown.first,
             })
         }
     }
