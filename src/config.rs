@@ -4,6 +4,7 @@
 //! ```toml
 //! current_context = "prod"
 //! theme = "default"
+//! mouse = true                # wheel and clicks (off by default: drag-to-copy)
 //!
 //! [[context]]
 //! name = "prod"
@@ -63,6 +64,10 @@ pub struct Config {
     /// Theme for every context that names none.
     #[serde(default)]
     pub theme: Option<String>,
+    /// Start with the mouse on (wheel, clicks); `--mouse` too, `M` at any time. Off by
+    /// default: while the console has the mouse, dragging no longer selects text.
+    #[serde(default)]
+    pub mouse: bool,
     #[serde(default, rename = "context")]
     pub contexts: Vec<ContextConfig>,
     /// Action name -> keys, replacing that action's default keys.
@@ -294,6 +299,15 @@ halt = ["ctrl-h"]
             config.keymap().action(crate::keys::Key::ctrl('h')),
             Some(crate::keys::KeyAction::Halt)
         );
+    }
+
+    #[test]
+    fn mouse_is_off_unless_the_config_turns_it_on() {
+        assert!(!Config::parse("config.toml", "").unwrap().mouse);
+        let config = Config::parse("config.toml", "mouse = true\ntheme = \"dark\"\n").unwrap();
+        assert!(config.mouse);
+        let err = Config::parse("config.toml", "mouse = \"yes\"\n").unwrap_err();
+        assert_eq!(err.line, Some(1));
     }
 
     #[test]

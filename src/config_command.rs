@@ -75,6 +75,12 @@ pub fn example(config_dir: Option<&Path>, data_dir: Option<&Path>) -> String {
 # themes/NAME.toml next to this file.
 theme = "default"
 
+# The mouse: the wheel scrolls what is under it, a click focuses a pane or selects a
+# row, a click on the selected row opens it. Off by default, because while the console
+# has the mouse, dragging no longer selects text (hold Shift to select, Option in
+# iTerm2). `patchdeck --mouse` turns it on for one run, M turns it on and off.
+# mouse = true
+
 # One [[context]] per patch-management API (a `patchdeck serve` gateway).
 [[context]]
 name = "prod"

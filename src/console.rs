@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -56,6 +56,10 @@ pub async fn run(
     let (width, height) = terminal.size()?;
     app.width = width;
     app.height = height;
+    app.spot_at = crate::ui::spot_at;
+    if app.mouse {
+        terminal.set_mouse(true)?;
+    }
 
     let (messages, mut inbox) = mpsc::channel::<Msg>(4096);
     let mut tasks = Vec::new();
@@ -73,6 +77,17 @@ pub async fn run(
             let msg = match event {
                 Ok(TermEvent::Key(key)) if key.kind == KeyEventKind::Press => Msg::Key(key),
                 Ok(TermEvent::Resize(width, height)) => Msg::Resize { width, height },
+                // Clicks and the wheel; moves, drags and releases mean nothing here.
+                Ok(TermEvent::Mouse(mouse))
+                    if matches!(
+                        mouse.kind,
+                        MouseEventKind::Down(_)
+                            | MouseEventKind::ScrollDown
+                            | MouseEventKind::ScrollUp
+                    ) =>
+                {
+                    Msg::Mouse(mouse)
+                }
                 Ok(_) => continue,
                 // The terminal is gone (SSH session died).
                 Err(_) => break,
@@ -156,6 +171,16 @@ pub async fn run(
                     }
                     Effect::Bell => {
                         let _ = terminal.bell();
+                    }
+                    Effect::MouseCapture(on) => {
+                        if let Err(error) = terminal.set_mouse(on) {
+                            update(
+                                &mut app,
+                                Msg::Sync(SyncUpdate::Problem(format!(
+                                    "cannot change the mouse: {error}"
+                                ))),
+                            );
+                        }
                     }
                     Effect::SwitchContext(name) => match switch_context(&name) {
                         Ok((context, new_client)) => {

@@ -41,11 +41,12 @@ pub enum KeyAction {
     Exclude,
     Rollback,
     Emergency,
+    Mouse,
     Quit,
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 30] = [
+    pub const ALL: [KeyAction; 31] = [
         KeyAction::NextPane,
         KeyAction::PrevPane,
         KeyAction::RingsPane,
@@ -75,6 +76,7 @@ impl KeyAction {
         KeyAction::Exclude,
         KeyAction::Rollback,
         KeyAction::Emergency,
+        KeyAction::Mouse,
         KeyAction::Quit,
     ];
 
@@ -110,6 +112,7 @@ impl KeyAction {
             KeyAction::Exclude => "exclude",
             KeyAction::Rollback => "rollback",
             KeyAction::Emergency => "emergency",
+            KeyAction::Mouse => "mouse",
             KeyAction::Quit => "quit",
         }
     }
@@ -146,6 +149,7 @@ impl KeyAction {
             KeyAction::Exclude => "exclude",
             KeyAction::Rollback => "rollback",
             KeyAction::Emergency => "EMERGENCY",
+            KeyAction::Mouse => "mouse",
             KeyAction::Quit => "quit",
         }
     }
@@ -182,6 +186,9 @@ impl KeyAction {
             KeyAction::Exclude => "exclude hosts with an exception",
             KeyAction::Rollback => "roll back a deployment, ring or hosts",
             KeyAction::Emergency => "start an emergency (zero-day) deployment",
+            KeyAction::Mouse => {
+                "mouse on/off: wheel scrolls, click selects, again opens; while on, Shift-drag selects text (Option-drag in iTerm2)"
+            }
             KeyAction::Quit => "quit",
         }
     }
@@ -373,7 +380,11 @@ impl Default for Keymap {
                 bindings.push((key, action));
             }
         }
-        bindings.extend([(Key::char('q'), A::Quit), (Key::ctrl('c'), A::Quit)]);
+        bindings.extend([
+            (Key::char('M'), A::Mouse),
+            (Key::char('q'), A::Quit),
+            (Key::ctrl('c'), A::Quit),
+        ]);
         Keymap { bindings }
     }
 }
@@ -445,6 +456,7 @@ mod tests {
         assert_eq!(keymap.action(Key::char('R')), Some(KeyAction::Rollback));
         assert_eq!(keymap.action(Key::ctrl('c')), Some(KeyAction::Quit));
         assert_eq!(keymap.action(Key::char('3')), Some(KeyAction::FailedPane));
+        assert_eq!(keymap.action(Key::char('M')), Some(KeyAction::Mouse));
         for action in KeyAction::ALL {
             assert!(keymap.primary(action).is_some(), "{action:?} has no key");
         }

@@ -54,6 +54,10 @@ struct ConsoleArgs {
     /// (an internal PKI). Or the context's ca_file.
     #[arg(long, value_name = "PATH")]
     ca_file: Option<PathBuf>,
+    /// Mouse on: the wheel scrolls, a click focuses or selects (off by default: it
+    /// stops drag-to-copy; Shift-drag still selects). Or the config's `mouse = true`; M.
+    #[arg(long)]
+    mouse: bool,
     /// Context of the config file to use (default: its current_context).
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
@@ -460,6 +464,7 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
 
     let mut app = App::new(context, config.keymap(), Utc::now());
     app.scroll_rows = patchdeck::ui::scroll_rows;
+    app.mouse = args.mouse || config.mouse;
     app.session = uuid::Uuid::new_v4().simple().to_string();
     let audit_log = config::data_dir().map(|dir| patchdeck::audit::log_path(&dir));
     app.contexts = config.contexts.iter().map(|c| c.name.clone()).collect();

@@ -1,10 +1,12 @@
 //! The one place that touches the terminal: raw mode and the alternate screen on entry,
-//! restored on every way out (drop, panic, signals), suspend on Ctrl-Z, and frames
-//! wrapped in synchronized output so slow links never show half a frame.
+//! the mouse taken when asked, all restored on every way out (drop, panic, signals),
+//! suspend on Ctrl-Z, and frames wrapped in synchronized output so slow links never
+//! show half a frame.
 
 use std::io::{self, Stdout, Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{
     BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
     LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -30,9 +32,12 @@ pub fn restore() {
     }
     let _ = disable_raw_mode();
     let mut out = stdout();
+    // The mouse is given back whether or not it was taken: a shell left with mouse
+    // reporting on prints escape sequences at every click and cannot select text.
     let _ = execute!(
         out,
         EndSynchronizedUpdate,
+        DisableMouseCapture,
         LeaveAlternateScreen,
         cursor::Show
     );
@@ -59,6 +64,8 @@ pub struct TerminalGuard {
     terminal: Terminal<CrosstermBackend<Stdout>>,
     /// [`TEST_PANIC`] was set.
     panic_in_frame: bool,
+    /// The mouse is taken (wheel and clicks come to the console).
+    mouse: bool,
 }
 
 fn enter() -> io::Result<()> {
@@ -79,6 +86,7 @@ impl TerminalGuard {
             Ok(terminal) => Ok(TerminalGuard {
                 terminal,
                 panic_in_frame: std::env::var_os(TEST_PANIC).is_some(),
+                mouse: false,
             }),
             Err(e) => {
                 restore();
@@ -102,6 +110,17 @@ impl TerminalGuard {
         execute!(self.terminal.backend_mut(), EndSynchronizedUpdate)
     }
 
+    /// Take the mouse (`true`: the terminal reports the wheel and clicks, and dragging
+    /// no longer selects text unless Shift is held) or give it back.
+    pub fn set_mouse(&mut self, on: bool) -> io::Result<()> {
+        self.mouse = on;
+        if on {
+            execute!(self.terminal.backend_mut(), EnableMouseCapture)
+        } else {
+            execute!(self.terminal.backend_mut(), DisableMouseCapture)
+        }
+    }
+
     /// The terminal bell (BEL), once: a request awaits this console's approver.
     pub fn bell(&mut self) -> io::Result<()> {
         let backend = self.terminal.backend_mut();
@@ -123,6 +142,10 @@ impl TerminalGuard {
         // crossterm#672.)
         self.terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
         enter()?;
+        if self.mouse {
+            // Given back while stopped (the shell had its mouse): taken again.
+            execute!(stdout(), EnableMouseCapture)?;
+        }
         execute!(stdout(), Clear(ClearType::All))
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! - [`state`]: the `App` and what it holds; [`msg`]: `Msg` and `Effect`;
 //! - [`update`]: one message applied; [`navigation`]: lists, cursors, screens;
+//! - [`mouse`]: the wheel and clicks, where the view says they land;
 //! - [`command`]: the `:` line; [`target`]: what a key acts on, and may it;
 //! - [`plan`]: an action planned with its blast radius; [`confirm`]: the dialog that
 //!   sends it; [`wizard`]: the emergency wizard; [`outcome`]: what came of it;
@@ -19,6 +20,7 @@ pub mod confirm;
 pub mod failures;
 pub mod link;
 pub mod lists;
+pub mod mouse;
 pub mod msg;
 pub mod navigation;
 pub mod outcome;

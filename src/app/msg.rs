@@ -2,7 +2,7 @@
 //! (`Effect`).
 
 use chrono::{DateTime, Utc};
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::audit::AuditRecord;
 use crate::backend::{ActionCall, ActionRequest, Outcome, SyncUpdate};
@@ -12,6 +12,8 @@ use crate::model::{ActionPlan, Host};
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A click or a wheel notch, where the pointer is (only while the mouse is on).
+    Mouse(MouseEvent),
     Resize {
         width: u16,
         height: u16,
@@ -57,6 +59,9 @@ pub enum Effect {
     Act(ActionCall),
     /// Append to the local audit log.
     Audit(Box<AuditRecord>),
+    /// Take the mouse from the terminal (`true`: wheel and clicks come to the console)
+    /// or give it back (`false`: dragging selects text again).
+    MouseCapture(bool),
     /// Ring the terminal bell (BEL): a request newly awaits this console's approver.
     Bell,
 }

@@ -149,6 +149,12 @@ pub struct App {
     /// (`ui::scroll_rows`), read by `viewport::scroll_max` for the keys; the default
     /// measures nothing, so nothing scrolls.
     pub scroll_rows: fn(&App, ratatui::layout::Rect) -> u16,
+    /// The mouse is on: the terminal sends the wheel and clicks (`--mouse`, the
+    /// config's `mouse = true`, `M`). Off, mouse messages are ignored.
+    pub mouse: bool,
+    /// What is drawn at a column and row, as the view draws it (`ui::spot_at`, given by
+    /// the runner like `scroll_rows`); the default finds nothing there.
+    pub spot_at: fn(&App, u16, u16) -> Option<super::mouse::Spot>,
     /// Something the operator must read, shown until dismissed with Esc (a server that
     /// restarted from scratch).
     pub notice: Option<String>,
@@ -221,6 +227,8 @@ impl App {
             help_scroll: 0,
             dialog_scroll: 0,
             scroll_rows: |_, _| 0,
+            mouse: false,
+            spot_at: |_, _, _| None,
             notice: None,
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
@@ -252,6 +260,8 @@ impl App {
         fresh.width = self.width;
         fresh.height = self.height;
         fresh.scroll_rows = self.scroll_rows;
+        fresh.mouse = self.mouse;
+        fresh.spot_at = self.spot_at;
         fresh.set_flash(format!("switched to context {}", fresh.context.name), false);
         *self = fresh;
     }

@@ -55,6 +55,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             outcome,
         } => outcome::on_action_done(app, idempotency_key, outcome),
         Msg::Key(key) => on_key(app, key),
+        Msg::Mouse(event) => super::mouse::on_mouse(app, event),
     }
 }
 
@@ -197,6 +198,7 @@ fn on_help_key(app: &mut App, action: KeyAction) -> Vec<Effect> {
     match action {
         KeyAction::Back | KeyAction::Help => app.close_screen(),
         KeyAction::Quit => return super::records::quit(app),
+        KeyAction::Mouse => return super::mouse::toggle(app),
         _ => {
             on_scroll_key(app, action);
         }
@@ -226,6 +228,7 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
     let list = app.active_list();
     match action {
         KeyAction::Quit => return super::records::quit(app),
+        KeyAction::Mouse => return super::mouse::toggle(app),
         KeyAction::NextPane => focus(app, app.focus.next()),
         KeyAction::PrevPane => focus(app, app.focus.prev()),
         KeyAction::RingsPane => focus(app, Pane::Rings),

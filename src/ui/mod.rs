@@ -2,10 +2,12 @@
 
 pub mod detail;
 pub mod dialog;
+pub mod mouse;
 pub mod panes;
 pub mod scroll;
 pub mod words;
 
+pub use mouse::spot_at;
 pub use words::Loudness;
 
 use chrono::FixedOffset;
@@ -140,13 +142,9 @@ const FLASH_ROWS: usize = 4;
 /// A message wider than the footer: all of it, wrapped upwards from the footer over the
 /// bottom of the body (up to [`FLASH_ROWS`] rows), until it goes.
 fn draw_long_flash(look: &Look, frame: &mut Frame, flash: &crate::app::Flash, footer: Rect) {
-    let width = usize::from(footer.width);
-    if text::width(&text::clean(&flash.text)) <= width {
+    let Some((area, rows)) = long_flash(flash, footer) else {
         return;
-    }
-    let rows = detail::capped_lines(&flash.text, width, FLASH_ROWS);
-    let height = u16::try_from(rows.len()).unwrap_or(1).min(footer.y + 1);
-    let area = Rect::new(footer.x, footer.y + 1 - height, footer.width, height);
+    };
     let style = if flash.error {
         look.theme.fail
     } else {
@@ -160,18 +158,37 @@ fn draw_long_flash(look: &Look, frame: &mut Frame, flash: &crate::app::Flash, fo
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// A notice the operator must read, in a box at the bottom of the body until Esc.
-fn draw_notice(look: &Look, frame: &mut Frame, notice: &str, body: Rect) {
+/// Where a message wider than the footer is drawn, with its rows; `None` if it fits.
+pub(crate) fn long_flash(flash: &crate::app::Flash, footer: Rect) -> Option<(Rect, Vec<String>)> {
+    let width = usize::from(footer.width);
+    if text::width(&text::clean(&flash.text)) <= width {
+        return None;
+    }
+    let rows = detail::capped_lines(&flash.text, width, FLASH_ROWS);
+    let height = u16::try_from(rows.len()).unwrap_or(1).min(footer.y + 1);
+    let area = Rect::new(footer.x, footer.y + 1 - height, footer.width, height);
+    Some((area, rows))
+}
+
+/// Where a notice's box goes: at the bottom of the body, as tall as its words.
+pub(crate) fn notice_area(notice: &str, body: Rect) -> Rect {
     let width = body.width.saturating_sub(4).max(1);
-    let text = text::clean(notice);
-    let rows = (text::width(&text) as u16).div_ceil(width.saturating_sub(2).max(1)) + 2;
+    let rows =
+        (text::width(&text::clean(notice)) as u16).div_ceil(width.saturating_sub(2).max(1)) + 2;
     let height = rows.min(body.height / 2).max(3);
-    let area = Rect::new(
+    Rect::new(
         body.x + 2,
         body.y + body.height.saturating_sub(height),
         width,
         height,
-    );
+    )
+}
+
+/// A notice the operator must read, in a box at the bottom of the body until Esc.
+fn draw_notice(look: &Look, frame: &mut Frame, notice: &str, body: Rect) {
+    let area = notice_area(notice, body);
+    let (width, height) = (area.width, area.height);
+    let text = text::clean(notice);
     let block = Block::bordered()
         .border_style(look.theme.fail)
         .title(Span::styled(
@@ -474,12 +491,12 @@ fn draw_footer(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                 if flash.error { theme.fail } else { theme.ok },
             )),
             None => {
-                let mut spans = Vec::new();
+                let (mut spans, keys) = mouse::footer(app, theme, footer_keys(app));
                 // Keys this identity may not use: together, dim, saying who may (many
                 // terminals do not show strike-through, so it is only an extra).
                 let mut off: Vec<(String, String)> = Vec::new();
                 let mut off_at = None;
-                for action in footer_keys(app) {
+                for action in keys {
                     let Some(key) = app.keymap.primary(action) else {
                         continue;
                     };

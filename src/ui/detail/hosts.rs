@@ -13,6 +13,23 @@ use crate::text::{self, clean, fit};
 use crate::theme::Theme;
 use crate::ui::words::{last_seen, ring_name};
 
+/// Which hosts the list whose inside (border off) is `inner` shows, as [`draw`]
+/// draws them and the mouse finds them: the selected one always.
+pub fn window(app: &App, inner: Rect) -> crate::ui::panes::Window {
+    let len = app.host_rows.len();
+    let height = usize::from(inner.height.saturating_sub(1));
+    let cursor = app.cursor(ListId::Hosts);
+    let selected = cursor.selected.min(len.saturating_sub(1));
+    let first = visible_offset(cursor.offset, selected, height).min(len);
+    crate::ui::panes::Window {
+        first,
+        end: (first + height).min(len),
+        selected,
+        top: inner.y + 1,
+        row_height: 1,
+    }
+}
+
 pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFilter, area: Rect) {
     let cursor = app.cursor(ListId::Hosts);
     let mut title = vec![Span::styled(
@@ -40,17 +57,16 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFil
         .border_style(theme.accent);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let height = usize::from(inner.height.saturating_sub(1));
-    let selected = cursor.selected.min(app.host_rows.len().saturating_sub(1));
-    let offset = visible_offset(cursor.offset, selected, height);
+    let shown = window(app, inner);
+    let selected = shown.selected;
     let now = app.fleet_now();
     let wide = inner.width >= 120;
     let rows: Vec<Row> = app
         .host_rows
         .iter()
         .enumerate()
-        .skip(offset)
-        .take(height)
+        .skip(shown.first)
+        .take(shown.end - shown.first)
         .filter_map(|(index, id)| {
             let host = app.fleet.hosts.get(id)?;
             let mark = if app.marked.contains(id) {

@@ -4,7 +4,7 @@
 mod action;
 mod deployment;
 mod host;
-mod hosts;
+pub mod hosts;
 mod ring;
 
 use ratatui::Frame;

@@ -158,19 +158,14 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     let list = ListId::Pane(pane);
     let keys = app.row_keys(list);
     let wide = inner.width >= 120;
-    let pane_view = view(pane);
-    let row_height = if wide { 1 } else { pane_view.narrow_row_height };
-    let height = usize::from(inner.height.saturating_sub(1)) / row_height;
+    let shown = window(app, pane, inner);
     let cursor = app.cursor(list);
-    let selected = cursor.selected.min(keys.len().saturating_sub(1));
-    let offset = visible_offset(cursor.offset, selected, height);
-    let first = offset.min(keys.len());
     let cx = RowsContext {
         app,
         theme,
-        keys: &keys[first..(first + height).min(keys.len())],
-        first,
-        selected,
+        keys: &keys[shown.first..shown.end],
+        first: shown.first,
+        selected: shown.selected,
         focused,
         wide,
         width: inner.width,
@@ -179,7 +174,7 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
         header,
         widths,
         rows,
-    } = (pane_view.table)(&cx);
+    } = (view(pane).table)(&cx);
     if keys.is_empty() {
         let message = if cursor.filter.is_empty() {
             pane.spec().empty
@@ -201,6 +196,80 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
     frame.render_widget(table, inner);
 }
 
+/// The rows of a list a box shows, as [`draw`] draws them and the mouse finds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// List index of the first row shown, and one past the last.
+    pub first: usize,
+    pub end: usize,
+    /// List index of the selected row (clamped to the list).
+    pub selected: usize,
+    /// Screen row of the first row shown (under the column header).
+    pub top: u16,
+    /// Screen rows each list row takes.
+    pub row_height: u16,
+}
+
+impl Window {
+    /// The list index of the row drawn on screen row `y`, if one is.
+    pub fn row_at(&self, y: u16) -> Option<usize> {
+        let below = y.checked_sub(self.top)?;
+        let index = self.first + usize::from(below / self.row_height.max(1));
+        (index < self.end).then_some(index)
+    }
+}
+
+/// Which of the list's rows a pane whose inside (border off) is `inner` shows: the
+/// selected one always, moving as little as possible from the cursor's offset.
+pub fn window(app: &App, pane: Pane, inner: Rect) -> Window {
+    let list = ListId::Pane(pane);
+    let len = app.row_keys(list).len();
+    let row_height = if inner.width >= 120 {
+        1
+    } else {
+        view(pane).narrow_row_height
+    };
+    let height = usize::from(inner.height.saturating_sub(1)) / row_height;
+    let cursor = app.cursor(list);
+    let selected = cursor.selected.min(len.saturating_sub(1));
+    let first = visible_offset(cursor.offset, selected, height).min(len);
+    Window {
+        first,
+        end: (first + height).min(len),
+        selected,
+        top: inner.y + 1,
+        row_height: u16::try_from(row_height).unwrap_or(1),
+    }
+}
+
+/// What a pane's title says of pane `p`: its number, title and count ("3 Failed hosts (12)").
+fn pane_name(app: &App, p: Pane) -> String {
+    let spec = p.spec();
+    match view(p).count {
+        Some(count) => format!("{} {} ({})", spec.key, spec.title, count(app)),
+        None => format!("{} {}", spec.key, spec.title),
+    }
+}
+
+/// Between two tabs of the tab group.
+const TAB_GAP: &str = " | ";
+
+/// The columns of each tab on the top border of the tabbed pane at `area`, as
+/// [`pane_block`] writes them (after the corner and a space).
+pub fn tab_columns(app: &App, area: Rect) -> Vec<(Pane, std::ops::Range<u16>)> {
+    let mut x = area.x + 2;
+    let mut tabs = Vec::new();
+    for (i, p) in Pane::tabs().enumerate() {
+        if i > 0 {
+            x = x.saturating_add(text::width(TAB_GAP) as u16);
+        }
+        let width = text::width(&pane_name(app, p)) as u16;
+        tabs.push((p, x..x.saturating_add(width)));
+        x = x.saturating_add(width);
+    }
+    tabs
+}
+
 /// The pane's border: its title (or the tabs), filter and staleness, and its alert at
 /// the bottom, cut to the `width` of the pane with a mark.
 fn pane_block<'a>(
@@ -218,18 +287,12 @@ fn pane_block<'a>(
             theme.muted
         }
     };
-    let name = |p: Pane| -> String {
-        let spec = p.spec();
-        match view(p).count {
-            Some(count) => format!("{} {} ({})", spec.key, spec.title, count(app)),
-            None => format!("{} {}", spec.key, spec.title),
-        }
-    };
+    let name = |p: Pane| pane_name(app, p);
     let mut title = vec![Span::raw(" ")];
     if tabbed && pane.spec().tabbed {
         for (i, p) in Pane::tabs().enumerate() {
             if i > 0 {
-                title.push(Span::styled(" | ", theme.muted));
+                title.push(Span::styled(TAB_GAP, theme.muted));
             }
             let style = if p == pane {
                 title_style(p).add_modifier(Modifier::BOLD)
