@@ -358,3 +358,32 @@ async fn a_throttled_describe_maintenance_windows_is_retried_within_the_budget()
     );
     assert_eq!(backend.summary().0.name, "AWS SSM eu-west-1");
 }
+
+#[tokio::test]
+async fn the_dry_run_of_an_approve_shows_the_rings_window_and_that_ssm_will_not_wait() {
+    use patchdeck::backend::ActionRequest;
+    use patchdeck::model::{Identity, Role, Target, TargetKind, Verb};
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(settings()).await;
+    let request = ActionRequest::new(
+        Verb::Approve,
+        Target {
+            kind: TargetKind::Deployment,
+            id: "dep-0001".into(),
+        },
+    );
+    let plan = backend
+        .plan(&request, &Identity::new("alice", Role::Approver))
+        .expect("plan");
+    let stage = plan.stages.first().expect("the first ring's stage");
+    assert_eq!(stage.ring_id, "test");
+    assert!(!stage.window.open_now && !stage.window.always);
+    assert_eq!(stage.window.opens_at, Some(at("2026-12-02T20:00:00Z")));
+    assert!(
+        plan.notes.iter().any(|n| n.contains(
+            "test's maintenance window is closed until Wed 20:00 UTC: SSM runs the command at once"
+        )),
+        "{:?}",
+        plan.notes
+    );
+}
