@@ -94,9 +94,8 @@ pub fn plan(
             );
             if let Some(opens_at) = s.window.opens_at.filter(|_| !s.window.open_now) {
                 plan.notes.push(format!(
-                    "{}'s maintenance window is closed until {}: SSM runs the command at once \
-                     (the window is advisory; patchdeck does not send commands through the \
-                     window's own tasks)",
+                    "{}'s maintenance window is closed until {}: SSM runs the command at once, \
+                     not in the window",
                     s.ring_name,
                     opens_at.format("%a %H:%M UTC")
                 ));
