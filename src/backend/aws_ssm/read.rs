@@ -9,7 +9,7 @@ use super::client::{SsmClient, SsmError};
 use super::map::{self, HostEvidence, MappedDeployment, PATCH_DOCUMENT};
 use super::wire::{
     Command, CommandStatus, Instance, Invocation, PatchComplianceState, PatchGroup, PatchRow,
-    PatchState,
+    PatchState, Window, WindowTarget,
 };
 use crate::model::{Host, Patch, Ring};
 
@@ -43,6 +43,10 @@ pub struct Records {
     pub invocations: HashMap<String, Vec<Invocation>>,
     /// The FAILED patches of the instances that report failures, by instance id.
     pub failed_patches: HashMap<String, Vec<PatchRow>>,
+    /// Maintenance windows, enabled or not (read by the sweep only).
+    pub windows: Vec<Window>,
+    /// The targets of each enabled window, by window id.
+    pub window_targets: HashMap<String, Vec<WindowTarget>>,
 }
 
 impl Records {
@@ -70,8 +74,9 @@ impl Records {
 }
 
 /// Every call of a full sweep: instances, their patch states, patch groups, the
-/// `AWS-RunPatchBaseline` commands with their invocations, and the FAILED patches of
-/// the instances that report failures.
+/// `AWS-RunPatchBaseline` commands with their invocations, the FAILED patches of
+/// the instances that report failures, and the maintenance windows with the targets
+/// of the enabled ones.
 pub async fn fetch_all(client: &SsmClient) -> Result<Records, SsmError> {
     let instances = client.instances().await?;
     let ids: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
@@ -91,6 +96,11 @@ pub async fn fetch_all(client: &SsmClient) -> Result<Records, SsmError> {
         records.invocations.insert(command.id.clone(), list);
     }
     fetch_failed_patches(client, &mut records, &ids).await?;
+    records.windows = client.windows().await?;
+    for window in records.windows.iter().filter(|w| w.enabled) {
+        let targets = client.window_targets(&window.id).await?;
+        records.window_targets.insert(window.id.clone(), targets);
+    }
     Ok(records)
 }
 

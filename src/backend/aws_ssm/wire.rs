@@ -278,3 +278,57 @@ pub struct Plugin {
     pub output: String,
     pub finished: Option<DateTime<Utc>>,
 }
+
+/// A maintenance window (`DescribeMaintenanceWindows`' `WindowIdentities`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    /// `cron(...)`, `rate(...)` or `at(...)`, as SSM has it.
+    pub schedule: String,
+    /// IANA time zone of the schedule; none: UTC.
+    pub time_zone: Option<String>,
+    /// Days after the cron date the window runs (`ScheduleOffset`).
+    pub schedule_offset: Option<i32>,
+    /// Hours.
+    pub duration_hours: i32,
+    /// Hours before the end when no new task starts.
+    pub cutoff_hours: i32,
+    /// `NextExecutionTime` as the instant it names; none when absent or unreadable.
+    pub next_execution: Option<DateTime<Utc>>,
+}
+
+/// A window's target (`DescribeMaintenanceWindowTargets`' `Targets`): which
+/// instances or tags it patches.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowTarget {
+    pub window_id: String,
+    pub target_id: String,
+    /// `INSTANCE` or `RESOURCE_GROUP`.
+    pub resource_type: String,
+    /// `(Key, Values)`, e.g. `("tag:Patch Group", ["Pilot"])`.
+    pub targets: Vec<(String, Vec<String>)>,
+}
+
+/// `MaintenanceWindowStringDateTime` ("2026-12-05T02:00Z", with seconds or an offset
+/// too) as an instant.
+pub fn window_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y-%m-%dT%H:%M:%S%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    let bare = text.strip_suffix('Z')?;
+    chrono::NaiveDateTime::parse_from_str(bare, "%Y-%m-%dT%H:%M")
+        .ok()
+        .map(|t| t.and_utc())
+}

@@ -5,6 +5,7 @@
 //! answering.
 
 use super::fleet::{FakeFleet, FakeInstance, InstallOutcome};
+use super::windows::FakeWindow;
 
 /// The KB the demo fleet is missing.
 pub const DEMO_KB: &str = "KB5070007";
@@ -51,6 +52,43 @@ pub fn demo_fleet(now: f64, instances: usize, story: DemoStory) -> FakeFleet {
             };
         }
         fleet.add_instance(instance);
+    }
+    // One maintenance window per group: Test and Pilot nightly, Wave 1 Tuesday evening
+    // in Berlin, Production early Saturday (UTC).
+    let windows = [
+        (
+            "mw-0de0000000000test",
+            "patch-test-nightly",
+            "cron(0 20 * * ? *)",
+            None,
+            4,
+        ),
+        (
+            "mw-0de000000000pilot",
+            "patch-pilot-nightly",
+            "cron(0 23 * * ? *)",
+            None,
+            4,
+        ),
+        (
+            "mw-0de00000000wave1",
+            "patch-wave-1-tuesday",
+            "cron(0 22 ? * TUE *)",
+            Some(("Europe/Berlin", 60)),
+            4,
+        ),
+        (
+            "mw-0de0000000000prod",
+            "patch-production-saturday",
+            "cron(0 2 ? * SAT *)",
+            Some(("UTC", 0)),
+            3,
+        ),
+    ];
+    for ((id, name, schedule, zone, hours), group) in windows.into_iter().zip(DEMO_GROUPS) {
+        fleet.add_window(FakeWindow::for_group(
+            id, name, schedule, zone, hours, group,
+        ));
     }
     // One instance of Wave 1 has stopped answering an hour ago.
     let offline = fleet
@@ -106,6 +144,7 @@ mod tests {
                 .count(),
             1
         );
+        assert_eq!(fleet.windows.len(), DEMO_GROUPS.len(), "a window per group");
         let calm = demo_fleet(1_700_000_000.0, 40, DemoStory::Calm);
         assert!(
             calm.instances

@@ -256,6 +256,8 @@ pub struct FakeFleet {
     pub instances: Vec<FakeInstance>,
     pub patch_groups: Vec<FakePatchGroup>,
     pub commands: Vec<FakeCommand>,
+    /// Maintenance windows and their targets (`fake::windows`).
+    pub windows: Vec<super::windows::FakeWindow>,
     next_command: u64,
 }
 

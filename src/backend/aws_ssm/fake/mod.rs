@@ -9,6 +9,7 @@
 mod demo;
 mod fleet;
 mod ops;
+mod windows;
 
 pub use demo::{DEMO_GROUPS, DEMO_KB, DemoStory, demo_fleet};
 
@@ -17,6 +18,7 @@ pub use fleet::{
     FakePatchGroup, FakePatchState, FakePlugin, InstallOutcome, PatchCounts, limit_of,
 };
 pub use ops::{FakeError, OPERATIONS};
+pub use windows::{FakeWindow, FakeWindowTarget};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

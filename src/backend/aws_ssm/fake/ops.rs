@@ -28,7 +28,7 @@ impl FakeError {
 }
 
 /// The operations the fake answers.
-pub const OPERATIONS: [&str; 8] = [
+pub const OPERATIONS: [&str; 10] = [
     "DescribeInstanceInformation",
     "DescribeInstancePatchStates",
     "DescribeInstancePatches",
@@ -37,6 +37,8 @@ pub const OPERATIONS: [&str; 8] = [
     "ListCommands",
     "ListCommandInvocations",
     "CancelCommand",
+    "DescribeMaintenanceWindows",
+    "DescribeMaintenanceWindowTargets",
 ];
 
 /// Runs `operation` on `fleet`. `page_size` overrides the page size the caller asked.
@@ -87,6 +89,17 @@ pub fn dispatch(
             } else {
                 Err(FakeError::client("InvalidCommandId", ""))
             }
+        }
+        "DescribeMaintenanceWindows" => {
+            let paging = paging((10, 100), 100)?;
+            let items = super::windows::describe_windows(fleet, &filters(input, "Key", "Values"));
+            Ok(paging.answer("WindowIdentities", items))
+        }
+        "DescribeMaintenanceWindowTargets" => {
+            let paging = paging((10, 100), 100)?;
+            let id = required_str(input, "WindowId")?;
+            let items = super::windows::describe_window_targets(fleet, id)?;
+            Ok(paging.answer("Targets", items))
         }
         other => Err(FakeError::client(
             "UnknownOperationException",

@@ -51,23 +51,17 @@ pub fn plan(
                     .is_some_and(|h| h.kind == HostKind::Server)
             })
             .count() as u32;
-        let name = state
-            .view
-            .rings
-            .iter()
-            .find(|r| r.id == ring)
-            .map_or(ring.to_string(), |r| r.name.clone());
+        let found = state.view.rings.iter().find(|r| r.id == ring);
+        let name = found.map_or(ring.to_string(), |r| r.name.clone());
         PlanStage {
             ring_id: ring.to_string(),
             ring_name: name,
             hosts: PlanHosts::of(ids.iter().map(String::as_str)),
             servers,
-            window: PlanWindow {
-                always: true,
-                open_now: true,
-                closes_at: None,
-                opens_at: None,
-            },
+            window: found.map_or_else(
+                || plan_window(&crate::model::MaintenanceWindow::always("UTC", 0), now),
+                |r| plan_window(&r.window, now),
+            ),
         }
     };
     match &decided.decision {
@@ -98,6 +92,14 @@ pub fn plan(
                 "RebootOption RebootIfNeeded: SSM does not say beforehand which hosts will reboot"
                     .into(),
             );
+            if let Some(opens_at) = s.window.opens_at.filter(|_| !s.window.open_now) {
+                plan.notes.push(format!(
+                    "{}'s maintenance window is closed until {}: SSM runs the command at once, \
+                     not in the window",
+                    s.ring_name,
+                    opens_at.format("%a %H:%M UTC")
+                ));
+            }
             let excluded: Vec<&str> = state
                 .view
                 .hosts
@@ -202,5 +204,24 @@ fn empty_plan(
         skipped: Vec::new(),
         notes: Vec::new(),
         needs: Vec::new(),
+    }
+}
+
+/// Where `window` stands at `now`, as a plan says it.
+fn plan_window(window: &crate::model::MaintenanceWindow, now: DateTime<Utc>) -> PlanWindow {
+    let always = window.days.is_empty() && window.duration_minutes >= 24 * 60;
+    match window.status(now) {
+        crate::model::WindowStatus::Open { closes_at } => PlanWindow {
+            always,
+            open_now: true,
+            closes_at: (!always).then_some(closes_at),
+            opens_at: None,
+        },
+        crate::model::WindowStatus::Closed { opens_at } => PlanWindow {
+            always,
+            open_now: false,
+            closes_at: None,
+            opens_at: Some(opens_at),
+        },
     }
 }

@@ -132,12 +132,36 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
             .or_default()
             .add(host.state);
     }
-    // Rings in the configured order, then by name, the instances in no group last.
+    // Each ring's window: the enabled maintenance window that targets its group.
+    let windows: BTreeMap<String, map::RingWindow> = map::ring_windows(
+        &state.records.windows,
+        &state.records.window_targets,
+        &settings.tag_key,
+    )
+    .into_iter()
+    .map(|(group, window)| (map::ring_id(&group), window))
+    .collect();
     let mut rings: Vec<Ring> = state.snapshot.rings.values().cloned().collect();
+    for ring in &mut rings {
+        if let Some(found) = windows.get(&ring.id) {
+            ring.window = found.window.clone();
+        }
+    }
+    // Rings in the configured order, then by name; with no order configured, by when
+    // their windows open in the week, those without a window after, by name; the
+    // instances in no group last.
+    let by_window = |r: &Ring| match settings.ring_order.is_empty() {
+        true => windows
+            .get(&r.id)
+            .and_then(map::week_position)
+            .map_or((1, 0), |p| (0, p)),
+        false => (0, 0),
+    };
     rings.sort_by_key(|r| {
         (
             r.id == NO_PATCH_GROUP,
             named(&settings.ring_order, r).unwrap_or(usize::MAX),
+            by_window(r),
             r.name.clone(),
         )
     });

@@ -5,12 +5,14 @@
 
 mod deployment;
 mod host;
+mod window;
 
 #[cfg(test)]
 mod tests;
 
 pub use deployment::{MappedDeployment, deployment, patch, ring, ring_id};
 pub use host::{HostEvidence, host, host_failure, host_note, installed};
+pub use window::{RingWindow, parse_cron, ring_window, ring_windows, week_position};
 
 use super::wire::{OperatingSystem, PlatformType};
 

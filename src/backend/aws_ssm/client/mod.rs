@@ -145,6 +145,8 @@ macro_rules! next_page {
     }};
 }
 
+mod windows;
+
 /// The patchdeck side of one SSM account and region.
 #[derive(Debug, Clone)]
 pub struct SsmClient {
