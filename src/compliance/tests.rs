@@ -52,6 +52,7 @@ fn host(id: &str, ring: &str, site: &str, installed: &[&str]) -> Host {
         installed: installed.iter().map(|s| s.to_string()).collect(),
         history: Vec::new(),
         updated_at: now(),
+        as_of: None,
         version: 1,
     }
 }
