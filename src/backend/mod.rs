@@ -46,6 +46,19 @@ pub struct HostQuery {
     pub limit: usize,
 }
 
+impl HostQuery {
+    /// Whether `host` has the state and the failure code asked for (any, when not
+    /// asked). Ring and text are each fleet's to match: they index them their own way.
+    pub fn admits_state_and_failure(&self, host: &Host) -> bool {
+        self.state.is_none_or(|s| s == host.state)
+            && self.error.as_ref().is_none_or(|code| {
+                host.failure
+                    .as_ref()
+                    .is_some_and(|f| f.code.eq_ignore_ascii_case(code))
+            })
+    }
+}
+
 /// A page of hosts; `more` says whether hosts follow the last one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostPage {
@@ -84,6 +97,41 @@ impl ActionRequest {
             override_reason: None,
             if_match: None,
         }
+    }
+}
+
+impl ActionRequest {
+    /// The request with its reason and ticket trimmed; a blank one is none.
+    pub fn trimmed(&self) -> ActionRequest {
+        let trim = |text: &Option<String>| {
+            text.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        ActionRequest {
+            reason: trim(&self.reason),
+            ticket: trim(&self.ticket),
+            ..self.clone()
+        }
+    }
+
+    /// A verb that needs a reason and a ticket is refused without them, saying which
+    /// is missing (every fleet's rule: the audit trail must say why).
+    pub fn require_reason_and_ticket(&self) -> Result<(), ActError> {
+        if !self.verb.needs_reason() {
+            return Ok(());
+        }
+        let missing = match (&self.reason, &self.ticket) {
+            (None, None) => "both are missing",
+            (None, Some(_)) => "the reason is missing",
+            (Some(_), None) => "the ticket is missing",
+            (Some(_), Some(_)) => return Ok(()),
+        };
+        Err(ActError::Invalid(format!(
+            "{} needs a reason and a ticket: {missing}",
+            self.verb.as_str()
+        )))
     }
 }
 

@@ -76,37 +76,8 @@ impl Engine {
     pub fn act(&mut self, request: &ActionRequest, identity: &Identity) -> Result<usize, ActError> {
         let actor = identity.name.as_str();
         let verb = request.verb;
-        let reason = request
-            .reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        let ticket = request
-            .ticket
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        if verb.needs_reason() {
-            let missing = match (&reason, &ticket) {
-                (None, None) => Some("both are missing"),
-                (None, Some(_)) => Some("the reason is missing"),
-                (Some(_), None) => Some("the ticket is missing"),
-                (Some(_), Some(_)) => None,
-            };
-            if let Some(missing) = missing {
-                return Err(ActError::Invalid(format!(
-                    "{} needs a reason and a ticket: {missing}",
-                    verb.as_str()
-                )));
-            }
-        }
-        let request = ActionRequest {
-            reason,
-            ticket,
-            ..request.clone()
-        };
+        let request = request.trimmed();
+        request.require_reason_and_ticket()?;
         let wrong_target = || {
             ActError::Invalid(format!(
                 "{} does not apply to a {}",

@@ -58,15 +58,7 @@ impl Engine {
                     _ => continue,
                 }
             }
-            if query.state.is_some_and(|s| s != host.state) {
-                continue;
-            }
-            if let Some(code) = &query.error
-                && host
-                    .failure
-                    .as_ref()
-                    .is_none_or(|f| !f.code.eq_ignore_ascii_case(code))
-            {
+            if !query.admits_state_and_failure(host) {
                 continue;
             }
             if let Some(text) = &text

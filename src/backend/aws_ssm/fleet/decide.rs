@@ -134,13 +134,6 @@ pub struct Decided {
     pub target_version: u64,
 }
 
-fn trimmed(text: &Option<String>) -> Option<String> {
-    text.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
 fn check_version(request: &ActionRequest, target: &str, current: u64) -> Result<(), ActError> {
     match request.if_match {
         Some(expected) if expected != current => Err(ActError::VersionMismatch {
@@ -186,28 +179,13 @@ pub fn decide(
     dry: bool,
 ) -> Result<Decided, ActError> {
     let verb = request.verb;
-    let request = ActionRequest {
-        reason: trimmed(&request.reason),
-        ticket: trimmed(&request.ticket),
-        ..request.clone()
-    };
+    let request = request.trimmed();
     let caps = capabilities(&core.settings);
     if let Some(why) = caps.unavailable(verb) {
         return Err(ActError::Unsupported(why.to_string()));
     }
-    if verb.needs_reason() && !dry {
-        let missing = match (&request.reason, &request.ticket) {
-            (None, None) => Some("both are missing"),
-            (None, Some(_)) => Some("the reason is missing"),
-            (Some(_), None) => Some("the ticket is missing"),
-            (Some(_), Some(_)) => None,
-        };
-        if let Some(missing) = missing {
-            return Err(ActError::Invalid(format!(
-                "{} needs a reason and a ticket: {missing}",
-                verb.as_str()
-            )));
-        }
+    if !dry {
+        request.require_reason_and_ticket()?;
     }
     let kind = request.target.kind;
     if !verb.spec().targets.contains(&kind) {
