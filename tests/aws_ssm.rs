@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use patchdeck::backend::aws_ssm::fake::{
-    FAKE_ACCESS_KEY, FAKE_REGION, FakeError, FakeFleet, FakeInstance, FakeSsm, InstallOutcome,
+    FAKE_ACCESS_KEY, FakeError, FakeFleet, FakeInstance, FakeSsm, InstallOutcome,
 };
 use patchdeck::backend::aws_ssm::{
     ExplicitSettings, NoWait, SsmClient, SsmError, read_fleet, wire::PingStatus,
@@ -42,14 +42,7 @@ fn fleet() -> FakeFleet {
 }
 
 fn client_for(fake: &FakeSsm, max_attempts: u32, sleep: &NoWait) -> SsmClient {
-    SsmClient::explicit(&ExplicitSettings {
-        endpoint_url: fake.url(),
-        region: FAKE_REGION.into(),
-        access_key_id: FAKE_ACCESS_KEY.into(),
-        secret_access_key: "fake-secret".into(),
-        max_attempts,
-        sleep: Some(aws_sdk_ssm::config::SharedAsyncSleep::new(sleep.clone())),
-    })
+    fake.client(max_attempts, sleep)
 }
 
 fn fake_now(fake: &FakeSsm) -> DateTime<Utc> {

@@ -10,10 +10,10 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use patchdeck::backend::aws_ssm::budget::RecordedSleeps;
 use patchdeck::backend::aws_ssm::fake::{
-    FAKE_ACCESS_KEY, FAKE_REGION, FakeFleet, FakeInstance, FakeSsm, InstallOutcome,
+    FAKE_REGION, FakeFleet, FakeInstance, FakeSsm, InstallOutcome,
 };
 use patchdeck::backend::aws_ssm::{
-    ExplicitSettings, Hooks, NoWait, RollbackDocument, SsmBackend, SsmClient, SsmError, SsmSettings,
+    Hooks, NoWait, RollbackDocument, SsmBackend, SsmClient, SsmError, SsmSettings,
 };
 use patchdeck::backend::{ActError, ActionRequest, Backend, HostQuery};
 use patchdeck::model::{
@@ -68,14 +68,7 @@ impl Rig {
     }
 
     fn client_with(&self, max_attempts: u32) -> SsmClient {
-        SsmClient::explicit(&ExplicitSettings {
-            endpoint_url: self.fake.url(),
-            region: FAKE_REGION.into(),
-            access_key_id: FAKE_ACCESS_KEY.into(),
-            secret_access_key: "fake-secret".into(),
-            max_attempts,
-            sleep: Some(aws_sdk_ssm::config::SharedAsyncSleep::new(NoWait::default())),
-        })
+        self.fake.client(max_attempts, &NoWait::default())
     }
 
     fn hooks(&self) -> Hooks {

@@ -12,11 +12,9 @@ use chrono::{DateTime, Duration, NaiveTime, Utc, Weekday};
 use patchdeck::backend::Backend;
 use patchdeck::backend::aws_ssm::budget::RecordedSleeps;
 use patchdeck::backend::aws_ssm::fake::{
-    FAKE_ACCESS_KEY, FAKE_REGION, FakeFleet, FakeInstance, FakeSsm, FakeWindow, FakeWindowTarget,
+    FAKE_REGION, FakeFleet, FakeInstance, FakeSsm, FakeWindow, FakeWindowTarget,
 };
-use patchdeck::backend::aws_ssm::{
-    ExplicitSettings, Hooks, NoWait, SsmBackend, SsmClient, SsmError, SsmSettings,
-};
+use patchdeck::backend::aws_ssm::{Hooks, NoWait, SsmBackend, SsmClient, SsmError, SsmSettings};
 use patchdeck::model::{Change, WindowStatus};
 
 /// 2026-12-02T01:00:00Z, a Wednesday.
@@ -118,14 +116,7 @@ impl Rig {
     }
 
     fn client(&self, max_attempts: u32, sleep: &NoWait) -> SsmClient {
-        SsmClient::explicit(&ExplicitSettings {
-            endpoint_url: self.fake.url(),
-            region: FAKE_REGION.into(),
-            access_key_id: FAKE_ACCESS_KEY.into(),
-            secret_access_key: "fake-secret".into(),
-            max_attempts,
-            sleep: Some(aws_sdk_ssm::config::SharedAsyncSleep::new(sleep.clone())),
-        })
+        self.fake.client(max_attempts, sleep)
     }
 
     async fn start(&self, settings: SsmSettings) -> Arc<SsmBackend> {

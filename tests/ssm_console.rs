@@ -14,12 +14,8 @@ use insta::assert_snapshot;
 use common::{console_with, fleet_of, press, screen};
 use patchdeck::app::Context;
 use patchdeck::backend::aws_ssm::budget::RecordedSleeps;
-use patchdeck::backend::aws_ssm::fake::{
-    DemoStory, FAKE_ACCESS_KEY, FAKE_REGION, FakeSsm, demo_fleet,
-};
-use patchdeck::backend::aws_ssm::{
-    ExplicitSettings, Hooks, NoWait, SsmBackend, SsmClient, SsmSettings,
-};
+use patchdeck::backend::aws_ssm::fake::{DemoStory, FakeSsm, demo_fleet};
+use patchdeck::backend::aws_ssm::{Hooks, NoWait, SsmBackend, SsmSettings};
 use patchdeck::backend::{ActionRequest, Backend};
 use patchdeck::model::{Identity, Role, Target, TargetKind, Verb};
 
@@ -31,14 +27,7 @@ async fn the_fake_accounts_groups_commands_and_failed_instances_at_80x24() {
     let fake = FakeSsm::start(demo_fleet(START, 40, DemoStory::BadPatch))
         .await
         .expect("fake");
-    let client = SsmClient::explicit(&ExplicitSettings {
-        endpoint_url: fake.url(),
-        region: FAKE_REGION.into(),
-        access_key_id: FAKE_ACCESS_KEY.into(),
-        secret_access_key: "fake-secret".into(),
-        max_attempts: 1,
-        sleep: Some(aws_sdk_ssm::config::SharedAsyncSleep::new(NoWait::default())),
-    });
+    let client = fake.client(1, &NoWait::default());
     let mut settings: SsmSettings =
         toml::from_str(&patchdeck::dev::demo_settings()).expect("demo settings");
     settings.poll_in_flight_secs = 0;

@@ -105,6 +105,20 @@ impl FakeSsm {
         Ok(FakeSsm { addr, shared, task })
     }
 
+    /// A client of this fake through the real SDK: its URL, key and region spelled out
+    /// (nothing read from the machine), `max_attempts` per call, and `sleep` for the
+    /// SDK's backoff (records it, never waits).
+    pub fn client(&self, max_attempts: u32, sleep: &super::NoWait) -> super::SsmClient {
+        super::SsmClient::explicit(&super::ExplicitSettings {
+            endpoint_url: self.url(),
+            region: FAKE_REGION.into(),
+            access_key_id: FAKE_ACCESS_KEY.into(),
+            secret_access_key: "fake-secret".into(),
+            max_attempts,
+            sleep: Some(aws_sdk_ssm::config::SharedAsyncSleep::new(sleep.clone())),
+        })
+    }
+
     /// The endpoint URL to give the SDK: "http://127.0.0.1:PORT".
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
