@@ -23,32 +23,36 @@ pub struct Snapshot {
     pub as_of: Option<DateTime<Utc>>,
 }
 
-/// The same host but for its version, when it was read and when an online host last
-/// pinged (which moves on every poll: alone it is no change, so a quiet fleet makes no
-/// events; an offline host's last ping does not move).
-fn same_host(old: &Host, new: &Host) -> bool {
+/// The same host but for its version, when it was read (`updated_at`, `as_of`) and
+/// when an online host last pinged (which moves on every poll: alone it is no change,
+/// so a quiet fleet makes no events; an offline host's last ping does not move). The
+/// poll diff and the backend's published view both compare with these.
+pub(crate) fn same_host(old: &Host, new: &Host) -> bool {
     let mut new = new.clone();
     new.version = old.version;
     new.updated_at = old.updated_at;
+    new.as_of = old.as_of;
     if old.state != HostState::Offline && new.state != HostState::Offline {
         new.last_seen = old.last_seen;
     }
     &new == old
 }
 
-fn same_ring(old: &Ring, new: &Ring) -> bool {
+pub(crate) fn same_ring(old: &Ring, new: &Ring) -> bool {
     let mut new = new.clone();
     new.version = old.version;
+    new.as_of = old.as_of;
     &new == old
 }
 
-fn same_deployment(old: &Deployment, new: &Deployment) -> bool {
+pub(crate) fn same_deployment(old: &Deployment, new: &Deployment) -> bool {
     let mut new = new.clone();
     new.version = old.version;
+    new.as_of = old.as_of;
     &new == old
 }
 
-fn same_patch(old: &Patch, new: &Patch) -> bool {
+pub(crate) fn same_patch(old: &Patch, new: &Patch) -> bool {
     let mut new = new.clone();
     new.version = old.version;
     &new == old

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::State;
 use super::worker::StoreWrite;
+use crate::backend::aws_ssm::diff::{same_deployment, same_host, same_patch, same_ring};
 use crate::backend::aws_ssm::map::{self, Limit};
 use crate::backend::aws_ssm::read::NO_PATCH_GROUP;
 use crate::backend::aws_ssm::rollout::{
@@ -420,38 +421,6 @@ pub fn record_gates(state: &mut State) -> Vec<StoreWrite> {
         writes.push(StoreWrite::Rollout(record));
     }
     writes
-}
-
-/// The same object but for its version and the age of its data.
-fn same_host(old: &Host, new: &Host) -> bool {
-    let mut new = new.clone();
-    new.version = old.version;
-    new.updated_at = old.updated_at;
-    new.as_of = old.as_of;
-    if old.state != HostState::Offline && new.state != HostState::Offline {
-        new.last_seen = old.last_seen;
-    }
-    &new == old
-}
-
-fn same_ring(old: &Ring, new: &Ring) -> bool {
-    let mut new = new.clone();
-    new.version = old.version;
-    new.as_of = old.as_of;
-    &new == old
-}
-
-fn same_deployment(old: &Deployment, new: &Deployment) -> bool {
-    let mut new = new.clone();
-    new.version = old.version;
-    new.as_of = old.as_of;
-    &new == old
-}
-
-fn same_patch(old: &Patch, new: &Patch) -> bool {
-    let mut new = new.clone();
-    new.version = old.version;
-    &new == old
 }
 
 /// Takes `fresh` as the view served; answers the changes (hosts, patches, deployments,
