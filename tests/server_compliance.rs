@@ -7,36 +7,21 @@ mod server_support;
 
 use std::collections::HashSet;
 
-use patchdeck::api::server::{ServerOptions, spawn};
-use patchdeck::api::tokens::Tokens;
+use patchdeck::api::server::ServerOptions;
 use patchdeck::api::wire::ProblemType;
 use patchdeck::backend::{Backend, HostQuery};
 use patchdeck::compliance::{CompliancePolicy, HostFacts, compute, verified};
 use patchdeck::sim::{Scenario, Simulator};
 use reqwest::StatusCode;
 use serde_json::Value;
-use server_support::{Fleet, PATIENCE, config, expect_problem, within};
+use server_support::{Fleet, config, expect_problem, within};
 
 async fn start(hosts: usize, scenario: Scenario, policy: CompliancePolicy) -> Fleet {
-    let sim = Simulator::new(config(hosts, scenario));
-    let tokens = Tokens::generate();
-    let options = ServerOptions {
-        tokens: tokens.clone(),
+    Fleet::start_options(config(hosts, scenario), |options| ServerOptions {
         compliance: policy,
-        ..ServerOptions::default()
-    };
-    let server = spawn(sim.clone(), options, "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("listen on 127.0.0.1:0");
-    Fleet {
-        sim,
-        server,
-        tokens,
-        http: reqwest::Client::builder()
-            .timeout(PATIENCE)
-            .build()
-            .unwrap(),
-    }
+        ..options
+    })
+    .await
 }
 
 /// Every host past the line, following `next_cursor` with pages of `limit`.

@@ -60,14 +60,26 @@ impl Fleet {
 
     /// A fleet served under `limits` (small caps and chunks for the tests of bounds).
     pub async fn start_limited(config: SimConfig, faults: Faults, limits: Limits) -> Fleet {
-        let sim = Simulator::new(config);
-        let tokens = Tokens::generate();
-        let options = ServerOptions {
-            tokens: tokens.clone(),
+        Fleet::start_options(config, |options| ServerOptions {
             faults,
             limits,
+            ..options
+        })
+        .await
+    }
+
+    /// A fleet served with generated tokens and the options `adjust` makes of the
+    /// defaults (faults, limits, a compliance policy...).
+    pub async fn start_options(
+        config: SimConfig,
+        adjust: impl FnOnce(ServerOptions) -> ServerOptions,
+    ) -> Fleet {
+        let sim = Simulator::new(config);
+        let tokens = Tokens::generate();
+        let options = adjust(ServerOptions {
+            tokens: tokens.clone(),
             ..ServerOptions::default()
-        };
+        });
         let server = spawn(sim.clone(), options, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("listen on 127.0.0.1:0");
