@@ -876,6 +876,11 @@ fn rollback_and_exclude_need_reason_and_ticket_ring_rollback_the_ring_name() {
             .contains("ticket")
     );
     type_text(&mut app, "CHG-7");
+    // And the exception's terms: a compensating control and an expiry.
+    assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());
+    type_text(&mut app, "kiosk mode, no local admin");
+    assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());
+    type_text(&mut app, "30");
     let hosts = big_group_size(&app);
     assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), hosts);
 
