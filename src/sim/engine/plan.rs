@@ -131,6 +131,19 @@ impl Engine {
                     after.actions[action].target_name
                 )
             });
+        // The expiry was imagined for the plan: say what the form still decides.
+        let summary = if needs.iter().any(|n| n == "expires") {
+            format!(
+                "exception {} until the expiry you give (within the server's cap)",
+                if request.verb == Verb::Exclude {
+                    "granted"
+                } else {
+                    "renewed"
+                }
+            )
+        } else {
+            summary
+        };
         let (target_name, target_version) = self.name_and_version(request);
         let mut plan = ActionPlan {
             verb: request.verb,

@@ -14,15 +14,17 @@ use crate::model::{Exception, ExceptionStanding};
 use crate::text::{clean, fit};
 use crate::ui::Loudness;
 
-/// "3d", "4h", "40m": a span in its largest whole unit.
+/// "3d", "4h", "40m": a span in its largest unit, to the nearest (30 days less a few
+/// minutes is "30d").
 fn span_words(span: chrono::Duration) -> String {
     let secs = span.num_seconds().abs();
-    if secs >= 86_400 {
-        format!("{}d", secs / 86_400)
-    } else if secs >= 3600 {
-        format!("{}h", secs / 3600)
+    let nearest = |unit: i64| (secs + unit / 2) / unit;
+    if secs >= 86_400 - 1800 {
+        format!("{}d", nearest(86_400))
+    } else if secs >= 3600 - 30 {
+        format!("{}h", nearest(3600))
     } else {
-        format!("{}m", (secs / 60).max(1))
+        format!("{}m", nearest(60).max(1))
     }
 }
 
