@@ -16,7 +16,7 @@ use super::problem::ApiProblem;
 use super::{AppState, audit};
 use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, ProblemType};
 use crate::backend::ActionRequest;
-use crate::model::{ExceptionTerms, Expiry, Identity, Target, TargetKind, Verb};
+use crate::model::{ExceptionTerms, Identity, Target, TargetKind, Verb};
 use crate::store::{AuditEntry, Claim, Store};
 
 /// Target id of `POST /v1/emergency` (the whole fleet).
@@ -301,18 +301,7 @@ pub(super) fn action_request(
     body: &ActionBody,
     if_match: Option<u64>,
 ) -> Result<ActionRequest, ApiProblem> {
-    let expires = match trimmed(&body.expires) {
-        None => None,
-        Some(text) => {
-            let expiry = Expiry::parse(&text).map_err(ApiProblem::invalid)?;
-            let now = state.backend.summary().0.now;
-            let at = state
-                .exceptions
-                .resolve(expiry, now)
-                .map_err(|why| ApiProblem::invalid(format!("{}: {why}", verb.as_str())))?;
-            Some(Expiry::At(at))
-        }
-    };
+    let expires = super::exception_terms::expiry(state, verb, body)?;
     Ok(ActionRequest {
         verb,
         target: Target {
@@ -555,7 +544,7 @@ pub(super) fn parse_body(body: &Bytes) -> Result<ActionBody, ApiProblem> {
         .map_err(|_| ApiProblem::malformed("the body is not an action body"))
 }
 
-fn trimmed(value: &Option<String>) -> Option<String> {
+pub(super) fn trimmed(value: &Option<String>) -> Option<String> {
     value
         .as_deref()
         .map(str::trim)
@@ -609,29 +598,7 @@ pub(super) fn validate(verb: Verb, body: &ActionBody, dry_run: bool) -> Result<(
             )));
         }
     }
-    let terms = [
-        ("owner", &body.owner),
-        ("compensating_control", &body.compensating_control),
-        ("expires", &body.expires),
-    ];
-    for (name, value) in terms {
-        if value.is_some() && !matches!(verb, Verb::Exclude | Verb::Renew) {
-            return Err(ApiProblem::invalid(format!(
-                "`{name}` is for exclude and renew, not {}",
-                verb.as_str()
-            )));
-        }
-        if too_long(value, MAX_REASON_CHARS) {
-            return Err(ApiProblem::invalid(format!(
-                "{name} is longer than {MAX_REASON_CHARS} characters"
-            )));
-        }
-    }
-    if verb == Verb::Renew && (body.owner.is_some() || body.compensating_control.is_some()) {
-        return Err(ApiProblem::invalid(
-            "renew takes a new expiry (with its reason and ticket); to change the owner or the control, revoke and exclude again",
-        ));
-    }
+    super::exception_terms::check(verb, body)?;
     if verb == Verb::Emergency && trimmed(&body.patch_id).is_none() && trimmed(&body.cve).is_none()
     {
         return Err(ApiProblem::invalid(

@@ -14,6 +14,7 @@ mod audit;
 mod compliance;
 mod dry_run;
 mod events;
+mod exception_terms;
 mod exceptions;
 mod gateway;
 mod idempotency;
