@@ -212,19 +212,28 @@ fn tab_shift_tab_and_digits_focus_panes() {
     let mut app = console();
     assert_eq!(app.focus, Pane::Rings);
     let mut seen = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         press(&mut app, KeyCode::Tab);
         seen.push(app.focus);
     }
     assert_eq!(
         seen,
-        [Pane::Deployments, Pane::Failed, Pane::Actions, Pane::Rings]
+        [
+            Pane::Deployments,
+            Pane::Failed,
+            Pane::Actions,
+            Pane::Exceptions,
+            Pane::Rings
+        ]
     );
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Exceptions);
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Actions);
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Failed);
     for (key, pane) in [
+        ('6', Pane::Exceptions),
         ('2', Pane::Deployments),
         ('4', Pane::Actions),
         ('3', Pane::Failed),
@@ -876,6 +885,11 @@ fn rollback_and_exclude_need_reason_and_ticket_ring_rollback_the_ring_name() {
             .contains("ticket")
     );
     type_text(&mut app, "CHG-7");
+    // And the exception's terms: a compensating control and an expiry.
+    assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());
+    type_text(&mut app, "kiosk mode, no local admin");
+    assert!(acts(&press(&mut app, KeyCode::Enter)).is_empty());
+    type_text(&mut app, "30");
     let hosts = big_group_size(&app);
     assert_eq!(acts(&press(&mut app, KeyCode::Enter)).len(), hosts);
 
@@ -1787,6 +1801,12 @@ fn a_host_that_moves_on_but_can_still_take_the_action_does_not_block_it() {
         .collect();
     assert!(targets.len() > 1, "the whole group: {targets:?}");
     fill(&mut app, "bad driver on this model", "INC-1", None);
+    // The exception's control and expiry (past the owner).
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "EDR in block mode");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "30");
     // One host is rolled back meanwhile: it can still be excluded.
     let mut host = app.fleet.hosts[&targets[0]].clone();
     host.state = HostState::RolledBack;

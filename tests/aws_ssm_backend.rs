@@ -519,6 +519,11 @@ async fn a_restarted_gateway_never_sends_a_rings_command_twice() {
     let exclude = ActionRequest {
         reason: Some("vendor app breaks".into()),
         ticket: Some("CHG-8".into()),
+        exception: Box::new(patchdeck::model::ExceptionTerms {
+            owner: None,
+            compensating_control: Some("isolated VLAN".into()),
+            expires: Some(patchdeck::model::Expiry::Days(30)),
+        }),
         ..on_host(Verb::Exclude, "i-0000000000000006")
     };
     first.act(exclude, &alice()).expect("excluded");
@@ -709,6 +714,11 @@ async fn an_excluded_host_is_never_retried_and_rollback_needs_a_configured_docum
     let exclude = ActionRequest {
         reason: Some("vendor app breaks".into()),
         ticket: Some("CHG-8".into()),
+        exception: Box::new(patchdeck::model::ExceptionTerms {
+            owner: None,
+            compensating_control: Some("isolated VLAN".into()),
+            expires: Some(patchdeck::model::Expiry::Days(30)),
+        }),
         ..on_host(Verb::Exclude, "i-0000000000000002")
     };
     backend.act(exclude, &alice()).expect("excluded");

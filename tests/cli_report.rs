@@ -136,7 +136,7 @@ async fn exceptions_and_the_audit_trail() {
     let home = Scratch::new("report");
     let text = stdout(&report(&fleet, &home, "vera", &["exceptions", "--format", "csv"]).await);
     let records = parse_csv(&text);
-    assert_eq!(records[0][4], "owner");
+    assert_eq!(records[0][4..6], ["scope", "owner"]);
     let snapshot = fleet.client("vera").snapshot().await.unwrap();
     let excepted = snapshot
         .hosts

@@ -43,6 +43,7 @@ fn make_events(fleet: &Fleet, min: u64) -> u64 {
             patch_id: None,
             cve: None,
             override_reason: None,
+            exception: Default::default(),
             if_match: None,
         };
         fleet.sim.act(request, &oscar).expect("pause or resume");

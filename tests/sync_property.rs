@@ -108,6 +108,7 @@ fn request(verb: Verb, kind: TargetKind, id: &str) -> ActionRequest {
         patch_id: None,
         cve: None,
         override_reason: None,
+        exception: Default::default(),
         if_match: None,
     }
 }

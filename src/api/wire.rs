@@ -43,7 +43,7 @@ pub struct AuditRecord {
 }
 
 /// Body of every `POST` action. `reason` and `ticket` are required for halt, rollback,
-/// exclude and emergency.
+/// exclude, renew, revoke and emergency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
@@ -62,22 +62,52 @@ pub struct ActionBody {
     /// expedited anyway. Recorded in the action and the emergency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_reason: Option<String>,
+    /// Exclude: who owns the exception, a person or a team (default: the caller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Exclude: what protects the host meanwhile (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensating_control: Option<String>,
+    /// Exclude and renew: when the exception ends (required): days ("30", "30d"), a
+    /// date ("2027-01-15", 00:00 UTC) or an RFC 3339 time, within the server's cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 impl ActionBody {
     /// The members an action body may have; any other is refused.
-    pub const FIELDS: [&'static str; 5] =
-        ["reason", "ticket", "patch_id", "cve", "override_reason"];
+    pub const FIELDS: [&'static str; 8] = [
+        "reason",
+        "ticket",
+        "patch_id",
+        "cve",
+        "override_reason",
+        "owner",
+        "compensating_control",
+        "expires",
+    ];
 
     /// Every text member with its name, for checks that apply to all of them.
-    pub fn texts(&self) -> [(&'static str, Option<&str>); 5] {
-        let [reason, ticket, patch_id, cve, override_reason] = Self::FIELDS;
+    pub fn texts(&self) -> [(&'static str, Option<&str>); 8] {
+        let [
+            reason,
+            ticket,
+            patch_id,
+            cve,
+            override_reason,
+            owner,
+            compensating_control,
+            expires,
+        ] = Self::FIELDS;
         [
             (reason, self.reason.as_deref()),
             (ticket, self.ticket.as_deref()),
             (patch_id, self.patch_id.as_deref()),
             (cve, self.cve.as_deref()),
             (override_reason, self.override_reason.as_deref()),
+            (owner, self.owner.as_deref()),
+            (compensating_control, self.compensating_control.as_deref()),
+            (expires, self.expires.as_deref()),
         ]
     }
 }
@@ -90,6 +120,9 @@ impl From<&ActionRequest> for ActionBody {
             patch_id: request.patch_id.clone(),
             cve: request.cve.clone(),
             override_reason: request.override_reason.clone(),
+            owner: request.exception.owner.clone(),
+            compensating_control: request.exception.compensating_control.clone(),
+            expires: request.exception.expires.map(|e| e.to_text()),
         }
     }
 }
@@ -227,3 +260,15 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Response header of a gateway with a store: `ok`, or `degraded` while its store
 /// refuses writes.
 pub const GATEWAY_HEADER: &str = "patchdeck-gateway";
+
+/// One item of `GET /v1/exceptions`: a host under an exception, how the exception
+/// stands at the fleet's clock, and the exception itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionItem {
+    pub host_id: String,
+    pub host_name: String,
+    pub ring_id: String,
+    pub host_state: crate::model::HostState,
+    pub standing: crate::model::ExceptionStanding,
+    pub exception: crate::model::Exception,
+}

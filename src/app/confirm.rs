@@ -15,12 +15,20 @@ use super::wizard::{EmergencyWizard, WizardStep};
 use super::{App, Dialog, Effect, SentAction, target};
 use crate::backend::{ActionCall, ActionRequest};
 use crate::keys::KeyAction;
-use crate::model::{PendingEmergency, TargetKind};
+use crate::model::{ExceptionTerms, Expiry, PendingEmergency, TargetKind, Verb};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Reason,
     Ticket,
+    /// Exclude: who owns the exception (a person or a team).
+    Owner,
+    /// Exclude: the compensating control.
+    Control,
+    /// Exclude and renew: days or a date.
+    Expires,
+    /// Exclude: one patch (its KB or id), or blank for every patch.
+    Scope,
     /// Confirming an emergency whose patch fixes no known exploited CVE: why anyway.
     Override,
     Confirm,
@@ -63,6 +71,11 @@ pub struct ConfirmDialog {
     pub request: Option<PendingEmergency>,
     /// The override reason, asked for when the request needs one.
     pub override_reason: Input,
+    /// An exception's terms (exclude; renew takes only the expiry).
+    pub owner: Input,
+    pub control: Input,
+    pub expires: Input,
+    pub scope: Input,
     pub field: Field,
     pub error: Option<String>,
     pub stage: Stage,
@@ -91,6 +104,10 @@ impl ConfirmDialog {
             confirm: Input::default(),
             request: None,
             override_reason: Input::default(),
+            owner: Input::default(),
+            control: Input::default(),
+            expires: Input::default(),
+            scope: Input::default(),
             field,
             error: None,
             stage: Stage::Editing,
@@ -107,6 +124,13 @@ impl ConfirmDialog {
 
     pub fn fields(&self) -> Vec<Field> {
         let mut fields = vec![Field::Reason, Field::Ticket];
+        match self.plan.verb {
+            Verb::Exclude => {
+                fields.extend([Field::Owner, Field::Control, Field::Expires, Field::Scope]);
+            }
+            Verb::Renew => fields.push(Field::Expires),
+            _ => {}
+        }
         if self.override_needed().is_some() {
             fields.push(Field::Override);
         }
@@ -121,8 +145,18 @@ impl ConfirmDialog {
             Field::Reason => &mut self.reason,
             Field::Ticket => &mut self.ticket,
             Field::Override => &mut self.override_reason,
+            Field::Owner => &mut self.owner,
+            Field::Control => &mut self.control,
+            Field::Expires => &mut self.expires,
+            Field::Scope => &mut self.scope,
             Field::Confirm => &mut self.confirm,
         }
+    }
+
+    /// The expiry as typed, read (none when blank).
+    fn expiry(&self) -> Option<Result<Expiry, String>> {
+        let typed = self.expires.value().trim();
+        (!typed.is_empty()).then(|| Expiry::parse(typed))
     }
 
     /// What is missing before the action may be sent, and which field to fix.
@@ -142,6 +176,25 @@ impl ConfirmDialog {
                     Field::Ticket,
                     format!("a ticket is required to {}", self.plan.verb.as_str()),
                 ));
+            }
+        }
+        let fields = self.fields();
+        if fields.contains(&Field::Control) && self.control.value().trim().is_empty() {
+            return Err((
+                Field::Control,
+                "a compensating control is required: what protects the host meanwhile".into(),
+            ));
+        }
+        if fields.contains(&Field::Expires) {
+            match self.expiry() {
+                None => {
+                    return Err((
+                        Field::Expires,
+                        "an expiry is required: days (30) or a date (2027-01-15)".into(),
+                    ));
+                }
+                Some(Err(why)) => return Err((Field::Expires, why)),
+                Some(Ok(_)) => {}
             }
         }
         if self.override_needed().is_some() && self.override_reason.value().trim().is_empty() {
@@ -169,14 +222,27 @@ impl ConfirmDialog {
             let value = input.value().trim();
             (!value.is_empty()).then(|| value.to_string())
         };
+        let fields = self.fields();
+        let given = |field: Field, input: &Input| {
+            if fields.contains(&field) {
+                text(input)
+            } else {
+                None
+            }
+        };
         ActionRequest {
             verb: self.plan.verb,
             target: planned.target.clone(),
             reason: text(&self.reason),
             ticket: text(&self.ticket),
-            patch_id: self.plan.patch_id.clone(),
+            patch_id: given(Field::Scope, &self.scope).or_else(|| self.plan.patch_id.clone()),
             cve: self.plan.cve.clone(),
             override_reason: text(&self.override_reason),
+            exception: Box::new(ExceptionTerms {
+                owner: given(Field::Owner, &self.owner),
+                compensating_control: given(Field::Control, &self.control),
+                expires: self.expiry().and_then(Result::ok),
+            }),
             if_match: Some(planned.version),
         }
     }
@@ -270,6 +336,12 @@ fn confirm_request(app: &mut App, pending: PendingEmergency) -> Vec<Effect> {
 pub(super) fn open_confirm(app: &mut App, plan: PlannedAction) -> Vec<Effect> {
     let keys = plan.targets.iter().map(|_| app.new_key()).collect();
     let mut confirm = ConfirmDialog::new(plan, keys);
+    if confirm.plan.verb == Verb::Exclude {
+        // The owner is the operator unless they name a person or a team.
+        if let Some(me) = &app.identity {
+            confirm.owner = Input::new(me.name.clone());
+        }
+    }
     let effect = ask_server(app, &mut confirm);
     app.dialog = Some(Dialog::Confirm(Box::new(confirm)));
     vec![effect]
@@ -286,6 +358,19 @@ fn ask_server(app: &mut App, confirm: &mut ConfirmDialog) -> Effect {
     let (state, effect) = plan::server::ask(app, requests);
     confirm.server = state;
     effect
+}
+
+/// Leaving the expiry or the scope of an exception asks the server's plan again: it
+/// says what the cap allows and what the patch is before Enter.
+fn ask_again(app: &mut App, confirm: &mut ConfirmDialog, left: Field) -> Option<Effect> {
+    if !matches!(left, Field::Expires | Field::Scope) {
+        return None;
+    }
+    if let Some(Err(why)) = confirm.expiry().filter(|_| left == Field::Expires) {
+        confirm.error = Some(why);
+        return None;
+    }
+    Some(ask_server(app, confirm))
 }
 
 pub(super) fn on_confirm_key(
@@ -342,12 +427,16 @@ pub(super) fn on_confirm_key(
         (Stage::Editing, KeyCode::Tab | KeyCode::Down) => {
             let fields = confirm.fields();
             let at = fields.iter().position(|f| *f == confirm.field).unwrap_or(0);
+            let left = confirm.field;
             confirm.field = fields[(at + 1) % fields.len()];
+            effects.extend(ask_again(app, &mut confirm, left));
         }
         (Stage::Editing, KeyCode::BackTab | KeyCode::Up) => {
             let fields = confirm.fields();
             let at = fields.iter().position(|f| *f == confirm.field).unwrap_or(0);
+            let left = confirm.field;
             confirm.field = fields[(at + fields.len() - 1) % fields.len()];
+            effects.extend(ask_again(app, &mut confirm, left));
         }
         (Stage::Editing, _) => {
             let field: Field = confirm.field;

@@ -17,6 +17,7 @@
 pub mod awaited;
 pub mod command;
 pub mod confirm;
+pub mod exceptions;
 pub mod failures;
 pub mod link;
 pub mod lists;

@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
+use super::exceptions;
 use super::lists::{self, Pane};
 use super::{App, Effect, ListCursor, ListId, Mode, Screen};
 use crate::keys::KeyAction;
@@ -81,6 +82,11 @@ impl App {
                 .into_iter()
                 .filter(|a| lists::action_matches(a, filter))
                 .map(|a| a.id.clone())
+                .collect(),
+            Pane::Exceptions => exceptions::exceptions_in_order(&self.fleet)
+                .into_iter()
+                .filter(|h| exceptions::exception_matches(&self.fleet, h, filter))
+                .map(|h| h.id.clone())
                 .collect(),
         }
     }
@@ -252,6 +258,10 @@ pub(super) fn focus(app: &mut App, pane: Pane) {
     if pane != Pane::Rings {
         app.lower_pane = pane;
     }
+    // Looking at the exceptions is seeing the expiries the notice tells of.
+    if pane == Pane::Exceptions && app.notice.is_some() && app.notice == app.lapsed_notice {
+        app.notice = None;
+    }
     app.dirty = true;
 }
 
@@ -261,7 +271,10 @@ pub fn selected_hosts(app: &App) -> Vec<String> {
         return app.marked.iter().cloned().collect();
     }
     match app.active_list() {
-        Some(ListId::Hosts) => app.selected_key(ListId::Hosts).into_iter().collect(),
+        Some(ListId::Hosts | ListId::Pane(Pane::Exceptions)) => app
+            .selected_key(app.active_list().unwrap_or(ListId::Hosts))
+            .into_iter()
+            .collect(),
         Some(ListId::Pane(Pane::Failed)) => match app.selected_key(ListId::Pane(Pane::Failed)) {
             Some(key) => {
                 let (code, host) = parse_failure_row_key(&key);
@@ -284,7 +297,9 @@ pub fn selected_hosts(app: &App) -> Vec<String> {
 pub(super) fn on_mark(app: &mut App, action: KeyAction) {
     let list = app.active_list();
     let host_rows: Vec<String> = match list {
-        Some(ListId::Hosts) => app.row_keys(ListId::Hosts).to_vec(),
+        Some(list @ (ListId::Hosts | ListId::Pane(Pane::Exceptions))) => {
+            app.row_keys(list).to_vec()
+        }
         Some(ListId::Pane(Pane::Failed)) => app
             .row_keys(ListId::Pane(Pane::Failed))
             .iter()
@@ -353,6 +368,7 @@ pub(super) fn open_selected(app: &mut App) -> Vec<Effect> {
         ListId::Pane(Pane::Rings) => app.open_screen(Screen::Ring(key)),
         ListId::Pane(Pane::Deployments) => app.open_screen(Screen::Deployment(key)),
         ListId::Pane(Pane::Actions) => app.open_screen(Screen::Action(key)),
+        ListId::Pane(Pane::Exceptions) => return open_host(app, key),
         ListId::Pane(Pane::Failed) => {
             let (code, host) = parse_failure_row_key(&key);
             match host {

@@ -56,7 +56,7 @@ impl App {
             _ => match self.focus {
                 Pane::Rings => TargetKind::Ring,
                 Pane::Deployments | Pane::Actions => TargetKind::Deployment,
-                Pane::Failed => TargetKind::Host,
+                Pane::Failed | Pane::Exceptions => TargetKind::Host,
             },
         }
     }
@@ -115,7 +115,7 @@ pub(super) fn target_here(app: &App) -> Option<Here> {
             .selected_key(ListId::Pane(Pane::Deployments))
             .map(Here::Deployment),
         Pane::Rings => app.selected_key(ListId::Pane(Pane::Rings)).map(Here::Ring),
-        Pane::Failed => Some(Here::Hosts(selected_hosts(app))),
+        Pane::Failed | Pane::Exceptions => Some(Here::Hosts(selected_hosts(app))),
         Pane::Actions => None,
     }
 }

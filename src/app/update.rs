@@ -89,13 +89,19 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             let mut changed = false;
             let mut last_at = None;
             let mut hosts = Vec::new();
+            let mut lapsed = 0;
             for event in events {
                 last_at = Some(event.at);
                 if let crate::model::Change::Host(host) = &event.change {
                     hosts.push(host.id.clone());
+                    lapsed += usize::from(super::exceptions::lapsed_now(
+                        app.fleet.hosts.get(&host.id),
+                        host,
+                    ));
                 }
                 changed |= app.fleet.apply(event);
             }
+            app.exceptions_lapsed(lapsed);
             app.host_search
                 .update(&app.fleet, hosts.iter().map(String::as_str));
             app.failures
@@ -235,6 +241,7 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         KeyAction::DeploymentsPane => focus(app, Pane::Deployments),
         KeyAction::FailedPane => focus(app, Pane::Failed),
         KeyAction::ActionsPane => focus(app, Pane::Actions),
+        KeyAction::ExceptionsPane => focus(app, Pane::Exceptions),
         KeyAction::Down => {
             if let Some(list) = list {
                 app.move_cursor(list, |at, _, _| at + 1);
@@ -320,6 +327,8 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         | KeyAction::Halt
         | KeyAction::Retry
         | KeyAction::Exclude
+        | KeyAction::Renew
+        | KeyAction::Revoke
         | KeyAction::Rollback
         | KeyAction::Emergency => return confirm::on_fleet_action(app, action),
     }

@@ -93,11 +93,17 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
         let [failed, actions] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(bottom);
+        // Exceptions take the place of Actions while they are the pane chosen.
+        let right = if app.lower_pane == Pane::Exceptions {
+            Pane::Exceptions
+        } else {
+            Pane::Actions
+        };
         vec![
             (Pane::Rings, rings),
             (Pane::Deployments, deployments),
             (Pane::Failed, failed),
-            (Pane::Actions, actions),
+            (right, actions),
         ]
     };
     MainLayout {

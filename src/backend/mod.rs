@@ -21,8 +21,8 @@ pub use sync::{Connection, GatewayHealth, SyncUpdate};
 use tokio::sync::broadcast;
 
 use crate::model::{
-    Action, ActionPlan, Capabilities, Deployment, Event, Host, HostState, Identity, Patch, Ring,
-    Seq, Summary, Target, Verb,
+    Action, ActionPlan, Capabilities, Deployment, Event, ExceptionTerms, Host, HostState, Identity,
+    Patch, Ring, Seq, Summary, Target, Verb,
 };
 
 /// Items valid at one point of the event stream: watch from `sequence` to stay current.
@@ -74,12 +74,16 @@ pub struct ActionRequest {
     pub target: Target,
     pub reason: Option<String>,
     pub ticket: Option<String>,
-    /// Emergency: the patch to expedite (or found by `cve`).
+    /// Emergency: the patch to expedite (or found by `cve`). Exclude: the one patch the
+    /// exception covers (none: every patch).
     pub patch_id: Option<String>,
     pub cve: Option<String>,
     /// Emergency confirmation only: why the second approver expedites a patch that
     /// fixes no known exploited CVE (or a halted one that cannot be uninstalled).
     pub override_reason: Option<String>,
+    /// Exclude and renew: the exception's owner, compensating control and expiry
+    /// (boxed: most requests have none, and requests travel in every `Effect`).
+    pub exception: Box<ExceptionTerms>,
     /// Act only if the target is still at this version (`If-Match`).
     pub if_match: Option<u64>,
 }
@@ -95,6 +99,7 @@ impl ActionRequest {
             patch_id: None,
             cve: None,
             override_reason: None,
+            exception: Box::default(),
             if_match: None,
         }
     }
@@ -112,6 +117,11 @@ impl ActionRequest {
         ActionRequest {
             reason: trim(&self.reason),
             ticket: trim(&self.ticket),
+            exception: Box::new(ExceptionTerms {
+                owner: trim(&self.exception.owner),
+                compensating_control: trim(&self.exception.compensating_control),
+                expires: self.exception.expires,
+            }),
             ..self.clone()
         }
     }

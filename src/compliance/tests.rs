@@ -83,6 +83,7 @@ fn fleet() -> Vec<HostFacts> {
         ticket: Some("CHG-1".into()),
         expires_at: now() + Duration::days(3),
         compensating_control: "isolated VLAN".into(),
+        ..Exception::default()
     });
     let mut expired = host("h-6", "pilot", "LON", &["old"]);
     expired.exception = Some(Exception {

@@ -1,9 +1,9 @@
-//! Hosts: their lifecycle state, failures, exceptions and history.
+//! Hosts: their lifecycle state, failures, the exception they may be under, history.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Criticality, Tier, Version};
+use super::{Criticality, Exception, Tier, Version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -95,17 +95,6 @@ pub struct Failure {
     #[serde(default)]
     pub patch_id: Option<String>,
     pub at: DateTime<Utc>,
-}
-
-/// A documented exception: this host must not be patched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exception {
-    pub owner: String,
-    pub reason: String,
-    #[serde(default)]
-    pub ticket: Option<String>,
-    pub expires_at: DateTime<Utc>,
-    pub compensating_control: String,
 }
 
 /// One step in a host's lifecycle history.

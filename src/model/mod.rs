@@ -7,6 +7,7 @@ mod action;
 mod counts;
 mod deployment;
 mod event;
+mod exception;
 mod fleet;
 mod host;
 mod patch;
@@ -23,8 +24,12 @@ pub use action::{Action, ActionState, Identity};
 pub use counts::HostCounts;
 pub use deployment::{Approval, Deployment, DeploymentState, PendingApproval};
 pub use event::{Change, Event};
+pub use exception::{
+    DEFAULT_EXCEPTION_MAX_DAYS, EXCEPTION_NEAR_DAYS, Exception, ExceptionPolicy, ExceptionStanding,
+    ExceptionTerms, Expiry, Renewal,
+};
 pub use fleet::Fleet;
-pub use host::{Exception, Failure, Host, HostKind, HostState, Transition};
+pub use host::{Failure, Host, HostKind, HostState, Transition};
 pub use patch::{Patch, PatchKind, Severity};
 pub use plan::{
     ActionPlan, ApprovalPlan, ApprovalStep, PLAN_HOST_IDS, PlanHosts, PlanStage, PlanWindow,

@@ -76,13 +76,24 @@ fn the_table_keeps_the_rules() {
         "approve,decline,pause,resume,halt,rollback"
     );
     assert_eq!(on(K::Ring), "pause,resume,rollback");
-    assert_eq!(on(K::Host), "retry,exclude,rollback");
+    assert_eq!(on(K::Host), "retry,exclude,renew,revoke,rollback");
     assert_eq!(on(K::Fleet), "emergency");
     let reasons: Vec<Verb> = Verb::ALL.into_iter().filter(|v| v.needs_reason()).collect();
     assert_eq!(
         reasons,
-        [Verb::Halt, Verb::Rollback, Verb::Exclude, Verb::Emergency]
+        [
+            Verb::Halt,
+            Verb::Rollback,
+            Verb::Exclude,
+            Verb::Renew,
+            Verb::Revoke,
+            Verb::Emergency
+        ]
     );
+    for verb in [Verb::Renew, Verb::Revoke] {
+        assert_eq!(Role::required_for(verb, K::Host), Operator);
+        assert!(verb.spec().on_exception);
+    }
     assert!(Verb::Exclude.spec().host_eligible(HostState::Failed));
     assert!(!Verb::Exclude.spec().host_eligible(HostState::Excluded));
 }

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::HostState;
+use super::{Host, HostState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -20,6 +20,8 @@ pub enum Verb {
     Rollback,
     Retry,
     Exclude,
+    Renew,
+    Revoke,
     Emergency,
 }
 
@@ -29,7 +31,7 @@ impl Verb {
         self.spec().word
     }
 
-    pub const ALL: [Verb; 9] = [
+    pub const ALL: [Verb; 11] = [
         Verb::Approve,
         Verb::Decline,
         Verb::Pause,
@@ -38,6 +40,8 @@ impl Verb {
         Verb::Rollback,
         Verb::Retry,
         Verb::Exclude,
+        Verb::Renew,
+        Verb::Revoke,
         Verb::Emergency,
     ];
 
@@ -55,8 +59,10 @@ impl Verb {
             Verb::Halt => 4,
             Verb::Retry => 5,
             Verb::Exclude => 6,
-            Verb::Rollback => 7,
-            Verb::Emergency => 8,
+            Verb::Renew => 7,
+            Verb::Revoke => 8,
+            Verb::Rollback => 9,
+            Verb::Emergency => 10,
         };
         &VERBS[at]
     }
@@ -66,7 +72,8 @@ impl Verb {
         self.spec().needs_reason
     }
 
-    /// Halt, rollback, exclude and emergency: the verbs that undo or override work.
+    /// Halt, rollback, exclude, renew, revoke and emergency: the verbs that undo or
+    /// override work (or the exception that holds it back).
     /// Besides a reason and a ticket they need `If-Match` (the version the operator
     /// looked at); the table marks them with `needs_reason`.
     pub fn is_destructive(self) -> bool {
@@ -113,6 +120,8 @@ pub struct VerbSpec {
     pub typed_name: &'static [TargetKind],
     /// Host states in which a host can take it (host verbs only).
     pub host_states: &'static [HostState],
+    /// It acts on the host's exception (renew, revoke): the host must have one.
+    pub on_exception: bool,
 }
 
 impl VerbSpec {
@@ -133,6 +142,11 @@ impl VerbSpec {
     pub fn host_eligible(&self, state: HostState) -> bool {
         self.host_states.contains(&state)
     }
+
+    /// Can this host take it: its state, and an exception for the verbs that act on one.
+    pub fn host_takes(&self, host: &Host) -> bool {
+        self.host_eligible(host.state) && (!self.on_exception || host.exception.is_some())
+    }
 }
 
 const NOT_EXCLUDED: [HostState; 11] = [
@@ -151,7 +165,7 @@ const NOT_EXCLUDED: [HostState; 11] = [
 
 /// Every verb, in the order the API lists them. A new verb is one entry here (and its
 /// variant) plus its handler in the engine.
-pub const VERBS: [VerbSpec; 9] = [
+pub const VERBS: [VerbSpec; 11] = [
     VerbSpec {
         verb: Verb::Approve,
         word: "approve",
@@ -165,6 +179,7 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: false,
         typed_name: &[],
         host_states: &[],
+        on_exception: false,
     },
     VerbSpec {
         verb: Verb::Decline,
@@ -179,6 +194,7 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: false,
         typed_name: &[],
         host_states: &[],
+        on_exception: false,
     },
     VerbSpec {
         verb: Verb::Pause,
@@ -193,6 +209,7 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: false,
         typed_name: &[],
         host_states: &[],
+        on_exception: false,
     },
     VerbSpec {
         verb: Verb::Resume,
@@ -207,6 +224,7 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: false,
         typed_name: &[],
         host_states: &[],
+        on_exception: false,
     },
     VerbSpec {
         verb: Verb::Halt,
@@ -221,6 +239,7 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: true,
         typed_name: &[TargetKind::Deployment],
         host_states: &[],
+        on_exception: false,
     },
     VerbSpec {
         verb: Verb::Retry,
@@ -235,6 +254,7 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: false,
         typed_name: &[],
         host_states: &[HostState::Failed],
+        on_exception: false,
     },
     VerbSpec {
         verb: Verb::Exclude,
@@ -249,6 +269,37 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: true,
         typed_name: &[],
         host_states: &NOT_EXCLUDED,
+        on_exception: false,
+    },
+    VerbSpec {
+        verb: Verb::Renew,
+        word: "renew",
+        past: "renewed",
+        key_action: "renew",
+        default_key: "n",
+        when_paused: false,
+        targets: &[TargetKind::Host],
+        role: Role::Operator,
+        role_on: &[],
+        needs_reason: true,
+        typed_name: &[],
+        host_states: &HostState::ALL,
+        on_exception: true,
+    },
+    VerbSpec {
+        verb: Verb::Revoke,
+        word: "revoke",
+        past: "revoked",
+        key_action: "revoke",
+        default_key: "X",
+        when_paused: false,
+        targets: &[TargetKind::Host],
+        role: Role::Operator,
+        role_on: &[],
+        needs_reason: true,
+        typed_name: &[],
+        host_states: &HostState::ALL,
+        on_exception: true,
     },
     VerbSpec {
         verb: Verb::Rollback,
@@ -267,6 +318,7 @@ pub const VERBS: [VerbSpec; 9] = [
             HostState::Failed,
             HostState::PendingReboot,
         ],
+        on_exception: false,
     },
     VerbSpec {
         verb: Verb::Emergency,
@@ -281,6 +333,7 @@ pub const VERBS: [VerbSpec; 9] = [
         needs_reason: true,
         typed_name: &[TargetKind::Fleet],
         host_states: &[],
+        on_exception: false,
     },
 ];
 

@@ -24,7 +24,8 @@ pub use table::Table;
 pub enum Subject {
     /// One row per host past the compliance line (and the summary, in JSON and Markdown).
     Compliance,
-    /// One row per host under an exception: owner, reason, ticket, control, expiry.
+    /// One row per host under an exception: scope, owner, reason, ticket, control,
+    /// granted by and at, expiry and standing, renewals.
     Exceptions,
     /// One row per attempt at an action in the server's audit trail (approvers only).
     Audit,
@@ -125,7 +126,7 @@ pub async fn report(
             if let Some(since) = since {
                 hosts.retain(|h| h.exception.as_ref().is_some_and(|e| e.expires_at >= since));
             }
-            sections::exceptions(&hosts, now, format)?
+            sections::exceptions(&hosts, &fleet.patches, now, format)?
         }
         Subject::Audit => {
             let mut trail = client.audit_trail().await?;

@@ -200,9 +200,12 @@ pub(super) fn compliance(
     })
 }
 
-/// Exceptions: one row per host under one, whether it has expired at fleet time `now`.
+/// Exceptions: one row per host under one, the soonest expiry first, how each stands
+/// at fleet time `now` (expired, near-expiry, in-force), its scope (`all` or the KB of
+/// its one patch), who granted it and its renewals.
 pub(super) fn exceptions(
     hosts: &[Host],
+    patches: &std::collections::BTreeMap<String, crate::model::Patch>,
     now: DateTime<Utc>,
     format: Format,
 ) -> color_eyre::Result<String> {
@@ -211,28 +214,56 @@ pub(super) fn exceptions(
         "name",
         "ring",
         "site",
+        "scope",
         "owner",
         "reason",
         "ticket",
         "compensating_control",
+        "granted_by",
+        "granted_at",
         "expires_at",
+        "standing",
         "expired",
         "days_left",
+        "renewals",
+        "last_renewal",
     ]);
-    for host in hosts {
+    let mut hosts: Vec<&Host> = hosts.iter().filter(|h| h.exception.is_some()).collect();
+    hosts.sort_by_key(|h| h.exception.as_ref().map(|e| (e.expires_at, h.id.clone())));
+    let scope = |e: &crate::model::Exception| match &e.patch_id {
+        None => "all".to_string(),
+        Some(id) => patches.get(id).map_or_else(|| id.clone(), |p| p.kb.clone()),
+    };
+    for host in &hosts {
         let Some(e) = &host.exception else { continue };
+        let last = e.renewals.last();
         table.push(vec![
             host.id.clone(),
             host.name.clone(),
             host.ring_id.clone(),
             host.site.clone(),
+            scope(e),
             e.owner.clone(),
             e.reason.clone(),
             e.ticket.clone().unwrap_or_default(),
             e.compensating_control.clone(),
+            e.granted_by.clone(),
+            e.granted_at.map(time).unwrap_or_default(),
             time(e.expires_at),
-            (e.expires_at <= now).to_string(),
+            e.standing(now).as_str().to_string(),
+            (!e.in_force(now)).to_string(),
             (e.expires_at - now).num_days().to_string(),
+            e.renewals.len().to_string(),
+            last.map(|r| {
+                format!(
+                    "{} by {} ({}): {}",
+                    time(r.at),
+                    r.by,
+                    r.ticket.as_deref().unwrap_or("no ticket"),
+                    r.reason
+                )
+            })
+            .unwrap_or_default(),
         ]);
     }
     Ok(match format {
@@ -243,8 +274,10 @@ pub(super) fn exceptions(
                 .map(|h| {
                     serde_json::json!({
                         "host_id": h.id, "name": h.name, "ring_id": h.ring_id, "site": h.site,
+                        "scope": h.exception.as_ref().map(scope),
+                        "standing": h.exception.as_ref().map(|e| e.standing(now).as_str()),
                         "exception": h.exception,
-                        "expired": h.exception.as_ref().is_some_and(|e| e.expires_at <= now),
+                        "expired": h.exception.as_ref().is_some_and(|e| !e.in_force(now)),
                     })
                 })
                 .collect();

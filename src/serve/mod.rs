@@ -56,6 +56,11 @@ pub struct ServeArgs {
     /// within 30 days of release, a superseding patch counts.
     #[arg(long, value_name = "FILE")]
     pub compliance_policy: Option<PathBuf>,
+    /// The longest an exception may run, in days from when it is granted or renewed;
+    /// an exclude or renew beyond it is refused, saying the cap.
+    #[arg(long, value_name = "DAYS", default_value_t = crate::model::DEFAULT_EXCEPTION_MAX_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub exception_max_days: u32,
     /// Number of simulated hosts.
     #[arg(long, default_value_t = 2000)]
     pub hosts: usize,
@@ -303,6 +308,9 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
         faults: args.faults(),
         limits: args.limits(),
         compliance,
+        exceptions: crate::model::ExceptionPolicy {
+            max_days: args.exception_max_days,
+        },
     };
     let server = server::spawn_listening(
         durable.fleet.clone(),

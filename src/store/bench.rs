@@ -100,6 +100,7 @@ pub async fn measure(store: &impl Store, actions: usize, events: usize) -> Store
                     patch_id: None,
                     cve: None,
                     override_reason: None,
+                    exception: Default::default(),
                     if_match: None,
                 }),
                 action_id: Some(action.id.clone()),

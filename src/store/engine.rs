@@ -53,13 +53,14 @@ pub(crate) const KEY_UNANSWERED: &str = "SELECT identity, key FROM idempotency \
 pub(crate) const KEY_FORGET: &str = "DELETE FROM idempotency WHERE claimed_at_ms < $1";
 
 pub(crate) const EXCEPTION_PUT: &str = "INSERT INTO exceptions \
-     (host_id, owner, reason, ticket, expires_at_ms, compensating_control) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id) DO UPDATE SET \
+     (host_id, owner, reason, ticket, expires_at_ms, compensating_control, terms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (host_id) DO UPDATE SET \
      owner = excluded.owner, reason = excluded.reason, ticket = excluded.ticket, \
-     expires_at_ms = excluded.expires_at_ms, compensating_control = excluded.compensating_control";
+     expires_at_ms = excluded.expires_at_ms, compensating_control = excluded.compensating_control, \
+     terms = excluded.terms";
 pub(crate) const EXCEPTION_REMOVE: &str = "DELETE FROM exceptions WHERE host_id = $1";
 pub(crate) const EXCEPTIONS_ALL: &str = "SELECT host_id, owner, reason, ticket, expires_at_ms, \
-     compensating_control FROM exceptions ORDER BY host_id";
+     compensating_control, terms FROM exceptions ORDER BY host_id";
 
 pub(crate) const ROLLOUT_INSERT: &str = "INSERT INTO ring_rollouts (ring_id, version, body) \
      VALUES ($1, 1, $2) ON CONFLICT (ring_id) DO NOTHING RETURNING version";
@@ -202,7 +203,35 @@ impl KeyRow {
     }
 }
 
-/// A row of `exceptions` in the columns' order.
+/// The `terms` column of `exceptions`: what an exception has besides its first columns.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct ExceptionColumns {
+    #[serde(default)]
+    patch_id: Option<String>,
+    #[serde(default)]
+    granted_by: String,
+    #[serde(default)]
+    granted_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    renewals: Vec<crate::model::Renewal>,
+    #[serde(default)]
+    lapsed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The `terms` column of an exception's row (JSON).
+pub(crate) fn exception_terms(exception: &Exception) -> String {
+    serde_json::to_string(&ExceptionColumns {
+        patch_id: exception.patch_id.clone(),
+        granted_by: exception.granted_by.clone(),
+        granted_at: exception.granted_at,
+        renewals: exception.renewals.clone(),
+        lapsed_at: exception.lapsed_at,
+    })
+    .unwrap_or_else(|_| "{}".into())
+}
+
+/// A row of `exceptions` in the columns' order; `terms` that do not read are none
+/// (the row's first columns still hold the exception).
 pub(crate) fn exception_from_row(
     host_id: String,
     owner: String,
@@ -210,7 +239,9 @@ pub(crate) fn exception_from_row(
     ticket: Option<String>,
     expires_at_ms: i64,
     compensating_control: String,
+    terms: String,
 ) -> HostException {
+    let more: ExceptionColumns = serde_json::from_str(&terms).unwrap_or_default();
     HostException {
         host_id,
         exception: Exception {
@@ -219,6 +250,11 @@ pub(crate) fn exception_from_row(
             ticket,
             expires_at: from_ms(expires_at_ms),
             compensating_control,
+            patch_id: more.patch_id,
+            granted_by: more.granted_by,
+            granted_at: more.granted_at,
+            renewals: more.renewals,
+            lapsed_at: more.lapsed_at,
         },
     }
 }

@@ -14,12 +14,20 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, oldest first. A new one is appended here with its two files.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "gateway store",
-    sqlite: include_str!("../../migrations/sqlite/0001_gateway_store.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_gateway_store.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "gateway store",
+        sqlite: include_str!("../../migrations/sqlite/0001_gateway_store.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_gateway_store.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "exception terms",
+        sqlite: include_str!("../../migrations/sqlite/0002_exception_terms.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_exception_terms.sql"),
+    },
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;

@@ -430,6 +430,7 @@ impl Store for PgStore {
                 &x.exception.ticket,
                 &ms(x.exception.expires_at),
                 &x.exception.compensating_control,
+                &sql::exception_terms(&x.exception),
             ],
         )
         .await?;
@@ -445,7 +446,15 @@ impl Store for PgStore {
         Ok(rows
             .iter()
             .map(|r| {
-                sql::exception_from_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))
+                sql::exception_from_row(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                )
             })
             .collect())
     }

@@ -169,6 +169,13 @@ pub struct ReplayRequest {
     /// journals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_reason: Option<String>,
+    /// Exclude and renew: the exception's terms, its expiry as a time (absent in older
+    /// journals).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::model::ExceptionTerms::is_empty"
+    )]
+    pub exception: crate::model::ExceptionTerms,
     pub if_match: Option<u64>,
 }
 

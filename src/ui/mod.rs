@@ -420,6 +420,16 @@ pub fn footer_keys(app: &App) -> Vec<KeyAction> {
             A::Back,
             A::Help,
         ],
+        // A host under an exception: its renewal and revocation too.
+        Some(Screen::Host(id))
+            if app
+                .fleet
+                .hosts
+                .get(id)
+                .is_some_and(|h| h.exception.is_some()) =>
+        {
+            vec![A::Renew, A::Revoke, A::Retry, A::Rollback, A::Back, A::Help]
+        }
         Some(Screen::Host(_)) => vec![A::Retry, A::Exclude, A::Rollback, A::Back, A::Help],
         Some(Screen::Action(_)) => vec![A::Back, A::Command, A::Help, A::Quit],
         None => {

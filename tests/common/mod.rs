@@ -286,6 +286,7 @@ pub fn act(
                 patch_id: patch.map(str::to_string),
                 cve: None,
                 override_reason: None,
+                exception: Default::default(),
                 if_match: None,
             },
             &Identity::new(actor, Role::Approver),

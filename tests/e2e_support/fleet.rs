@@ -119,5 +119,13 @@ pub fn justified(
     call.request.reason = Some(reason.to_string());
     call.request.ticket = Some(ticket.to_string());
     call.request.if_match = Some(version);
+    if verb == Verb::Exclude {
+        // What an exclude needs besides: a control and an expiry.
+        call.request.exception = Box::new(patchdeck::model::ExceptionTerms {
+            owner: None,
+            compensating_control: Some("isolated VLAN, EDR in block mode".into()),
+            expires: Some(patchdeck::model::Expiry::Days(30)),
+        });
+    }
     call
 }

@@ -175,6 +175,19 @@ fn exception(host: &str) -> HostException {
             ticket: Some("EXC-9".into()),
             expires_at: t(86_400),
             compensating_control: "isolated VLAN".into(),
+            // The terms kept beside the first columns round-trip too.
+            patch_id: Some("kb5046617".into()),
+            granted_by: "alice".into(),
+            granted_at: Some(t(0)),
+            renewals: vec![patchdeck::model::Renewal {
+                at: t(3600),
+                by: "bob".into(),
+                reason: "vendor fix slipped".into(),
+                ticket: Some("EXC-10".into()),
+                from: t(7200),
+                expires_at: t(86_400),
+            }],
+            lapsed_at: None,
         },
     }
 }
@@ -191,6 +204,7 @@ fn journal_entry(n: u32) -> JournalEntry {
             patch_id: None,
             cve: None,
             override_reason: None,
+            exception: Default::default(),
             if_match: Some(u64::from(n)),
         }),
         action_id: Some(format!("act-{n:06}")),

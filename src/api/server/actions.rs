@@ -16,7 +16,7 @@ use super::problem::ApiProblem;
 use super::{AppState, audit};
 use crate::api::wire::{ActionBody, IDEMPOTENCY_KEY, ProblemType};
 use crate::backend::ActionRequest;
-use crate::model::{Identity, Target, TargetKind, Verb};
+use crate::model::{ExceptionTerms, Identity, Target, TargetKind, Verb};
 use crate::store::{AuditEntry, Claim, Store};
 
 /// Target id of `POST /v1/emergency` (the whole fleet).
@@ -291,13 +291,18 @@ pub(super) fn allowed_verb(call: &Call) -> Result<Verb, ApiProblem> {
     Ok(verb)
 }
 
+/// The request of a call whose body `validate` passed. An exception's expiry given in
+/// days becomes the time it ends at on the fleet clock now, within the server's cap:
+/// what the fleet (and the journal) gets is that time.
 pub(super) fn action_request(
+    state: &AppState,
     verb: Verb,
     call: &Call,
     body: &ActionBody,
     if_match: Option<u64>,
-) -> ActionRequest {
-    ActionRequest {
+) -> Result<ActionRequest, ApiProblem> {
+    let expires = super::exception_terms::expiry(state, verb, body)?;
+    Ok(ActionRequest {
         verb,
         target: Target {
             kind: call.kind,
@@ -308,8 +313,13 @@ pub(super) fn action_request(
         patch_id: trimmed(&body.patch_id),
         cve: trimmed(&body.cve),
         override_reason: trimmed(&body.override_reason),
+        exception: Box::new(ExceptionTerms {
+            owner: trimmed(&body.owner),
+            compensating_control: trimmed(&body.compensating_control),
+            expires,
+        }),
         if_match,
-    }
+    })
 }
 
 /// The answer to one action and whether it is a replay of a stored one.
@@ -331,7 +341,7 @@ async fn decide(state: &AppState, call: &Call) -> Result<(Stored, bool), ApiProb
     }
     let key = idempotency_key(&call.headers)?;
 
-    let request = action_request(verb, call, &body, if_match);
+    let request = action_request(state, verb, call, &body, if_match)?;
 
     let Some(key) = key else {
         return match &state.gateway {
@@ -534,7 +544,7 @@ pub(super) fn parse_body(body: &Bytes) -> Result<ActionBody, ApiProblem> {
         .map_err(|_| ApiProblem::malformed("the body is not an action body"))
 }
 
-fn trimmed(value: &Option<String>) -> Option<String> {
+pub(super) fn trimmed(value: &Option<String>) -> Option<String> {
     value
         .as_deref()
         .map(str::trim)
@@ -588,6 +598,7 @@ pub(super) fn validate(verb: Verb, body: &ActionBody, dry_run: bool) -> Result<(
             )));
         }
     }
+    super::exception_terms::check(verb, body)?;
     if verb == Verb::Emergency && trimmed(&body.patch_id).is_none() && trimmed(&body.cve).is_none()
     {
         return Err(ApiProblem::invalid(
@@ -658,6 +669,9 @@ mod tests {
             patch_id: Some("p".into()),
             cve: Some("c".into()),
             override_reason: Some("o".into()),
+            owner: Some("w".into()),
+            compensating_control: Some("k".into()),
+            expires: Some("30".into()),
         };
         let value = serde_json::to_value(&full).unwrap();
         let names: Vec<&str> = value

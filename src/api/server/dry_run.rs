@@ -37,7 +37,7 @@ pub(super) fn plan(state: &AppState, call: &Call) -> Result<Response, ApiProblem
     let verb = allowed_verb(call)?;
     let body = parse_body(&call.body)?;
     validate(verb, &body, true)?;
-    let request = action_request(verb, call, &body, parse_if_match(&call.headers)?);
+    let request = action_request(state, verb, call, &body, parse_if_match(&call.headers)?)?;
     let plan = state
         .backend
         .plan(&request, &call.identity)

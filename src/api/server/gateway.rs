@@ -153,6 +153,7 @@ impl From<&ActionRequest> for ReplayRequest {
             patch_id: r.patch_id.clone(),
             cve: r.cve.clone(),
             override_reason: r.override_reason.clone(),
+            exception: (*r.exception).clone(),
             if_match: r.if_match,
         }
     }
@@ -168,6 +169,7 @@ impl From<&ReplayRequest> for ActionRequest {
             patch_id: r.patch_id.clone(),
             cve: r.cve.clone(),
             override_reason: r.override_reason.clone(),
+            exception: Box::new(r.exception.clone()),
             if_match: r.if_match,
         }
     }

@@ -14,6 +14,8 @@ mod audit;
 mod compliance;
 mod dry_run;
 mod events;
+mod exception_terms;
+mod exceptions;
 mod gateway;
 mod idempotency;
 mod limits;
@@ -72,6 +74,8 @@ pub struct ServerOptions {
     pub limits: Limits,
     /// What "compliant" means for `GET /v1/compliance`.
     pub compliance: crate::compliance::CompliancePolicy,
+    /// How long an exception may run (exclude, renew).
+    pub exceptions: crate::model::ExceptionPolicy,
 }
 
 /// Response header saying whether the gateway's store takes writes: `ok` or
@@ -134,6 +138,8 @@ pub(crate) struct AppState {
     audit: Arc<audit::MemoryTrail>,
     /// `GET /v1/compliance`, computed once per event sequence.
     compliance: Arc<compliance::ComplianceCache>,
+    /// The cap on exceptions, applied before the fleet sees an exclude or a renew.
+    exceptions: crate::model::ExceptionPolicy,
     /// Turns true when the server shuts down; ends the event streams.
     shutdown: watch::Receiver<bool>,
 }
@@ -169,6 +175,7 @@ fn build_router(
         audit: Arc::new(audit::MemoryTrail::new(limits.audit_in_memory)),
         limits: Arc::new(limits),
         compliance: Arc::new(compliance::ComplianceCache::new(options.compliance)),
+        exceptions: options.exceptions,
         shutdown,
     };
     Router::new()
@@ -187,6 +194,7 @@ fn build_router(
         .route("/v1/actions", get(resources::actions))
         .route("/v1/audit", get(audit::audit))
         .route("/v1/compliance", get(compliance::compliance))
+        .route("/v1/exceptions", get(exceptions::exceptions))
         .route("/v1/emergency", post(actions::emergency))
         .route("/v1/events", get(events::events))
         .fallback(|| async { ApiProblem::not_found("no such endpoint in patchdeck API v1") })

@@ -56,7 +56,7 @@ pub fn still_takes(fleet: &Fleet, verb: Verb, planned: &PlannedTarget) -> Option
         TargetKind::Host => fleet
             .hosts
             .get(&planned.target.id)
-            .map(|h| (verb.spec().host_eligible(h.state), h.version)),
+            .map(|h| (verb.spec().host_takes(h), h.version)),
         _ => current_state(fleet, &planned.target)
             .map(|(state, version)| (state == planned.seen_state, version)),
     }

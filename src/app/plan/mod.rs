@@ -152,7 +152,7 @@ pub fn plan_deployment(
         Verb::Decline | Verb::Pause | Verb::Resume | Verb::Halt => {
             format!("{} {}", capitalised(verb.as_str()), deployment.name)
         }
-        Verb::Retry | Verb::Exclude | Verb::Emergency => {
+        Verb::Retry | Verb::Exclude | Verb::Renew | Verb::Revoke | Verb::Emergency => {
             return Err(format!("{} does not apply to a deployment", verb.as_str()));
         }
     };
@@ -188,6 +188,8 @@ pub fn plan_ring(verb: Verb, ring: &Ring) -> Result<PlannedAction, String> {
         | Verb::Halt
         | Verb::Retry
         | Verb::Exclude
+        | Verb::Renew
+        | Verb::Revoke
         | Verb::Emergency => {
             return Err(format!("{} does not apply to a ring", verb.as_str()));
         }
@@ -216,27 +218,71 @@ pub fn plan_hosts(fleet: &Fleet, verb: Verb, host_ids: &[String]) -> Result<Plan
     if hosts.is_empty() {
         return Err("select hosts first (a failure group, a host, or Space in a host list)".into());
     }
-    let (chosen, skipped): (Vec<&Host>, Vec<&Host>) = hosts
-        .into_iter()
-        .partition(|h| verb.spec().host_eligible(h.state));
+    let (chosen, skipped): (Vec<&Host>, Vec<&Host>) =
+        hosts.into_iter().partition(|h| verb.spec().host_takes(h));
+    let why_not = if verb.spec().on_exception {
+        "they have no exception"
+    } else {
+        "not in a state to be"
+    };
     if chosen.is_empty() {
-        return Err(format!(
-            "none of the selected hosts can be {}",
-            verb.past_tense()
-        ));
+        return Err(if verb.spec().on_exception {
+            format!(
+                "none of the selected hosts has an exception to {}",
+                verb.as_str()
+            )
+        } else {
+            format!("none of the selected hosts can be {}", verb.past_tense())
+        });
     }
     let mut notes = Vec::new();
     if !skipped.is_empty() {
-        notes.push(format!(
-            "{} selected hosts skipped: not in a state to be {}",
-            skipped.len(),
-            verb.past_tense()
-        ));
+        notes.push(if verb.spec().on_exception {
+            format!("{} selected hosts skipped: {why_not}", skipped.len())
+        } else {
+            format!(
+                "{} selected hosts skipped: {why_not} {}",
+                skipped.len(),
+                verb.past_tense()
+            )
+        });
     }
-    let title = if chosen.len() == 1 {
-        format!("{} host {}", capitalised(verb.as_str()), chosen[0].name)
+    if verb.spec().on_exception {
+        let now = fleet.summary.as_ref().map(|s| s.now);
+        for host in chosen.iter().take(3) {
+            if let (Some(e), Some(now)) = (&host.exception, now) {
+                notes.push(format!(
+                    "{}: {}, owned by {}, {} ({})",
+                    host.name,
+                    super::exceptions::scope_words(fleet, e),
+                    e.owner,
+                    if e.in_force(now) {
+                        format!("expires {}", e.expires_at.format("%Y-%m-%d %H:%M UTC"))
+                    } else {
+                        format!("EXPIRED {}", e.expires_at.format("%Y-%m-%d %H:%M UTC"))
+                    },
+                    e.ticket.as_deref().unwrap_or("no ticket")
+                ));
+            }
+        }
+    }
+    let noun = if verb.spec().on_exception {
+        "the exception of "
     } else {
-        format!("{} {} hosts", capitalised(verb.as_str()), chosen.len())
+        ""
+    };
+    let title = if chosen.len() == 1 {
+        format!(
+            "{} {noun}host {}",
+            capitalised(verb.as_str()),
+            chosen[0].name
+        )
+    } else {
+        format!(
+            "{} {noun}{} hosts",
+            capitalised(verb.as_str()),
+            chosen.len()
+        )
     };
     Ok(PlannedAction {
         verb,

@@ -113,7 +113,9 @@ impl Engine {
                             .collect();
                         self.rollback(Scope::Deployment(d), hosts, &request, actor)
                     }
-                    Verb::Retry | Verb::Exclude | Verb::Emergency => Err(wrong_target()),
+                    Verb::Retry | Verb::Exclude | Verb::Renew | Verb::Revoke | Verb::Emergency => {
+                        Err(wrong_target())
+                    }
                 }
             }
             TargetKind::Ring => {
@@ -137,6 +139,8 @@ impl Engine {
                     | Verb::Halt
                     | Verb::Retry
                     | Verb::Exclude
+                    | Verb::Renew
+                    | Verb::Revoke
                     | Verb::Emergency => Err(wrong_target()),
                 }
             }
@@ -148,6 +152,8 @@ impl Engine {
                 match verb {
                     Verb::Retry => self.retry(h, &request, actor),
                     Verb::Exclude => self.exclude(h, &request, actor),
+                    Verb::Renew => self.renew(h, &request, actor),
+                    Verb::Revoke => self.revoke(h, &request, actor),
                     Verb::Rollback => self.rollback(Scope::Host(h), vec![h], &request, actor),
                     Verb::Approve
                     | Verb::Decline
@@ -168,7 +174,9 @@ impl Engine {
                     | Verb::Halt
                     | Verb::Rollback
                     | Verb::Retry
-                    | Verb::Exclude => Err(wrong_target()),
+                    | Verb::Exclude
+                    | Verb::Renew
+                    | Verb::Revoke => Err(wrong_target()),
                 }
             }
         }

@@ -1,9 +1,7 @@
-//! Pausing, resuming and halting deployments and rings; retrying and excluding hosts.
-
-use chrono::Duration;
+//! Pausing, resuming and halting deployments and rings; retrying hosts.
 
 use crate::backend::{ActError, ActionRequest};
-use crate::model::{DeploymentState, Exception, HostState, RingState, Verb};
+use crate::model::{DeploymentState, HostState, RingState, Verb};
 
 use super::Engine;
 use super::act::Scope;
@@ -184,63 +182,6 @@ impl Engine {
             request,
             actor,
             Some("re-queued".into()),
-        ))
-    }
-
-    pub(super) fn exclude(
-        &mut self,
-        h: usize,
-        request: &ActionRequest,
-        actor: &str,
-    ) -> Result<usize, ActError> {
-        let state = self.hosts[h].state;
-        if state == HostState::Excluded {
-            return Err(ActError::Conflict(format!(
-                "{} is already excluded",
-                self.hosts[h].name
-            )));
-        }
-        if state.is_in_flight() || self.host_runs[h].uninstall.is_some() {
-            return Err(ActError::Conflict(format!(
-                "{} is {}: exclude it once the work under way has finished",
-                self.hosts[h].name,
-                state.as_str()
-            )));
-        }
-        self.disarm(h);
-        self.host_runs[h].adopt = None;
-        // Taken by an emergency: the deployment it came from stops counting it as away.
-        if let Some((old, before)) = self.host_runs[h].away_from.take() {
-            self.deployment_runs[old].away.remove(before);
-            self.deployments[old].counts.remove(before);
-            self.dirty.deployments.insert(old);
-            let home = &mut self.ring_runs[self.host_runs[h].home];
-            home.lent.remove(state);
-            home.lent_before.remove(before);
-        }
-        let reason = request.reason.clone().unwrap_or_default();
-        let host = &mut self.hosts[h];
-        host.deferred_until = None;
-        host.exception = Some(Exception {
-            owner: actor.to_string(),
-            reason: reason.clone(),
-            ticket: request.ticket.clone(),
-            expires_at: self.now + Duration::days(30),
-            compensating_control:
-                "Isolated to its VLAN, EDR in block mode, reviewed weekly until the exception expires"
-                    .into(),
-        });
-        self.set_state(
-            h,
-            HostState::Excluded,
-            Some(format!("exception by {actor}: {reason}")),
-        );
-        Ok(self.done(
-            Verb::Exclude,
-            Scope::Host(h),
-            request,
-            actor,
-            Some("exception recorded for 30 days".into()),
         ))
     }
 }

@@ -137,6 +137,12 @@ impl Engine {
                 Applies::Workstations => host.kind == HostKind::Workstation,
                 Applies::ModelPrefix(prefix) => host.model.starts_with(prefix.as_str()),
             })
+            // A patch under an exception in force is held back.
+            .filter(|&p| {
+                host.exception
+                    .as_ref()
+                    .is_none_or(|e| !e.holds_back(&self.patches[p].id, self.now))
+            })
             .collect();
         list.sort_by_key(|&p| {
             (

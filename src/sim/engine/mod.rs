@@ -29,12 +29,14 @@
 //!   (2% of the ring, at least [`MIN_FAILURES_TO_HALT`], at most 25) and failures exceed
 //!   the gate's share of the installs that are over (failed, or installed and waiting
 //!   for or past the reboot), the system halts the ring and the deployment.
+//! - Exceptions hold a host (or one patch on it) back until they expire or are
+//!   revoked; when the clock passes the expiry the host goes back to the queue.
 //!
 //! Where each part lives: `host` (a host's lifecycle, counts and timer), `schedule`
 //! (the step, windows, starting installs, rates), `groups` (server reboot order),
 //! `gates` (soak, thresholds, opening rings, halts), `act` (validating and dispatching
-//! a verb, recording actions), `approve`, `control` (pause, resume, halt, retry,
-//! exclude), `rollback`, `emergency` (stages, taking hosts over), `emergency_request`
+//! a verb, recording actions), `approve`, `control` (pause, resume, halt, retry),
+//! `exceptions` (exclude, renew, revoke, expiry), `rollback`, `emergency` (stages, taking hosts over), `emergency_request`
 //! (the two-person request, confirmation and expiry), `plan` (what an action would do,
 //! by doing it on a scratch copy), `lookalike` (what a resume would meet again),
 //! `query` (lookups and host pages).
@@ -44,6 +46,7 @@ mod approve;
 mod control;
 mod emergency;
 mod emergency_request;
+mod exceptions;
 mod gates;
 mod groups;
 mod host;
@@ -227,6 +230,8 @@ pub struct Engine {
     /// (`summary.pending_emergency`).
     pub emergency_request: Option<usize>,
     timers: BTreeSet<(i64, u32)>,
+    /// Expiries of the exceptions in force: (fleet second, host).
+    expiries: BTreeSet<(i64, u32)>,
     active_groups: BTreeSet<usize>,
     dirty: Dirty,
 }
@@ -268,6 +273,7 @@ impl Engine {
             faults: Vec::new(),
             emergency_request: None,
             timers: BTreeSet::new(),
+            expiries: BTreeSet::new(),
             active_groups: BTreeSet::new(),
             dirty: Dirty::default(),
         }

@@ -46,6 +46,18 @@ impl Engine {
                 }
             }
         }
+        // An exception's terms are part of the form too.
+        if matches!(request.verb, Verb::Exclude | Verb::Renew) {
+            let terms = &mut request.exception;
+            if request.verb == Verb::Exclude && blank(&terms.compensating_control) {
+                needs.push("compensating_control".into());
+                terms.compensating_control = Some("(plan)".into());
+            }
+            if terms.expires.is_none() {
+                needs.push("expires".into());
+                terms.expires = Some(crate::model::Expiry::Days(30));
+            }
+        }
         if request.verb == Verb::Emergency && request.override_reason.is_none() {
             let mut probe = self.clone();
             if let Err(ActError::Invalid(why)) = probe.act(&request, identity)
@@ -119,6 +131,19 @@ impl Engine {
                     after.actions[action].target_name
                 )
             });
+        // The expiry was imagined for the plan: say what the form still decides.
+        let summary = if needs.iter().any(|n| n == "expires") {
+            format!(
+                "exception {} until the expiry you give (within the server's cap)",
+                if request.verb == Verb::Exclude {
+                    "granted"
+                } else {
+                    "renewed"
+                }
+            )
+        } else {
+            summary
+        };
         let (target_name, target_version) = self.name_and_version(request);
         let mut plan = ActionPlan {
             verb: request.verb,
@@ -246,11 +271,11 @@ impl Engine {
         }
         let changed_hosts = !stages.is_empty();
         // Only an action that starts work (installs or uninstalls) reboots anything:
-        // a pause, a halt, a decline or an exclusion stops hosts, whatever they were
-        // about to do.
+        // a pause, a halt, a decline, an exclusion or its renewal stops hosts, whatever
+        // they were about to do.
         let starts_work = !matches!(
             request.verb,
-            Verb::Pause | Verb::Halt | Verb::Decline | Verb::Exclude
+            Verb::Pause | Verb::Halt | Verb::Decline | Verb::Exclude | Verb::Renew
         );
         if !changed_hosts {
             // Nothing moves (pause, halt, decline, a ring's resume): the hosts waiting

@@ -13,6 +13,7 @@ impl Engine {
     pub fn step(&mut self) {
         self.now += Duration::seconds(STEP_SECS);
         self.expire_emergency_request();
+        self.expire_exceptions();
         let now = secs(self.now);
         while let Some(&(at, h)) = self.timers.first() {
             if at > now {

@@ -35,6 +35,7 @@
 //! `hosts` (workstations, adding a host), `groups` (server patching groups and their
 //! servers), `scenario` (deployments and the start state of each story), `history` (past months).
 
+mod exceptions;
 mod groups;
 mod history;
 mod hosts;
@@ -155,6 +156,7 @@ pub fn generate(config: &SimConfig) -> Engine {
     b.deployments(pt);
     b.start_state();
     b.history(pt, config.seed);
+    b.exception_history(config.seed);
     b.finish()
 }
 
@@ -163,7 +165,11 @@ impl Builder {
         &mut self.e.rng
     }
 
-    fn finish(self) -> Engine {
+    fn finish(mut self) -> Engine {
+        // The clock enforces every exception in force.
+        for h in 0..self.e.hosts.len() {
+            self.e.schedule_expiry(h);
+        }
         self.e
     }
 }

@@ -6,7 +6,7 @@ use rand::Rng;
 
 use crate::model::{
     Approval, Deployment, DeploymentState, Exception, Failure, GateMode, GateState, HostCounts,
-    HostKind, HostState, RingState, Transition,
+    HostKind, HostState, Renewal, RingState, Transition,
 };
 use crate::sim::Scenario;
 use crate::sim::engine::{Applies, DeploymentRun, Fault};
@@ -15,7 +15,9 @@ use super::{BAD_MODEL, Builder, NONPROD, PILOT, PROD, TEST, previous_month, seco
 
 pub(super) const OPERATORS: [&str; 4] = ["j.okafor", "m.garcia", "a.lindqvist", "s.tanaka"];
 
-pub(super) const EXCEPTIONS: [(&str, &str, &str); 3] = [
+/// Exceptions as a patch manager meets them: owner (a team or a person), reason,
+/// compensating control.
+pub(super) const EXCEPTIONS: [(&str, &str, &str); 6] = [
     (
         "lab-it@contoso.example",
         "Legacy lab instrument software breaks with this month's cumulative update; vendor fix due next quarter",
@@ -31,7 +33,28 @@ pub(super) const EXCEPTIONS: [(&str, &str, &str); 3] = [
         "Medical imaging viewer validated only on the current build",
         "Kiosk mode, no local admin, network restricted to the PACS servers",
     ),
+    (
+        "p.nakamura (Finance systems)",
+        "Quarter-end close: the ledger client must not change until the books are closed",
+        "Host firewall limits inbound to the ERP subnet; daily EDR scan reviewed by the SOC",
+    ),
+    (
+        "plant-ot@contoso.example",
+        "Line controller HMI: the vendor supports only the certified OS build",
+        "Behind the OT firewall, USB disabled, remote access only through the jump host",
+    ),
+    (
+        "e.brennan (Legal)",
+        "e-Discovery hold: the workstation image is preserved until the case is closed",
+        "Offline except for the review VLAN; full-disk encryption; access logged",
+    ),
 ];
+
+/// Fleet time from the start until the first exceptions lapse (k = 0, 1): within the
+/// first minutes of a demo at speed 60, so that the expiry is seen.
+const EXPIRES_SOON_MINUTES: [i64; 2] = [40, 150];
+/// The third exception is near its expiry at the start.
+const NEAR_EXPIRY_HOURS: i64 = 4 * 24 + 5;
 
 impl Builder {
     pub(super) fn deployment(
@@ -205,19 +228,48 @@ impl Builder {
         }
         for (k, &h) in excluded.iter().enumerate() {
             let (owner, reason, control) = EXCEPTIONS[k % EXCEPTIONS.len()];
+            // Drawn for every exception, so that the rest of the story stays as it was.
             let days = self.rng().random_range(20..90);
+            let expires_at = match k {
+                0 | 1 => self.t + Duration::minutes(EXPIRES_SOON_MINUTES[k]),
+                2 => self.t + Duration::hours(NEAR_EXPIRY_HOURS),
+                _ => self.t + Duration::days(days),
+            };
+            let granted_at = created - Duration::days(20);
+            let granted_by = OPERATORS[(k + 2) % OPERATORS.len()];
+            let ticket = format!("CHG-{}", 40_000 + 37 * k);
+            // The second one was renewed once already (a month ago it was due).
+            let renewals = if k == 1 {
+                vec![Renewal {
+                    at: granted_at + Duration::days(12),
+                    by: OPERATORS[0].into(),
+                    reason: "Vendor fix slipped to next month; control re-checked".into(),
+                    ticket: Some(format!("CHG-{}", 40_500 + 37 * k)),
+                    from: granted_at + Duration::days(14),
+                    expires_at,
+                }]
+            } else {
+                Vec::new()
+            };
             self.e.hosts[h].state = HostState::Excluded;
             self.e.hosts[h].exception = Some(Exception {
                 owner: owner.into(),
                 reason: reason.into(),
-                ticket: Some(format!("CHG-{}", 40_000 + 37 * k)),
-                expires_at: self.t + Duration::days(days),
+                ticket: Some(ticket.clone()),
+                expires_at,
                 compensating_control: control.into(),
+                patch_id: None,
+                granted_by: granted_by.into(),
+                granted_at: Some(granted_at),
+                renewals,
+                lapsed_at: None,
             });
             self.e.histories[h].push(Transition {
-                at: created - Duration::days(20),
+                at: granted_at,
                 state: HostState::Excluded,
-                note: Some(format!("exception owned by {owner}")),
+                note: Some(format!(
+                    "exception by {granted_by} ({ticket}), owned by {owner}: {reason}"
+                )),
             });
         }
         // Every other host is targeted by this month's deployments.

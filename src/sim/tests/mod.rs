@@ -1,10 +1,11 @@
 //! Simulator unit tests: lifecycle, gates, threshold halt, reboot order, two-person
-//! rule (approvals, halted resumes, emergencies), rollback, retry, exclude, emergency,
+//! rule (approvals, halted resumes, emergencies), rollback, retry, exceptions, emergency,
 //! determinism, events and host queries.
 //! One file per topic; this one holds the shared helpers.
 
 mod actions;
 mod emergency;
+mod exceptions;
 mod explore;
 mod gates;
 mod generation;
@@ -54,6 +55,19 @@ fn request(verb: Verb, kind: TargetKind, id: &str) -> ActionRequest {
         patch_id: None,
         cve: None,
         override_reason: None,
+        // An exception's terms where the verb takes them: 30 days, a control.
+        exception: Box::new(match verb {
+            Verb::Exclude => crate::model::ExceptionTerms {
+                owner: None,
+                compensating_control: Some("Isolated VLAN, EDR in block mode".into()),
+                expires: Some(crate::model::Expiry::Days(30)),
+            },
+            Verb::Renew => crate::model::ExceptionTerms {
+                expires: Some(crate::model::Expiry::Days(30)),
+                ..Default::default()
+            },
+            _ => crate::model::ExceptionTerms::default(),
+        }),
         if_match: None,
     }
 }

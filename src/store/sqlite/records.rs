@@ -328,7 +328,8 @@ impl Store for SqliteStore {
                     x.exception.reason,
                     x.exception.ticket,
                     ms(x.exception.expires_at),
-                    x.exception.compensating_control
+                    x.exception.compensating_control,
+                    sql::exception_terms(&x.exception)
                 ],
             )
             .map_err(|e| err(store, e))?;
@@ -358,6 +359,7 @@ impl Store for SqliteStore {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })
         })

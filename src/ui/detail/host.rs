@@ -105,22 +105,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         lines.push(field(theme, "deferred until", text::time(until, now)));
     }
     if let Some(exception) = &live.exception {
-        lines.push(field_loud(
-            theme,
-            "EXCEPTION",
-            format!(
-                "{} (owner {}, expires {})",
-                clean(&exception.reason),
-                clean(&exception.owner),
-                text::time(exception.expires_at, now)
-            ),
-            Loudness::Warn,
-        ));
-        lines.push(field(
-            theme,
-            "compensating",
-            clean(&exception.compensating_control).into_owned(),
-        ));
+        lines.extend(super::exception::lines(app, theme, exception, now));
     }
     if !live.installed.is_empty() {
         lines.push(field(

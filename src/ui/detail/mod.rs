@@ -3,6 +3,7 @@
 
 mod action;
 mod deployment;
+mod exception;
 mod host;
 pub mod hosts;
 mod ring;

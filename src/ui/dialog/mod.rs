@@ -259,6 +259,30 @@ fn draw_confirm<'a>(app: &App, theme: &Theme, confirm: &ConfirmDialog, area: Rec
         &confirm.ticket,
         editing && confirm.field == Field::Ticket,
     ));
+    let fields = confirm.fields();
+    for (field, label, input) in [
+        (Field::Owner, "Owner, person or team", &confirm.owner),
+        (
+            Field::Control,
+            "Compensating control (required)",
+            &confirm.control,
+        ),
+        (
+            Field::Expires,
+            "Expires: days or a date (required)",
+            &confirm.expires,
+        ),
+        (Field::Scope, "One patch (KB; blank: all)", &confirm.scope),
+    ] {
+        if fields.contains(&field) {
+            lines.push(input_line(
+                theme,
+                label,
+                input,
+                editing && confirm.field == field,
+            ));
+        }
+    }
     if confirm.override_needed().is_some() {
         lines.push(input_line(
             theme,

@@ -1,4 +1,4 @@
-//! The four panes of the main screen: Rings, Deployments, Failed hosts, Actions.
+//! The panes of the main screen: Rings, Deployments, Failed hosts, Actions, Exceptions.
 //! Only the visible slice of each list is turned into rows; each pane's table is built
 //! by its own module from a [`RowsContext`]. [`view`] is the one place that says how
 //! each pane is drawn; its words (title, number, empty message, tab) are its
@@ -6,9 +6,11 @@
 
 mod actions;
 mod deployments;
+mod exceptions;
 mod failed;
 mod rings;
 
+pub use exceptions::expiry_words;
 pub use rings::rings_alert;
 
 use ratatui::Frame;
@@ -133,6 +135,13 @@ pub fn view(pane: Pane) -> PaneView {
             alert: None,
             keys: &[],
         },
+        Pane::Exceptions => PaneView {
+            table: exceptions::table,
+            narrow_row_height: 1,
+            count: Some(exceptions::exception_count),
+            alert: None,
+            keys: &[A::Select, A::Renew, A::Revoke],
+        },
     }
 }
 
@@ -242,28 +251,72 @@ pub fn window(app: &App, pane: Pane, inner: Rect) -> Window {
     }
 }
 
-/// What a pane's title says of pane `p`: its number, title and count ("3 Failed hosts (12)").
-fn pane_name(app: &App, p: Pane) -> String {
+/// What a pane's title says of pane `p`: its number, title (or short title) and count
+/// ("3 Failed hosts (12)", "3 Failed (12)").
+fn pane_name(app: &App, p: Pane, short: bool) -> String {
     let spec = p.spec();
+    let title = if short { spec.short } else { spec.title };
     match view(p).count {
-        Some(count) => format!("{} {} ({})", spec.key, spec.title, count(app)),
-        None => format!("{} {}", spec.key, spec.title),
+        Some(count) => format!("{} {title} ({})", spec.key, count(app)),
+        None => format!("{} {title}", spec.key),
     }
 }
 
 /// Between two tabs of the tab group.
 const TAB_GAP: &str = " | ";
 
+/// The tabs' names on a border `width` wide: whole when they fit, else the short
+/// titles; the tab that still does not fit is cut with a mark (and those after it
+/// left out, the mark saying so).
+fn tab_names(app: &App, width: u16) -> Vec<(Pane, String)> {
+    // The corners, the spaces around the titles, and room for the filter's mark.
+    let room = usize::from(width).saturating_sub(4);
+    let names = |short: bool| -> Vec<(Pane, String)> {
+        Pane::tabs()
+            .map(|p| (p, pane_name(app, p, short)))
+            .collect()
+    };
+    let total = |names: &[(Pane, String)]| {
+        names.iter().map(|(_, n)| text::width(n)).sum::<usize>()
+            + text::width(TAB_GAP) * names.len().saturating_sub(1)
+    };
+    let whole = names(false);
+    if total(&whole) <= room {
+        return whole;
+    }
+    let short = names(true);
+    if total(&short) <= room {
+        return short;
+    }
+    let mut used = 0;
+    let mut cut = Vec::new();
+    for (i, (p, name)) in short.into_iter().enumerate() {
+        let gap = if i > 0 { text::width(TAB_GAP) } else { 0 };
+        let left = room.saturating_sub(used + gap);
+        if left == 0 {
+            break;
+        }
+        let shown = fit(&name, left);
+        used += gap + text::width(&shown);
+        let was_cut = shown != name;
+        cut.push((p, shown));
+        if was_cut {
+            break;
+        }
+    }
+    cut
+}
+
 /// The columns of each tab on the top border of the tabbed pane at `area`, as
 /// [`pane_block`] writes them (after the corner and a space).
 pub fn tab_columns(app: &App, area: Rect) -> Vec<(Pane, std::ops::Range<u16>)> {
     let mut x = area.x + 2;
     let mut tabs = Vec::new();
-    for (i, p) in Pane::tabs().enumerate() {
+    for (i, (p, name)) in tab_names(app, area.width).into_iter().enumerate() {
         if i > 0 {
             x = x.saturating_add(text::width(TAB_GAP) as u16);
         }
-        let width = text::width(&pane_name(app, p)) as u16;
+        let width = text::width(&name) as u16;
         tabs.push((p, x..x.saturating_add(width)));
         x = x.saturating_add(width);
     }
@@ -287,10 +340,9 @@ fn pane_block<'a>(
             theme.muted
         }
     };
-    let name = |p: Pane| pane_name(app, p);
     let mut title = vec![Span::raw(" ")];
     if tabbed && pane.spec().tabbed {
-        for (i, p) in Pane::tabs().enumerate() {
+        for (i, (p, name)) in tab_names(app, width).into_iter().enumerate() {
             if i > 0 {
                 title.push(Span::styled(TAB_GAP, theme.muted));
             }
@@ -304,11 +356,11 @@ fn pane_block<'a>(
             } else {
                 style
             };
-            title.push(Span::styled(name(p), style));
+            title.push(Span::styled(name, style));
         }
     } else {
         title.push(Span::styled(
-            name(pane),
+            pane_name(app, pane, false),
             if focused {
                 title_style(pane)
             } else {
@@ -353,7 +405,12 @@ mod tests {
             let spec = pane.spec();
             assert_eq!(spec.pane, pane);
             assert_eq!(pane.index(), i);
-            assert_eq!(spec.key.to_digit(10), Some(i as u32 + 1), "{spec:?}");
+            // Numbered in screen order (a number may be another pane's to come).
+            let number = spec.key.to_digit(10).expect("a digit");
+            assert!(number as usize > i, "{spec:?}");
+            if let Some(before) = i.checked_sub(1) {
+                assert!(Pane::ALL[before].spec().key < spec.key, "{spec:?}");
+            }
             assert!(!spec.title.is_empty() && !spec.empty.is_empty());
         }
         let titles: std::collections::BTreeSet<_> = Pane::ALL.map(Pane::title).into();

@@ -6,10 +6,11 @@
 //! MaxErrors; two persons on production rings; the previous ring's gate must have
 //! passed) or, on a halted deployment, sends its ring again (attempt n+1); pause and
 //! halt are `CancelCommand` (SSM has no pause); resume is a new attempt; retry is a
-//! command to the chosen instance; exclude is an exception; rollback is the operator's
+//! command to the chosen instance; exclude, renew and revoke keep an exception in the
+//! gateway's store; rollback is the operator's
 //! document; emergency is unavailable; decline is rollout state only.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::decide::{Decided, Decision, IDS_PER_SEND, decide};
 use super::worker::{AttemptRef, Job, StoreWrite};
@@ -19,12 +20,9 @@ use crate::backend::aws_ssm::rollout::{Attempt, Marker, Phase};
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{
     Action, ActionState, Approval, Change, Exception, GateState, Identity, PendingApproval,
-    RingState,
+    Renewal, RingState, Verb,
 };
 use crate::store::HostException;
-
-/// How long an exclusion lasts.
-const EXCEPTION_DAYS: i64 = 30;
 
 fn new_action(
     state: &mut State,
@@ -328,30 +326,7 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
             (action, Some(job), Vec::new())
         }
         Decision::Exclude { host } => {
-            let exception = Exception {
-                owner: actor.name.clone(),
-                reason: decided.request.reason.clone().unwrap_or_default(),
-                ticket: decided.request.ticket.clone(),
-                expires_at: now + Duration::days(EXCEPTION_DAYS),
-                compensating_control: "none recorded".into(),
-            };
-            state.exceptions.insert(host.clone(), exception.clone());
-            let detail = "excluded: patchdeck's retries and rollbacks skip it; a ring's tag-targeted command still reaches it unless its Patch Group tag is removed".to_string();
-            let action = new_action(
-                &mut state,
-                &decided,
-                actor,
-                now,
-                ActionState::Succeeded,
-                detail,
-            );
-            let writes = vec![
-                StoreWrite::Exception(HostException {
-                    host_id: host,
-                    exception,
-                }),
-                StoreWrite::Action(action.clone()),
-            ];
+            let (action, writes) = exception_action(&mut state, &decided, actor, now, host)?;
             (action, Some(Job::Store(writes)), Vec::new())
         }
         Decision::Rollback {
@@ -403,4 +378,137 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
         core.queue(job);
     }
     Ok(action)
+}
+
+/// Exclude, renew or revoke on SSM: the exception is patchdeck's, kept in the gateway's
+/// store (SSM has none); an excluded host is skipped by patchdeck's retries and
+/// rollbacks. One patch only cannot be held back (SSM installs a baseline).
+fn exception_action(
+    state: &mut State,
+    decided: &Decided,
+    actor: &Identity,
+    now: DateTime<Utc>,
+    host: String,
+) -> Result<(Action, Vec<StoreWrite>), ActError> {
+    let request = &decided.request;
+    let name = &decided.target_name;
+    let current = state.exceptions.get(&host).cloned();
+    let reason = request.reason.clone().unwrap_or_default();
+    let expiry = |verb: Verb| {
+        let at = request
+            .exception
+            .expires
+            .map(|e| e.at(now))
+            .ok_or_else(|| {
+                ActError::Invalid(format!(
+                    "{} needs an expiry: days (30) or a date (2027-01-15)",
+                    verb.as_str()
+                ))
+            })?;
+        if at <= now {
+            return Err(ActError::Invalid(format!(
+                "the expiry {} is not in the future",
+                at.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        Ok(at)
+    };
+    let (exception, detail) = match request.verb {
+        Verb::Exclude => {
+            if let Some(e) = current.as_ref().filter(|e| e.in_force(now)) {
+                return Err(ActError::Conflict(format!(
+                    "{name} already has an exception (until {}): renew or revoke it",
+                    e.expires_at.format("%Y-%m-%d %H:%M UTC")
+                )));
+            }
+            if request.patch_id.is_some() {
+                return Err(ActError::Unsupported(
+                    "SSM installs a patch baseline: an exception holds back every patch of a host, not one".into(),
+                ));
+            }
+            let control = request
+                .exception
+                .compensating_control
+                .clone()
+                .ok_or_else(|| {
+                    ActError::Invalid(
+                        "exclude needs a compensating control: what protects the host meanwhile"
+                            .into(),
+                    )
+                })?;
+            let expires_at = expiry(Verb::Exclude)?;
+            let exception = Exception {
+                owner: request
+                    .exception
+                    .owner
+                    .clone()
+                    .unwrap_or_else(|| actor.name.clone()),
+                reason,
+                ticket: request.ticket.clone(),
+                expires_at,
+                compensating_control: control,
+                patch_id: None,
+                granted_by: actor.name.clone(),
+                granted_at: Some(now),
+                renewals: Vec::new(),
+                lapsed_at: None,
+            };
+            let detail = format!(
+                "excluded until {}: patchdeck's retries and rollbacks skip it; a ring's tag-targeted command still reaches it unless its Patch Group tag is removed",
+                expires_at.format("%Y-%m-%d %H:%M UTC")
+            );
+            (Some(exception), detail)
+        }
+        Verb::Renew => {
+            let Some(mut exception) = current else {
+                return Err(ActError::Conflict(format!(
+                    "{name} has no exception to renew (exclude it to grant one)"
+                )));
+            };
+            let expires_at = expiry(Verb::Renew)?;
+            let detail = format!(
+                "exception renewed until {} (was {})",
+                expires_at.format("%Y-%m-%d %H:%M UTC"),
+                exception.expires_at.format("%Y-%m-%d %H:%M UTC")
+            );
+            exception.renewals.push(Renewal {
+                at: now,
+                by: actor.name.clone(),
+                reason,
+                ticket: request.ticket.clone(),
+                from: exception.expires_at,
+                expires_at,
+            });
+            exception.expires_at = expires_at;
+            exception.lapsed_at = None;
+            (Some(exception), detail)
+        }
+        _ => {
+            if current.is_none() {
+                return Err(ActError::Conflict(format!(
+                    "{name} has no exception to revoke"
+                )));
+            }
+            (
+                None,
+                "exception revoked: the host takes its ring's patches again".into(),
+            )
+        }
+    };
+    let write = match exception {
+        Some(exception) => {
+            state.exceptions.insert(host.clone(), exception.clone());
+            StoreWrite::Exception(HostException {
+                host_id: host,
+                exception,
+            })
+        }
+        None => {
+            state.exceptions.remove(&host);
+            StoreWrite::ExceptionRemoved(host)
+        }
+    };
+    let action = new_action(state, decided, actor, now, ActionState::Succeeded, detail);
+    let writes = vec![write, StoreWrite::Action(action.clone())];
+    Ok((action, writes))
 }

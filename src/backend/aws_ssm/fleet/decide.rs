@@ -299,7 +299,10 @@ pub fn decide(
                         .or_else(|| state.rollouts.active().map(|r| r.id.clone())),
                     host: id.clone(),
                 },
-                Verb::Exclude => Decision::Exclude { host: id.clone() },
+                // The exception's verbs: act.rs tells them apart by the request's verb.
+                Verb::Exclude | Verb::Renew | Verb::Revoke => {
+                    Decision::Exclude { host: id.clone() }
+                }
                 _ => rollback_decision(state, core, &request, vec![id.clone()])?,
             };
             (decision, host.name.clone(), host.version)

@@ -152,7 +152,10 @@ pub fn plan(
             plan.hosts = 1;
         }
         Decision::Exclude { host } => {
-            plan.summary = format!("{host} excluded (an exception kept by patchdeck)")
+            plan.summary = format!(
+                "{host}: exception {} (kept by patchdeck)",
+                request.verb.past_tense()
+            )
         }
         Decision::Rollback {
             document,

@@ -120,8 +120,14 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
             host.deployment_id = Some(dep);
         }
         if let Some(exception) = state.exceptions.get(&host.id) {
-            host.state = HostState::Excluded;
-            host.exception = Some(exception.clone());
+            // An expired exception excludes nothing: the host is as SSM reports it.
+            let mut exception = exception.clone();
+            if exception.in_force(now) {
+                host.state = HostState::Excluded;
+            } else {
+                exception.lapsed_at.get_or_insert(exception.expires_at);
+            }
+            host.exception = Some(exception);
         }
         host.as_of = as_of;
         hosts.insert(host.id.clone(), host);

@@ -25,6 +25,8 @@ use crate::store::{HostException, RingRollout, Store, StoreError};
 pub enum StoreWrite {
     Rollout(RingRollout),
     Exception(HostException),
+    /// A revoked exception: no longer kept.
+    ExceptionRemoved(String),
     Action(Action),
 }
 
@@ -235,6 +237,9 @@ async fn write(
         match w {
             StoreWrite::Rollout(record) => put_rollout(core, versions, record).await?,
             StoreWrite::Exception(exception) => store.put_exception(exception).await?,
+            StoreWrite::ExceptionRemoved(host_id) => {
+                store.remove_exception(host_id).await?;
+            }
             StoreWrite::Action(action) => {
                 store.put_action(action).await?;
             }
