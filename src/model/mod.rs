@@ -21,7 +21,7 @@ mod tests;
 
 pub use action::{Action, ActionState, Identity};
 pub use counts::HostCounts;
-pub use deployment::{Approval, Deployment, DeploymentState, PendingApproval};
+pub use deployment::{Approval, Deployment, DeploymentLimits, DeploymentState, PendingApproval};
 pub use event::{Change, Event};
 pub use fleet::Fleet;
 pub use host::{Exception, Failure, Host, HostKind, HostState, Transition};
