@@ -56,9 +56,9 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     if let Some(limits) = &deployment.limits {
         lines.push(field(
             theme,
-            "rate",
+            "limits",
             format!(
-                "{} at once; failure gate {}",
+                "rate {} at once, failure gate {}",
                 clean(&limits.rate),
                 clean(&limits.failure_gate)
             ),
