@@ -45,7 +45,27 @@ pub struct FakeSsmArgs {
     /// Real milliseconds between two steps of the fake (each moves its clock a minute).
     #[arg(long, default_value_t = 1000)]
     pub step_ms: u64,
+    /// After this many real seconds, throttle every read (ThrottlingException) until
+    /// stopped: the console then shows its data as old ("as of 40s ago").
+    #[arg(long, value_name = "SECS")]
+    pub throttle_after: Option<u64>,
 }
+
+/// Calls of each read throttled by `--throttle-after` (at a few calls a second, more
+/// than an hour of them).
+const THROTTLED_CALLS: usize = 20_000;
+
+/// The operations of the read path, throttled by `--throttle-after`.
+const READS: [&str; 8] = [
+    "DescribeInstanceInformation",
+    "DescribeInstancePatchStates",
+    "DescribeInstancePatches",
+    "DescribePatchGroups",
+    "ListCommands",
+    "ListCommandInvocations",
+    "DescribeMaintenanceWindows",
+    "DescribeMaintenanceWindowTargets",
+];
 
 /// The rollout settings that suit the demo account: its groups in order, Production
 /// behind the two-person rule, a short soak (an SSM fleet runs on the wall clock).
@@ -97,9 +117,20 @@ pub async fn run(args: DevArgs) -> color_eyre::Result<()> {
     println!("press Ctrl-C to stop");
     let mut every = tokio::time::interval(Duration::from_millis(args.step_ms.max(10)));
     let mut seen = 0;
+    let throttle_at = args
+        .throttle_after
+        .map(|secs| std::time::Instant::now() + Duration::from_secs(secs));
+    let mut throttling = false;
     loop {
         tokio::select! {
             _ = every.tick() => {
+                if !throttling && throttle_at.is_some_and(|at| std::time::Instant::now() >= at) {
+                    throttling = true;
+                    for operation in READS {
+                        fake.throttle_next(operation, THROTTLED_CALLS);
+                    }
+                    println!("throttling every read from now on");
+                }
                 {
                     let mut fleet = fake.fleet();
                     fleet.advance(60.0);

@@ -254,6 +254,9 @@ fn main() -> ExitCode {
                     .downcast_ref::<patchdeck::report::ReportUsage>()
                     .is_some()
                 || error.downcast_ref::<TokenFileError>().is_some()
+                || error
+                    .downcast_ref::<patchdeck::serve::ServeUsage>()
+                    .is_some()
                 || error.downcast_ref::<config::ConfigError>().is_some()
                 || error.downcast_ref::<config::TokenError>().is_some();
             if usage {

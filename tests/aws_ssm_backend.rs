@@ -1009,3 +1009,211 @@ async fn the_poller_reads_a_sent_command_on_its_own() {
         RingState::Deploying
     );
 }
+
+fn with_rollback() -> SsmSettings {
+    SsmSettings {
+        rollback: vec![RollbackDocument {
+            platform: "Windows".into(),
+            document: "AWS-RunPowerShellScript".into(),
+            commands: vec!["wusa.exe /uninstall /kb:{kb} /quiet /norestart".into()],
+        }],
+        ..settings()
+    }
+}
+
+fn rollback_of(host: &str) -> ActionRequest {
+    ActionRequest {
+        reason: Some("bad KB".into()),
+        ticket: Some("CHG-9".into()),
+        patch_id: Some("kb5070007".into()),
+        ..on_host(Verb::Rollback, host)
+    }
+}
+
+#[tokio::test]
+async fn after_every_ring_is_done_the_next_deployment_awaits_approval_and_opens_test() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(None).await;
+    through_test_to_pilot(&rig, &backend).await;
+    for _ in 0..5 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("wave-1 opened");
+    backend.settle().await;
+    for _ in 0..5 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    let done = backend.deployment("dep-0001").expect("dep-0001");
+    assert_eq!(done.state, DeploymentState::Completed, "{done:?}");
+    let next = backend.deployment("dep-0002").expect("the next deployment");
+    assert_eq!(next.state, DeploymentState::AwaitingApproval);
+    assert_eq!(next.next_ring.as_deref(), Some("test"));
+    assert_eq!(
+        backend.deployments().items[0].id,
+        "dep-0002",
+        "newest first"
+    );
+    assert_eq!(
+        backend.ring("test").expect("ring").state,
+        RingState::Waiting
+    );
+    let refused = backend.act(on_deployment(Verb::Approve, "dep-0001"), &alice());
+    assert!(matches!(refused, Err(ActError::Conflict(_))), "{refused:?}");
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0002"), &alice())
+        .expect("dep-0002 opens test");
+    backend.settle().await;
+    let sent = rig.requests("SendCommand");
+    assert_eq!(sent.len(), 4, "test, pilot, wave-1, then test again");
+    assert_eq!(sent[3]["Comment"], "patchdeck dep-0002 ring=test try=1");
+    backend.poll_once().await.expect("poll");
+    assert_eq!(
+        backend.ring("test").expect("ring").state,
+        RingState::Deploying
+    );
+    assert!(backend.deployment("dep-0003").is_none(), "one at a time");
+}
+
+#[tokio::test]
+async fn a_rollback_is_polled_as_a_rollback_and_stays_one_after_a_sweep() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start_as(with_rollback(), None).await;
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("approved");
+    backend.settle().await;
+    for _ in 0..5 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    assert_eq!(
+        host_state(&backend, "i-0000000000000001"),
+        HostState::Succeeded
+    );
+    backend
+        .act(rollback_of("i-0000000000000001"), &alice())
+        .expect("rolled back");
+    backend.settle().await;
+    for _ in 0..3 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    assert_eq!(
+        host_state(&backend, "i-0000000000000001"),
+        HostState::RolledBack,
+        "not read as an install that succeeded"
+    );
+    let host = backend.host("i-0000000000000001").expect("host");
+    assert!(
+        host.history.len() >= 3,
+        "the install, the rollback, now: {:?}",
+        host.history
+    );
+    let notes: Vec<&str> = host
+        .history
+        .iter()
+        .filter_map(|t| t.note.as_deref())
+        .collect();
+    assert!(
+        notes[0].starts_with("dep-0001 test try 1")
+            && notes[0].contains("StatusDetails Success, ResponseCode 0"),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1].starts_with("rollback AWS-RunPowerShellScript"),
+        "{notes:?}"
+    );
+    // A sweep lists commands by document: the rollback's is listed too.
+    rig.step(300);
+    backend.poll_once().await.expect("sweep");
+    let listed = rig.requests("ListCommands");
+    assert!(
+        listed
+            .iter()
+            .any(|r| r["Filters"][0]["value"] == "AWS-RunPowerShellScript"),
+        "{listed:?}"
+    );
+    assert_eq!(
+        host_state(&backend, "i-0000000000000001"),
+        HostState::RolledBack
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_is_not_queued_behind_a_send_that_waits() {
+    use patchdeck::backend::aws_ssm::budget::Sleeper;
+    let rig = Rig::new(fleet()).await;
+    // Backoffs (a second or more) wait for the gate; with a budget this large, its
+    // own waits stay far shorter (the test's sleeps never pass time, so a small
+    // budget's debt would grow past a second).
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let sleep: Sleeper = {
+        let gate = gate.clone();
+        Arc::new(move |d| {
+            let gate = gate.clone();
+            Box::pin(async move {
+                if d >= StdDuration::from_secs(1) {
+                    let _ = gate.acquire().await.map(|p| p.forget());
+                }
+            })
+        })
+    };
+    let hooks = Hooks {
+        sleep,
+        ..rig.hooks()
+    };
+    let settings = SsmSettings {
+        max_requests_per_second: 1000.0,
+        ..with_rollback()
+    };
+    let backend = SsmBackend::start_with(rig.client(), settings, None, hooks)
+        .await
+        .expect("start");
+    through_test_to_pilot(&rig, &backend).await;
+    rig.step(60);
+    backend.poll_once().await.expect("poll");
+    // Pilot's command runs. A rollback of a Test host is throttled: its lane backs
+    // off (held at the gate).
+    rig.fake.throttle_next("SendCommand", 1);
+    backend
+        .act(rollback_of("i-0000000000000001"), &alice())
+        .expect("rollback queued");
+    let rollbacks = |rig: &Rig| {
+        rig.requests("SendCommand")
+            .iter()
+            .filter(|r| r["DocumentName"] == "AWS-RunPowerShellScript")
+            .count()
+    };
+    let held = tokio::time::timeout(StdDuration::from_secs(20), async {
+        while rollbacks(&rig) == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(held.is_ok(), "the rollback's send was tried and throttled");
+    // Its lane now waits at the gate; the halt's cancel must not.
+    let halt = ActionRequest {
+        reason: Some("bad patch".into()),
+        ticket: Some("CHG-7".into()),
+        ..on_deployment(Verb::Halt, "dep-0001")
+    };
+    backend.act(halt, &alice()).expect("halted");
+    let cancelled = tokio::time::timeout(StdDuration::from_secs(20), async {
+        while rig.fake.count("CancelCommand") == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(
+        cancelled.is_ok(),
+        "CancelCommand went out while the send waited"
+    );
+    assert_eq!(rollbacks(&rig), 1, "the send still waits");
+    gate.add_permits(100);
+    backend.settle().await;
+    assert_eq!(rollbacks(&rig), 2, "sent after its backoff");
+}

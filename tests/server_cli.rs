@@ -74,3 +74,30 @@ fn serve_refuses_a_token_file_others_can_read() {
     assert!(stderr.contains("tokens.toml"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
 }
+
+#[test]
+fn serve_refuses_the_simulators_flags_with_a_vendor_fleet() {
+    let home = Scratch::new("serve-ssm-sim-flags");
+    for (flags, named) in [
+        (&["--hosts", "50"][..], &["--hosts"][..]),
+        (&["--speed", "0"][..], &["--speed"][..]),
+        (
+            &["--seed", "7", "--scenario", "bad-patch"][..],
+            &["--seed", "--scenario"][..],
+        ),
+    ] {
+        let output = run_to_end(
+            home.patchdeck()
+                .args(["serve", "--listen", "127.0.0.1:0", "--backend", "aws-ssm"])
+                .args(flags),
+            "serve --backend aws-ssm with a simulator flag",
+        );
+        assert_eq!(output.status.code(), Some(2), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for flag in named {
+            assert!(stderr.contains(flag), "{flags:?}: {stderr}");
+        }
+        assert!(stderr.contains("simulator"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    }
+}

@@ -10,10 +10,12 @@
 //! - [`command`]: the `:` line; [`target`]: what a key acts on, and may it;
 //! - [`plan`]: an action planned with its blast radius; [`confirm`]: the dialog that
 //!   sends it; [`wizard`]: the emergency wizard; [`outcome`]: what came of it;
+//! - [`age`]: how old the data on screen is (one rule);
 //! - [`awaited`]: requests awaiting this identity, and the bell for new ones;
 //! - [`viewport`]: rows a list shows at the terminal size, what time-dependent parts
 //!   of the screen say; [`lists`], [`failures`]: rows derived from the fleet.
 
+pub mod age;
 pub mod awaited;
 pub mod command;
 pub mod confirm;

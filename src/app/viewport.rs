@@ -276,7 +276,12 @@ pub enum ConnectionHealth {
 /// seen is never called stale; a refused token is said until a session opens.
 pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
     match &app.connection {
-        Connection::Live { .. } => ("LIVE".into(), ConnectionHealth::Live),
+        // Connected, but the fleet's data is old (a throttled or slow vendor): said
+        // with its age, never as live.
+        Connection::Live { .. } => match super::age::fleet_old_words(app) {
+            Some(words) => (words, ConnectionHealth::Degraded),
+            None => ("LIVE".into(), ConnectionHealth::Live),
+        },
         Connection::Connecting { since } => (
             format!("connecting {}", text::duration(app.now - *since)),
             ConnectionHealth::Degraded,

@@ -84,6 +84,16 @@ pub struct PendingApproval {
     pub resume: bool,
 }
 
+/// A deployment's rate and failure gate as its fleet sets them, in words (SSM's
+/// `MaxConcurrency` and `MaxErrors`: "10%", "1 host").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentLimits {
+    /// How many hosts install at once.
+    pub rate: String,
+    /// How many failures stop it.
+    pub failure_gate: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
     pub id: String,
@@ -125,5 +135,9 @@ pub struct Deployment {
     /// vendor fleet, e.g. SSM); none: live (the simulator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<DateTime<Utc>>,
+    /// The fleet's rate and failure gate (SSM's MaxConcurrency, MaxErrors); none: the
+    /// rings' gates say it all (the simulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<DeploymentLimits>,
     pub version: Version,
 }

@@ -22,7 +22,7 @@ mod tests;
 
 pub use action::{Action, ActionState, Identity};
 pub use counts::HostCounts;
-pub use deployment::{Approval, Deployment, DeploymentState, PendingApproval};
+pub use deployment::{Approval, Deployment, DeploymentLimits, DeploymentState, PendingApproval};
 pub use event::{Change, Event};
 pub use exception::{
     DEFAULT_EXCEPTION_MAX_DAYS, EXCEPTION_NEAR_DAYS, Exception, ExceptionPolicy, ExceptionStanding,

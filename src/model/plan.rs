@@ -31,8 +31,12 @@ pub struct ActionPlan {
     /// Hosts in all stages.
     pub hosts: u32,
     pub servers: u32,
-    /// Hosts that would reboot.
+    /// Hosts that would reboot; with `reboots_uncertain`, at most that many may.
     pub reboots: u32,
+    /// The fleet does not say beforehand which hosts will reboot (SSM's
+    /// `RebootIfNeeded`): `reboots` is an upper bound, "up to 8 may reboot".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reboots_uncertain: bool,
     /// Server patching groups touched: "payments / checkout (web, app, db)".
     #[serde(default)]
     pub services: Vec<String>,

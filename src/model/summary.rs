@@ -116,5 +116,9 @@ pub struct Summary {
     pub pending_emergency: Option<PendingEmergency>,
     pub counts: HostCounts,
     pub capabilities: Capabilities,
+    /// When a polled fleet last read its vendor (SSM: the last completed poll; every
+    /// resource unchanged since is as of then). None: live (the simulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
     pub version: Version,
 }

@@ -31,6 +31,23 @@ use crate::config::FleetBackend;
 use crate::sim::{Scenario, Simulator};
 use crate::store::{AnyStore, Store};
 
+/// The simulator's defaults, for `--hosts`, `--seed` and `--speed` left out.
+pub const SIM_HOSTS: usize = 2000;
+pub const SIM_SEED: u64 = 1;
+pub const SIM_SPEED: f64 = 60.0;
+
+/// A `serve` flag that does not fit the fleet asked for (exit 2).
+#[derive(Debug)]
+pub struct ServeUsage(pub String);
+
+impl std::fmt::Display for ServeUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServeUsage {}
+
 /// `patchdeck serve`: a fleet as an API v1 server.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -61,18 +78,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DAYS", default_value_t = crate::model::DEFAULT_EXCEPTION_MAX_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub exception_max_days: u32,
-    /// Number of simulated hosts.
-    #[arg(long, default_value_t = 2000)]
-    pub hosts: usize,
-    /// Seed of the simulation: same seed, same fleet, same story.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Simulated seconds per real second; 0 freezes the clock.
-    #[arg(long, default_value_t = 60.0)]
-    pub speed: f64,
-    /// The story the fleet tells.
-    #[arg(long, value_enum, default_value_t = Scenario::PatchTuesday)]
-    pub scenario: Scenario,
+    /// sim: number of simulated hosts [default: 2000].
+    #[arg(long, value_name = "N")]
+    pub hosts: Option<usize>,
+    /// sim: seed of the simulation: same seed, same fleet, same story [default: 1].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// sim: simulated seconds per real second; 0 freezes the clock [default: 60].
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
+    /// sim: the story the fleet tells [default: patch-tuesday].
+    #[arg(long, value_enum)]
+    pub scenario: Option<Scenario>,
     /// Where the gateway keeps what it must not lose: `sqlite:PATH` (default: a file
     /// in the data directory) or `postgres://user@host/db` for several gateways.
     #[arg(long, value_name = "URL")]
@@ -250,13 +267,48 @@ impl ServeArgs {
         })
     }
 
+    /// The simulator's clock speed (`--speed`, else 60).
+    pub fn speed(&self) -> f64 {
+        self.speed.unwrap_or(SIM_SPEED)
+    }
+
+    /// The simulator's flags given with a fleet that is not the simulator: a usage
+    /// error naming them (they would do nothing).
+    pub fn refuse_sim_flags(&self) -> Result<(), ServeUsage> {
+        if self.backend == FleetBackend::Sim {
+            return Ok(());
+        }
+        let given: Vec<&str> = [
+            ("--hosts", self.hosts.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--scenario", self.scenario.is_some()),
+            ("--speed", self.speed.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+        let backend = clap::ValueEnum::to_possible_value(&self.backend)
+            .map_or_else(String::new, |v| v.get_name().to_string());
+        match given.as_slice() {
+            [] => Ok(()),
+            [one] => Err(ServeUsage(format!(
+                "{one} is for the simulator: --backend {backend} reads a real fleet; leave {one} out"
+            ))),
+            many => Err(ServeUsage(format!(
+                "{} are for the simulator: --backend {backend} reads a real fleet; leave them out",
+                many.join(", ")
+            ))),
+        }
+    }
+
     /// The fleet the flags ask for.
     pub fn fleet(&self) -> color_eyre::Result<FleetSpec> {
+        self.refuse_sim_flags()?;
         Ok(match self.backend {
             FleetBackend::Sim => FleetSpec::Sim(SimFleet {
-                hosts: self.hosts,
-                seed: self.seed,
-                scenario: self.scenario,
+                hosts: self.hosts.unwrap_or(SIM_HOSTS),
+                seed: self.seed.unwrap_or(SIM_SEED),
+                scenario: self.scenario.unwrap_or(Scenario::PatchTuesday),
             }),
             FleetBackend::AwsSsm => {
                 let mut settings = match &self.aws_ssm_settings {
@@ -287,8 +339,10 @@ impl ServeArgs {
 /// generated, the path of the token file (never the tokens).
 pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
     let stop = StopSignal::install();
-    if !(args.speed.is_finite() && args.speed >= 0.0) {
-        color_eyre::eyre::bail!("--speed must be 0 or more, got {}", args.speed);
+    args.refuse_sim_flags()?;
+    let speed = args.speed();
+    if !(speed.is_finite() && speed >= 0.0) {
+        color_eyre::eyre::bail!("--speed must be 0 or more, got {speed}");
     }
     let tokens = match &args.tokens {
         Some(path) => Tokens::load(path)?,
@@ -392,7 +446,7 @@ pub async fn start_gateway(args: &ServeArgs) -> color_eyre::Result<Durable> {
         &args.fleet()?,
         args.store.as_deref(),
         args.gateway_id.clone(),
-        args.speed,
+        args.speed(),
         args.gateway_options(),
     )
     .await

@@ -83,6 +83,12 @@ impl ServerPlan {
         stages
     }
 
+    /// Is the reboot count an upper bound (a fleet that does not say beforehand which
+    /// hosts will reboot)?
+    pub fn reboots_uncertain(&self) -> bool {
+        self.plans().iter().any(|p| p.reboots_uncertain)
+    }
+
     /// Hosts, servers, reboots and restore-required hosts of all plans.
     pub fn totals(&self) -> (u32, u32, u32, u32) {
         self.plans().iter().fold((0, 0, 0, 0), |t, p| {

@@ -165,6 +165,7 @@ mod tests {
             command_requested: None,
             deployment_id: None,
             patches: &[],
+            rollback: false,
         };
         map::host(&evidence, "pilot", now)
     }

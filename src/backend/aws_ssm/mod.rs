@@ -31,5 +31,7 @@ pub mod wire;
 pub use client::{ChainSettings, ExplicitSettings, NoWait, SsmClient, SsmError};
 pub use diff::Snapshot;
 pub use fleet::{Hooks, SsmBackend};
-pub use read::{FleetRead, Records, fetch_all, fetch_in_flight, map_records, read_fleet};
+pub use read::{
+    FleetRead, Records, fetch_all, fetch_all_with, fetch_in_flight, map_records, read_fleet,
+};
 pub use settings::{RollbackDocument, SsmSettings};

@@ -78,11 +78,33 @@ impl Records {
 /// the instances that report failures, and the maintenance windows with the targets
 /// of the enabled ones.
 pub async fn fetch_all(client: &SsmClient) -> Result<Records, SsmError> {
+    fetch_all_with(client, &[]).await
+}
+
+/// [`fetch_all`], and the commands of the operator's rollback documents too (a
+/// rollback is read as one: its hosts rolled back or failing to).
+pub async fn fetch_all_with(
+    client: &SsmClient,
+    rollback_documents: &[String],
+) -> Result<Records, SsmError> {
     let instances = client.instances().await?;
     let ids: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
     let states = client.patch_states(&ids).await?;
     let groups = client.patch_groups().await?;
-    let commands = client.commands(PATCH_DOCUMENT, None).await?;
+    let mut commands = client.commands(PATCH_DOCUMENT, None).await?;
+    let mut documents: Vec<&String> = rollback_documents
+        .iter()
+        .filter(|d| d.as_str() != PATCH_DOCUMENT)
+        .collect();
+    documents.sort();
+    documents.dedup();
+    for document in documents {
+        for command in client.commands(document, None).await? {
+            if map::is_rollback(&command) && !commands.iter().any(|c| c.id == command.id) {
+                commands.push(command);
+            }
+        }
+    }
     let mut records = Records {
         instances,
         states,
@@ -219,6 +241,7 @@ pub fn map_records(records: &Records, now: DateTime<Utc>) -> FleetRead {
                 command_requested: command.and_then(|c| c.requested),
                 deployment_id: deployment_id.as_deref(),
                 patches: patches_of.get(&instance.id).map_or(&[], Vec::as_slice),
+                rollback: command.is_some_and(map::is_rollback),
             };
             let group = state.map_or("", |s| s.patch_group.as_str());
             let ring = if group.is_empty() {

@@ -369,6 +369,24 @@ impl Rollouts {
         self.list.last()
     }
 
+    /// The id the next deployment takes: one after the highest (`dep-0002` after
+    /// `dep-0001`).
+    pub fn next_id(&self) -> String {
+        let highest = self
+            .list
+            .iter()
+            .filter_map(|r| r.id.strip_prefix("dep-")?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0);
+        format!("dep-{:04}", highest + 1)
+    }
+
+    /// The next deployment, awaiting approval of its first ring, created at `now`.
+    pub fn open_next(&mut self, now: DateTime<Utc>) -> &Rollout {
+        let id = self.next_id();
+        self.entry(&id, now)
+    }
+
     /// Rebuilt after a start: the stored records, the markers of the commands SSM lists
     /// (`(comment, command id, requested)`), and the stored actions still running whose
     /// detail names a marker no command carries (their attempt is unknown). With

@@ -164,6 +164,7 @@ impl Engine {
             created_by: started.started_by.clone(),
             requested_state: None,
             as_of: None,
+            limits: None,
             version: 0,
         });
         self.deployment_runs.push(DeploymentRun::default());

@@ -157,6 +157,7 @@ impl Engine {
             hosts: 0,
             servers: 0,
             reboots: 0,
+            reboots_uncertain: false,
             services: Vec::new(),
             restore_required: PlanHosts::default(),
             not_uninstallable: Vec::new(),

@@ -142,6 +142,7 @@ pub fn generate(config: &SimConfig) -> Engine {
             two_person_rule: true,
             verbs: Vec::new(),
         },
+        as_of: None,
         version: 1,
     };
     let rng = ChaCha8Rng::seed_from_u64(config.seed);

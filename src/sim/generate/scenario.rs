@@ -86,6 +86,7 @@ impl Builder {
             created_by: created_by.into(),
             requested_state: None,
             as_of: None,
+            limits: None,
             version: 1,
         });
         self.e.deployment_runs.push(DeploymentRun::default());

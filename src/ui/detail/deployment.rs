@@ -7,7 +7,9 @@ use super::{
 };
 use crate::app::words::WindowWording;
 use crate::text::{self, clean};
-use crate::ui::words::{approval_words, deployment_state_words, ring_name, severity_word};
+use crate::ui::words::{
+    Loudness, approval_words, deployment_state_words, ring_name, severity_word,
+};
 
 pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     let DetailContext { app, theme, width } = *cx;
@@ -27,6 +29,9 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     );
     let mut lines = name_lines(theme, width, name);
     lines.push(field_loud(theme, "state", state, loudness));
+    if let Some(age) = crate::app::age::detail_words(app, deployment.as_of) {
+        lines.push(field_loud(theme, "data", age, Loudness::Warn));
+    }
     if let Some(reason) = &deployment.state_reason {
         lines.push(field_loud(
             theme,
@@ -48,6 +53,17 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         })
         .collect();
     lines.push(field(theme, "rings", path.join(" > ")));
+    if let Some(limits) = &deployment.limits {
+        lines.push(field(
+            theme,
+            "limits",
+            format!(
+                "rate {} at once, failure gate {}",
+                clean(&limits.rate),
+                clean(&limits.failure_gate)
+            ),
+        ));
+    }
     if let Some(next) = &deployment.next_ring {
         lines.push(field(theme, "next ring", ring_name(app, next)));
     }

@@ -30,6 +30,9 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     let name = &format!("{}  ({})", clean(&live.name), clean(&live.id));
     let mut lines = name_lines(theme, width, name);
     lines.push(field_loud(theme, "state", live.state.words(), loudness));
+    if let Some(age) = crate::app::age::detail_words(app, live.as_of) {
+        lines.push(field_loud(theme, "data", age, Loudness::Warn));
+    }
     if let Some(failure) = &live.failure {
         lines.push(field_loud(
             theme,

@@ -120,6 +120,11 @@ pub(super) fn plan_lines<'a>(
         }
         if !plans.is_empty() {
             let (hosts, servers, reboots, restore) = server.totals();
+            let reboots = if server.reboots_uncertain() {
+                format!("up to {reboots} may reboot")
+            } else {
+                format!("{reboots} will reboot")
+            };
             let rings = if tight {
                 format!(" in {}", count(stages.len() as u32, "ring"))
             } else {
@@ -129,7 +134,7 @@ pub(super) fn plan_lines<'a>(
                 theme,
                 "hosts",
                 format!(
-                    "{}{rings} ({}), {reboots} will reboot",
+                    "{}{rings} ({}), {reboots}",
                     count(hosts, "host"),
                     count(servers, "server")
                 ),

@@ -427,9 +427,14 @@ impl FakeFleet {
         let now = self.now;
         let mut command = self.commands[index].clone();
         // 1. In-progress invocations finish by their instance's outcome.
+        let install = command.document == crate::backend::aws_ssm::map::PATCH_DOCUMENT;
         for invocation in command.invocations.iter_mut() {
             if invocation.status == "InProgress" {
-                self.finish(invocation, now);
+                if install {
+                    self.finish(invocation, now);
+                } else {
+                    finish_script(invocation, now);
+                }
             }
         }
         // 2. MaxErrors: past it, nothing new starts and the rest is terminated.
@@ -496,7 +501,8 @@ impl FakeFleet {
         self.commands[index] = command;
     }
 
-    /// Ends one in-progress invocation and updates its instance's patches and state.
+    /// Ends one in-progress install invocation and updates its instance's patches and
+    /// state.
     fn finish(&mut self, invocation: &mut FakeInvocation, now: f64) {
         let Some(instance) = self.instance_mut(&invocation.instance_id) else {
             return;
@@ -545,4 +551,16 @@ impl FakeFleet {
         invocation.plugin.finish = Some(now);
         invocation.plugin.output = output;
     }
+}
+
+/// Ends one in-progress invocation of another document (an operator's rollback
+/// script): it succeeds and changes no patch (the fake runs no script).
+fn finish_script(invocation: &mut FakeInvocation, now: f64) {
+    invocation.status = "Success".into();
+    invocation.status_details = "Success".into();
+    invocation.plugin.status = "Success".into();
+    invocation.plugin.status_details = "Success".into();
+    invocation.plugin.response_code = 0;
+    invocation.plugin.finish = Some(now);
+    invocation.plugin.output = "The script ran.".into();
 }

@@ -7,12 +7,13 @@
 //! - `view`: the model objects served, composed from the snapshot and the rollout, and
 //!   what changed between two views as events.
 //! - `decide`: validating an action into a decision; the capabilities.
-//! - `act`: applying a decision; `plan`: its dry run.
+//! - `act`: applying a decision; `plan`: its dry run; `history`: a host's commands.
 //! - `worker`: the SSM calls of actions (never a ring's command twice) and the store
-//!   writes that precede them.
+//!   writes that precede them; cancels in a lane of their own, ahead of sends.
 
 mod act;
 mod decide;
+mod history;
 mod plan;
 mod view;
 mod worker;
@@ -26,7 +27,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::budget::{Budget, Sleeper, tokio_sleeper};
 use super::client::{SsmClient, SsmError};
 use super::diff::Snapshot;
-use super::read::{Records, fetch_all, fetch_in_flight, map_records};
+use super::read::{Records, fetch_all_with, fetch_in_flight, map_records};
 use super::rollout::Rollouts;
 use super::settings::SsmSettings;
 use crate::backend::log::{DEFAULT_CAPACITY, EventLog};
@@ -96,6 +97,9 @@ pub(crate) struct Core {
     pub hooks: Hooks,
     pub budget: Arc<Budget>,
     jobs: mpsc::UnboundedSender<Job>,
+    /// The cancel lane: a `CancelCommand` (pause, halt) never waits behind a queued
+    /// or slow `SendCommand`.
+    cancels: mpsc::UnboundedSender<Job>,
 }
 
 /// The SSM fleet as a Backend. Dropping it stops its poller and worker.
@@ -110,6 +114,15 @@ impl Drop for SsmBackend {
             task.abort();
         }
     }
+}
+
+/// The operator's rollback documents, whose commands the sweep reads too.
+fn rollback_documents(settings: &SsmSettings) -> Vec<String> {
+    settings
+        .rollback
+        .iter()
+        .map(|r| r.document.clone())
+        .collect()
 }
 
 fn store_error(error: impl std::fmt::Display) -> SsmError {
@@ -140,9 +153,10 @@ impl SsmBackend {
             hooks.sleep.clone(),
         ));
         let client = client.with_budget(budget.clone());
+        let rollback_documents = rollback_documents(&settings);
         let mut records = None;
         for _ in 0..3 {
-            match fetch_all(&client).await {
+            match fetch_all_with(&client, &rollback_documents).await {
                 Ok(read) => {
                     records = Some(read);
                     break;
@@ -155,7 +169,7 @@ impl SsmBackend {
         }
         let records = match records {
             Some(records) => records,
-            None => fetch_all(&client).await?,
+            None => fetch_all_with(&client, &rollback_documents).await?,
         };
         let now = (hooks.clock)();
         let (stored, actions, exceptions, last_event) = match &store {
@@ -184,6 +198,7 @@ impl SsmBackend {
         snapshot.apply(map_records(&records, now));
         let (events, _) = broadcast::channel(CHANNEL_CAPACITY);
         let (jobs, queue) = mpsc::unbounded_channel();
+        let (cancels, cancel_queue) = mpsc::unbounded_channel();
         let capabilities = decide::capabilities(&settings);
         let state = State {
             records,
@@ -217,6 +232,7 @@ impl SsmBackend {
             hooks,
             budget,
             jobs,
+            cancels,
         });
         {
             // The first view: versions 1, no events (lists start at sequence 0).
@@ -224,7 +240,10 @@ impl SsmBackend {
             let fresh = view::compose(&state, &core.settings, now);
             view::publish(&mut state, fresh, &core.settings, now);
         }
-        let mut tasks = vec![tokio::spawn(worker::run(core.clone(), queue))];
+        let mut tasks = vec![
+            tokio::spawn(worker::run(core.clone(), queue)),
+            tokio::spawn(worker::run(core.clone(), cancel_queue)),
+        ];
         let every = core.settings.poll_in_flight_secs;
         if every > 0 {
             let poller = core.clone();
@@ -250,11 +269,14 @@ impl SsmBackend {
         self.core.poll_once().await
     }
 
-    /// Waits until the action worker has done every job handed to it so far (tests).
+    /// Waits until the action worker has done every job handed to it so far, in both
+    /// lanes (tests).
     pub async fn settle(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        if self.core.jobs.send(Job::Notify(done)).is_ok() {
-            let _ = wait.await;
+        for lane in [&self.core.jobs, &self.core.cancels] {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            if lane.send(Job::Notify(done)).is_ok() {
+                let _ = wait.await;
+            }
         }
     }
 
@@ -290,9 +312,14 @@ impl Core {
         self.emit(state, changes);
     }
 
+    /// Hands `job` to the worker: a cancel to its own lane, ahead of queued sends.
     pub(crate) fn queue(&self, job: Job) {
+        let lane = match job {
+            Job::Cancel { .. } => &self.cancels,
+            _ => &self.jobs,
+        };
         // The worker ends only with the backend.
-        let _ = self.jobs.send(job);
+        let _ = lane.send(job);
     }
 
     async fn poll_once(&self) -> Result<(), SsmError> {
@@ -309,7 +336,7 @@ impl Core {
             )
         };
         let read = if sweep {
-            fetch_all(&self.client).await
+            fetch_all_with(&self.client, &rollback_documents(&self.settings)).await
         } else {
             fetch_in_flight(&self.client, &records, &extra).await
         };
@@ -474,7 +501,7 @@ impl Backend for SsmBackend {
     fn host(&self, id: &str) -> Option<Host> {
         let state = self.core.lock();
         let mut host = state.view.hosts.get(id).cloned()?;
-        host.history = view::history(&state, &host);
+        host.history = history::history(&state, &host);
         Some(host)
     }
 

@@ -75,7 +75,10 @@ pub fn plan(
             let s = stage(ring);
             plan.hosts = s.hosts.count;
             plan.servers = s.servers;
+            // RebootIfNeeded: a host reboots if its updates ask; SSM does not say
+            // beforehand which will, so every host of the ring may.
             plan.reboots = s.hosts.count;
+            plan.reboots_uncertain = true;
             let first = matches!(decided.decision, Decision::FirstApproval { .. });
             plan.summary = if first {
                 format!("first approval to open {ring}: a second person must approve")
@@ -88,10 +91,8 @@ pub fn plan(
                 "SendCommand to tag {}={}, MaxConcurrency {}, MaxErrors {}",
                 settings.tag_key, s.ring_name, settings.max_concurrency, settings.max_errors
             ));
-            plan.notes.push(
-                "RebootOption RebootIfNeeded: SSM does not say beforehand which hosts will reboot"
-                    .into(),
-            );
+            plan.notes
+                .push("RebootOption RebootIfNeeded: a host reboots if its updates need it".into());
             if let Some(opens_at) = s.window.opens_at.filter(|_| !s.window.open_now) {
                 plan.notes.push(format!(
                     "{}'s maintenance window is closed until {}: SSM runs the command at once, \
@@ -201,6 +202,7 @@ fn empty_plan(
         hosts: 0,
         servers: 0,
         reboots: 0,
+        reboots_uncertain: false,
         services: Vec::new(),
         restore_required: PlanHosts::default(),
         not_uninstallable: Vec::new(),

@@ -17,8 +17,8 @@ use crate::backend::aws_ssm::rollout::{
 };
 use crate::backend::aws_ssm::settings::SsmSettings;
 use crate::model::{
-    Capabilities, Change, Deployment, DeploymentState, GateMode, GateState, Host, HostCounts,
-    HostState, Patch, Ring, RingState, Summary, Transition,
+    Capabilities, Change, Deployment, DeploymentLimits, DeploymentState, GateMode, GateState, Host,
+    HostCounts, HostState, Patch, Ring, RingState, Summary,
 };
 
 /// What the backend serves.
@@ -354,14 +354,33 @@ fn deployment(
         created_by: "patchdeck".into(),
         requested_state: requested,
         as_of,
+        limits: Some(DeploymentLimits {
+            rate: Limit::parse(&settings.max_concurrency).words(),
+            failure_gate: Limit::parse(&settings.max_errors).words(),
+        }),
         version: 1,
     }
 }
 
 /// Soak starts the first time a poll sees a ring's command completed: kept in the
-/// rollout and written to the store.
+/// rollout and written to the store. A deployment that completed (every ring done)
+/// or was declined makes way for the next one (`dep-0002`), awaiting approval of the
+/// first ring, kept in the store.
 pub fn advance(state: &mut State, now: DateTime<Utc>) -> Vec<StoreWrite> {
     let mut writes = Vec::new();
+    let finished = state.rollouts.active().is_some_and(|active| {
+        state.view.deployments.iter().any(|d| {
+            d.id == active.id
+                && matches!(
+                    d.state,
+                    DeploymentState::Completed | DeploymentState::Declined
+                )
+        })
+    });
+    if finished {
+        let next = state.rollouts.open_next(now);
+        writes.push(StoreWrite::Rollout(next.record()));
+    }
     let mut starts = Vec::new();
     for (r, rollout) in state.rollouts.list.iter().enumerate() {
         let rings: Vec<&String> = rollout
@@ -503,6 +522,10 @@ pub fn publish(
     }
     let data_as_of = state.snapshot.as_of.unwrap_or(now);
     summary.name = name(settings, state.throttling.as_ref().map(|_| data_as_of));
+    // Every completed poll moves the fleet's age, a change of its own: the console
+    // tells data as of 40 s ago from live by it (resources are sent only when they
+    // change).
+    summary.as_of = Some(data_as_of);
     summary.now = state.summary.now;
     if summary != state.summary {
         summary.version = state.summary.version + 1;
@@ -537,6 +560,7 @@ pub fn summary(settings: &SsmSettings, capabilities: Capabilities, now: DateTime
         pending_emergency: None,
         counts: HostCounts::default(),
         capabilities,
+        as_of: None,
         version: 1,
     }
 }
@@ -553,17 +577,4 @@ pub fn summary_now(state: &State, now: DateTime<Utc>) -> Summary {
         summary.name = format!("{} ({age} s old)", summary.name);
     }
     summary
-}
-
-/// A host's history as SSM lets us tell it: its state now, with the failure.
-pub fn history(state: &State, host: &Host) -> Vec<Transition> {
-    let _ = state;
-    vec![Transition {
-        at: host.updated_at,
-        state: host.state,
-        note: host
-            .failure
-            .as_ref()
-            .map(|f| format!("{}: {}", f.code, f.message)),
-    }]
 }

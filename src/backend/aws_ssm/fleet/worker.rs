@@ -1,4 +1,6 @@
-//! The action worker: one job at a time, off the `act` path. Each job first writes
+//! The action worker: one job at a time per lane, off the `act` path (two lanes run
+//! it: sends and store writes in one, cancels in the other, so a halt's
+//! `CancelCommand` never waits behind a queued or slow `SendCommand`). Each job first writes
 //! the rollout state it carries to the store (when there is one), then calls SSM, then
 //! reports through the event stream (the action Succeeded or Failed).
 //!
@@ -81,6 +83,10 @@ pub async fn run(core: Arc<Core>, mut queue: mpsc::UnboundedReceiver<Job>) {
                 specs,
                 writes,
             } => {
+                if let Some(why) = held_before_sent(&core, attempt.as_ref()) {
+                    finish(&core, &mut versions, &action_id, attempt.as_ref(), Err(why)).await;
+                    continue;
+                }
                 if let Err(error) = write(&core, &mut versions, &writes).await {
                     let why = format!("{error}; nothing was sent");
                     finish(&core, &mut versions, &action_id, attempt.as_ref(), Err(why)).await;
@@ -130,6 +136,19 @@ pub async fn run(core: Arc<Core>, mut queue: mpsc::UnboundedReceiver<Job>) {
             }
         }
     }
+}
+
+/// A ring paused or halted after its send was queued (the cancel lane is ahead of
+/// it): nothing is sent, and why.
+fn held_before_sent(core: &Core, attempt: Option<&AttemptRef>) -> Option<String> {
+    let a = attempt?;
+    let state = core.lock();
+    let (hold, _) = state.rollouts.get(&a.deployment)?.hold(&a.ring)?;
+    Some(format!(
+        "{} {} before its command was sent: nothing was sent",
+        a.ring,
+        hold.words()
+    ))
 }
 
 /// The command carrying `marker`, if SSM has one: first what the last poll saw, then

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use super::super::wire::{Command, CommandDetails, CommandStatus, PatchGroup, PatchRow};
 use super::{Limit, operating_system_words, slug};
 use crate::model::{
-    Deployment, DeploymentState, Gate, GateMode, GateState, Host, HostCounts, MaintenanceWindow,
-    Patch, PatchKind, Ring, RingKind, RingState, Severity,
+    Deployment, DeploymentLimits, DeploymentState, Gate, GateMode, GateState, Host, HostCounts,
+    MaintenanceWindow, Patch, PatchKind, Ring, RingKind, RingState, Severity,
 };
 
 /// The ring id of a patch group.
@@ -159,6 +159,10 @@ pub fn deployment(command: &Command, hosts: &[&Host], now: DateTime<Utc>) -> Map
         created_by: "ssm".into(),
         requested_state: None,
         as_of: None,
+        limits: Some(DeploymentLimits {
+            rate: rate.words(),
+            failure_gate: failure_gate.words(),
+        }),
         version: 1,
     };
     MappedDeployment {

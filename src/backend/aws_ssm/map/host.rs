@@ -24,6 +24,9 @@ pub struct HostEvidence<'a> {
     pub deployment_id: Option<&'a str>,
     /// Its patches (or only those in FAILED), when fetched.
     pub patches: &'a [PatchRow],
+    /// That command is a rollback (the operator's document, not an install): its
+    /// outcome is rolled back or a rollback failure, never an install's.
+    pub rollback: bool,
 }
 
 /// Is the instance answering, and if not why, in words.
@@ -200,6 +203,9 @@ fn state(
             ),
         };
     };
+    if evidence.rollback {
+        return rollback_state(evidence, invocation, online.is_ok(), now);
+    }
     match phase(invocation, online.is_ok()) {
         Phase::Pending(note) => (HostState::Pending, Some(note), None),
         Phase::Installing(note) => (HostState::Installing, note, None),
@@ -238,6 +244,91 @@ fn state(
             }
         }
     }
+}
+
+/// A host whose newest command is a rollback: rolled back when it ran to the end
+/// (the operator's document says nothing of patch states), a failure with code
+/// `rollback-<code>` ("rollback failed: ...") when it failed; in flight, the install
+/// words with a note that it is a rollback.
+fn rollback_state(
+    evidence: &HostEvidence,
+    invocation: &Invocation,
+    online: bool,
+    now: DateTime<Utc>,
+) -> (HostState, Option<String>, Option<Failure>) {
+    match phase(invocation, online) {
+        Phase::Ran => (
+            HostState::RolledBack,
+            Some("rolled back by the operator's document".into()),
+            None,
+        ),
+        Phase::Failed => {
+            let mut failure = host_failure(invocation, evidence.patches, now);
+            failure.code = format!("rollback-{}", failure.code);
+            failure.message = format!("rollback failed: {}", failure.message);
+            (HostState::Failed, None, Some(failure))
+        }
+        Phase::Pending(note) => (HostState::Pending, Some(format!("rollback {note}")), None),
+        Phase::Installing(note) => (
+            HostState::Installing,
+            Some(note.map_or_else(|| "rolling back".into(), |n| format!("rolling back, {n}"))),
+            None,
+        ),
+        Phase::Rebooting => (
+            HostState::Rebooting,
+            Some("rolling back, not reporting (reboot?)".into()),
+            None,
+        ),
+        Phase::Offline(note) => (HostState::Offline, Some(format!("rollback {note}")), None),
+    }
+}
+
+/// Output lines an invocation's words carry, and columns each.
+const OUTPUT_LINES: usize = 3;
+const OUTPUT_COLUMNS: usize = 120;
+
+/// What one invocation did, as a host's history says it (no patch state: that is the
+/// newest invocation's alone): the document ran, failed, or is on its way.
+pub fn invocation_state(invocation: &Invocation, rollback: bool) -> HostState {
+    match phase(invocation, true) {
+        Phase::Pending(_) => HostState::Pending,
+        Phase::Installing(_) => HostState::Installing,
+        Phase::Rebooting => HostState::Rebooting,
+        Phase::Ran if rollback => HostState::RolledBack,
+        Phase::Ran => HostState::Succeeded,
+        Phase::Failed => HostState::Failed,
+        Phase::Offline(_) => HostState::Offline,
+    }
+}
+
+/// One invocation in words, made safe: its `StatusDetails`, the failing (else first)
+/// plugin's `ResponseCode` and the first lines of its output ("StatusDetails Failed,
+/// ResponseCode 1: Installing KB5070007 | Installation failed 0x800f0922").
+pub fn invocation_words(invocation: &Invocation) -> String {
+    let mut words = format!("StatusDetails {}", invocation.details.as_str());
+    let plugin = invocation
+        .plugins
+        .iter()
+        .find(|p| plugin_failed(p))
+        .or(invocation.plugins.first());
+    if let Some(plugin) = plugin {
+        if plugin.response_code >= 0 {
+            words.push_str(&format!(", ResponseCode {}", plugin.response_code));
+        }
+        let lines: Vec<String> = plugin
+            .output
+            .lines()
+            .map(|l| crate::text::clean(l.trim()).into_owned())
+            .filter(|l| !l.is_empty())
+            .take(OUTPUT_LINES)
+            .map(|l| crate::text::fit(&l, OUTPUT_COLUMNS))
+            .collect();
+        if !lines.is_empty() {
+            words.push_str(": ");
+            words.push_str(&lines.join(" | "));
+        }
+    }
+    words
 }
 
 /// The host of one managed instance in ring `ring_id`, as of `now`.

@@ -11,13 +11,21 @@ mod window;
 mod tests;
 
 pub use deployment::{MappedDeployment, deployment, patch, ring, ring_id};
-pub use host::{HostEvidence, host, host_failure, host_note, installed};
+pub use host::{
+    HostEvidence, host, host_failure, host_note, installed, invocation_state, invocation_words,
+};
 pub use window::{RingWindow, parse_cron, ring_window, ring_windows, week_position};
 
 use super::wire::{OperatingSystem, PlatformType};
 
 /// The Run Command document of Patch Manager.
 pub const PATCH_DOCUMENT: &str = "AWS-RunPatchBaseline";
+
+/// Is `command` a rollback: patchdeck's (`patchdeck rollback act-... batch=N`) or
+/// any command of a document other than `AWS-RunPatchBaseline` (the operator's)?
+pub fn is_rollback(command: &super::wire::Command) -> bool {
+    command.comment.starts_with("patchdeck rollback ") || command.document != PATCH_DOCUMENT
+}
 
 /// A command's `MaxConcurrency` (its rate) or `MaxErrors` (its failure gate).
 #[derive(Debug, Clone, PartialEq, Eq)]

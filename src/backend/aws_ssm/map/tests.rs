@@ -73,6 +73,7 @@ fn state_of(ping: PingStatus, state: Option<&PatchState>, inv: Option<&Invocatio
         command_requested: Some(now() - Duration::minutes(30)),
         deployment_id: Some("cmd-c-1"),
         patches: &[],
+        rollback: false,
     };
     host(&evidence, "pilot", now()).state
 }
@@ -163,6 +164,7 @@ fn ping_status_online_reads_the_patch_state_and_every_other_is_offline_with_last
         command_requested: None,
         deployment_id: None,
         patches: &[],
+        rollback: false,
     };
     let host = host(&evidence, "pilot", now());
     assert_eq!(host.last_seen, now() - Duration::hours(3));
@@ -378,6 +380,7 @@ fn every_reboot_option_explains_a_pending_reboot() {
             command_requested: None,
             deployment_id: None,
             patches: &[],
+            rollback: false,
         };
         let note = host_note(&evidence, now()).unwrap_or_default();
         assert!(!note.is_empty(), "{option:?}");
@@ -529,6 +532,7 @@ fn every_platform_resource_and_operating_system_has_words() {
             command_requested: None,
             deployment_id: None,
             patches: &[],
+            rollback: false,
         };
         assert!(!host(&evidence, "pilot", now()).model.is_empty());
     }
