@@ -9,6 +9,7 @@ mod deployment;
 mod event;
 mod fleet;
 mod host;
+mod notice;
 mod patch;
 mod plan;
 mod ring;
@@ -25,6 +26,9 @@ pub use deployment::{Approval, Deployment, DeploymentState, PendingApproval};
 pub use event::{Change, Event};
 pub use fleet::Fleet;
 pub use host::{Exception, Failure, Host, HostKind, HostState, Transition};
+pub use notice::{
+    Named, Notice, NoticeDetector, NoticeKind, NoticeRules, NoticeSeverity, WINDOW_WARNING_MINUTES,
+};
 pub use patch::{Patch, PatchKind, Severity};
 pub use plan::{
     ActionPlan, ApprovalPlan, ApprovalStep, PLAN_HOST_IDS, PlanHosts, PlanStage, PlanWindow,
