@@ -1,11 +1,13 @@
-//! Notices on the console: the one [`NoticeDetector`] run on what the sync brings.
-//! Each new notice rings the terminal bell once ([`Effect::Bell`], written by the
-//! runner) unless the bell is off, and its words are flashed. The first listing after
-//! connecting is not news; a listing after a reconnect says what changed meanwhile.
+//! Notices on the console: the one detector ([`crate::model::NoticeDetector`]) run on
+//! what the sync brings. Each new notice rings the terminal bell once ([`Effect::Bell`],
+//! written by the runner) unless the bell is off, and its words are flashed. A second
+//! approver awaited rings only a console that may approve, and never the first
+//! approver's. The first listing after connecting is not news; a listing after a
+//! reconnect says what changed meanwhile.
 
 use super::{App, Effect};
 use crate::backend::SyncUpdate;
-use crate::model::{Notice, NoticeKind, NoticeSeverity};
+use crate::model::{Notice, NoticeKind, NoticeSeverity, TargetKind, Verb};
 use crate::text;
 
 /// The notices in a sync update, before it is applied: flashed; how many.
@@ -60,7 +62,20 @@ pub(super) fn bells(app: &App, count: usize) -> Vec<Effect> {
     }
 }
 
-/// A flash line for the notices (the loudest first); how many there were.
+/// Whether a notice rings this console: all do, but a second approver awaited rings
+/// only a console that may approve (a viewer's only flashes it).
+fn rings(app: &App, notice: &Notice) -> bool {
+    notice.kind != NoticeKind::SecondApproverAwaited
+        || super::plan::role_check(
+            Verb::Approve,
+            TargetKind::Deployment,
+            app.identity.as_ref().map(|me| me.role),
+            app.context.read_only,
+        )
+        .is_ok()
+}
+
+/// A flash line for the notices (the loudest first); how many ring the bell.
 fn said(app: &mut App, mut notices: Vec<Notice>) -> usize {
     if notices.is_empty() {
         return 0;
@@ -77,5 +92,5 @@ fn said(app: &mut App, mut notices: Vec<Notice>) -> usize {
         first.severity == NoticeSeverity::Critical,
     );
     app.dirty = true;
-    notices.len()
+    notices.iter().filter(|n| rings(app, n)).count()
 }
