@@ -31,13 +31,12 @@ pub(super) fn on_sync(app: &mut App, update: &SyncUpdate) -> usize {
     said(app, notices)
 }
 
-/// Without the second approvals this console's own token asked for: its operator
-/// knows (the others' consoles ring).
+/// Without what this console's own token did (a halt, a first approval, an
+/// emergency): its operator knows, and the action's own flash says it (the others'
+/// consoles ring).
 fn not_mine(app: &App, mut notices: Vec<Notice>) -> Vec<Notice> {
     if let Some(me) = &app.identity {
-        notices.retain(|n| {
-            n.kind != NoticeKind::SecondApproverAwaited || n.by.as_deref() != Some(&me.name)
-        });
+        notices.retain(|n| n.by.as_deref() != Some(&me.name));
     }
     notices
 }
@@ -81,6 +80,13 @@ fn said(app: &mut App, mut notices: Vec<Notice>) -> usize {
         return 0;
     }
     notices.sort_by_key(|n| n.severity);
+    // A second approval this console may give is said by its banner, with where to
+    // press: the flash is for the others.
+    let count = notices.iter().filter(|n| rings(app, n)).count();
+    notices.retain(|n| n.kind != NoticeKind::SecondApproverAwaited || !rings(app, n));
+    if notices.is_empty() {
+        return count;
+    }
     let more = match notices.len() - 1 {
         0 => String::new(),
         1 => " (and 1 more notice)".to_string(),
@@ -92,5 +98,5 @@ fn said(app: &mut App, mut notices: Vec<Notice>) -> usize {
         first.severity == NoticeSeverity::Critical,
     );
     app.dirty = true;
-    notices.iter().filter(|n| rings(app, n)).count()
+    count
 }

@@ -100,7 +100,7 @@ impl NoticeDetector {
         let seen = self.fleet.sequence;
         let fresh: Vec<Event> = events
             .iter()
-            .filter(|e| e.seq > seen && !matches!(e.change, Change::Host(_) | Change::Action(_)))
+            .filter(|e| e.seq > seen && !matches!(e.change, Change::Host(_)))
             .cloned()
             .collect();
         let mut notices = self.changes(&fresh, false);
@@ -126,6 +126,15 @@ impl NoticeDetector {
     /// versions may equal what is held: compare anyway).
     fn changes(&mut self, events: &[Event], listed: bool) -> Vec<Notice> {
         let mut moves = Vec::new();
+        // Who halted what in this burst (the halt's action): the halt notice says so.
+        let mut halted_by = std::collections::BTreeMap::new();
+        for event in events {
+            if let Change::Action(action) = &event.change
+                && action.verb == crate::model::Verb::Halt
+            {
+                halted_by.insert(action.target.id.clone(), action.by.clone());
+            }
+        }
         for event in events {
             let moved = match &event.change {
                 Change::Ring(ring) => {
@@ -166,6 +175,16 @@ impl NoticeDetector {
             .values()
             .filter(|d| d.state == DeploymentState::Halted)
             .collect();
+        for n in &mut notices {
+            let target = match n.kind {
+                NoticeKind::DeploymentHalted => n.deployment.as_ref(),
+                NoticeKind::RingHalted => n.ring.as_ref(),
+                _ => None,
+            };
+            if let Some(by) = target.and_then(|t| halted_by.get(&t.id)) {
+                n.by = Some(by.clone());
+            }
+        }
         notices.retain(|n| {
             n.kind != NoticeKind::RingHalted
                 || !halted_deployments.iter().any(|d| {

@@ -401,3 +401,25 @@ fn every_kind_has_its_word_and_a_severity() {
         );
     }
 }
+
+#[test]
+fn a_halt_says_who_halted_when_its_action_comes_in_the_same_burst() {
+    let mut detector = watching();
+    let (r, d) = halted_pilot(2, "halted by erin: driver");
+    let action: crate::model::Action = serde_json::from_value(json!({
+        "id": "act-000002", "verb": "halt", "target": {"kind": "deployment", "id": "dep-1"},
+        "target_name": "November CU", "by": "erin", "at": noon(), "state": "succeeded",
+        "version": 1
+    }))
+    .unwrap();
+    let notices = once(
+        &mut detector,
+        &[
+            event(11, Change::Ring(r)),
+            event(12, Change::Deployment(d)),
+            event(13, Change::Action(action)),
+        ],
+    );
+    assert_eq!(kinds(&notices), [NoticeKind::DeploymentHalted]);
+    assert_eq!(notices[0].by.as_deref(), Some("erin"));
+}
