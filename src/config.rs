@@ -5,6 +5,11 @@
 //! current_context = "prod"
 //! theme = "default"
 //! mouse = true                # wheel and clicks (off by default: drag-to-copy)
+//! bell = true                 # the bell and a flash line for each notice (halt...)
+//! window_warning_minutes = 30 # a window closing this soon with hosts pending: a notice
+//!
+//! [serve]                     # `patchdeck serve` reads this section only
+//! notify = ["https://hooks.example.com/patchdeck"]   # posts each notice (docs/api.md)
 //!
 //! [[context]]
 //! name = "prod"
@@ -56,7 +61,7 @@ pub enum FleetBackend {
     AwsSsm,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -68,11 +73,36 @@ pub struct Config {
     /// default: while the console has the mouse, dragging no longer selects text.
     #[serde(default)]
     pub mouse: bool,
+    /// Ring the terminal bell (and flash the words) for each notice: a halt, a gate or
+    /// a second approver awaited, a window closing with work left, an exploited CVE,
+    /// an emergency started or ended. On unless `bell = false` (or `--no-bell`).
+    #[serde(default = "yes")]
+    pub bell: bool,
+    /// A ring's window closing within this many minutes with hosts pending is a notice
+    /// (the console's bell and `serve --notify`); default 30.
+    #[serde(default)]
+    pub window_warning_minutes: Option<u32>,
+    /// `patchdeck serve`'s settings.
+    #[serde(default)]
+    pub serve: ServeConfig,
     #[serde(default, rename = "context")]
     pub contexts: Vec<ContextConfig>,
     /// Action name -> keys, replacing that action's default keys.
     #[serde(default)]
     pub keys: BTreeMap<String, Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[serve]`: what `patchdeck serve` reads of the config.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Webhook URLs each notice is posted to, besides `--notify`'s.
+    #[serde(default)]
+    pub notify: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -100,6 +130,21 @@ pub struct ContextConfig {
     /// network readable): the console then shows INSECURE.
     #[serde(default)]
     pub insecure_http: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            current_context: None,
+            theme: None,
+            mouse: false,
+            bell: true,
+            window_warning_minutes: None,
+            serve: ServeConfig::default(),
+            contexts: Vec::new(),
+            keys: BTreeMap::new(),
+        }
+    }
 }
 
 /// A config problem: names the file, the line and the key when it can.
@@ -172,6 +217,16 @@ impl Config {
                     message: format!("[keys] {action}: {e}"),
                 })?;
         }
+        for url in &config.serve.notify {
+            crate::notify::check_url(url).map_err(|message| ConfigError {
+                path: path.to_string(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("notify"))
+                    .map(|i| i + 1),
+                message: format!("[serve] notify: {message}"),
+            })?;
+        }
         let mut seen = std::collections::BTreeSet::new();
         for context in &config.contexts {
             let problem = match context.backend {
@@ -221,6 +276,15 @@ impl Config {
         Keymap::default()
             .with_overrides(self.keys.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
             .unwrap_or_default()
+    }
+
+    /// The notice detector's rules the config asks for.
+    pub fn notice_rules(&self) -> crate::model::NoticeRules {
+        let mut rules = crate::model::NoticeRules::default();
+        if let Some(minutes) = self.window_warning_minutes {
+            rules.window_warning = chrono::Duration::minutes(i64::from(minutes));
+        }
+        rules
     }
 
     /// The context asked for by name, or the current one.
@@ -308,6 +372,34 @@ halt = ["ctrl-h"]
         assert!(config.mouse);
         let err = Config::parse("config.toml", "mouse = \"yes\"\n").unwrap_err();
         assert_eq!(err.line, Some(1));
+    }
+
+    #[test]
+    fn the_bell_is_on_and_notices_go_where_serve_is_told() {
+        let config = Config::parse("config.toml", "").unwrap();
+        assert!(config.bell);
+        assert_eq!(config.notice_rules(), crate::model::NoticeRules::default());
+        assert!(config.serve.notify.is_empty());
+        let config = Config::parse(
+            "config.toml",
+            "bell = false\nwindow_warning_minutes = 45\n[serve]\nnotify = [\"http://127.0.0.1:9/hook\"]\n",
+        )
+        .unwrap();
+        assert!(!config.bell);
+        assert_eq!(
+            config.notice_rules().window_warning,
+            chrono::Duration::minutes(45)
+        );
+        assert_eq!(config.serve.notify, ["http://127.0.0.1:9/hook"]);
+        let err =
+            Config::parse("config.toml", "\n[serve]\nnotify = [\"ftp://x/y\"]\n").unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(
+            err.message.starts_with("[serve] notify: ftp://x/..."),
+            "{err}"
+        );
+        let err = Config::parse("config.toml", "[serve]\nnotfy = []\n").unwrap_err();
+        assert!(err.message.contains("notfy"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod console;
 pub mod dev;
 pub mod keys;
 pub mod model;
+pub mod notify;
 pub mod report;
 pub mod serve;
 pub mod sim;

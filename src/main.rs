@@ -58,6 +58,11 @@ struct ConsoleArgs {
     /// stops drag-to-copy; Shift-drag still selects). Or the config's `mouse = true`; M.
     #[arg(long)]
     mouse: bool,
+    /// No terminal bell for notices (a halt, a gate or a second approver awaited, a
+    /// window closing with work left, an exploited CVE, an emergency); their flash line
+    /// stays. Or the config's `bell = false`.
+    #[arg(long)]
+    no_bell: bool,
     /// Context of the config file to use (default: its current_context).
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
@@ -468,6 +473,8 @@ async fn console(args: ConsoleArgs) -> color_eyre::Result<()> {
     let mut app = App::new(context, config.keymap(), Utc::now());
     app.scroll_rows = patchdeck::ui::scroll_rows;
     app.mouse = args.mouse || config.mouse;
+    app.bell = config.bell && !args.no_bell;
+    app.notices = patchdeck::model::NoticeDetector::new(config.notice_rules());
     app.session = uuid::Uuid::new_v4().simple().to_string();
     let audit_log = config::data_dir().map(|dir| patchdeck::audit::log_path(&dir));
     app.contexts = config.contexts.iter().map(|c| c.name.clone()).collect();

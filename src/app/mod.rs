@@ -12,6 +12,7 @@
 //!   sends it; [`wizard`]: the emergency wizard; [`outcome`]: what came of it;
 //! - [`age`]: how old the data on screen is (one rule);
 //! - [`awaited`]: requests awaiting this identity, and the bell for new ones;
+//!   [`notices`]: halts, gates, windows, exploited CVEs...: a bell and a flash each;
 //! - [`viewport`]: rows a list shows at the terminal size, what time-dependent parts
 //!   of the screen say; [`lists`], [`failures`]: rows derived from the fleet.
 
@@ -26,6 +27,7 @@ pub mod lists;
 pub mod mouse;
 pub mod msg;
 pub mod navigation;
+pub mod notices;
 pub mod outcome;
 pub mod plan;
 pub mod records;

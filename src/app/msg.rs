@@ -62,6 +62,7 @@ pub enum Effect {
     /// Take the mouse from the terminal (`true`: wheel and clicks come to the console)
     /// or give it back (`false`: dragging selects text again).
     MouseCapture(bool),
-    /// Ring the terminal bell (BEL): a request newly awaits this console's approver.
+    /// Ring the terminal bell (BEL): a request newly awaits this console's approver,
+    /// or a notice came (a halt, a gate awaiting approval...); once each.
     Bell,
 }

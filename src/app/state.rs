@@ -192,6 +192,12 @@ pub struct App {
     pub(super) emergency_shown: Option<String>,
     /// Requests awaiting this identity that the bell already rang for.
     pub(super) bell_rung: BTreeSet<String>,
+    /// Ring the bell for each notice (the config's `bell`, `--no-bell`); its flash
+    /// line is shown either way.
+    pub bell: bool,
+    /// The notice detector on the events this console receives (its rules from the
+    /// config's `window_warning_minutes`).
+    pub notices: crate::model::NoticeDetector,
 }
 
 /// Terminal size the console needs.
@@ -251,6 +257,8 @@ impl App {
             contexts: Vec::new(),
             bell_rung: BTreeSet::new(),
             emergency_shown: None,
+            bell: true,
+            notices: crate::model::NoticeDetector::default(),
         }
     }
 
@@ -268,6 +276,8 @@ impl App {
         fresh.scroll_rows = self.scroll_rows;
         fresh.mouse = self.mouse;
         fresh.spot_at = self.spot_at;
+        fresh.bell = self.bell;
+        fresh.notices = crate::model::NoticeDetector::new(self.notices.rules());
         fresh.set_flash(format!("switched to context {}", fresh.context.name), false);
         *self = fresh;
     }

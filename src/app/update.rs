@@ -27,7 +27,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.time_marks = marks;
                 app.dirty = true;
             }
-            Vec::new()
+            super::notices::on_tick(app)
         }
         Msg::Resize { width, height } => {
             app.width = width;
@@ -36,9 +36,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Sync(update) => {
+            let noticed = super::notices::on_sync(app, &update);
             apply_sync(app, update);
             let mut effects = super::records::final_records(app);
-            effects.extend(super::awaited::bell(app));
+            let awaited = super::awaited::bell(app);
+            // A request awaiting this console that is also a notice rings once.
+            if noticed > 0 {
+                effects.extend(super::notices::bells(app, noticed));
+            } else if app.bell {
+                effects.extend(awaited);
+            }
             effects
         }
         Msg::HostDetail { id, result } => {

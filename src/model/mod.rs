@@ -10,6 +10,7 @@ mod event;
 mod exception;
 mod fleet;
 mod host;
+mod notice;
 mod patch;
 mod plan;
 mod ring;
@@ -30,6 +31,9 @@ pub use exception::{
 };
 pub use fleet::Fleet;
 pub use host::{Failure, Host, HostKind, HostState, Transition};
+pub use notice::{
+    Named, Notice, NoticeDetector, NoticeKind, NoticeRules, NoticeSeverity, WINDOW_WARNING_MINUTES,
+};
 pub use patch::{Patch, PatchKind, Severity};
 pub use plan::{
     ActionPlan, ApprovalPlan, ApprovalStep, PLAN_HOST_IDS, PlanHosts, PlanStage, PlanWindow,

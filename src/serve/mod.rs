@@ -140,6 +140,16 @@ pub struct ServeArgs {
     /// The request log on stderr: one line per request and per refusal.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Post each notice (a halt, a gate or a second approver awaited, a window closing
+    /// with hosts pending, an exploited CVE, an emergency started or ended) as JSON to
+    /// this URL, retried with backoff; repeatable, besides the config's
+    /// `[serve] notify`. docs/api.md, "Notifications".
+    #[arg(long, value_name = "URL", value_parser = notify_url)]
+    pub notify: Vec<String>,
+    /// The config file whose `[serve]` section and `window_warning_minutes` serve
+    /// reads (default: $XDG_CONFIG_HOME/patchdeck/config.toml, if there is one).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     /// Fault injection: delay every request by this many milliseconds.
     #[arg(
@@ -205,6 +215,28 @@ pub enum LogFormat {
     Off,
 }
 
+/// The webhook notifier of `durable`'s fleet: posts while this gateway holds the
+/// rollout lease (of several on one store, one posts), and says how its receivers are
+/// doing in `GET /v1/health`.
+pub fn spawn_notifier(
+    durable: &Durable,
+    urls: &[String],
+    settings: crate::notify::NotifySettings,
+) -> crate::notify::Notifier {
+    let gateway = durable.gateway.clone();
+    let notifier = crate::notify::Notifier::spawn(
+        durable.fleet.clone(),
+        urls,
+        settings,
+        Arc::new(move || gateway.is_leader()),
+    );
+    let report = notifier.health_source();
+    durable.gateway.set_notify_health(Arc::new(move || {
+        serde_json::to_value(report()).unwrap_or_default()
+    }));
+    notifier
+}
+
 /// Installs the `tracing` subscriber of `serve`: INFO and above, on stderr, without
 /// colours. Only `serve` calls it: the console draws on the terminal and logs nothing.
 pub fn init_logging(format: LogFormat) {
@@ -240,6 +272,31 @@ impl ServeArgs {
             drop_stream_after: self.fault_drop_stream_after,
             malformed_every: self.fault_malformed_every,
         }
+    }
+
+    /// `--notify` and the config's `[serve] notify` (each URL checked), with the
+    /// config's window warning; none without a URL. The config is read only here.
+    pub fn notify_plan(
+        &self,
+    ) -> color_eyre::Result<Option<(Vec<String>, crate::notify::NotifySettings)>> {
+        let config = match &self.config {
+            Some(path) => crate::config::Config::load_named(path)?,
+            None => match crate::config::default_path() {
+                Some(path) => crate::config::Config::load(&path)?,
+                None => crate::config::Config::default(),
+            },
+        };
+        let mut urls = self.notify.clone();
+        urls.extend(config.serve.notify.iter().cloned());
+        urls.dedup();
+        if urls.is_empty() {
+            return Ok(None);
+        }
+        let settings = crate::notify::NotifySettings {
+            rules: config.notice_rules(),
+            ..crate::notify::NotifySettings::default()
+        };
+        Ok(Some((urls, settings)))
     }
 
     /// Where and how to listen; reads the TLS files.
@@ -353,7 +410,14 @@ pub async fn run(args: ServeArgs) -> color_eyre::Result<()> {
     init_logging(args.log_format);
     let listening = args.listening()?;
     let tls = listening.tls.is_some();
+    let notify = args.notify_plan()?;
     let durable = start_gateway(&args).await?;
+    let _notifier = notify.map(|(urls, settings)| {
+        let notifier = spawn_notifier(&durable, &urls, settings);
+        let shown: Vec<String> = urls.iter().map(|u| crate::notify::shown_url(u)).collect();
+        println!("notices posted to {}", shown.join(", "));
+        notifier
+    });
     if !durable.fleet.replays_journal() {
         println!("fleet: {}", durable.fleet.summary().0.name);
     }
@@ -546,6 +610,11 @@ pub fn plain_http_warning(addr: SocketAddr, tls: bool) -> Option<String> {
              serve behind a TLS proxy on this machine"
         )
     })
+}
+
+/// A `--notify` URL: http or https, with a host.
+fn notify_url(text: &str) -> Result<String, String> {
+    crate::notify::check_url(text).map(|()| text.to_string())
 }
 
 /// Seconds, fractions allowed ("0.2"), more than 0.

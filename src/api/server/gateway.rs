@@ -93,7 +93,12 @@ pub struct Gateway {
     /// Journal entries applied to the fleet; held while applying (and acting).
     applied: tokio::sync::Mutex<u64>,
     health: Mutex<Health>,
+    /// What `serve --notify`'s receivers have had, for `GET /v1/health`.
+    notify_health: Mutex<Option<NotifyHealth>>,
 }
+
+/// Says, as JSON, how the webhook receivers of `serve --notify` are doing.
+pub type NotifyHealth = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
 #[derive(Debug, Clone, Default)]
 struct Health {
@@ -122,6 +127,10 @@ pub struct HealthReport {
     /// Events this gateway appended to the stored log since it started (only the
     /// leader).
     pub events_written: u64,
+    /// The webhook receivers of `serve --notify`: delivered, failed, dropped, the last
+    /// error (absent without `--notify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<serde_json::Value>,
 }
 
 /// What rebuilding the fleet from the journal found.
@@ -210,6 +219,7 @@ impl Gateway {
             options,
             applied: tokio::sync::Mutex::new(0),
             health: Mutex::new(Health::default()),
+            notify_health: Mutex::new(None),
         })
     }
 
@@ -250,7 +260,21 @@ impl Gateway {
         self.health_mut().leader
     }
 
+    /// Reports the receivers of `serve --notify` in `GET /v1/health`.
+    pub fn set_notify_health(&self, report: NotifyHealth) {
+        *self
+            .notify_health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(report);
+    }
+
     pub fn health(&self) -> HealthReport {
+        let notify = self
+            .notify_health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .map(|report| report());
         let health = self.health_mut().clone();
         HealthReport {
             store: self.store.name().to_string(),
@@ -260,6 +284,7 @@ impl Gateway {
             gateway: self.id.clone(),
             checkpoints_written: health.checkpoints_written,
             events_written: health.events_written,
+            notify,
         }
     }
 
