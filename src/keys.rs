@@ -18,6 +18,7 @@ pub enum KeyAction {
     DeploymentsPane,
     FailedPane,
     ActionsPane,
+    CompliancePane,
     Down,
     Up,
     Top,
@@ -46,13 +47,14 @@ pub enum KeyAction {
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 31] = [
+    pub const ALL: [KeyAction; 32] = [
         KeyAction::NextPane,
         KeyAction::PrevPane,
         KeyAction::RingsPane,
         KeyAction::DeploymentsPane,
         KeyAction::FailedPane,
         KeyAction::ActionsPane,
+        KeyAction::CompliancePane,
         KeyAction::Down,
         KeyAction::Up,
         KeyAction::Top,
@@ -89,6 +91,7 @@ impl KeyAction {
             KeyAction::DeploymentsPane => "deployments-pane",
             KeyAction::FailedPane => "failed-pane",
             KeyAction::ActionsPane => "actions-pane",
+            KeyAction::CompliancePane => "compliance-pane",
             KeyAction::Down => "down",
             KeyAction::Up => "up",
             KeyAction::Top => "top",
@@ -126,6 +129,7 @@ impl KeyAction {
             KeyAction::DeploymentsPane => "deployments",
             KeyAction::FailedPane => "failed",
             KeyAction::ActionsPane => "actions",
+            KeyAction::CompliancePane => "compliance",
             KeyAction::Down => "down",
             KeyAction::Up => "up",
             KeyAction::Top => "top",
@@ -163,6 +167,7 @@ impl KeyAction {
             KeyAction::DeploymentsPane => "focus Deployments",
             KeyAction::FailedPane => "focus Failed hosts",
             KeyAction::ActionsPane => "focus Actions",
+            KeyAction::CompliancePane => "focus Compliance",
             KeyAction::Down => "move down",
             KeyAction::Up => "move up",
             KeyAction::Top => "first row",
@@ -348,6 +353,7 @@ impl Default for Keymap {
             (Key::char('2'), A::DeploymentsPane),
             (Key::char('3'), A::FailedPane),
             (Key::char('4'), A::ActionsPane),
+            (Key::char('5'), A::CompliancePane),
             (Key::char('j'), A::Down),
             (Key::plain(KeyCode::Down), A::Down),
             (Key::char('k'), A::Up),

@@ -212,19 +212,28 @@ fn tab_shift_tab_and_digits_focus_panes() {
     let mut app = console();
     assert_eq!(app.focus, Pane::Rings);
     let mut seen = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         press(&mut app, KeyCode::Tab);
         seen.push(app.focus);
     }
     assert_eq!(
         seen,
-        [Pane::Deployments, Pane::Failed, Pane::Actions, Pane::Rings]
+        [
+            Pane::Deployments,
+            Pane::Failed,
+            Pane::Actions,
+            Pane::Compliance,
+            Pane::Rings
+        ]
     );
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Compliance);
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Actions);
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Failed);
     for (key, pane) in [
+        ('5', Pane::Compliance),
         ('2', Pane::Deployments),
         ('4', Pane::Actions),
         ('3', Pane::Failed),

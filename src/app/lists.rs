@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use crate::model::{Action, Deployment, Fleet, Host, HostState, Ring};
 
-/// The four panes of the main screen, in the order of [`Pane::SPECS`].
+/// The panes of the main screen, in the order of [`Pane::SPECS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
     Rings,
     Deployments,
     Failed,
     Actions,
+    Compliance,
 }
 
 /// What the console says about a pane, wherever it names it: titles, tabs, empty
@@ -22,6 +23,8 @@ pub struct PaneSpec {
     /// The digit that focuses the pane and numbers its title ("3 Failed hosts").
     pub key: char,
     pub title: &'static str,
+    /// The title on a narrow tab bar ("Deploys").
+    pub short: &'static str,
     /// What the pane says when it has no rows (and no filter is typed).
     pub empty: &'static str,
     /// One of the tabs under Rings on a small terminal; the others always show.
@@ -35,6 +38,7 @@ impl Pane {
             pane: Pane::Rings,
             key: '1',
             title: "Rings",
+            short: "Rings",
             empty: "no rings",
             tabbed: false,
         },
@@ -42,6 +46,7 @@ impl Pane {
             pane: Pane::Deployments,
             key: '2',
             title: "Deployments",
+            short: "Deploys",
             empty: "no deployments",
             tabbed: true,
         },
@@ -49,6 +54,7 @@ impl Pane {
             pane: Pane::Failed,
             key: '3',
             title: "Failed hosts",
+            short: "Failed",
             empty: "no failed hosts",
             tabbed: true,
         },
@@ -56,7 +62,16 @@ impl Pane {
             pane: Pane::Actions,
             key: '4',
             title: "Actions",
+            short: "Actions",
             empty: "no actions yet",
+            tabbed: true,
+        },
+        PaneSpec {
+            pane: Pane::Compliance,
+            key: '5',
+            title: "Compliance",
+            short: "Compliance",
+            empty: "no compliance figures yet",
             tabbed: true,
         },
     ];
@@ -95,6 +110,15 @@ impl Pane {
 
     pub fn prev(self) -> Pane {
         Pane::ALL[(self.index() + Pane::COUNT - 1) % Pane::COUNT]
+    }
+
+    /// One of the four panes a large terminal shows at once; another pane, focused,
+    /// takes the place of the bottom two there.
+    pub fn in_wide_grid(self) -> bool {
+        matches!(
+            self,
+            Pane::Rings | Pane::Deployments | Pane::Failed | Pane::Actions
+        )
     }
 
     /// The panes of the tab group under Rings on a small terminal, in order.

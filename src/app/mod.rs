@@ -10,12 +10,14 @@
 //! - [`command`]: the `:` line; [`target`]: what a key acts on, and may it;
 //! - [`plan`]: an action planned with its blast radius; [`confirm`]: the dialog that
 //!   sends it; [`wizard`]: the emergency wizard; [`outcome`]: what came of it;
+//! - [`compliance`]: the server's compliance figures, the strip and the tab's rows;
 //! - [`awaited`]: requests awaiting this identity, and the bell for new ones;
 //! - [`viewport`]: rows a list shows at the terminal size, what time-dependent parts
 //!   of the screen say; [`lists`], [`failures`]: rows derived from the fleet.
 
 pub mod awaited;
 pub mod command;
+pub mod compliance;
 pub mod confirm;
 pub mod failures;
 pub mod link;

@@ -125,7 +125,7 @@ pub struct App {
     pub zoomed: bool,
     /// The emergency checklist folded to one line (`c`); unset: folded on short terminals.
     pub checklist_folded: Option<bool>,
-    pub cursors: [ListCursor; 4],
+    pub cursors: [ListCursor; Pane::COUNT],
     pub hosts_cursor: ListCursor,
     pub screens: Vec<Screen>,
     pub mode: Mode,
@@ -158,12 +158,14 @@ pub struct App {
     /// Something the operator must read, shown until dismissed with Esc (a server that
     /// restarted from scratch).
     pub notice: Option<String>,
+    /// The server's compliance figures and how current they are.
+    pub compliance: super::compliance::ComplianceState,
     // Derived from the fleet, recomputed when it changes.
     /// Failed hosts grouped by error code, kept current from the hosts that change.
     pub failures: FailureIndex,
     /// Row keys of each pane, in order, filtered: recomputed when rows may change
     /// (`reselect`), read by every frame without copying.
-    pub(super) pane_rows: [Vec<String>; 4],
+    pub(super) pane_rows: [Vec<String>; Pane::COUNT],
     pub host_rows: Vec<String>,
     /// Lower-cased searchable text of every host, kept current with the fleet.
     pub host_search: lists::HostSearch,
@@ -230,6 +232,7 @@ impl App {
             mouse: false,
             spot_at: |_, _, _| None,
             notice: None,
+            compliance: Default::default(),
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
             host_rows: Vec::new(),

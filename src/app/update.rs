@@ -27,7 +27,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.time_marks = marks;
                 app.dirty = true;
             }
-            Vec::new()
+            super::compliance::due(app).into_iter().collect()
         }
         Msg::Resize { width, height } => {
             app.width = width;
@@ -48,6 +48,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned { id, plans } => {
             super::plan::server::on_planned(app, &id, plans);
+            Vec::new()
+        }
+        Msg::Compliance(answer) => {
+            super::compliance::on_answer(app, answer);
             Vec::new()
         }
         Msg::ActionDone {
@@ -235,6 +239,7 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         KeyAction::DeploymentsPane => focus(app, Pane::Deployments),
         KeyAction::FailedPane => focus(app, Pane::Failed),
         KeyAction::ActionsPane => focus(app, Pane::Actions),
+        KeyAction::CompliancePane => focus(app, Pane::Compliance),
         KeyAction::Down => {
             if let Some(list) = list {
                 app.move_cursor(list, |at, _, _| at + 1);

@@ -1,10 +1,12 @@
-//! The four panes of the main screen: Rings, Deployments, Failed hosts, Actions.
+//! The panes of the main screen: Rings, Deployments, Failed hosts, Actions, Compliance
+//! (whose strip is on the Rings pane's top border).
 //! Only the visible slice of each list is turned into rows; each pane's table is built
 //! by its own module from a [`RowsContext`]. [`view`] is the one place that says how
 //! each pane is drawn; its words (title, number, empty message, tab) are its
 //! [`PaneSpec`](crate::app::lists::PaneSpec).
 
 mod actions;
+mod compliance;
 mod deployments;
 mod failed;
 mod rings;
@@ -133,6 +135,13 @@ pub fn view(pane: Pane) -> PaneView {
             alert: None,
             keys: &[],
         },
+        Pane::Compliance => PaneView {
+            table: compliance::table,
+            narrow_row_height: 1,
+            count: None,
+            alert: Some(compliance::alert),
+            keys: &[],
+        },
     }
 }
 
@@ -242,28 +251,60 @@ pub fn window(app: &App, pane: Pane, inner: Rect) -> Window {
     }
 }
 
-/// What a pane's title says of pane `p`: its number, title and count ("3 Failed hosts (12)").
-fn pane_name(app: &App, p: Pane) -> String {
+/// What a pane's title says of pane `p`: its number, title (`short`: the narrow one)
+/// and count ("3 Failed hosts (12)", "3 Failed (12)").
+fn pane_name(app: &App, p: Pane, short: bool) -> String {
     let spec = p.spec();
+    let title = if short { spec.short } else { spec.title };
     match view(p).count {
-        Some(count) => format!("{} {} ({})", spec.key, spec.title, count(app)),
-        None => format!("{} {}", spec.key, spec.title),
+        Some(count) => format!("{} {title} ({})", spec.key, count(app)),
+        None => format!("{} {title}", spec.key),
     }
 }
 
 /// Between two tabs of the tab group.
 const TAB_GAP: &str = " | ";
+/// After the last tab that fits, when some do not (their keys still work: `?`).
+const TABS_CUT: &str = " …";
+
+/// The tabs' names on a top border `width` wide, in order: the full titles if they fit
+/// (with the border's corners and a space either side), else the short ones, and those
+/// that still do not fit are left off, after a `…`. Whether some were left off.
+pub fn tab_names(app: &App, width: u16) -> (Vec<(Pane, String)>, bool) {
+    let room = usize::from(width).saturating_sub(4);
+    let names = |short: bool| -> Vec<(Pane, String)> {
+        Pane::tabs()
+            .map(|p| (p, pane_name(app, p, short)))
+            .collect()
+    };
+    let total = |names: &[(Pane, String)]| -> usize {
+        names.iter().map(|(_, n)| text::width(n)).sum::<usize>()
+            + text::width(TAB_GAP) * names.len().saturating_sub(1)
+    };
+    let full = names(false);
+    if total(&full) <= room {
+        return (full, false);
+    }
+    let mut short = names(true);
+    if total(&short) <= room {
+        return (short, false);
+    }
+    while short.len() > 1 && total(&short) + text::width(TABS_CUT) > room {
+        short.pop();
+    }
+    (short, true)
+}
 
 /// The columns of each tab on the top border of the tabbed pane at `area`, as
 /// [`pane_block`] writes them (after the corner and a space).
 pub fn tab_columns(app: &App, area: Rect) -> Vec<(Pane, std::ops::Range<u16>)> {
     let mut x = area.x + 2;
     let mut tabs = Vec::new();
-    for (i, p) in Pane::tabs().enumerate() {
+    for (i, (p, name)) in tab_names(app, area.width).0.into_iter().enumerate() {
         if i > 0 {
             x = x.saturating_add(text::width(TAB_GAP) as u16);
         }
-        let width = text::width(&pane_name(app, p)) as u16;
+        let width = text::width(&name) as u16;
         tabs.push((p, x..x.saturating_add(width)));
         x = x.saturating_add(width);
     }
@@ -287,10 +328,10 @@ fn pane_block<'a>(
             theme.muted
         }
     };
-    let name = |p: Pane| pane_name(app, p);
     let mut title = vec![Span::raw(" ")];
     if tabbed && pane.spec().tabbed {
-        for (i, p) in Pane::tabs().enumerate() {
+        let (tabs, cut) = tab_names(app, width);
+        for (i, (p, name)) in tabs.into_iter().enumerate() {
             if i > 0 {
                 title.push(Span::styled(TAB_GAP, theme.muted));
             }
@@ -304,11 +345,14 @@ fn pane_block<'a>(
             } else {
                 style
             };
-            title.push(Span::styled(name(p), style));
+            title.push(Span::styled(name, style));
+        }
+        if cut {
+            title.push(Span::styled(TABS_CUT, theme.muted));
         }
     } else {
         title.push(Span::styled(
-            name(pane),
+            pane_name(app, pane, false),
             if focused {
                 title_style(pane)
             } else {
@@ -330,9 +374,20 @@ fn pane_block<'a>(
         ));
     }
     title.push(Span::raw(" "));
+    let used: usize = title.iter().map(Span::width).sum();
     let mut block = Block::bordered()
         .title(Line::from(title))
         .border_style(if focused { theme.accent } else { theme.muted });
+    if pane == Pane::Rings {
+        // The compliance strip, at the right of the top border: the corners, a space
+        // either side and a column between it and the title.
+        let room = usize::from(width).saturating_sub(used + 5);
+        if room >= 12 {
+            let strip = compliance::strip(app, theme, room);
+            block = block
+                .title(Line::from(vec![Span::raw(" "), strip, Span::raw(" ")]).right_aligned());
+        }
+    }
     if let Some((alert, loudness)) = view(pane).alert.and_then(|alert| alert(app)) {
         block = block.title_bottom(Line::from(Span::styled(
             // The border's corners and the spaces around the words.
