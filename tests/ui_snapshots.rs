@@ -638,8 +638,15 @@ fn resume_after_halt_dialog() {
         screen.contains("gate needs 95% ok"),
         "no note is dropped at 80x24: {screen}"
     );
+    // The console says the test coverage too (the refused plan cannot): in this small
+    // fleet, several models never passed through Test, so the body scrolls under the
+    // form, which stays in view.
+    assert!(screen.contains("WARNING: test coverage"), "{screen}");
+    assert!(
+        screen.contains("> Reason"),
+        "the form stays in view: {screen}"
+    );
     assert_snapshot!("resume_after_halt_dialog_80x24", screen);
-    assert!(!screen.contains("more below"), "it fits at 80x24: {screen}");
 
     // A halt reason long enough to make the dialog taller than 80x24: its body
     // scrolls (PgDn shows its end) under the form, which stays in view; the fields

@@ -52,6 +52,9 @@ pub struct Coverage {
     pub gaps: Vec<Gap>,
 }
 
+/// How every coverage note starts (a warning, as the dialogs show it).
+pub const NOTE_PREFIX: &str = "WARNING: test coverage:";
+
 /// Most gaps said one by one in [`Coverage::notes`]; the rest are counted.
 pub const NOTED_GAPS: usize = 6;
 
@@ -95,11 +98,11 @@ impl Coverage {
             .gaps
             .iter()
             .take(NOTED_GAPS)
-            .map(|gap| format!("WARNING: test coverage: {}", self.gap_words(gap)))
+            .map(|gap| format!("{NOTE_PREFIX} {}", self.gap_words(gap)))
             .collect();
         if self.gaps.len() > NOTED_GAPS {
             notes.push(format!(
-                "WARNING: test coverage: {} more models, builds or tiers never passed through {}",
+                "{NOTE_PREFIX} {} more models, builds or tiers never passed through {}",
                 self.gaps.len() - NOTED_GAPS,
                 self.earlier_words()
             ));

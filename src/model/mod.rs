@@ -22,7 +22,7 @@ mod tests;
 
 pub use action::{Action, ActionState, Identity};
 pub use counts::HostCounts;
-pub use coverage::{Coverage, Gap, NOTED_GAPS, Trait, coverage};
+pub use coverage::{Coverage, Gap, NOTE_PREFIX, NOTED_GAPS, Trait, coverage};
 pub use deployment::{Approval, Deployment, DeploymentState, PendingApproval};
 pub use event::{Change, Event};
 pub use fleet::Fleet;
