@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use crate::api::client::Client;
 use crate::api::sync::spawn_sync;
+use crate::app::compliance::ComplianceAnswer;
 use crate::app::{App, Context, Effect, Msg, update};
 use crate::audit;
 use crate::backend::SyncUpdate;
@@ -228,6 +229,24 @@ pub async fn run(
                                 plans.push(client.plan(request).await.map_err(|e| e.to_string()));
                             }
                             let _ = to_app.send(Msg::Planned { id, plans }).await;
+                        });
+                    }
+                    Effect::FetchCompliance { if_none_match } => {
+                        let client = client.clone();
+                        let to_app = messages.clone();
+                        tokio::spawn(async move {
+                            let answer = client
+                                .compliance_if_changed(if_none_match.as_deref())
+                                .await
+                                .map(|answer| match answer {
+                                    Some((compliance, etag)) => ComplianceAnswer::Changed {
+                                        compliance: Box::new(compliance),
+                                        etag,
+                                    },
+                                    None => ComplianceAnswer::NotModified,
+                                })
+                                .map_err(|e| e.to_string());
+                            let _ = to_app.send(Msg::Compliance(answer)).await;
                         });
                     }
                     Effect::Act(call) => {

@@ -18,6 +18,7 @@ pub enum KeyAction {
     DeploymentsPane,
     FailedPane,
     ActionsPane,
+    CompliancePane,
     ExceptionsPane,
     Down,
     Up,
@@ -49,13 +50,14 @@ pub enum KeyAction {
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 34] = [
+    pub const ALL: [KeyAction; 35] = [
         KeyAction::NextPane,
         KeyAction::PrevPane,
         KeyAction::RingsPane,
         KeyAction::DeploymentsPane,
         KeyAction::FailedPane,
         KeyAction::ActionsPane,
+        KeyAction::CompliancePane,
         KeyAction::ExceptionsPane,
         KeyAction::Down,
         KeyAction::Up,
@@ -95,6 +97,7 @@ impl KeyAction {
             KeyAction::DeploymentsPane => "deployments-pane",
             KeyAction::FailedPane => "failed-pane",
             KeyAction::ActionsPane => "actions-pane",
+            KeyAction::CompliancePane => "compliance-pane",
             KeyAction::ExceptionsPane => "exceptions-pane",
             KeyAction::Down => "down",
             KeyAction::Up => "up",
@@ -135,6 +138,7 @@ impl KeyAction {
             KeyAction::DeploymentsPane => "deployments",
             KeyAction::FailedPane => "failed",
             KeyAction::ActionsPane => "actions",
+            KeyAction::CompliancePane => "compliance",
             KeyAction::ExceptionsPane => "exceptions",
             KeyAction::Down => "down",
             KeyAction::Up => "up",
@@ -175,6 +179,7 @@ impl KeyAction {
             KeyAction::DeploymentsPane => "focus Deployments",
             KeyAction::FailedPane => "focus Failed hosts",
             KeyAction::ActionsPane => "focus Actions",
+            KeyAction::CompliancePane => "focus Compliance",
             KeyAction::ExceptionsPane => "focus Exceptions",
             KeyAction::Down => "move down",
             KeyAction::Up => "move up",
@@ -365,6 +370,7 @@ impl Default for Keymap {
             (Key::char('2'), A::DeploymentsPane),
             (Key::char('3'), A::FailedPane),
             (Key::char('4'), A::ActionsPane),
+            (Key::char('5'), A::CompliancePane),
             (Key::char('6'), A::ExceptionsPane),
             (Key::char('j'), A::Down),
             (Key::plain(KeyCode::Down), A::Down),

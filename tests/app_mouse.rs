@@ -185,7 +185,7 @@ fn a_click_on_a_tab_switches_to_it() {
     click(&mut app, x + 2, y);
     assert_eq!(app.focus, Pane::Actions);
     assert_eq!(app.lower_pane, Pane::Actions);
-    let (x, y) = find(&mut app, "2 Deployments", lower.y);
+    let (x, y) = find(&mut app, "2 Deploys", lower.y);
     click(&mut app, x, y);
     assert_eq!(app.focus, Pane::Deployments);
     // Between two tabs: the pane shown, no switch.

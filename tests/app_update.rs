@@ -212,7 +212,7 @@ fn tab_shift_tab_and_digits_focus_panes() {
     let mut app = console();
     assert_eq!(app.focus, Pane::Rings);
     let mut seen = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..6 {
         press(&mut app, KeyCode::Tab);
         seen.push(app.focus);
     }
@@ -222,6 +222,7 @@ fn tab_shift_tab_and_digits_focus_panes() {
             Pane::Deployments,
             Pane::Failed,
             Pane::Actions,
+            Pane::Compliance,
             Pane::Exceptions,
             Pane::Rings
         ]
@@ -229,11 +230,14 @@ fn tab_shift_tab_and_digits_focus_panes() {
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Exceptions);
     press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Compliance);
+    press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Actions);
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Failed);
     for (key, pane) in [
         ('6', Pane::Exceptions),
+        ('5', Pane::Compliance),
         ('2', Pane::Deployments),
         ('4', Pane::Actions),
         ('3', Pane::Failed),
@@ -2009,8 +2013,18 @@ fn p_on_a_halted_ring_or_deployment_offers_resume_with_cause_and_gate() {
     );
     assert!(notes.contains("gate needs 95% ok, now "), "{notes}");
     assert!(notes.contains("soak restarts"), "{notes}");
-    // The look-alike warnings are the server's plan to say (sim::tests::lookalike).
-    assert!(!notes.contains("WARNING: "), "{notes}");
+    // The look-alike warnings are the server's plan to say (sim::tests::lookalike); the
+    // console says the test coverage (a refused plan cannot).
+    assert!(
+        !notes
+            .lines()
+            .any(|n| n.starts_with("WARNING: ") && !n.starts_with(patchdeck::model::NOTE_PREFIX)),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("hardware model Contoso Book 14 G3"),
+        "{notes}"
+    );
     press(&mut app, KeyCode::Esc);
     // The same from the deployment.
     press(&mut app, KeyCode::Char('2'));
@@ -2052,7 +2066,12 @@ fn once_the_failed_hosts_are_handled_the_resume_says_the_cause_is_cleared() {
     press(&mut app, KeyCode::Char('p'));
     let notes = confirm(&app).plan.notes.join("\n");
     assert!(notes.contains("halt cause cleared"), "{notes}");
-    assert!(!notes.contains("WARNING"), "{notes}");
+    assert!(
+        !notes
+            .lines()
+            .any(|n| n.starts_with("WARNING") && !n.starts_with(patchdeck::model::NOTE_PREFIX)),
+        "{notes}"
+    );
 }
 
 // ---------------------------------------------------------------------------------

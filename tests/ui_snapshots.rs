@@ -43,11 +43,15 @@ fn press_planned(app: &mut App, key: KeyCode) {
 fn focused(key: char) -> App {
     let mut app = console();
     press(&mut app, KeyCode::Char(key));
+    // The whole title, or the short one where the tabs are narrow ("2 Deploys").
     let title = format!("{key} {}", app.focus.title());
+    let short = format!("{key} {}", app.focus.spec().short);
     for (width, height) in [SMALL, LARGE] {
         let reversed = runs_with(&draw(&mut app, width, height), Modifier::REVERSED);
         assert!(
-            reversed.lines().any(|l| l.contains(&title)),
+            reversed
+                .lines()
+                .any(|l| l.contains(&title) || l.contains(&short)),
             "{title} in reverse video at {width}x{height}: {reversed}"
         );
     }
@@ -638,8 +642,15 @@ fn resume_after_halt_dialog() {
         screen.contains("gate needs 95% ok"),
         "no note is dropped at 80x24: {screen}"
     );
+    // The console says the test coverage too (the refused plan cannot): in this small
+    // fleet, several models never passed through Test, so the body scrolls under the
+    // form, which stays in view.
+    assert!(screen.contains("WARNING: test coverage"), "{screen}");
+    assert!(
+        screen.contains("> Reason"),
+        "the form stays in view: {screen}"
+    );
     assert_snapshot!("resume_after_halt_dialog_80x24", screen);
-    assert!(!screen.contains("more below"), "it fits at 80x24: {screen}");
 
     // A halt reason long enough to make the dialog taller than 80x24: its body
     // scrolls (PgDn shows its end) under the form, which stays in view; the fields

@@ -10,7 +10,7 @@ use super::{App, Effect, Mode, Screen};
 use crate::model::HostState;
 
 /// The commands of `:` mode, for completion and help.
-pub const COMMANDS: [(&str, &str); 10] = [
+pub const COMMANDS: [(&str, &str); 11] = [
     (
         "hosts",
         "hosts [STATE] [RING] [ERROR-CODE]: list hosts, e.g. :hosts failed pilot",
@@ -21,6 +21,7 @@ pub const COMMANDS: [(&str, &str); 10] = [
     ("deployments", "deployments: focus the Deployments pane"),
     ("failed", "failed: focus the Failed hosts pane"),
     ("actions", "actions: focus the Actions pane"),
+    ("compliance", "compliance: focus the Compliance tab"),
     (
         "context",
         "context NAME: switch to another context of the config",
@@ -156,6 +157,7 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         "deployments" | "deploys" => focus(app, Pane::Deployments),
         "failed" => focus(app, Pane::Failed),
         "actions" => focus(app, Pane::Actions),
+        "compliance" => focus(app, Pane::Compliance),
         "ring" => match args.first().and_then(|w| find_ring(app, w)) {
             Some(id) => {
                 app.screens.clear();

@@ -11,6 +11,7 @@ pub enum Pane {
     Deployments,
     Failed,
     Actions,
+    Compliance,
     Exceptions,
 }
 
@@ -23,7 +24,7 @@ pub struct PaneSpec {
     /// The digit that focuses the pane and numbers its title ("3 Failed hosts").
     pub key: char,
     pub title: &'static str,
-    /// The title where the tabs of a narrow terminal do not fit whole ("Deploys").
+    /// The title on a narrow tab bar ("Deploys").
     pub short: &'static str,
     /// What the pane says when it has no rows (and no filter is typed).
     pub empty: &'static str,
@@ -67,10 +68,18 @@ impl Pane {
             tabbed: true,
         },
         PaneSpec {
+            pane: Pane::Compliance,
+            key: '5',
+            title: "Compliance",
+            short: "Compliance",
+            empty: "no compliance figures yet",
+            tabbed: true,
+        },
+        PaneSpec {
             pane: Pane::Exceptions,
             key: '6',
             title: "Exceptions",
-            short: "Except",
+            short: "Exceptions",
             empty: "no exceptions: every host takes every patch",
             tabbed: true,
         },
@@ -110,6 +119,15 @@ impl Pane {
 
     pub fn prev(self) -> Pane {
         Pane::ALL[(self.index() + Pane::COUNT - 1) % Pane::COUNT]
+    }
+
+    /// One of the four panes a large terminal shows at once; another pane, focused,
+    /// takes the place of the bottom two there.
+    pub fn in_wide_grid(self) -> bool {
+        matches!(
+            self,
+            Pane::Rings | Pane::Deployments | Pane::Failed | Pane::Actions
+        )
     }
 
     /// The panes of the tab group under Rings on a small terminal, in order.

@@ -11,6 +11,7 @@
 //! - [`plan`]: an action planned with its blast radius; [`confirm`]: the dialog that
 //!   sends it; [`wizard`]: the emergency wizard; [`outcome`]: what came of it;
 //! - [`age`]: how old the data on screen is (one rule);
+//! - [`compliance`]: the server's compliance figures, the strip and the tab's rows;
 //! - [`awaited`]: requests awaiting this identity, and the bell for new ones;
 //!   [`notices`]: halts, gates, windows, exploited CVEs...: a bell and a flash each;
 //! - [`viewport`]: rows a list shows at the terminal size, what time-dependent parts
@@ -19,6 +20,7 @@
 pub mod age;
 pub mod awaited;
 pub mod command;
+pub mod compliance;
 pub mod confirm;
 pub mod exceptions;
 pub mod failures;

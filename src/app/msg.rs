@@ -32,6 +32,8 @@ pub enum Msg {
         id: String,
         plans: Vec<Result<ActionPlan, String>>,
     },
+    /// Answer to `Effect::FetchCompliance`, or why there is none.
+    Compliance(Result<super::compliance::ComplianceAnswer, String>),
     /// Answer to `Effect::Act`.
     ActionDone {
         idempotency_key: String,
@@ -54,6 +56,11 @@ pub enum Effect {
     Plan {
         id: String,
         requests: Vec<ActionRequest>,
+    },
+    /// Ask for the server's compliance figures (`GET /v1/compliance`, with
+    /// `If-None-Match` when figures are held); answered by `Msg::Compliance`.
+    FetchCompliance {
+        if_none_match: Option<String>,
     },
     /// Send an action to the API.
     Act(ActionCall),

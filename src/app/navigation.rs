@@ -83,6 +83,7 @@ impl App {
                 .filter(|a| lists::action_matches(a, filter))
                 .map(|a| a.id.clone())
                 .collect(),
+            Pane::Compliance => super::compliance::row_keys(self, filter),
             Pane::Exceptions => exceptions::exceptions_in_order(&self.fleet)
                 .into_iter()
                 .filter(|h| exceptions::exception_matches(&self.fleet, h, filter))
@@ -368,6 +369,7 @@ pub(super) fn open_selected(app: &mut App) -> Vec<Effect> {
         ListId::Pane(Pane::Rings) => app.open_screen(Screen::Ring(key)),
         ListId::Pane(Pane::Deployments) => app.open_screen(Screen::Deployment(key)),
         ListId::Pane(Pane::Actions) => app.open_screen(Screen::Action(key)),
+        ListId::Pane(Pane::Compliance) => return super::compliance::open_row(app, &key),
         ListId::Pane(Pane::Exceptions) => return open_host(app, key),
         ListId::Pane(Pane::Failed) => {
             let (code, host) = parse_failure_row_key(&key);

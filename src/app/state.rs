@@ -162,6 +162,8 @@ pub struct App {
     /// that notice that stands).
     pub(super) lapsed_unseen: usize,
     pub(super) lapsed_notice: Option<String>,
+    /// The server's compliance figures and how current they are.
+    pub compliance: super::compliance::ComplianceState,
     // Derived from the fleet, recomputed when it changes.
     /// Failed hosts grouped by error code, kept current from the hosts that change.
     pub failures: FailureIndex,
@@ -242,6 +244,7 @@ impl App {
             notice: None,
             lapsed_unseen: 0,
             lapsed_notice: None,
+            compliance: Default::default(),
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
             host_rows: Vec::new(),

@@ -55,7 +55,7 @@ impl App {
             Some(Screen::Host(_) | Screen::Hosts(_)) => TargetKind::Host,
             _ => match self.focus {
                 Pane::Rings => TargetKind::Ring,
-                Pane::Deployments | Pane::Actions => TargetKind::Deployment,
+                Pane::Deployments | Pane::Actions | Pane::Compliance => TargetKind::Deployment,
                 Pane::Failed | Pane::Exceptions => TargetKind::Host,
             },
         }
@@ -116,6 +116,6 @@ pub(super) fn target_here(app: &App) -> Option<Here> {
             .map(Here::Deployment),
         Pane::Rings => app.selected_key(ListId::Pane(Pane::Rings)).map(Here::Ring),
         Pane::Failed | Pane::Exceptions => Some(Here::Hosts(selected_hosts(app))),
-        Pane::Actions => None,
+        Pane::Actions | Pane::Compliance => None,
     }
 }

@@ -27,7 +27,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.time_marks = marks;
                 app.dirty = true;
             }
-            super::notices::on_tick(app)
+            let mut effects = super::notices::on_tick(app);
+            effects.extend(super::compliance::due(app));
+            effects
         }
         Msg::Resize { width, height } => {
             app.width = width;
@@ -55,6 +57,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Planned { id, plans } => {
             super::plan::server::on_planned(app, &id, plans);
+            Vec::new()
+        }
+        Msg::Compliance(answer) => {
+            super::compliance::on_answer(app, answer);
             Vec::new()
         }
         Msg::ActionDone {
@@ -248,6 +254,7 @@ fn on_action(app: &mut App, action: KeyAction) -> Vec<Effect> {
         KeyAction::DeploymentsPane => focus(app, Pane::Deployments),
         KeyAction::FailedPane => focus(app, Pane::Failed),
         KeyAction::ActionsPane => focus(app, Pane::Actions),
+        KeyAction::CompliancePane => focus(app, Pane::Compliance),
         KeyAction::ExceptionsPane => focus(app, Pane::Exceptions),
         KeyAction::Down => {
             if let Some(list) = list {

@@ -90,6 +90,22 @@ pub fn main_layout(app: &App, area: Rect) -> MainLayout {
             Constraint::Min(5),
         ])
         .areas(body);
+        if !app.focus.in_wide_grid() {
+            // A pane outside the grid (Compliance), focused, takes the bottom row.
+            return MainLayout {
+                header,
+                checklist,
+                banner,
+                body,
+                footer,
+                tabbed: false,
+                panes: vec![
+                    (Pane::Rings, rings),
+                    (Pane::Deployments, deployments),
+                    (app.focus, bottom),
+                ],
+            };
+        }
         let [failed, actions] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(bottom);
@@ -326,14 +342,15 @@ pub fn nothing_loaded_words(app: &App) -> String {
     }
 }
 
-/// What the time-dependent parts of the screen say: the clocks and the connection.
-/// A tick redraws only when this changes.
+/// What the time-dependent parts of the screen say: the clocks, the connection and
+/// how current the compliance figures are. A tick redraws only when this changes.
 pub fn time_marks(app: &App) -> String {
     format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}",
         app.fleet_now().format("%H:%M"),
         app.now.format("%H:%M"),
         connection_words(app).0,
-        nothing_loaded_words(app)
+        nothing_loaded_words(app),
+        super::compliance::time_mark(app)
     )
 }

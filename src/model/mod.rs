@@ -5,6 +5,7 @@
 
 mod action;
 mod counts;
+mod coverage;
 mod deployment;
 mod event;
 mod exception;
@@ -23,6 +24,7 @@ mod tests;
 
 pub use action::{Action, ActionState, Identity};
 pub use counts::HostCounts;
+pub use coverage::{Coverage, Gap, NOTE_PREFIX, NOTED_GAPS, Trait, coverage};
 pub use deployment::{Approval, Deployment, DeploymentLimits, DeploymentState, PendingApproval};
 pub use event::{Change, Event};
 pub use exception::{

@@ -76,7 +76,7 @@ pub fn spot_at(app: &App, column: u16, row: u16) -> Option<Spot> {
         None => {
             let (pane, area) = layout.panes.iter().find(|(_, r)| r.contains(at))?;
             if layout.tabbed && pane.spec().tabbed && row == area.y {
-                let tab = panes::tab_columns(app, *area)
+                let tab = panes::tab_columns(app, *pane, *area)
                     .into_iter()
                     .find(|(_, columns)| columns.contains(&column));
                 if let Some((tab, _)) = tab {

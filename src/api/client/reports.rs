@@ -1,11 +1,14 @@
-//! Reads for reports: compliance (`GET /v1/compliance`), every host past the line, and
+//! Reads for reports and the console's compliance strip: compliance (`GET
+//! /v1/compliance`, also conditionally with its ETag), every host past the line, and
 //! the audit trail (`GET /v1/audit`, approvers only), every page.
 
 use serde::de::DeserializeOwned;
 
 use super::Client;
 use super::error::ClientError;
+use super::http::read_json;
 use super::resources::LIST_PAGE;
+use super::retry::READ;
 use crate::api::wire::{AuditRecord, List};
 use crate::compliance::{Compliance, PastLine};
 use crate::model::Deployment;
@@ -17,6 +20,41 @@ impl Client {
     /// `GET /v1/compliance`: the summary and breakdowns under the server's policy.
     pub async fn compliance(&self) -> Result<Compliance, ClientError> {
         self.get_json(&["compliance"], &[]).await
+    }
+
+    /// `GET /v1/compliance` with `If-None-Match: if_none_match` (when given): `None`
+    /// when the figures did not change (304), else the figures and their ETag.
+    pub async fn compliance_if_changed(
+        &self,
+        if_none_match: Option<&str>,
+    ) -> Result<Option<(Compliance, Option<String>)>, ClientError> {
+        let url = self.url(&["compliance"], &[]);
+        let answer = self
+            .send(&url, READ, || {
+                let request = self
+                    .request(reqwest::Method::GET, &url)
+                    .timeout(self.request_timeout)
+                    .header(reqwest::header::ACCEPT, "application/json");
+                match if_none_match {
+                    Some(tag) => request.header(reqwest::header::IF_NONE_MATCH, tag),
+                    None => request,
+                }
+            })
+            .await;
+        let response = match answer {
+            Ok(response) => response,
+            Err(ClientError::Redirected { status: 304, .. }) if if_none_match.is_some() => {
+                return Ok(None);
+            }
+            Err(error) => return Err(error),
+        };
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 200)
+            .map(str::to_string);
+        Ok(Some((read_json(response, &url).await?, etag)))
     }
 
     /// `GET /v1/compliance?past=true`, every page: the hosts past the line, earliest

@@ -40,6 +40,16 @@ pub fn after_halt_notes(fleet: &Fleet, deployment: &Deployment, ring: &Ring) -> 
         ));
     }
     notes.push(gate_words(ring));
+    // Test coverage from the synced hosts (the server's plan says the same when it
+    // plans the resume; a refused plan says nothing, so the console says it).
+    if let Some(coverage) = crate::model::coverage(
+        deployment,
+        &ring.id,
+        fleet.rings.values(),
+        fleet.hosts.values(),
+    ) {
+        notes.extend(coverage.notes());
+    }
     notes
 }
 

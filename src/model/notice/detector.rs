@@ -26,9 +26,9 @@ pub struct NoticeDetector {
 
 /// A resource before and after one change, as the detector compares them.
 enum Moved {
-    Ring(Option<Ring>, Ring),
-    Deployment(Option<Deployment>, Deployment),
-    Patch(Option<Patch>, Patch),
+    Ring(Box<(Option<Ring>, Ring)>),
+    Deployment(Box<(Option<Deployment>, Deployment)>),
+    Patch(Box<(Option<Patch>, Patch)>),
     Summary(Box<(Option<Summary>, Summary)>),
 }
 
@@ -137,15 +137,18 @@ impl NoticeDetector {
         }
         for event in events {
             let moved = match &event.change {
-                Change::Ring(ring) => {
-                    Moved::Ring(self.fleet.rings.get(&ring.id).cloned(), ring.clone())
-                }
-                Change::Deployment(d) => {
-                    Moved::Deployment(self.fleet.deployments.get(&d.id).cloned(), d.clone())
-                }
-                Change::Patch(patch) => {
-                    Moved::Patch(self.fleet.patches.get(&patch.id).cloned(), patch.clone())
-                }
+                Change::Ring(ring) => Moved::Ring(Box::new((
+                    self.fleet.rings.get(&ring.id).cloned(),
+                    ring.clone(),
+                ))),
+                Change::Deployment(d) => Moved::Deployment(Box::new((
+                    self.fleet.deployments.get(&d.id).cloned(),
+                    d.clone(),
+                ))),
+                Change::Patch(patch) => Moved::Patch(Box::new((
+                    self.fleet.patches.get(&patch.id).cloned(),
+                    patch.clone(),
+                ))),
                 Change::Summary(summary) => {
                     Moved::Summary(Box::new((self.fleet.summary.clone(), summary.clone())))
                 }
@@ -318,7 +321,8 @@ impl NoticeDetector {
     fn moved(&self, seq: Seq, at: DateTime<Utc>, moved: &Moved) -> Vec<Notice> {
         let mut out = Vec::new();
         match moved {
-            Moved::Deployment(old, new) => {
+            Moved::Deployment(pair) => {
+                let (old, new) = &**pair;
                 let was = |state| old.as_ref().is_some_and(|o| o.state == state);
                 if new.state == DeploymentState::Halted && !was(DeploymentState::Halted) {
                     let mut n = self.base(
@@ -374,7 +378,8 @@ impl NoticeDetector {
                     out.push(n);
                 }
             }
-            Moved::Ring(old, new) => {
+            Moved::Ring(pair) => {
+                let (old, new) = &**pair;
                 let was_halted = old.as_ref().is_some_and(|o| o.state == RingState::Halted);
                 if new.state == RingState::Halted && !was_halted {
                     let mut n = self.base(
@@ -420,7 +425,8 @@ impl NoticeDetector {
                     out.push(n);
                 }
             }
-            Moved::Patch(old, new) => {
+            Moved::Patch(pair) => {
+                let (old, new) = &**pair;
                 let before: &[String] = old
                     .as_ref()
                     .map_or(&[][..], |o| o.exploited_cves.as_slice());

@@ -44,6 +44,7 @@
 mod act;
 mod approve;
 mod control;
+mod coverage;
 mod emergency;
 mod emergency_request;
 mod exceptions;

@@ -180,6 +180,7 @@ impl Engine {
         if let Some((d, r)) = self.resumed(request) {
             plan.notes.extend(self.look_alike_warnings(d, r));
         }
+        plan.notes.extend(self.coverage_warnings(request));
         Ok(plan)
     }
 

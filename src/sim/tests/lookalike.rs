@@ -96,7 +96,13 @@ fn a_resume_after_rolling_back_the_failed_hosts_still_warns_of_their_look_alikes
         "{:?}",
         plan.notes
     );
-    assert!(!plan.notes.iter().any(|n| n.starts_with("WARNING")));
+    // No look-alike warning is left (the model's test coverage is another warning).
+    assert!(
+        !plan
+            .notes
+            .iter()
+            .any(|n| n.starts_with("WARNING") && !n.starts_with("WARNING: test coverage"))
+    );
 
     // A retried host is no longer one that failed.
     let retried = &failed[0];

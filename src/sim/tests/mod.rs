@@ -4,6 +4,7 @@
 //! One file per topic; this one holds the shared helpers.
 
 mod actions;
+mod coverage;
 mod emergency;
 mod exceptions;
 mod explore;

@@ -1,4 +1,5 @@
-//! A ring's detail: state, counts, its gate, its window, its patching groups.
+//! A ring's detail: state, counts, test coverage, its gate, its window, its patching
+//! groups.
 
 use ratatui::text::{Line, Span};
 
@@ -6,9 +7,9 @@ use super::{
     DetailContext, counts_lines, field, field_loud, heading, missing, name_lines, whole_name,
 };
 use crate::app::words::WindowWording;
-use crate::model::GateMode;
+use crate::model::{Deployment, GateMode, Ring};
 use crate::text::{self, clean, fit};
-use crate::ui::words::{gate_words, ring_state_words, window_words};
+use crate::ui::words::{Loudness, gate_words, ring_state_words, window_words};
 
 pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     let DetailContext { app, theme, width } = *cx;
@@ -47,6 +48,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         ),
     ));
     lines.extend(counts_lines(theme, &ring.counts));
+    lines.extend(coverage_lines(cx, ring));
     lines.push(Line::from(""));
     lines.push(heading(theme, "Gate to the next ring"));
     lines.push(field_loud(theme, "gate", gate, gate_loudness));
@@ -122,5 +124,81 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
         theme.muted,
     )));
     lines.extend(whole_name(theme, width, name));
+    lines
+}
+
+/// The deployment whose coverage the ring's detail shows: of the active deployments
+/// running through the ring, one now in it or about to open it, else the newest.
+fn deployment_through<'a>(cx: &DetailContext<'a>, ring: &Ring) -> Option<&'a Deployment> {
+    let through = || {
+        cx.app
+            .fleet
+            .deployments
+            .values()
+            .filter(|d| d.state.is_active() && !d.emergency && d.rings.contains(&ring.id))
+    };
+    let here = |d: &&Deployment| {
+        d.current_ring.as_deref() == Some(ring.id.as_str())
+            || d.next_ring.as_deref() == Some(ring.id.as_str())
+    };
+    through()
+        .find(here)
+        .or_else(|| through().max_by_key(|d| d.created_at))
+}
+
+/// Test coverage, as the server's plan warns of it before the ring opens or resumes:
+/// the models, OS builds and tiers of this ring and the later ones that never passed
+/// through an earlier ring ([`crate::model::coverage`] over the synced hosts).
+fn coverage_lines(cx: &DetailContext, ring: &Ring) -> Vec<Line<'static>> {
+    let theme = cx.theme;
+    let Some(deployment) = deployment_through(cx, ring) else {
+        return Vec::new();
+    };
+    let fleet = &cx.app.fleet;
+    let mut lines = vec![Line::from("")];
+    let Some(coverage) = crate::model::coverage(
+        deployment,
+        &ring.id,
+        fleet.rings.values(),
+        fleet.hosts.values(),
+    ) else {
+        lines.push(heading(theme, "Test coverage"));
+        lines.push(field(
+            theme,
+            "coverage",
+            format!(
+                "first ring of {}: no earlier ring to compare with",
+                clean(&deployment.name)
+            ),
+        ));
+        return lines;
+    };
+    lines.push(heading(
+        theme,
+        &format!(
+            "Test coverage of {} (here and later rings, against {})",
+            clean(&deployment.name),
+            clean(&coverage.earlier_words())
+        ),
+    ));
+    if coverage.gaps.is_empty() {
+        lines.push(field_loud(
+            theme,
+            "coverage",
+            format!(
+                "every hardware model, OS build and server tier passed through {}",
+                clean(&coverage.earlier_words())
+            ),
+            Loudness::Ok,
+        ));
+    }
+    for gap in &coverage.gaps {
+        lines.push(field_loud(
+            theme,
+            "NOT TESTED",
+            clean(&coverage.gap_words(gap)).into_owned(),
+            Loudness::Fail,
+        ));
+    }
     lines
 }

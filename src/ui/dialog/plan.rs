@@ -164,11 +164,20 @@ pub(super) fn plan_lines<'a>(
     }
     // The console's facts (the halt's cause, the gate) first, then the server's notes
     // (the look-alike warnings).
-    let notes: Vec<&str> = console_notes
-        .iter()
-        .map(String::as_str)
+    // The console's test coverage after the server's notes (it says the same when it
+    // plans; a refused plan says nothing), and a note both say only once.
+    let coverage = |n: &&str| n.starts_with(crate::model::NOTE_PREFIX);
+    let console = || console_notes.iter().map(String::as_str);
+    let mut notes: Vec<&str> = Vec::new();
+    for note in console()
+        .filter(|n| !coverage(n))
         .chain(server.each(|p| &p.notes))
-        .collect();
+        .chain(console().filter(coverage))
+    {
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
     for note in notes {
         let style = if note.starts_with("RESTORE")
             || note.contains("STILL THERE")

@@ -1,10 +1,12 @@
-//! The panes of the main screen: Rings, Deployments, Failed hosts, Actions, Exceptions.
+//! The panes of the main screen: Rings, Deployments, Failed hosts, Actions, Compliance
+//! (whose strip is on the Rings pane's top border), Exceptions.
 //! Only the visible slice of each list is turned into rows; each pane's table is built
 //! by its own module from a [`RowsContext`]. [`view`] is the one place that says how
 //! each pane is drawn; its words (title, number, empty message, tab) are its
 //! [`PaneSpec`](crate::app::lists::PaneSpec).
 
 mod actions;
+mod compliance;
 mod deployments;
 mod exceptions;
 mod failed;
@@ -135,6 +137,13 @@ pub fn view(pane: Pane) -> PaneView {
             alert: None,
             keys: &[],
         },
+        Pane::Compliance => PaneView {
+            table: compliance::table,
+            narrow_row_height: 1,
+            count: None,
+            alert: Some(compliance::alert),
+            keys: &[],
+        },
         Pane::Exceptions => PaneView {
             table: exceptions::table,
             narrow_row_height: 1,
@@ -251,8 +260,8 @@ pub fn window(app: &App, pane: Pane, inner: Rect) -> Window {
     }
 }
 
-/// What a pane's title says of pane `p`: its number, title (or short title) and count
-/// ("3 Failed hosts (12)", "3 Failed (12)").
+/// What a pane's title says of pane `p`: its number, title (`short`: the narrow one)
+/// and count ("3 Failed hosts (12)", "3 Failed (12)").
 fn pane_name(app: &App, p: Pane, short: bool) -> String {
     let spec = p.spec();
     let title = if short { spec.short } else { spec.title };
@@ -264,55 +273,62 @@ fn pane_name(app: &App, p: Pane, short: bool) -> String {
 
 /// Between two tabs of the tab group.
 const TAB_GAP: &str = " | ";
+/// After the last tab that fits, when some do not (their keys still work: `?`).
+const TABS_CUT: &str = " …";
 
-/// The tabs' names on a border `width` wide: whole when they fit, else the short
-/// titles; the tab that still does not fit is cut with a mark (and those after it
-/// left out, the mark saying so).
-fn tab_names(app: &App, width: u16) -> Vec<(Pane, String)> {
-    // The corners, the spaces around the titles, and room for the filter's mark.
-    let room = usize::from(width).saturating_sub(4);
+/// What the title of `pane` says after its name or tabs: the filter typed ("  /lon")
+/// and how stale the data is ("  stale 2m").
+fn title_marks(app: &App, pane: Pane) -> (Option<String>, Option<String>) {
+    let filter = &app.cursor(ListId::Pane(pane)).filter;
+    let filter = (!filter.is_empty()).then(|| format!("  /{}", fit(filter, 20)));
+    let stale = app
+        .stale_for()
+        .filter(|_| app.synced)
+        .map(|age| format!("  stale {}", text::duration(age)));
+    (filter, stale)
+}
+
+/// The tabs' names on the top border of `pane`, `width` wide, in order: the full titles
+/// if they fit (with the border's corners, a space either side and the title's marks),
+/// else the short ones, and those that still do not fit are left off, after a `…`.
+/// Whether some were left off.
+pub fn tab_names(app: &App, pane: Pane, width: u16) -> (Vec<(Pane, String)>, bool) {
+    let (filter, stale) = title_marks(app, pane);
+    let marks = [filter, stale]
+        .iter()
+        .flatten()
+        .map(|m| text::width(m))
+        .sum::<usize>();
+    let room = usize::from(width).saturating_sub(4 + marks);
     let names = |short: bool| -> Vec<(Pane, String)> {
         Pane::tabs()
             .map(|p| (p, pane_name(app, p, short)))
             .collect()
     };
-    let total = |names: &[(Pane, String)]| {
+    let total = |names: &[(Pane, String)]| -> usize {
         names.iter().map(|(_, n)| text::width(n)).sum::<usize>()
             + text::width(TAB_GAP) * names.len().saturating_sub(1)
     };
-    let whole = names(false);
-    if total(&whole) <= room {
-        return whole;
+    let full = names(false);
+    if total(&full) <= room {
+        return (full, false);
     }
-    let short = names(true);
+    let mut short = names(true);
     if total(&short) <= room {
-        return short;
+        return (short, false);
     }
-    let mut used = 0;
-    let mut cut = Vec::new();
-    for (i, (p, name)) in short.into_iter().enumerate() {
-        let gap = if i > 0 { text::width(TAB_GAP) } else { 0 };
-        let left = room.saturating_sub(used + gap);
-        if left == 0 {
-            break;
-        }
-        let shown = fit(&name, left);
-        used += gap + text::width(&shown);
-        let was_cut = shown != name;
-        cut.push((p, shown));
-        if was_cut {
-            break;
-        }
+    while short.len() > 1 && total(&short) + text::width(TABS_CUT) > room {
+        short.pop();
     }
-    cut
+    (short, true)
 }
 
-/// The columns of each tab on the top border of the tabbed pane at `area`, as
+/// The columns of each tab on the top border of the tabbed `pane` at `area`, as
 /// [`pane_block`] writes them (after the corner and a space).
-pub fn tab_columns(app: &App, area: Rect) -> Vec<(Pane, std::ops::Range<u16>)> {
+pub fn tab_columns(app: &App, pane: Pane, area: Rect) -> Vec<(Pane, std::ops::Range<u16>)> {
     let mut x = area.x + 2;
     let mut tabs = Vec::new();
-    for (i, (p, name)) in tab_names(app, area.width).into_iter().enumerate() {
+    for (i, (p, name)) in tab_names(app, pane, area.width).0.into_iter().enumerate() {
         if i > 0 {
             x = x.saturating_add(text::width(TAB_GAP) as u16);
         }
@@ -342,7 +358,8 @@ fn pane_block<'a>(
     };
     let mut title = vec![Span::raw(" ")];
     if tabbed && pane.spec().tabbed {
-        for (i, (p, name)) in tab_names(app, width).into_iter().enumerate() {
+        let (tabs, cut) = tab_names(app, pane, width);
+        for (i, (p, name)) in tabs.into_iter().enumerate() {
             if i > 0 {
                 title.push(Span::styled(TAB_GAP, theme.muted));
             }
@@ -358,6 +375,9 @@ fn pane_block<'a>(
             };
             title.push(Span::styled(name, style));
         }
+        if cut {
+            title.push(Span::styled(TABS_CUT, theme.muted));
+        }
     } else {
         title.push(Span::styled(
             pane_name(app, pane, false),
@@ -368,23 +388,28 @@ fn pane_block<'a>(
             },
         ));
     }
-    let filter = &app.cursor(ListId::Pane(pane)).filter;
-    if !filter.is_empty() {
-        title.push(Span::styled(
-            format!("  /{}", fit(filter, 20)),
-            theme.accent,
-        ));
+    let (filter, stale) = title_marks(app, pane);
+    if let Some(filter) = filter {
+        title.push(Span::styled(filter, theme.accent));
     }
-    if let Some(age) = app.stale_for().filter(|_| app.synced) {
-        title.push(Span::styled(
-            format!("  stale {}", text::duration(age)),
-            theme.fail,
-        ));
+    if let Some(stale) = stale {
+        title.push(Span::styled(stale, theme.fail));
     }
     title.push(Span::raw(" "));
+    let used: usize = title.iter().map(Span::width).sum();
     let mut block = Block::bordered()
         .title(Line::from(title))
         .border_style(if focused { theme.accent } else { theme.muted });
+    if pane == Pane::Rings {
+        // The compliance strip, at the right of the top border: the corners, a space
+        // either side and a column between it and the title.
+        let room = usize::from(width).saturating_sub(used + 5);
+        if room >= 12 {
+            let strip = compliance::strip(app, theme, room);
+            block = block
+                .title(Line::from(vec![Span::raw(" "), strip, Span::raw(" ")]).right_aligned());
+        }
+    }
     if let Some((alert, loudness)) = view(pane).alert.and_then(|alert| alert(app)) {
         block = block.title_bottom(Line::from(Span::styled(
             // The border's corners and the spaces around the words.
