@@ -80,8 +80,14 @@ pub fn plan(
             plan.reboots = s.hosts.count;
             plan.reboots_uncertain = true;
             let first = matches!(decided.decision, Decision::FirstApproval { .. });
+            let waits = s.window.opens_at.filter(|_| !s.window.open_now);
             plan.summary = if first {
                 format!("first approval to open {ring}: a second person must approve")
+            } else if let Some(opens_at) = waits {
+                format!(
+                    "{ring} approved: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}, when its window opens ({})",
+                    opens_at.format("%a %H:%M UTC")
+                )
             } else {
                 format!(
                     "{ring} opened: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}"
@@ -93,10 +99,11 @@ pub fn plan(
             ));
             plan.notes
                 .push("RebootOption RebootIfNeeded: a host reboots if its updates need it".into());
-            if let Some(opens_at) = s.window.opens_at.filter(|_| !s.window.open_now) {
+            if let Some(opens_at) = waits {
                 plan.notes.push(format!(
-                    "{}'s maintenance window is closed until {}: SSM runs the command at once, \
-                     not in the window",
+                    "{}'s maintenance window is closed: the command is sent when {}'s window \
+                     opens ({}); nothing goes to SSM before",
+                    s.ring_name,
                     s.ring_name,
                     opens_at.format("%a %H:%M UTC")
                 ));
