@@ -595,3 +595,74 @@ async fn a_ring_with_no_window_is_sent_at_once() {
     backend.settle().await;
     assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=canary try=1"]);
 }
+
+#[tokio::test]
+async fn a_restart_between_the_opening_and_ssms_answer_adopts_the_command_never_twice() {
+    let dir = std::env::temp_dir().join(format!("patchdeck-window-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let location = Location::Sqlite {
+        path: dir.join("gateway.db"),
+        read_only: false,
+    };
+    let rig = Rig::new(fleet()).await;
+    let store = AnyStore::open(&location).await.expect("store");
+    let first = rig.start_stored(settings(), Some(store.clone())).await;
+    approved_waiting(&rig, &first).await;
+    rig.step(TO_OPENING + 60);
+    // SSM acts on the SendCommand but its answer never comes; the gateway then dies.
+    rig.fake.drop_next_response("SendCommand");
+    first.poll_once().await.expect("poll");
+    while rig.fake.count("SendCommand") == 0 {
+        tokio::task::yield_now().await;
+    }
+    drop(first);
+    let second = rig.start_stored(settings(), Some(store)).await;
+    second.poll_once().await.expect("poll");
+    second.settle().await;
+    rig.step(60);
+    second.poll_once().await.expect("poll");
+    second.settle().await;
+    assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=test try=1"]);
+    assert_eq!(rig.fake.count("SendCommand"), 1, "adopted by its marker");
+    assert_eq!(
+        second.ring("test").expect("test").state,
+        RingState::Deploying
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_resume_after_a_pause_while_waiting_waits_again_and_sends_its_next_attempt_once() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(settings()).await;
+    approved_waiting(&rig, &backend).await;
+    let pause = backend
+        .act(on_deployment(Verb::Pause), &alice())
+        .expect("paused");
+    assert!(
+        pause
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("its wait for the window is cancelled")),
+        "{pause:?}"
+    );
+    backend.settle().await;
+    let resume = backend
+        .act(on_deployment(Verb::Resume), &alice())
+        .expect("resumed");
+    assert!(
+        resume
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("waits for its window")),
+        "{resume:?}"
+    );
+    backend.settle().await;
+    assert_eq!(rig.fake.count("SendCommand"), 0);
+    rig.step(TO_OPENING + 60);
+    backend.poll_once().await.expect("poll");
+    backend.settle().await;
+    backend.poll_once().await.expect("poll");
+    backend.settle().await;
+    assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=test try=2"]);
+}

@@ -262,13 +262,6 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 .clone()
                 .unwrap_or_else(|| format!("{} by {}", hold.words(), actor.name));
             let why = format!("{} by {}: {reason}", hold.words(), actor.name);
-            let (action_state, detail) = match &cancel {
-                Some(c) => (ActionState::Running, format!("cancelling command {c}")),
-                None => (
-                    ActionState::Succeeded,
-                    format!("{ring} {}; no command was running", hold.words()),
-                ),
-            };
             let (changes, mut writes) = window_wait::cancel(
                 &mut state,
                 &dep,
@@ -280,6 +273,20 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 false,
                 now,
             );
+            let (action_state, detail) = match &cancel {
+                Some(c) => (ActionState::Running, format!("cancelling command {c}")),
+                None if !changes.is_empty() => (
+                    ActionState::Succeeded,
+                    format!(
+                        "{ring} {}; its wait for the window is cancelled, nothing was sent",
+                        hold.words()
+                    ),
+                ),
+                None => (
+                    ActionState::Succeeded,
+                    format!("{ring} {}; no command was running", hold.words()),
+                ),
+            };
             let action = new_action(&mut state, &decided, actor, now, action_state, detail);
             let rollout = state
                 .rollouts
