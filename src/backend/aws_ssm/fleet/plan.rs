@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::decide::{Decision, decide, ring_hosts};
 use super::{Core, State};
+use crate::backend::aws_ssm::rollout::Phase;
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{
     ActionPlan, ApprovalPlan, ApprovalStep, HostKind, Identity, PlanHosts, PlanStage, PlanWindow,
@@ -139,15 +140,18 @@ pub fn plan(
             plan.stages.push(s);
         }
         Decision::Hold {
+            dep,
             ring,
             state: hold,
             cancel,
-            ..
         } => {
             plan.summary = format!("{ring} {}", hold.words());
             match cancel {
                 Some(c) => plan.notes.push(format!(
                     "CancelCommand {c}: pending hosts are cancelled; invocations already running may finish (SSM cannot pause)"
+                )),
+                None if waits(&state, dep, ring) => plan.notes.push(format!(
+                    "{ring}'s approved command waits for its window: the wait is cancelled, nothing is sent to SSM"
                 )),
                 None => plan.notes.push("no command is running: nothing is sent to SSM".into()),
             }
@@ -185,6 +189,15 @@ pub fn plan(
         }
     }
     Ok(plan)
+}
+
+/// Does `ring`'s approved command in `dep` wait for its window (and is not held)?
+fn waits(state: &State, dep: &str, ring: &str) -> bool {
+    state.rollouts.get(dep).is_some_and(|r| {
+        r.hold(ring).is_none()
+            && r.latest(ring)
+                .is_some_and(|a| matches!(a.phase, Phase::Waiting(_)))
+    })
 }
 
 fn empty_plan(
