@@ -9,13 +9,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc, Weekday};
+use patchdeck::backend::ActionRequest;
 use patchdeck::backend::Backend;
 use patchdeck::backend::aws_ssm::budget::RecordedSleeps;
 use patchdeck::backend::aws_ssm::fake::{
     FAKE_REGION, FakeFleet, FakeInstance, FakeSsm, FakeWindow, FakeWindowTarget,
 };
 use patchdeck::backend::aws_ssm::{Hooks, NoWait, SsmBackend, SsmClient, SsmError, SsmSettings};
-use patchdeck::model::{Change, WindowStatus};
+use patchdeck::model::{
+    ActionState, Change, DeploymentState, Identity, RingState, Role, Target, TargetKind, Verb,
+    WindowStatus,
+};
+use patchdeck::store::{AnyStore, Location, Store};
 
 /// 2026-12-02T01:00:00Z, a Wednesday.
 const START: f64 = 1_796_173_200.0;
@@ -119,15 +124,23 @@ impl Rig {
         self.fake.client(max_attempts, sleep)
     }
 
-    async fn start(&self, settings: SsmSettings) -> Arc<SsmBackend> {
+    async fn start_stored(
+        &self,
+        settings: SsmSettings,
+        store: Option<AnyStore>,
+    ) -> Arc<SsmBackend> {
         let clock = self.clock.clone();
         let hooks = Hooks {
             clock: Arc::new(move || *clock.lock().expect("clock")),
             sleep: self.sleeps.sleeper(),
         };
-        SsmBackend::start_with(self.client(1, &NoWait::default()), settings, None, hooks)
+        SsmBackend::start_with(self.client(1, &NoWait::default()), settings, store, hooks)
             .await
             .expect("start")
+    }
+
+    async fn start(&self, settings: SsmSettings) -> Arc<SsmBackend> {
+        self.start_stored(settings, None).await
     }
 
     fn step(&self, secs: i64) {
@@ -351,9 +364,7 @@ async fn a_throttled_describe_maintenance_windows_is_retried_within_the_budget()
 }
 
 #[tokio::test]
-async fn the_dry_run_of_an_approve_shows_the_rings_window_and_that_ssm_will_not_wait() {
-    use patchdeck::backend::ActionRequest;
-    use patchdeck::model::{Identity, Role, Target, TargetKind, Verb};
+async fn the_dry_run_of_an_approve_shows_the_rings_window_and_that_the_command_waits() {
     let rig = Rig::new(fleet()).await;
     let backend = rig.start(settings()).await;
     let request = ActionRequest::new(
@@ -371,10 +382,291 @@ async fn the_dry_run_of_an_approve_shows_the_rings_window_and_that_ssm_will_not_
     assert!(!stage.window.open_now && !stage.window.always);
     assert_eq!(stage.window.opens_at, Some(at("2026-12-02T20:00:00Z")));
     assert!(
-        plan.notes.iter().any(|n| n.contains(
-            "test's maintenance window is closed until Wed 20:00 UTC: SSM runs the command at once"
-        )),
+        plan.notes
+            .iter()
+            .any(|n| n.contains("the command is sent when test's window opens (Wed 20:00 UTC)")),
         "{:?}",
         plan.notes
     );
+}
+
+fn on_deployment(verb: Verb) -> ActionRequest {
+    ActionRequest {
+        reason: Some("patch night".into()),
+        ticket: Some("CHG-14".into()),
+        ..ActionRequest::new(
+            verb,
+            Target {
+                kind: TargetKind::Deployment,
+                id: "dep-0001".into(),
+            },
+        )
+    }
+}
+
+fn alice() -> Identity {
+    Identity::new("alice", Role::Approver)
+}
+
+/// test's window opens at 20:00 UTC, 19 hours after START.
+const TO_OPENING: i64 = 19 * 3600;
+
+/// The comments of the commands the fake SSM was sent.
+fn sent(rig: &Rig) -> Vec<String> {
+    let fleet = rig.fake.fleet();
+    fleet.commands.iter().map(|c| c.comment.clone()).collect()
+}
+
+async fn approved_waiting(rig: &Rig, backend: &SsmBackend) {
+    let action = backend
+        .act(on_deployment(Verb::Approve), &alice())
+        .expect("approve accepted");
+    assert_eq!(action.state, ActionState::Running);
+    assert!(
+        action
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("waits for its window, opens Wed 20:00 UTC")),
+        "{action:?}"
+    );
+    backend.settle().await;
+    let ring = backend.ring("test").expect("test");
+    assert_eq!(ring.state, RingState::Waiting);
+    assert_eq!(
+        ring.state_reason.as_deref(),
+        Some("approved; waits for its window, opens Wed 20:00 UTC")
+    );
+    let dep = backend.deployment("dep-0001").expect("dep");
+    assert_eq!(dep.state, DeploymentState::Running);
+    assert_eq!(dep.current_ring.as_deref(), Some("test"));
+    assert_eq!(
+        rig.fake.count("SendCommand"),
+        0,
+        "nothing before the window"
+    );
+}
+
+#[tokio::test]
+async fn an_approved_ring_waits_for_its_window_and_its_command_goes_out_once_when_it_opens() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(settings()).await;
+    approved_waiting(&rig, &backend).await;
+    let again = backend.act(on_deployment(Verb::Approve), &alice());
+    assert!(
+        format!("{again:?}").contains("the command is sent when the window opens"),
+        "{again:?}"
+    );
+    rig.step(TO_OPENING - 60);
+    backend.poll_once().await.expect("poll");
+    backend.settle().await;
+    assert_eq!(rig.fake.count("SendCommand"), 0, "19:59: still closed");
+    rig.step(120);
+    backend.poll_once().await.expect("poll");
+    backend.settle().await;
+    assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=test try=1"]);
+    for _ in 0..3 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+        backend.settle().await;
+    }
+    assert_eq!(rig.fake.count("SendCommand"), 1, "once");
+    let approve = backend
+        .actions()
+        .items
+        .into_iter()
+        .find(|a| a.verb == Verb::Approve)
+        .expect("approve");
+    assert_eq!(approve.state, ActionState::Succeeded, "{approve:?}");
+    assert_eq!(
+        backend.ring("test").expect("test").state,
+        RingState::Deploying
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_gateway_still_waits_then_sends_once() {
+    let dir = std::env::temp_dir().join(format!("patchdeck-window-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let location = Location::Sqlite {
+        path: dir.join("gateway.db"),
+        read_only: false,
+    };
+    let rig = Rig::new(fleet()).await;
+    let store = AnyStore::open(&location).await.expect("store");
+    let first = rig.start_stored(settings(), Some(store.clone())).await;
+    approved_waiting(&rig, &first).await;
+    drop(first);
+    let stored = store.ring_rollout("dep-0001/test").await.expect("read");
+    let stored = stored.expect("the wait is in the store").value;
+    assert_eq!(stored.state, RingState::Waiting);
+    assert_eq!(
+        stored.gate_decision.as_deref(),
+        Some("approved; waits for its window: patchdeck dep-0001 ring=test try=1")
+    );
+    rig.step(3600);
+    let second = rig.start_stored(settings(), Some(store.clone())).await;
+    let ring = second.ring("test").expect("test");
+    assert_eq!(
+        ring.state_reason.as_deref(),
+        Some("approved; waits for its window, opens Wed 20:00 UTC"),
+        "{ring:?}"
+    );
+    second.poll_once().await.expect("poll");
+    second.settle().await;
+    assert_eq!(rig.fake.count("SendCommand"), 0);
+    rig.step(TO_OPENING - 3600 + 60);
+    second.poll_once().await.expect("poll");
+    second.settle().await;
+    assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=test try=1"]);
+    drop(second);
+    // Restarted after the send (the store still keeps the wait): the marker wins.
+    let third = rig.start_stored(settings(), Some(store)).await;
+    third.poll_once().await.expect("poll");
+    third.settle().await;
+    assert_eq!(rig.fake.count("SendCommand"), 1, "never twice");
+    assert_eq!(
+        third.deployment("dep-0001").expect("dep").state,
+        DeploymentState::Running
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_halt_pause_or_decline_while_waiting_cancels_the_wait_and_sends_nothing() {
+    for verb in [Verb::Halt, Verb::Pause, Verb::Decline] {
+        let rig = Rig::new(fleet()).await;
+        let backend = rig.start(settings()).await;
+        approved_waiting(&rig, &backend).await;
+        let plan = backend.plan(&on_deployment(verb), &alice()).expect("plan");
+        assert!(
+            verb == Verb::Decline
+                || plan
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("waits for its window: the wait is cancelled")),
+            "{verb:?}: {plan:?}"
+        );
+        backend
+            .act(on_deployment(verb), &alice())
+            .unwrap_or_else(|e| panic!("{verb:?}: {e:?}"));
+        backend.settle().await;
+        let approve = backend
+            .actions()
+            .items
+            .into_iter()
+            .find(|a| a.verb == Verb::Approve)
+            .expect("approve");
+        assert_eq!(approve.state, ActionState::Failed, "{verb:?}");
+        assert!(
+            approve
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("window opened: nothing was sent")),
+            "{approve:?}"
+        );
+        rig.step(TO_OPENING + 60);
+        backend.poll_once().await.expect("poll");
+        backend.settle().await;
+        assert_eq!(rig.fake.count("SendCommand"), 0, "{verb:?}: nothing sent");
+        let dep = backend.deployment("dep-0001").expect("dep");
+        let expected = match verb {
+            Verb::Halt => DeploymentState::Halted,
+            Verb::Pause => DeploymentState::Paused,
+            _ => DeploymentState::Declined,
+        };
+        assert_eq!(dep.state, expected, "{verb:?}: {dep:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_ring_with_no_window_is_sent_at_once() {
+    let rig = Rig::new(fleet()).await;
+    let settings = SsmSettings {
+        ring_order: vec!["canary".into()],
+        ..settings()
+    };
+    let backend = rig.start(settings).await;
+    assert!(
+        backend
+            .ring("canary")
+            .expect("canary")
+            .window
+            .is_open(rig.now())
+    );
+    backend
+        .act(on_deployment(Verb::Approve), &alice())
+        .expect("approved");
+    backend.settle().await;
+    assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=canary try=1"]);
+}
+
+#[tokio::test]
+async fn a_restart_between_the_opening_and_ssms_answer_adopts_the_command_never_twice() {
+    let dir = std::env::temp_dir().join(format!("patchdeck-window-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let location = Location::Sqlite {
+        path: dir.join("gateway.db"),
+        read_only: false,
+    };
+    let rig = Rig::new(fleet()).await;
+    let store = AnyStore::open(&location).await.expect("store");
+    let first = rig.start_stored(settings(), Some(store.clone())).await;
+    approved_waiting(&rig, &first).await;
+    rig.step(TO_OPENING + 60);
+    // SSM acts on the SendCommand but its answer never comes; the gateway then dies.
+    rig.fake.drop_next_response("SendCommand");
+    first.poll_once().await.expect("poll");
+    while rig.fake.count("SendCommand") == 0 {
+        tokio::task::yield_now().await;
+    }
+    drop(first);
+    let second = rig.start_stored(settings(), Some(store)).await;
+    second.poll_once().await.expect("poll");
+    second.settle().await;
+    rig.step(60);
+    second.poll_once().await.expect("poll");
+    second.settle().await;
+    assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=test try=1"]);
+    assert_eq!(rig.fake.count("SendCommand"), 1, "adopted by its marker");
+    assert_eq!(
+        second.ring("test").expect("test").state,
+        RingState::Deploying
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_resume_after_a_pause_while_waiting_waits_again_and_sends_its_next_attempt_once() {
+    let rig = Rig::new(fleet()).await;
+    let backend = rig.start(settings()).await;
+    approved_waiting(&rig, &backend).await;
+    let pause = backend
+        .act(on_deployment(Verb::Pause), &alice())
+        .expect("paused");
+    assert!(
+        pause
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("its wait for the window is cancelled")),
+        "{pause:?}"
+    );
+    backend.settle().await;
+    let resume = backend
+        .act(on_deployment(Verb::Resume), &alice())
+        .expect("resumed");
+    assert!(
+        resume
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("waits for its window")),
+        "{resume:?}"
+    );
+    backend.settle().await;
+    assert_eq!(rig.fake.count("SendCommand"), 0);
+    rig.step(TO_OPENING + 60);
+    backend.poll_once().await.expect("poll");
+    backend.settle().await;
+    backend.poll_once().await.expect("poll");
+    backend.settle().await;
+    assert_eq!(sent(&rig), vec!["patchdeck dep-0001 ring=test try=2"]);
 }

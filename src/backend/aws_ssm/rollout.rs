@@ -10,7 +10,10 @@
 //! `soak_started_at` the creation time); key `dep-0001/pilot` holds a ring's hold
 //! (state paused or halted with `halt_reason`), its soak start and gate decision, and a
 //! first approval waiting for a second person (gate awaiting-second-approver, the one
-//! approval, `gate_decision` the person).
+//! approval, `gate_decision` the person); a ring approved while its maintenance window
+//! is closed keeps `gate_decision` "approved; waits for its window: <marker>" (state
+//! waiting until sent, or the hold that cancelled the wait), so a restarted gateway
+//! still waits and then sends that marker once.
 
 use std::collections::BTreeMap;
 
@@ -73,6 +76,31 @@ pub enum Phase {
     Unknown,
     /// SSM refused it.
     Failed(String),
+    /// Approved while the ring's maintenance window is closed: sent when it opens
+    /// (when it opens, as last seen; unknown right after a restart).
+    Waiting(Option<DateTime<Utc>>),
+}
+
+/// The words a ring's stored record keeps while its approved command waits.
+pub const WAITS: &str = "approved; waits for its window";
+
+/// "approved; waits for its window, opens Wed 20:00 UTC".
+pub fn wait_words(opens_at: Option<DateTime<Utc>>) -> String {
+    match opens_at {
+        Some(at) => format!("{WAITS}, opens {}", at.format("%a %H:%M UTC")),
+        None => WAITS.to_string(),
+    }
+}
+
+/// The stored record's words of a wait: `approved; waits for its window: <marker>`.
+pub fn wait_record(marker: &Marker) -> String {
+    format!("{WAITS}: {}", marker.comment())
+}
+
+/// The marker a stored record waits to send, if it keeps a wait.
+fn waiting_marker(record: &RingRollout) -> Option<Marker> {
+    let words = record.gate_decision.as_deref()?;
+    words.strip_prefix(WAITS).and_then(Marker::parse)
 }
 
 /// One attempt of one ring: its SSM command.
@@ -108,6 +136,8 @@ pub struct RingStatus {
     pub requested: Option<DeploymentState>,
     /// The command of the newest attempt, while SSM runs it.
     pub in_flight: Option<String>,
+    /// Approved, its command waiting for the ring's maintenance window (not held).
+    pub waiting: bool,
 }
 
 /// What SSM says of one command: its state as a deployment, why, and whether a cancel
@@ -226,6 +256,7 @@ impl Rollout {
             soak_ends_at: None,
             requested: None,
             in_flight: None,
+            waiting: false,
         };
         let Some(latest) = self.latest(ring) else {
             return status;
@@ -245,6 +276,10 @@ impl Rollout {
             Phase::Intent => {
                 status.state = RingState::Deploying;
                 status.reason = Some("sending the command to SSM".into());
+            }
+            Phase::Waiting(opens_at) => {
+                status.reason = Some(wait_words(*opens_at));
+                status.waiting = true;
             }
             Phase::Unknown => {
                 status.state = RingState::Halted;
@@ -332,8 +367,8 @@ impl Rollout {
                 }
             },
         }
-        if latest.phase == Phase::Intent && hold.is_some() {
-            held(&mut status);
+        if matches!(latest.phase, Phase::Intent | Phase::Waiting(_)) && held(&mut status) {
+            status.waiting = false;
         }
         status
     }
@@ -424,6 +459,13 @@ impl Rollouts {
                                 .unwrap_or_else(|| first.by.clone()),
                             at: first.at,
                             resume: record.state == RingState::Halted,
+                        });
+                    }
+                    if let Some(marker) = waiting_marker(record) {
+                        r.attempts.push(Attempt {
+                            ring: marker.ring,
+                            attempt: marker.attempt,
+                            phase: Phase::Waiting(None),
                         });
                     }
                     r.rings.insert(ring.to_string(), record.clone());

@@ -13,14 +13,16 @@
 use chrono::{DateTime, Utc};
 
 use super::decide::{Decided, Decision, IDS_PER_SEND, decide};
+use super::window_wait;
 use super::worker::{AttemptRef, Job, StoreWrite};
 use super::{Core, State};
 use crate::backend::aws_ssm::client::{SendSpec, SendTargets};
-use crate::backend::aws_ssm::rollout::{Attempt, Marker, Phase};
+use crate::backend::aws_ssm::rollout::{Attempt, Marker, Phase, wait_record, wait_words};
+use crate::backend::aws_ssm::settings::SsmSettings;
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{
     Action, ActionState, Approval, Change, Exception, GateState, Identity, PendingApproval,
-    Renewal, RingState, Verb,
+    Renewal, RingState, Verb, WindowStatus,
 };
 use crate::store::HostException;
 
@@ -59,6 +61,20 @@ fn new_action(
         state.actions.remove(0);
     }
     action
+}
+
+/// A ring's command: `AWS-RunPatchBaseline` Install to its patch group's tag, with the
+/// ring's MaxConcurrency and MaxErrors, its marker the comment.
+pub fn ring_spec(settings: &SsmSettings, group: String, marker: &str) -> SendSpec {
+    SendSpec::install(
+        SendTargets::Tag {
+            key: settings.tag_key.clone(),
+            value: group,
+        },
+        &settings.max_concurrency,
+        &settings.max_errors,
+        marker,
+    )
 }
 
 /// Applies an action: the rollout state at once, the action recorded, the job queued.
@@ -110,7 +126,20 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                         a.clone()
                     });
             }
-            let detail = format!("sending {marker}");
+            // A closed window holds the command until the poller sees it open.
+            let opens_at = state
+                .view
+                .rings
+                .iter()
+                .find(|r| r.id == ring)
+                .and_then(|r| match r.window.status(now) {
+                    WindowStatus::Closed { opens_at } => Some(opens_at),
+                    WindowStatus::Open { .. } => None,
+                });
+            let detail = match opens_at {
+                Some(at) => format!("{}; then sends {marker}", wait_words(Some(at))),
+                None => format!("sending {marker}"),
+            };
             let action = new_action(
                 &mut state,
                 &decided,
@@ -139,7 +168,10 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
             rollout.attempts.push(Attempt {
                 ring: ring.clone(),
                 attempt,
-                phase: Phase::Intent,
+                phase: match opens_at {
+                    Some(at) => Phase::Waiting(Some(at)),
+                    None => Phase::Intent,
+                },
             });
             let mut record = rollout.ring_record(&ring);
             record.state = RingState::Deploying;
@@ -148,6 +180,10 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
             record.soak_started_at = None;
             record.approvals.clear();
             record.gate_decision = None;
+            if opens_at.is_some() {
+                record.state = RingState::Waiting;
+                record.gate_decision = Some(wait_record(&rollout.marker(&ring, attempt)));
+            }
             rollout.rings.insert(ring.clone(), record.clone());
             let mut writes = vec![
                 StoreWrite::Rollout(rollout.record()),
@@ -157,24 +193,18 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
             if let Some(first) = first_id {
                 writes.push(StoreWrite::Action(first));
             }
-            let spec = SendSpec::install(
-                SendTargets::Tag {
-                    key: settings.tag_key.clone(),
-                    value: group,
+            let job = match opens_at {
+                Some(_) => Job::Store(writes),
+                None => Job::Send {
+                    action_id: action.id.clone(),
+                    attempt: Some(AttemptRef {
+                        deployment: dep,
+                        ring,
+                        attempt,
+                    }),
+                    specs: vec![ring_spec(settings, group, &marker)],
+                    writes,
                 },
-                &settings.max_concurrency,
-                &settings.max_errors,
-                &marker,
-            );
-            let job = Job::Send {
-                action_id: action.id.clone(),
-                attempt: Some(AttemptRef {
-                    deployment: dep,
-                    ring,
-                    attempt,
-                }),
-                specs: vec![spec],
-                writes,
             };
             (action, Some(job), changes)
         }
@@ -232,8 +262,26 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 .clone()
                 .unwrap_or_else(|| format!("{} by {}", hold.words(), actor.name));
             let why = format!("{} by {}: {reason}", hold.words(), actor.name);
+            let (changes, mut writes) = window_wait::cancel(
+                &mut state,
+                &dep,
+                &ring,
+                &format!(
+                    "{} before {ring}'s window opened: nothing was sent",
+                    hold.words()
+                ),
+                false,
+                now,
+            );
             let (action_state, detail) = match &cancel {
                 Some(c) => (ActionState::Running, format!("cancelling command {c}")),
+                None if !changes.is_empty() => (
+                    ActionState::Succeeded,
+                    format!(
+                        "{ring} {}; its wait for the window is cancelled, nothing was sent",
+                        hold.words()
+                    ),
+                ),
                 None => (
                     ActionState::Succeeded,
                     format!("{ring} {}; no command was running", hold.words()),
@@ -248,10 +296,8 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
             record.state = hold;
             record.halt_reason = Some(why);
             rollout.rings.insert(ring, record.clone());
-            let writes = vec![
-                StoreWrite::Rollout(record),
-                StoreWrite::Action(action.clone()),
-            ];
+            writes.push(StoreWrite::Rollout(record));
+            writes.push(StoreWrite::Action(action.clone()));
             let job = match cancel {
                 Some(command_id) => Job::Cancel {
                     action_id: action.id.clone(),
@@ -260,7 +306,7 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 },
                 None => Job::Store(writes),
             };
-            (action, Some(job), Vec::new())
+            (action, Some(job), changes)
         }
         Decision::Decline { dep } => {
             let why = match &decided.request.reason {
@@ -275,7 +321,25 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 ActionState::Succeeded,
                 why.clone(),
             );
-            let mut changes = Vec::new();
+            let waiting = state.rollouts.get(&dep).and_then(|r| {
+                let a = r
+                    .attempts
+                    .iter()
+                    .rev()
+                    .find(|a| matches!(a.phase, Phase::Waiting(_)))?;
+                Some(a.ring.clone())
+            });
+            let (mut changes, mut cancelled) = match waiting {
+                Some(ring) => window_wait::cancel(
+                    &mut state,
+                    &dep,
+                    &ring,
+                    &format!("declined before {ring}'s window opened: nothing was sent"),
+                    true,
+                    now,
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
             for a in state
                 .actions
                 .iter_mut()
@@ -293,10 +357,11 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 .ok_or_else(|| ActError::NotFound(format!("deployment {dep}")))?;
             rollout.declined = Some(why);
             rollout.pending = None;
-            let writes = vec![
+            let mut writes = vec![
                 StoreWrite::Rollout(rollout.record()),
                 StoreWrite::Action(action.clone()),
             ];
+            writes.append(&mut cancelled);
             (action, Some(Job::Store(writes)), changes)
         }
         Decision::Retry { dep, host } => {

@@ -230,9 +230,13 @@ pub fn decide(
                     DeploymentState::AwaitingApproval
                     | DeploymentState::Halted
                     | DeploymentState::Paused => Decision::Decline { dep: id.clone() },
+                    // Approved, waiting for its window: nothing sent yet, so declinable.
+                    DeploymentState::Running if current.is_some_and(|(_, s)| s.waiting) => {
+                        Decision::Decline { dep: id.clone() }
+                    }
                     s => {
                         return Err(ActError::Conflict(format!(
-                            "{} is {}: only a deployment awaiting approval, paused or halted can be declined",
+                            "{} is {}: only a deployment awaiting approval (or its window), paused or halted can be declined",
                             d.id,
                             s.words()
                         )));
@@ -369,6 +373,10 @@ fn approve(
                 current.ok_or_else(|| ActError::Conflict(format!("{} is running", d.id)))?;
             return Err(ActError::Conflict(
                 match (status.state, status.soak_ends_at) {
+                    _ if status.waiting => format!(
+                        "{ring} is {}: the command is sent when the window opens",
+                        status.reason.as_deref().unwrap_or("approved")
+                    ),
                     (RingState::Soaking, Some(ends)) => format!(
                         "{ring} is soaking until {}: its gate decides then",
                         ends.format("%H:%M UTC")
@@ -451,7 +459,7 @@ fn hold_decision(
             "{ring} is already being cancelled: SSM is finishing the invocations in progress"
         )));
     }
-    if hold == RingState::Paused && status.in_flight.is_none() {
+    if hold == RingState::Paused && status.in_flight.is_none() && !status.waiting {
         return Err(ActError::Conflict(format!(
             "{ring} has no command running to pause (it is {})",
             status.state.words()

@@ -10,12 +10,14 @@
 //! - `act`: applying a decision; `plan`: its dry run; `history`: a host's commands.
 //! - `worker`: the SSM calls of actions (never a ring's command twice) and the store
 //!   writes that precede them; cancels in a lane of their own, ahead of sends.
+//! - `window_wait`: a ring approved while its window is closed, sent when it opens.
 
 mod act;
 mod decide;
 mod history;
 mod plan;
 mod view;
+mod window_wait;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -234,11 +236,19 @@ impl SsmBackend {
             jobs,
             cancels,
         });
-        {
-            // The first view: versions 1, no events (lists start at sequence 0).
+        let sends = {
+            // The first view: versions 1, no events (lists start at sequence 0); a
+            // restored wait learns when its window opens, or is sent if it is open.
             let mut state = core.lock();
             let fresh = view::compose(&state, &core.settings, now);
             view::publish(&mut state, fresh, &core.settings, now);
+            let sends = window_wait::due(&mut state, &core.settings, now);
+            let fresh = view::compose(&state, &core.settings, now);
+            view::publish(&mut state, fresh, &core.settings, now);
+            sends
+        };
+        for job in sends {
+            core.queue(job);
         }
         let mut tasks = vec![
             tokio::spawn(worker::run(core.clone(), queue)),
@@ -374,10 +384,16 @@ impl Core {
             let mut writes = view::advance(&mut state, now);
             self.refresh(&mut state);
             writes.extend(view::record_gates(&mut state));
-            writes
+            let sends = window_wait::due(&mut state, &self.settings, now);
+            self.refresh(&mut state);
+            (writes, sends)
         };
+        let (writes, sends) = writes;
         if !writes.is_empty() {
             self.queue(Job::Store(writes));
+        }
+        for job in sends {
+            self.queue(job);
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::decide::{Decision, decide, ring_hosts};
 use super::{Core, State};
+use crate::backend::aws_ssm::rollout::Phase;
 use crate::backend::{ActError, ActionRequest};
 use crate::model::{
     ActionPlan, ApprovalPlan, ApprovalStep, HostKind, Identity, PlanHosts, PlanStage, PlanWindow,
@@ -80,8 +81,14 @@ pub fn plan(
             plan.reboots = s.hosts.count;
             plan.reboots_uncertain = true;
             let first = matches!(decided.decision, Decision::FirstApproval { .. });
+            let waits = s.window.opens_at.filter(|_| !s.window.open_now);
             plan.summary = if first {
                 format!("first approval to open {ring}: a second person must approve")
+            } else if let Some(opens_at) = waits {
+                format!(
+                    "{ring} approved: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}, when its window opens ({})",
+                    opens_at.format("%a %H:%M UTC")
+                )
             } else {
                 format!(
                     "{ring} opened: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}"
@@ -93,10 +100,11 @@ pub fn plan(
             ));
             plan.notes
                 .push("RebootOption RebootIfNeeded: a host reboots if its updates need it".into());
-            if let Some(opens_at) = s.window.opens_at.filter(|_| !s.window.open_now) {
+            if let Some(opens_at) = waits {
                 plan.notes.push(format!(
-                    "{}'s maintenance window is closed until {}: SSM runs the command at once, \
-                     not in the window",
+                    "{}'s maintenance window is closed: the command is sent when {}'s window \
+                     opens ({}); nothing goes to SSM before",
+                    s.ring_name,
                     s.ring_name,
                     opens_at.format("%a %H:%M UTC")
                 ));
@@ -132,15 +140,18 @@ pub fn plan(
             plan.stages.push(s);
         }
         Decision::Hold {
+            dep,
             ring,
             state: hold,
             cancel,
-            ..
         } => {
             plan.summary = format!("{ring} {}", hold.words());
             match cancel {
                 Some(c) => plan.notes.push(format!(
                     "CancelCommand {c}: pending hosts are cancelled; invocations already running may finish (SSM cannot pause)"
+                )),
+                None if waits(&state, dep, ring) => plan.notes.push(format!(
+                    "{ring}'s approved command waits for its window: the wait is cancelled, nothing is sent to SSM"
                 )),
                 None => plan.notes.push("no command is running: nothing is sent to SSM".into()),
             }
@@ -178,6 +189,15 @@ pub fn plan(
         }
     }
     Ok(plan)
+}
+
+/// Does `ring`'s approved command in `dep` wait for its window (and is not held)?
+fn waits(state: &State, dep: &str, ring: &str) -> bool {
+    state.rollouts.get(dep).is_some_and(|r| {
+        r.hold(ring).is_none()
+            && r.latest(ring)
+                .is_some_and(|a| matches!(a.phase, Phase::Waiting(_)))
+    })
 }
 
 fn empty_plan(
