@@ -20,8 +20,8 @@ use patchdeck::backend::aws_ssm::{Hooks, NoWait, SsmBackend, SsmSettings};
 use patchdeck::backend::{ActionRequest, Backend, HostQuery};
 use patchdeck::model::{HostState, Identity, Role, Target, TargetKind, Verb};
 
-/// 2026-12-02T01:00:00Z.
-const START: f64 = 1_796_173_200.0;
+/// 2026-12-01T23:00:00Z: Test's and Pilot's maintenance windows are open (an approval sends at once).
+const START: f64 = 1_796_166_000.0;
 
 #[tokio::test]
 async fn the_fake_accounts_groups_commands_and_failed_instances_at_80x24() {
