@@ -2379,7 +2379,7 @@ fn a_ring_never_says_deploying_while_its_window_opens_in_hours() {
     let ring = &app.fleet.rings[&id];
     assert_eq!(ring.counts.in_flight(), 0);
     let (column, _) = ring_state_words(&app, ring, WindowWording::Column);
-    assert_eq!(column, "waiting");
+    assert_eq!(column, "queued", "approved, held for its window");
     let (sentence, _) = ring_state_words(&app, ring, WindowWording::Sentence);
     let opens = (now + Duration::minutes(185)).format("%H:%M").to_string();
     assert!(

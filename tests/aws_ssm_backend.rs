@@ -1217,3 +1217,45 @@ async fn a_halt_is_not_queued_behind_a_send_that_waits() {
     backend.settle().await;
     assert_eq!(rollbacks(&rig), 2, "sent after its backoff");
 }
+
+#[tokio::test]
+async fn the_plan_to_open_pilot_names_the_os_build_test_never_ran() {
+    let mut fleet = fleet();
+    let mut newer = FakeInstance::windows("i-0000000000000008", "PILOT04", "pilot", "KB5070007");
+    newer.platform_name = "Microsoft Windows Server 2025 Datacenter".into();
+    newer.platform_version = "10.0.26100".into();
+    fleet.add_instance(newer);
+    let rig = Rig::new(fleet).await;
+    let backend = rig.start(None).await;
+    let plan = backend
+        .plan(&on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("plan");
+    assert_eq!(plan.stages[0].ring_id, "test");
+    assert!(
+        !plan.notes.iter().any(|n| n.contains("test coverage")),
+        "Test is the first ring: nothing before it to compare with: {:?}",
+        plan.notes
+    );
+    backend
+        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("test opened");
+    backend.settle().await;
+    for _ in 0..5 {
+        rig.step(60);
+        backend.poll_once().await.expect("poll");
+    }
+    let plan = backend
+        .plan(&on_deployment(Verb::Approve, "dep-0001"), &alice())
+        .expect("plan");
+    assert_eq!(plan.stages[0].ring_id, "pilot");
+    let warning = plan
+        .notes
+        .iter()
+        .find(|n| n.contains("test coverage"))
+        .unwrap_or_else(|| panic!("a coverage warning: {:?}", plan.notes));
+    assert!(
+        warning.contains("Windows Server 2025") && warning.contains("1 host"),
+        "{warning}"
+    );
+    assert!(warning.contains("never passed through test"), "{warning}");
+}

@@ -431,7 +431,12 @@ async fn approved_waiting(rig: &Rig, backend: &SsmBackend) {
     );
     backend.settle().await;
     let ring = backend.ring("test").expect("test");
-    assert_eq!(ring.state, RingState::Waiting);
+    assert_eq!(
+        ring.state,
+        RingState::Deploying,
+        "opened, nothing in flight"
+    );
+    assert_eq!(ring.counts.in_flight(), 0);
     assert_eq!(
         ring.state_reason.as_deref(),
         Some("approved; waits for its window, opens Wed 20:00 UTC")

@@ -73,8 +73,9 @@ pub fn progress_bar<'a>(counts: &HostCounts, width: usize, theme: &Theme) -> Vec
 
 /// A ring's state as every screen words it: what the ring does now, never a word the
 /// numbers beside it contradict. A ring "deploying" with nothing in flight while its
-/// window is closed is waiting for its window (`Sentence`: "waiting for its window,
-/// opens 21:00 (in 3h 05m)"); a soak whose time is up has ended; a ring with no
+/// window is closed is queued for its window (a column says "queued", not the
+/// "waiting" of a ring not yet reached; `Sentence`: "waiting for its window, opens
+/// 21:00 (in 3h 05m)"); a soak whose time is up has ended; a ring with no
 /// hosts is not "done" beside its 0%, nor one whose hosts another deployment is
 /// installing.
 pub fn ring_state_words(app: &App, ring: &Ring, wording: WindowWording) -> (String, Loudness) {
@@ -84,7 +85,7 @@ pub fn ring_state_words(app: &App, ring: &Ring, wording: WindowWording) -> (Stri
         RingState::Deploying if ring.counts.in_flight() == 0 => {
             match (ring.window.status(now), sentence) {
                 (WindowStatus::Open { .. }, _) => ("deploying".into(), Loudness::Plain),
-                (WindowStatus::Closed { .. }, false) => ("waiting".into(), Loudness::Muted),
+                (WindowStatus::Closed { .. }, false) => ("queued".into(), Loudness::Plain),
                 (WindowStatus::Closed { opens_at }, true) => (
                     format!(
                         "waiting for its window, {}",

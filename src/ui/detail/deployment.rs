@@ -108,6 +108,12 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     ));
     lines.push(Line::from(""));
     lines.push(heading(theme, "Patches"));
+    if deployment.patch_ids.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "none named: the hosts' patch baseline decides what installs",
+            theme.muted,
+        )));
+    }
     for patch_id in &deployment.patch_ids {
         match app.fleet.patches.get(patch_id) {
             Some(patch) => {

@@ -53,20 +53,26 @@ pub fn demo_fleet(now: f64, instances: usize, story: DemoStory) -> FakeFleet {
         }
         fleet.add_instance(instance);
     }
-    // One maintenance window per group: Test and Pilot nightly, Wave 1 Tuesday evening
-    // in Berlin, Production early Saturday (UTC).
+    // One maintenance window per group: Test and Pilot daily, four hours each, Test's
+    // opened in the hour before `now` and Pilot's at the top of `now`'s hour, so both are
+    // open when the demo starts whatever the time of day; Wave 1 Tuesday evening in
+    // Berlin, Production early Saturday (UTC): closed most of the week, so an approval
+    // of them waits for its window.
+    let hour = (now.rem_euclid(86_400.0) / 3_600.0) as u32;
+    let test_daily = format!("cron(0 {} * * ? *)", (hour + 23) % 24);
+    let pilot_daily = format!("cron(0 {hour} * * ? *)");
     let windows = [
         (
             "mw-0de0000000000test",
-            "patch-test-nightly",
-            "cron(0 20 * * ? *)",
+            "patch-test-daily",
+            test_daily.as_str(),
             None,
             4,
         ),
         (
             "mw-0de000000000pilot",
-            "patch-pilot-nightly",
-            "cron(0 23 * * ? *)",
+            "patch-pilot-daily",
+            pilot_daily.as_str(),
             None,
             4,
         ),

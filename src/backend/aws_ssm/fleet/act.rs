@@ -96,12 +96,7 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 attempt,
             }
             .comment();
-            let group = state
-                .view
-                .rings
-                .iter()
-                .find(|r| r.id == ring)
-                .map_or(ring.clone(), |r| r.name.clone());
+            let group = state.ring_name(&ring);
             let mut changes = Vec::new();
             let mut first_id = None;
             if let Some(p) = &completes {
@@ -117,7 +112,7 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                     .map(|a| {
                         a.state = ActionState::Succeeded;
                         a.detail = Some(format!(
-                            "{ring} opened after a second approval by {}",
+                            "{group} opened after a second approval by {}",
                             actor.name
                         ));
                         a.finished_at = Some(now);
@@ -210,8 +205,9 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
         }
         Decision::FirstApproval { dep, ring, resume } => {
             let what = if resume { "resume" } else { "open" };
+            let name = state.ring_name(&ring);
             let detail = format!(
-                "first approval to {what} {ring}; a second, different approver must approve"
+                "first approval to {what} {name}; a second, different approver must approve"
             );
             let action = new_action(
                 &mut state,
@@ -262,12 +258,13 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 .clone()
                 .unwrap_or_else(|| format!("{} by {}", hold.words(), actor.name));
             let why = format!("{} by {}: {reason}", hold.words(), actor.name);
+            let name = state.ring_name(&ring);
             let (changes, mut writes) = window_wait::cancel(
                 &mut state,
                 &dep,
                 &ring,
                 &format!(
-                    "{} before {ring}'s window opened: nothing was sent",
+                    "{} before {name}'s window opened: nothing was sent",
                     hold.words()
                 ),
                 false,
@@ -278,13 +275,13 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 None if !changes.is_empty() => (
                     ActionState::Succeeded,
                     format!(
-                        "{ring} {}; its wait for the window is cancelled, nothing was sent",
+                        "{name} {}; its wait for the window is cancelled, nothing was sent",
                         hold.words()
                     ),
                 ),
                 None => (
                     ActionState::Succeeded,
-                    format!("{ring} {}; no command was running", hold.words()),
+                    format!("{name} {}; no command was running", hold.words()),
                 ),
             };
             let action = new_action(&mut state, &decided, actor, now, action_state, detail);
@@ -330,14 +327,17 @@ pub fn act(core: &Core, request: ActionRequest, actor: &Identity) -> Result<Acti
                 Some(a.ring.clone())
             });
             let (mut changes, mut cancelled) = match waiting {
-                Some(ring) => window_wait::cancel(
-                    &mut state,
-                    &dep,
-                    &ring,
-                    &format!("declined before {ring}'s window opened: nothing was sent"),
-                    true,
-                    now,
-                ),
+                Some(ring) => {
+                    let name = state.ring_name(&ring);
+                    window_wait::cancel(
+                        &mut state,
+                        &dep,
+                        &ring,
+                        &format!("declined before {name}'s window opened: nothing was sent"),
+                        true,
+                        now,
+                    )
+                }
                 None => (Vec::new(), Vec::new()),
             };
             for a in state

@@ -223,7 +223,7 @@ pub fn decide(
                     } else {
                         RingState::Halted
                     };
-                    hold_decision(d, current, hold)?
+                    hold_decision(state, d, current, hold)?
                 }
                 Verb::Resume => resume(state, d, current)?,
                 Verb::Decline => match d.state {
@@ -273,7 +273,7 @@ pub fn decide(
             let rings = rings_of(state, core, &dep);
             let current = rings.iter().find(|(r, _)| *r == id);
             let decision = match verb {
-                Verb::Pause => hold_decision(d, current, RingState::Paused)?,
+                Verb::Pause => hold_decision(state, d, current, RingState::Paused)?,
                 Verb::Resume => resume(state, d, current)?,
                 _ => rollback_decision(state, core, &request, ring_hosts(state, &id))?,
             };
@@ -357,7 +357,8 @@ fn approve(
             });
             if let Some(c) = marked {
                 return Err(ActError::Conflict(format!(
-                    "{ring} is already deploying: command {} carries {dep}'s marker",
+                    "{} is already deploying: command {} carries {dep}'s marker",
+                    state.ring_name(&ring),
                     c.id
                 )));
             }
@@ -371,6 +372,7 @@ fn approve(
         DeploymentState::Running => {
             let (ring, status) =
                 current.ok_or_else(|| ActError::Conflict(format!("{} is running", d.id)))?;
+            let ring = state.ring_name(ring);
             return Err(ActError::Conflict(
                 match (status.state, status.soak_ends_at) {
                     _ if status.waiting => format!(
@@ -434,6 +436,7 @@ fn approve(
 }
 
 fn hold_decision(
+    state: &State,
     d: &crate::model::Deployment,
     current: Option<&(String, RingStatus)>,
     hold: RingState,
@@ -456,12 +459,14 @@ fn hold_decision(
     };
     if status.requested.is_some() {
         return Err(ActError::Conflict(format!(
-            "{ring} is already being cancelled: SSM is finishing the invocations in progress"
+            "{} is already being cancelled: SSM is finishing the invocations in progress",
+            state.ring_name(ring)
         )));
     }
     if hold == RingState::Paused && status.in_flight.is_none() && !status.waiting {
         return Err(ActError::Conflict(format!(
-            "{ring} has no command running to pause (it is {})",
+            "{} has no command running to pause (it is {})",
+            state.ring_name(ring),
             status.state.words()
         )));
     }
@@ -487,7 +492,8 @@ fn resume(
     };
     if status.requested.is_some() {
         return Err(ActError::Conflict(format!(
-            "{ring} is still being cancelled: resume once SSM has finished"
+            "{} is still being cancelled: resume once SSM has finished",
+            state.ring_name(ring)
         )));
     }
     let attempt = state

@@ -90,6 +90,17 @@ pub(crate) struct State {
     pub throttling: Option<Throttling>,
 }
 
+impl State {
+    /// The ring's name as people read it ("Pilot"; the id "pilot" if it is unknown).
+    pub fn ring_name(&self, ring: &str) -> String {
+        self.view
+            .rings
+            .iter()
+            .find(|r| r.id == ring)
+            .map_or_else(|| ring.to_string(), |r| r.name.clone())
+    }
+}
+
 pub(crate) struct Core {
     state: Mutex<State>,
     events: broadcast::Sender<Event>,

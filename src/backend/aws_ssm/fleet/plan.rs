@@ -53,7 +53,7 @@ pub fn plan(
             })
             .count() as u32;
         let found = state.view.rings.iter().find(|r| r.id == ring);
-        let name = found.map_or(ring.to_string(), |r| r.name.clone());
+        let name = state.ring_name(ring);
         PlanStage {
             ring_id: ring.to_string(),
             ring_name: name,
@@ -66,7 +66,7 @@ pub fn plan(
         }
     };
     match &decided.decision {
-        Decision::Open { ring, .. } | Decision::FirstApproval { ring, .. } => {
+        Decision::Open { dep, ring, .. } | Decision::FirstApproval { dep, ring, .. } => {
             let (attempt, completes) = match &decided.decision {
                 Decision::Open {
                     attempt, completes, ..
@@ -83,15 +83,20 @@ pub fn plan(
             let first = matches!(decided.decision, Decision::FirstApproval { .. });
             let waits = s.window.opens_at.filter(|_| !s.window.open_now);
             plan.summary = if first {
-                format!("first approval to open {ring}: a second person must approve")
+                format!(
+                    "first approval to open {}: a second person must approve",
+                    s.ring_name
+                )
             } else if let Some(opens_at) = waits {
                 format!(
-                    "{ring} approved: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}, when its window opens ({})",
+                    "{} approved: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}, when its window opens ({})",
+                    s.ring_name,
                     opens_at.format("%a %H:%M UTC")
                 )
             } else {
                 format!(
-                    "{ring} opened: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}"
+                    "{} opened: SendCommand AWS-RunPatchBaseline Install, attempt {attempt}",
+                    s.ring_name
                 )
             };
             plan.notes.push(format!(
@@ -122,6 +127,14 @@ pub fn plan(
                     excluded.len()
                 ));
             }
+            // The models, builds and tiers of this ring and the later ones that never
+            // passed through an earlier ring (the one computation the simulator uses).
+            let deployment = state.view.deployments.iter().find(|d| d.id == *dep);
+            if let Some(gaps) = deployment.and_then(|d| {
+                crate::model::coverage(d, ring, &state.view.rings, state.view.hosts.values())
+            }) {
+                plan.notes.extend(gaps.notes());
+            }
             if first {
                 plan.approval = Some(ApprovalPlan {
                     step: ApprovalStep::First,
@@ -145,13 +158,14 @@ pub fn plan(
             state: hold,
             cancel,
         } => {
-            plan.summary = format!("{ring} {}", hold.words());
+            let name = state.ring_name(ring);
+            plan.summary = format!("{name} {}", hold.words());
             match cancel {
                 Some(c) => plan.notes.push(format!(
                     "CancelCommand {c}: pending hosts are cancelled; invocations already running may finish (SSM cannot pause)"
                 )),
                 None if waits(&state, dep, ring) => plan.notes.push(format!(
-                    "{ring}'s approved command waits for its window: the wait is cancelled, nothing is sent to SSM"
+                    "{name}'s approved command waits for its window: the wait is cancelled, nothing is sent to SSM"
                 )),
                 None => plan.notes.push("no command is running: nothing is sent to SSM".into()),
             }

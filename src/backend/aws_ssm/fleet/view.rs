@@ -208,7 +208,14 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
             continue;
         }
         let status = &status[at];
-        ring.state = status.state;
+        // An approved ring waiting for its window is opened, as the simulator has it:
+        // deploying with nothing in flight while its window is closed, which every
+        // screen words as queued for its window.
+        ring.state = if status.waiting {
+            RingState::Deploying
+        } else {
+            status.state
+        };
         ring.gate.state = status.gate;
         ring.gate.blocked_reason = (status.gate == GateState::Blocked)
             .then(|| status.reason.clone())

@@ -146,7 +146,7 @@ fn held_before_sent(core: &Core, attempt: Option<&AttemptRef>) -> Option<String>
     let (hold, _) = state.rollouts.get(&a.deployment)?.hold(&a.ring)?;
     Some(format!(
         "{} {} before its command was sent: nothing was sent",
-        a.ring,
+        state.ring_name(&a.ring),
         hold.words()
     ))
 }
