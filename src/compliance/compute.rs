@@ -209,7 +209,13 @@ pub fn compute<'h>(
             .filter_map(|id| products.get(id.as_str()).copied())
             .collect();
         let exception = host.exception.as_ref();
+        // An exception for one patch excuses that patch only: the host is measured on
+        // every other one.
+        let excused_patch = exception
+            .filter(|e| e.expires_at > now)
+            .and_then(|e| e.patch_id.as_deref());
         let excluded = match exception {
+            Some(e) if e.patch_id.is_some() => false,
             Some(e) => e.expires_at > now,
             None => host.state == HostState::Excluded,
         };
@@ -218,6 +224,9 @@ pub fn compute<'h>(
         let mut severities_past: Vec<Severity> = Vec::new();
         for c in &mut counted {
             let p = c.patch;
+            if excused_patch == Some(p.id.as_str()) {
+                continue;
+            }
             let has = installed.contains(&p.id);
             if !has && !runs.contains(&p.product.as_str()) {
                 continue;

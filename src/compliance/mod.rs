@@ -15,7 +15,8 @@
 //!   still within). Days past count from the earliest missed due time.
 //! - A host under an exception that has not expired is *excluded*: counted apart, not
 //!   measured (neither compliant nor past the line); an expired exception excuses
-//!   nothing. Percent compliant is of the measured hosts.
+//!   nothing. An exception for one patch (a host and patch) excuses that patch alone:
+//!   the host is measured on the others. Percent compliant is of the measured hosts.
 //! - A patch's release-to-verified time on a host is from its release to the first
 //!   time the host was verified (state `succeeded`) at or after the release, while it
 //!   has the patch installed: a success whose note names the patch's KB, else the

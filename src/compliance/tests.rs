@@ -324,3 +324,32 @@ fn policy_files_parse_with_defaults_and_refuse_nonsense() {
         assert!(CompliancePolicy::from_toml(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn an_exception_for_one_patch_excuses_that_patch_alone() {
+    let exception = |patch: &str| Exception {
+        owner: "erin".into(),
+        reason: "old breaks the lab's driver".into(),
+        expires_at: now() + Duration::days(3),
+        compensating_control: "isolated VLAN".into(),
+        patch_id: Some(patch.into()),
+        ..Exception::default()
+    };
+    // Misses old (past the line) and mid (due exactly now): excused for old, measured.
+    let mut for_old = host("h-7", "pilot", "LON", &["low"]);
+    for_old.exception = Some(exception("old"));
+    // Excused for new, which is within the line anyway: old still puts it past.
+    let mut for_new = host("h-8", "pilot", "LON", &["low"]);
+    for_new.exception = Some(exception("new"));
+    let fleet = vec![facts(for_old), facts(for_new)];
+    let (c, past) = compute(&CompliancePolicy::default(), now(), &patches(), &fleet);
+    assert_eq!((c.measured, c.excluded), (2, 0), "both measured");
+    assert_eq!((c.compliant, c.past_line), (1, 1));
+    let ids: Vec<&str> = past.iter().map(|p| p.host_id.as_str()).collect();
+    assert_eq!(ids, ["h-8"]);
+    let old = c.by_patch.iter().find(|p| p.patch_id == "old").unwrap();
+    assert_eq!(
+        old.applicable, 1,
+        "h-7 is not counted for the patch it is excused"
+    );
+}

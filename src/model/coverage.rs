@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Deployment, Host, Ring, RingState};
+use super::{Deployment, Host, HostState, Ring, RingState};
 
 /// What a host is compared by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -154,8 +154,23 @@ pub fn coverage<'a>(
     let mut passed: BTreeSet<(Trait, String)> = BTreeSet::new();
     // (in the ring, later) by trait and value.
     let mut ahead: BTreeMap<(Trait, String), (u32, u32)> = BTreeMap::new();
+    // A host under an exception from this deployment is not going to install it: it
+    // is no gap in the test bed.
+    let spared = |host: &Host| {
+        host.state == HostState::Excluded
+            || host.exception.as_ref().is_some_and(|e| {
+                e.lapsed_at.is_none()
+                    && e.patch_id
+                        .as_ref()
+                        .is_some_and(|p| deployment.patch_ids == std::slice::from_ref(p))
+            })
+    };
     for host in hosts {
         let home = host.ring_id.as_str();
+        let ahead_of_it = home == ring_id || later.iter().any(|id| id == home);
+        if ahead_of_it && spared(host) {
+            continue;
+        }
         if earlier.iter().any(|id| id == home) {
             let verified = done.contains(home)
                 || deployment
@@ -343,6 +358,28 @@ mod tests {
         let c = coverage(&d, "pilot", &rings, &hosts).unwrap();
         assert_eq!(c.gaps.len(), 1, "{:?}", c.gaps);
         assert_eq!(c.gaps[0].value, "Book G3");
+    }
+
+    #[test]
+    fn hosts_under_an_exception_from_the_deployment_are_no_gap() {
+        let mut d = deployment(&["test", "pilot"]);
+        let rings = [ring("test", "Test", RingState::Done)];
+        let mut excluded = host("p1", "pilot", "Book G3", OS, &[]);
+        excluded.state = HostState::Excluded;
+        let mut spared = host("p2", "pilot", "Tablet 2", OS, &[]);
+        spared.exception = Some(crate::model::Exception {
+            patch_id: Some("kb1".into()),
+            ..crate::model::Exception::default()
+        });
+        let hosts = vec![host("t1", "test", "Desk 5", OS, &[]), excluded, spared];
+        // kb1 and kb2: p2 still installs kb2, so Tablet 2 is a gap; p1 installs nothing.
+        let c = coverage(&d, "pilot", &rings, &hosts).unwrap();
+        let values: Vec<&str> = c.gaps.iter().map(|g| g.value.as_str()).collect();
+        assert_eq!(values, ["Tablet 2"]);
+        // The deployment is kb1 alone: p2 is spared it too.
+        d.patch_ids = vec!["kb1".into()];
+        let c = coverage(&d, "pilot", &rings, &hosts).unwrap();
+        assert!(c.gaps.is_empty(), "{:?}", c.gaps);
     }
 
     #[test]

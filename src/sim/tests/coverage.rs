@@ -51,11 +51,14 @@ fn resuming_the_halted_pilot_warns_that_the_bad_model_never_passed_through_test(
         .collect();
     let in_pilot = hosts
         .iter()
-        .filter(|h| h.model == BAD_MODEL && h.ring_id == pilot)
+        .filter(|h| h.model == BAD_MODEL && h.ring_id == pilot && h.state != HostState::Excluded)
         .count();
     let in_later = hosts
         .iter()
-        .filter(|h| h.model == BAD_MODEL && later.contains(&&h.ring_id))
+        // Hosts under an exception will not install it: no gap in the test bed.
+        .filter(|h| {
+            h.model == BAD_MODEL && later.contains(&&h.ring_id) && h.state != HostState::Excluded
+        })
         .count();
     assert!(in_pilot > 0 && in_later > 0, "{in_pilot} {in_later}");
     let said = format!(
