@@ -81,6 +81,15 @@ theme = "default"
 # iTerm2). `patchdeck --mouse` turns it on for one run, M turns it on and off.
 # mouse = true
 
+# The terminal bell (and a flash of the words) for each notice: a halt, a gate or a
+# second approver awaited, a window closing with work left, an exploited CVE, an
+# emergency started or ended. On by default; `--no-bell` turns it off for one run.
+# bell = false
+
+# A ring's window closing within this many minutes with hosts still pending is a
+# notice (here and in `serve --notify`). Default 30.
+# window_warning_minutes = 30
+
 # One [[context]] per patch-management API (a `patchdeck serve` gateway).
 [[context]]
 name = "prod"
@@ -101,6 +110,11 @@ theme = "dark"
 [keys]
 # halt = ["ctrl-h"]
 # down = ["j", "down", "n"]
+
+# What `patchdeck serve` reads of this file: webhook URLs every notice is posted to
+# (JSON, schema patchdeck.notice/1), besides those given with --notify.
+[serve]
+# notify = ["https://chat.example.com/hooks/patching"]
 
 # Every action sent is written to the audit log, one JSON line each:
 #   {audit}

@@ -199,9 +199,19 @@ fn audit(args: AuditArgs) -> color_eyre::Result<()> {
     }
 }
 
-fn config_command(args: patchdeck::config_command::ConfigArgs) -> color_eyre::Result<()> {
+/// `config init|check`: the file is `--path`, else the console's `--config`, else the
+/// default path.
+fn config_command(
+    args: patchdeck::config_command::ConfigArgs,
+    console_config: Option<PathBuf>,
+) -> color_eyre::Result<()> {
     use patchdeck::config_command::{self as command, ConfigCommand, ConfigCommandError};
-    let default = || config::default_path().ok_or(ConfigCommandError::NoDirectory);
+    let default = || {
+        console_config
+            .clone()
+            .or_else(config::default_path)
+            .ok_or(ConfigCommandError::NoDirectory)
+    };
     let usage = |error: ConfigCommandError| UsageError(error.to_string());
     match args.command {
         ConfigCommand::Init { path } => {
@@ -245,7 +255,7 @@ fn main() -> ExitCode {
         Some(Command::Man(args)) => {
             man::write(Cli::command(), &args, &mut std::io::stdout()).map_err(Into::into)
         }
-        Some(Command::Config(args)) => config_command(args),
+        Some(Command::Config(args)) => config_command(args, cli.console.config.clone()),
         Some(Command::Dev(args)) => runtime.block_on(patchdeck::dev::run(args)),
         None => runtime.block_on(console(cli.console)),
     };
