@@ -171,7 +171,7 @@ fn a_click_in_an_unfocused_pane_focuses_and_selects_without_opening() {
     assert_eq!(app.screen(), None, "a first click never opens");
     let list = ListId::Pane(Pane::Deployments);
     assert_eq!(selected(&app, list), 1);
-    let second = app.row_keys(list)[1].clone();
+    let second = app.row_keys(list)[1].to_string();
     click(&mut app, deployments.x + 4, row - 1);
     assert_eq!(app.screen(), Some(&Screen::Deployment(second)));
 }

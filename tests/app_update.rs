@@ -290,7 +290,7 @@ fn selection_follows_a_deployment_that_moves_down() {
     newer.name = "2026-11 out-of-band".into();
     newer.created_at = app.fleet_now();
     send_changes(&mut app, vec![Change::Deployment(newer)]);
-    assert_eq!(app.row_keys(deployments)[0], "dep-9999");
+    assert_eq!(&app.row_keys(deployments)[0], "dep-9999");
     assert_eq!(app.selected_key(deployments), Some(servers));
     assert_eq!(app.cursor(deployments).selected, at + 1);
 }
@@ -356,7 +356,7 @@ fn hosts_command_opens_the_host_list_with_its_filter() {
         .count();
     assert!(failed_in_pilot > 1);
     assert_eq!(app.host_rows.len(), failed_in_pilot);
-    for id in &app.host_rows {
+    for id in &app.row_keys(ListId::Hosts).to_vec() {
         let host = &app.fleet.hosts[id];
         assert_eq!(
             (host.state, host.ring_id.as_str()),
@@ -1315,7 +1315,7 @@ fn viewers_and_operators_get_a_flash_for_keys_above_their_role() {
 fn space_marks_hosts_and_r_plans_one_request_per_marked_host() {
     let mut app = console();
     command(&mut app, "hosts failed");
-    let rows = app.host_rows.clone();
+    let rows = app.row_keys(ListId::Hosts).to_vec();
     press(&mut app, KeyCode::Char(' '));
     assert_eq!(app.cursor(ListId::Hosts).selected, 1, "Space moves down");
     press(&mut app, KeyCode::Char('j'));
@@ -1339,7 +1339,7 @@ fn select_all_of_a_filtered_host_list_then_r_retries_each_failed_host() {
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "NYC");
     press(&mut app, KeyCode::Enter);
-    let shown = app.host_rows.clone();
+    let shown = app.row_keys(ListId::Hosts).to_vec();
     assert!(shown.iter().all(|id| app.fleet.hosts[id].site == "NYC"));
     let failed: BTreeSet<String> = shown
         .iter()

@@ -1,7 +1,5 @@
 //! What each list shows, derived from the fleet: rows in order, filtered. Pure.
 
-use std::collections::BTreeMap;
-
 use crate::model::{Action, Deployment, Fleet, Host, HostState, Ring};
 
 /// The panes of the main screen, in the order of [`Pane::SPECS`].
@@ -269,64 +267,7 @@ impl HostFilter {
 
 #[cfg(test)]
 mod tests {
-    use super::{HostFilter, HostSearch, host_matches, matches};
-    use crate::backend::{Backend, HostQuery};
-    use crate::model::{Fleet, HostState};
-    use crate::sim::{Scenario, SimConfig, Simulator};
-
-    #[test]
-    fn indexed_host_search_agrees_with_field_by_field_matching() {
-        let sim = Simulator::new(SimConfig {
-            hosts: 400,
-            seed: 3,
-            scenario: Scenario::BadPatch,
-            start: "2026-11-12T14:00:00Z".parse().unwrap(),
-        });
-        sim.advance(3600);
-        let mut fleet = Fleet::default();
-        let page = sim.hosts(&HostQuery {
-            limit: 10_000,
-            ..HostQuery::default()
-        });
-        for host in page.items {
-            fleet.hosts.insert(host.id.clone(), host);
-        }
-        let mut search = HostSearch::default();
-        search.rebuild(&fleet);
-        let failed = HostFilter {
-            state: Some(HostState::Failed),
-            ..HostFilter::default()
-        };
-        for filter in [HostFilter::default(), failed] {
-            for text in [
-                "",
-                "lon",
-                "LT-0",
-                "0x800f",
-                "pilot",
-                "Contoso Book",
-                "nothing-like-this",
-            ] {
-                let indexed: Vec<&str> = search
-                    .matching(&fleet, &filter, text)
-                    .iter()
-                    .map(|h| h.id.as_str())
-                    .collect();
-                let naive: Vec<&str> = fleet
-                    .hosts
-                    .values()
-                    .filter(|h| filter.admits(h) && host_matches(h, text))
-                    .map(|h| h.id.as_str())
-                    .collect();
-                assert_eq!(indexed, naive, "filter {filter:?} text {text:?}");
-            }
-        }
-        assert!(
-            !search
-                .matching(&fleet, &HostFilter::default(), "lon")
-                .is_empty()
-        );
-    }
+    use super::matches;
 
     #[test]
     fn filter_matches_any_field_ignoring_case() {
@@ -336,77 +277,5 @@ mod tests {
         assert!(matches("wave 2", &["Wave 2: EMEA"]));
         assert!(matches("émea", &["ÉMEA"]));
         assert!(!matches("longer than the field", &["short"]));
-    }
-}
-
-/// What a host filter searches, lower-cased once per host change instead of once per
-/// key typed: typing into a list of 100k hosts stays fast.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HostSearch {
-    /// Host id -> its searchable text (same keys, same order as `Fleet::hosts`).
-    texts: BTreeMap<String, String>,
-}
-
-/// The fields a host filter matches, lower-cased, separated so no match spans two.
-fn host_search_text(host: &Host) -> String {
-    let fields = [
-        host.name.as_str(),
-        &host.model,
-        &host.site,
-        &host.ring_id,
-        host.state.as_str(),
-        host.failure.as_ref().map_or("", |f| f.code.as_str()),
-        host.group_id.as_deref().unwrap_or(""),
-    ];
-    fields.join("\u{1}").to_lowercase()
-}
-
-impl HostSearch {
-    pub fn rebuild(&mut self, fleet: &Fleet) {
-        self.texts = fleet
-            .hosts
-            .iter()
-            .map(|(id, host)| (id.clone(), host_search_text(host)))
-            .collect();
-    }
-
-    /// Refresh the text of hosts that changed.
-    pub fn update<'a>(&mut self, fleet: &Fleet, ids: impl IntoIterator<Item = &'a str>) {
-        for id in ids {
-            if let Some(host) = fleet.hosts.get(id) {
-                self.texts.insert(id.to_string(), host_search_text(host));
-            }
-        }
-    }
-
-    /// Hosts admitted by `filter` whose text contains `text` (case-insensitive).
-    pub fn matching<'a>(&self, fleet: &'a Fleet, filter: &HostFilter, text: &str) -> Vec<&'a Host> {
-        let needle = text.to_lowercase();
-        if needle.is_empty() {
-            return fleet.hosts.values().filter(|h| filter.admits(h)).collect();
-        }
-        if self.texts.len() != fleet.hosts.len() {
-            // Not built for this fleet (yet): match field by field.
-            return fleet
-                .hosts
-                .values()
-                .filter(|h| filter.admits(h) && host_matches(h, &needle))
-                .collect();
-        }
-        // Same keys in the same order: walk both maps together, no lookups.
-        fleet
-            .hosts
-            .iter()
-            .zip(self.texts.iter())
-            .filter(|((id, host), (text_id, text))| {
-                filter.admits(host)
-                    && if id == text_id {
-                        text.contains(&needle)
-                    } else {
-                        host_matches(host, &needle)
-                    }
-            })
-            .map(|((_, host), _)| host)
-            .collect()
     }
 }

@@ -1,13 +1,13 @@
 //! Moving through lists: each list's rows worked out from the fleet, cursors kept on
 //! their rows, screens opened and closed, panes focused, hosts marked, filters typed.
 
-use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::exceptions;
 use super::lists::{self, Pane};
+use super::row_keys::RowKeys;
 use super::{App, Effect, ListCursor, ListId, Mode, Screen};
 use crate::keys::KeyAction;
 
@@ -26,11 +26,19 @@ impl App {
     }
 
     /// Row keys of a list, in order, with its filter applied.
-    pub fn row_keys(&self, list: ListId) -> &[String] {
+    pub fn row_keys(&self, list: ListId) -> RowKeys<'_> {
         match list {
-            ListId::Pane(pane) => &self.pane_rows[pane.index()],
-            ListId::Hosts => &self.host_rows,
+            ListId::Pane(pane) => RowKeys::Keys(self.pane_keys(pane)),
+            ListId::Hosts => RowKeys::Hosts {
+                index: &self.host_index,
+                rows: &self.host_rows,
+            },
         }
+    }
+
+    /// A pane's row keys, in order, with its filter applied.
+    pub fn pane_keys(&self, pane: Pane) -> &[String] {
+        &self.pane_rows[pane.index()]
     }
 
     /// Work out a pane's rows from the fleet, its filter and what is expanded.
@@ -96,7 +104,7 @@ impl App {
     pub fn selected_key(&self, list: ListId) -> Option<String> {
         let keys = self.row_keys(list);
         keys.get(self.cursor(list).selected.min(keys.len().saturating_sub(1)))
-            .cloned()
+            .map(str::to_string)
     }
 
     /// Recompute what is derived from the fleet, and keep selections on their rows.
@@ -126,21 +134,11 @@ impl App {
             self.host_rows.clear();
             return;
         };
-        // Failed hosts: earliest failure first; otherwise by name.
-        let mut hosts: Vec<(Option<DateTime<Utc>>, &str, &str)> = self
-            .host_search
-            .matching(&self.fleet, filter, &self.hosts_cursor.filter)
-            .into_iter()
-            .map(|h| {
-                (
-                    h.failure.as_ref().map(|f| f.at),
-                    h.name.as_str(),
-                    h.id.as_str(),
-                )
-            })
-            .collect();
-        hosts.sort_unstable();
-        self.host_rows = hosts.into_iter().map(|(_, _, id)| id.to_string()).collect();
+        // By name; failed hosts after, earliest failure first.
+        if !self.host_index.fits(&self.fleet) {
+            self.host_index = super::host_index::HostIndex::build(&self.fleet);
+        }
+        self.host_rows = self.host_index.matching(filter, &self.hosts_cursor.filter);
     }
 
     /// After rows may have changed: work them out again, and find the selected key
@@ -154,9 +152,9 @@ impl App {
         let found = cursor
             .selected_key
             .as_ref()
-            .and_then(|key| keys.iter().position(|k| k == key));
+            .and_then(|key| keys.position(key));
         let selected = found.unwrap_or(cursor.selected.min(keys.len().saturating_sub(1)));
-        let key = keys.get(selected).cloned();
+        let key = keys.get(selected).map(str::to_string);
         let cursor = self.cursor_mut(list);
         cursor.selected = selected;
         cursor.selected_key = key;
@@ -172,7 +170,7 @@ impl App {
         let keys = self.row_keys(list);
         let moved = keys.len().checked_sub(1).map(|last| {
             let selected = to(current.min(last), last, page).min(last);
-            (selected, keys[selected].clone())
+            (selected, keys[selected].to_string())
         });
         let cursor = self.cursor_mut(list);
         match moved {
@@ -299,10 +297,10 @@ pub(super) fn on_mark(app: &mut App, action: KeyAction) {
     let list = app.active_list();
     let host_rows: Vec<String> = match list {
         Some(list @ (ListId::Hosts | ListId::Pane(Pane::Exceptions))) => {
-            app.row_keys(list).to_vec()
+            app.row_keys(list).iter().map(str::to_string).collect()
         }
         Some(ListId::Pane(Pane::Failed)) => app
-            .row_keys(ListId::Pane(Pane::Failed))
+            .pane_keys(Pane::Failed)
             .iter()
             .filter_map(|k| parse_failure_row_key(k).1.map(str::to_string))
             .collect(),

@@ -8,7 +8,7 @@ use tui_input::Input;
 
 use super::confirm::ConfirmDialog;
 use super::failures::{FailureGroup, FailureIndex};
-use super::lists::{self, HostFilter, Pane};
+use super::lists::{HostFilter, Pane};
 use super::wizard::EmergencyWizard;
 use crate::backend::{ActionCall, Connection, GatewayHealth};
 use crate::keys::Keymap;
@@ -170,9 +170,10 @@ pub struct App {
     /// Row keys of each pane, in order, filtered: recomputed when rows may change
     /// (`reselect`), read by every frame without copying.
     pub(super) pane_rows: [Vec<String>; Pane::COUNT],
-    pub host_rows: Vec<String>,
-    /// Lower-cased searchable text of every host, kept current with the fleet.
-    pub host_search: lists::HostSearch,
+    /// The host list's rows, in order: ordinals of `host_index`.
+    pub host_rows: Vec<super::host_index::Ordinal>,
+    /// What the host list searches and how it orders, kept current with the fleet.
+    pub host_index: super::host_index::HostIndex,
     /// Something changed since the last draw.
     pub dirty: bool,
     /// What the time-dependent parts of the screen said at the last draw.
@@ -248,7 +249,7 @@ impl App {
             failures: FailureIndex::default(),
             pane_rows: Default::default(),
             host_rows: Vec::new(),
-            host_search: lists::HostSearch::default(),
+            host_index: super::host_index::HostIndex::default(),
             dirty: true,
             time_marks: String::new(),
             dialog: None,

@@ -90,7 +90,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
                 app.notice = Some(words);
             }
             app.fleet = *fleet;
-            app.host_search.rebuild(&app.fleet);
+            app.host_index = super::host_index::HostIndex::build(&app.fleet);
             app.failures.rebuild(&app.fleet);
             app.synced = true;
             if let Some(summary) = &app.fleet.summary {
@@ -115,7 +115,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
                 changed |= app.fleet.apply(event);
             }
             app.exceptions_lapsed(lapsed);
-            app.host_search
+            app.host_index
                 .update(&app.fleet, hosts.iter().map(String::as_str));
             app.failures
                 .update(&app.fleet, hosts.iter().map(String::as_str));

@@ -61,13 +61,13 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFil
     let selected = shown.selected;
     let now = app.fleet_now();
     let wide = inner.width >= 120;
-    let rows: Vec<Row> = app
-        .host_rows
+    // Only the rows on screen are looked up and built.
+    let rows: Vec<Row> = app.host_rows[shown.first..shown.end]
         .iter()
         .enumerate()
-        .skip(shown.first)
-        .take(shown.end - shown.first)
-        .filter_map(|(index, id)| {
+        .filter_map(|(at, ordinal)| {
+            let index = shown.first + at;
+            let id = app.host_index.id(*ordinal);
             let host = app.fleet.hosts.get(id)?;
             let mark = if app.marked.contains(id) {
                 "[x]"

@@ -174,7 +174,7 @@ pub fn draw(app: &App, look: &Look, frame: &mut Frame, pane: Pane, area: Rect, t
         return;
     }
     let list = ListId::Pane(pane);
-    let keys = app.row_keys(list);
+    let keys = app.pane_keys(pane);
     let wide = inner.width >= 120;
     let shown = window(app, pane, inner);
     let cursor = app.cursor(list);

@@ -1,0 +1,414 @@
+//! The host list's index (`:hosts` and its `/` filter): typing a letter into a list of
+//! a million hosts looks up the few distinct values of each field (models, sites,
+//! rings, states, error codes, groups) and searches one buffer of every lower-cased
+//! name, instead of lower-casing and scanning each host's strings per key. Rows come
+//! out in the list's order (hosts without a failure by name, then failed hosts by
+//! earliest failure) as small ordinals, not copies of ids. Kept current from the hosts
+//! that change; rebuilt when the fleet is replaced or a host is renamed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::lists::HostFilter;
+use crate::model::{Fleet, Host};
+
+/// A host's place in the index: stable until the index is rebuilt.
+pub type Ordinal = u32;
+
+/// The fields a filter matches besides the name: few distinct values each.
+const MODEL: usize = 0;
+const SITE: usize = 1;
+const RING: usize = 2;
+const STATE: usize = 3;
+const CODE: usize = 4;
+const GROUP: usize = 5;
+const FIELDS: usize = 6;
+
+fn field(host: &Host, which: usize) -> &str {
+    match which {
+        MODEL => &host.model,
+        SITE => &host.site,
+        RING => &host.ring_id,
+        STATE => host.state.as_str(),
+        CODE => host.failure.as_ref().map_or("", |f| f.code.as_str()),
+        GROUP => host.group_id.as_deref().unwrap_or(""),
+        _ => "",
+    }
+}
+
+/// The distinct values of one field, each with a small id, and their lower case.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Dictionary {
+    ids: HashMap<String, u32>,
+    lower: Vec<String>,
+}
+
+impl Dictionary {
+    fn id(&mut self, value: &str) -> u32 {
+        if let Some(&id) = self.ids.get(value) {
+            return id;
+        }
+        let id = self.lower.len() as u32;
+        self.ids.insert(value.to_string(), id);
+        self.lower.push(value.to_lowercase());
+        id
+    }
+
+    /// Per value id: does the value contain `needle` (lower case)?
+    fn containing(&self, needle: &str) -> Vec<bool> {
+        self.lower.iter().map(|v| v.contains(needle)).collect()
+    }
+}
+
+/// Why a host sits where it does among the failed ones: earliest failure, then name.
+type FailedKey = (DateTime<Utc>, String, String);
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostIndex {
+    /// Ordinal -> host id.
+    ids: Vec<String>,
+    by_id: HashMap<String, Ordinal>,
+    dictionaries: [Dictionary; FIELDS],
+    /// Per field, ordinal -> value id.
+    columns: [Vec<u32>; FIELDS],
+    /// Every lower-cased name followed by a separator no filter contains.
+    names: String,
+    /// Ordinal -> where its name starts in `names` (rising with the ordinal).
+    name_starts: Vec<u32>,
+    /// Hosts without a failure come first, by name then id: every ordinal in that order.
+    by_name: Vec<Ordinal>,
+    /// Hosts with a failure, in their order, and each one's key.
+    failed: BTreeMap<FailedKey, Ordinal>,
+    failed_keys: HashMap<Ordinal, FailedKey>,
+    /// Ordinal -> has a failure (in `failed`).
+    failing: Vec<bool>,
+    /// A host was renamed: the name buffer is rebuilt at the next look-up.
+    stale: bool,
+}
+
+const SEPARATOR: char = '\u{1}';
+
+impl HostIndex {
+    /// The index of every host of `fleet`.
+    /// Ordinals are given in name order, so a look-up walks every column front to back.
+    pub fn build(fleet: &Fleet) -> HostIndex {
+        let mut hosts: Vec<&Host> = fleet.hosts.values().collect();
+        // `fleet.hosts` is in id order, so a stable sort by name is by name then id.
+        hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut index = HostIndex::default();
+        for host in hosts {
+            index.add(host);
+        }
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The id of the host at `ordinal`.
+    pub fn id(&self, ordinal: Ordinal) -> &str {
+        &self.ids[ordinal as usize]
+    }
+
+    /// The ordinal of host `id`, if indexed.
+    pub fn ordinal(&self, id: &str) -> Option<Ordinal> {
+        self.by_id.get(id).copied()
+    }
+
+    fn add(&mut self, host: &Host) -> Ordinal {
+        let ordinal = self.ids.len() as Ordinal;
+        self.ids.push(host.id.clone());
+        self.by_id.insert(host.id.clone(), ordinal);
+        for (which, column) in self.columns.iter_mut().enumerate() {
+            column.push(self.dictionaries[which].id(field(host, which)));
+        }
+        self.name_starts.push(self.names.len() as u32);
+        self.names.push_str(&host.name.to_lowercase());
+        self.names.push(SEPARATOR);
+        self.by_name.push(ordinal);
+        self.failing.push(false);
+        self.set_failure(ordinal, host);
+        ordinal
+    }
+
+    fn set_failure(&mut self, ordinal: Ordinal, host: &Host) {
+        let key = host
+            .failure
+            .as_ref()
+            .map(|f| (f.at, host.name.clone(), host.id.clone()));
+        if self.failed_keys.get(&ordinal) == key.as_ref() {
+            return;
+        }
+        if let Some(old) = self.failed_keys.remove(&ordinal) {
+            self.failed.remove(&old);
+        }
+        self.failing[ordinal as usize] = key.is_some();
+        if let Some(key) = key {
+            self.failed.insert(key.clone(), ordinal);
+            self.failed_keys.insert(ordinal, key);
+        }
+    }
+
+    fn name_of(&self, ordinal: Ordinal) -> &str {
+        let start = self.name_starts[ordinal as usize] as usize;
+        let end = self
+            .name_starts
+            .get(ordinal as usize + 1)
+            .map_or(self.names.len(), |e| *e as usize);
+        &self.names[start..end - SEPARATOR.len_utf8()]
+    }
+
+    /// Bring the hosts `ids` up to date with `fleet` (new ones are added).
+    pub fn update<'a>(&mut self, fleet: &Fleet, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            let Some(host) = fleet.hosts.get(id) else {
+                continue;
+            };
+            let Some(ordinal) = self.ordinal(id) else {
+                let ordinal = self.add(host);
+                // Its place by name among the others (the new one is last in by_name).
+                self.by_name.pop();
+                let at = self.by_name.partition_point(|o| {
+                    let other = &fleet.hosts[self.id(*o)];
+                    (other.name.as_str(), other.id.as_str()) < (host.name.as_str(), id)
+                });
+                self.by_name.insert(at, ordinal);
+                continue;
+            };
+            for which in 0..FIELDS {
+                let value = self.dictionaries[which].id(field(host, which));
+                self.columns[which][ordinal as usize] = value;
+            }
+            self.set_failure(ordinal, host);
+            if self.name_of(ordinal) != host.name.to_lowercase() {
+                self.stale = true;
+            }
+        }
+    }
+
+    /// Whether the index was built for this fleet and is current (else rebuild it).
+    pub fn fits(&self, fleet: &Fleet) -> bool {
+        !self.stale && self.ids.len() == fleet.hosts.len()
+    }
+
+    /// The hosts `filter` admits whose name, model, site, ring, state, error code or
+    /// group contains `text` (ignoring case), in the list's order.
+    pub fn matching(&self, filter: &HostFilter, text: &str) -> Vec<Ordinal> {
+        let wanted = |which: usize, value: Option<&str>| -> Result<Option<u32>, ()> {
+            match value {
+                None => Ok(None),
+                Some(v) => self.dictionaries[which]
+                    .ids
+                    .get(v)
+                    .map(|id| Some(*id))
+                    .ok_or(()),
+            }
+        };
+        // A state, ring or error no host has: nothing to show.
+        let (Ok(state), Ok(ring), Ok(code)) = (
+            wanted(STATE, filter.state.map(|s| s.as_str())),
+            wanted(RING, filter.ring.as_deref()),
+            wanted(CODE, filter.error.as_deref()),
+        ) else {
+            return Vec::new();
+        };
+        let admits = |o: usize| {
+            state.is_none_or(|s| self.columns[STATE][o] == s)
+                && ring.is_none_or(|r| self.columns[RING][o] == r)
+                && code.is_none_or(|c| self.columns[CODE][o] == c)
+        };
+        let needle = text.to_lowercase();
+        let hit: Box<dyn Fn(usize) -> bool + '_> = if needle.is_empty() {
+            Box::new(|_| true)
+        } else if needle.contains(SEPARATOR) {
+            Box::new(|_| false)
+        } else {
+            // Only the fields with a value that contains it are looked at per host.
+            let values: Vec<(usize, Vec<bool>)> = self
+                .dictionaries
+                .iter()
+                .map(|d| d.containing(&needle))
+                .enumerate()
+                .filter(|(_, hits)| hits.contains(&true))
+                .collect();
+            let named = self.names_containing(&needle);
+            Box::new(move |o: usize| {
+                named[o]
+                    || values
+                        .iter()
+                        .any(|(which, hits)| hits[self.columns[*which][o] as usize])
+            })
+        };
+        let mut rows: Vec<Ordinal> = self
+            .by_name
+            .iter()
+            .copied()
+            .filter(|o| !self.failing[*o as usize])
+            .filter(|o| admits(*o as usize) && hit(*o as usize))
+            .collect();
+        rows.extend(
+            self.failed
+                .values()
+                .copied()
+                .filter(|o| admits(*o as usize) && hit(*o as usize)),
+        );
+        rows
+    }
+
+    /// Per ordinal: does its lower-cased name contain `needle`? One pass of a fast
+    /// substring search over the buffer of every name.
+    fn names_containing(&self, needle: &str) -> Vec<bool> {
+        let mut named = vec![false; self.ids.len()];
+        let mut ordinal = 0usize;
+        for at in memchr::memmem::find_iter(self.names.as_bytes(), needle.as_bytes()) {
+            while self
+                .name_starts
+                .get(ordinal + 1)
+                .is_some_and(|next| *next as usize <= at)
+            {
+                ordinal += 1;
+            }
+            named[ordinal] = true;
+        }
+        named
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::lists::host_matches;
+    use crate::backend::{Backend, HostQuery};
+    use crate::model::HostState;
+    use crate::sim::{Scenario, SimConfig, Simulator};
+
+    fn fleet_of(sim: &Simulator) -> Fleet {
+        let mut fleet = Fleet::default();
+        let page = sim.hosts(&HostQuery {
+            limit: 10_000,
+            ..HostQuery::default()
+        });
+        for host in page.items {
+            fleet.hosts.insert(host.id.clone(), host);
+        }
+        fleet
+    }
+
+    /// What the list showed before the index: every admitted host whose fields
+    /// contain the text, by (failure time, name, id).
+    fn naive<'a>(fleet: &'a Fleet, filter: &HostFilter, text: &str) -> Vec<&'a str> {
+        let mut hosts: Vec<&Host> = fleet
+            .hosts
+            .values()
+            .filter(|h| filter.admits(h) && host_matches(h, &text.to_lowercase()))
+            .collect();
+        hosts.sort_by_key(|h| (h.failure.as_ref().map(|f| f.at), &h.name, &h.id));
+        hosts.iter().map(|h| h.id.as_str()).collect()
+    }
+
+    fn check(index: &HostIndex, fleet: &Fleet) {
+        let failed = HostFilter {
+            state: Some(HostState::Failed),
+            ..HostFilter::default()
+        };
+        let in_pilot = HostFilter {
+            ring: Some("pilot".into()),
+            ..HostFilter::default()
+        };
+        let by_code = HostFilter {
+            error: Some("0x800f0922".into()),
+            ..HostFilter::default()
+        };
+        let nowhere = HostFilter {
+            ring: Some("no-such-ring".into()),
+            ..HostFilter::default()
+        };
+        for filter in [HostFilter::default(), failed, in_pilot, by_code, nowhere] {
+            for text in [
+                "",
+                "lon",
+                "LT-0",
+                "0x800f",
+                "pilot",
+                "Contoso Book",
+                "FAILED",
+                "nothing-like-this",
+                "\u{1}",
+            ] {
+                let indexed: Vec<&str> = index
+                    .matching(&filter, text)
+                    .into_iter()
+                    .map(|o| index.id(o))
+                    .collect();
+                assert_eq!(
+                    indexed,
+                    naive(fleet, &filter, text),
+                    "filter {filter:?} text {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_index_agrees_with_field_by_field_matching_and_keeps_the_lists_order() {
+        let sim = Simulator::new(SimConfig {
+            hosts: 400,
+            seed: 3,
+            scenario: Scenario::BadPatch,
+            start: "2026-11-12T14:00:00Z".parse().unwrap(),
+        });
+        sim.advance(600);
+        let mut fleet = fleet_of(&sim);
+        let mut index = HostIndex::build(&fleet);
+        check(&index, &fleet);
+        // The story goes on: hosts fail, succeed and are rolled back; kept current
+        // from the hosts that changed, the index still agrees.
+        sim.advance(6 * 3600);
+        let later = fleet_of(&sim);
+        let changed: Vec<String> = later
+            .hosts
+            .values()
+            .filter(|h| fleet.hosts.get(&h.id) != Some(*h))
+            .map(|h| h.id.clone())
+            .collect();
+        assert!(!changed.is_empty());
+        fleet = later;
+        index.update(&fleet, changed.iter().map(String::as_str));
+        assert!(index.fits(&fleet));
+        assert!(!index.matching(&HostFilter::default(), "0x800f").is_empty());
+        check(&index, &fleet);
+    }
+
+    #[test]
+    fn a_new_host_takes_its_place_by_name_and_a_renamed_one_asks_for_a_rebuild() {
+        let sim = Simulator::new(SimConfig {
+            hosts: 50,
+            seed: 1,
+            scenario: Scenario::PatchTuesday,
+            start: "2026-11-12T14:00:00Z".parse().unwrap(),
+        });
+        let mut fleet = fleet_of(&sim);
+        let mut index = HostIndex::build(&fleet);
+        let mut new = fleet.hosts.values().next().unwrap().clone();
+        new.id = "h-new".into();
+        new.name = "AAA-FIRST".into();
+        new.failure = None;
+        fleet.hosts.insert(new.id.clone(), new);
+        index.update(&fleet, ["h-new"]);
+        assert!(index.fits(&fleet));
+        check(&index, &fleet);
+        let first = index.matching(&HostFilter::default(), "");
+        assert_eq!(index.id(first[0]), "h-new");
+        fleet.hosts.get_mut("h-new").unwrap().name = "ZZZ-LAST".into();
+        index.update(&fleet, ["h-new"]);
+        assert!(!index.fits(&fleet), "renamed: rebuild");
+        let rebuilt = HostIndex::build(&fleet);
+        check(&rebuilt, &fleet);
+    }
+}
