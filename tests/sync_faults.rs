@@ -40,8 +40,16 @@ impl Console {
                 self.snapshots.push(fleet.sequence);
                 self.fleet = *fleet;
             }
+            SyncUpdate::Hosts(page) => {
+                assert!(
+                    self.fleet.listing_hosts,
+                    "hosts after the first screen only"
+                );
+                page.merge_into(&mut self.fleet);
+            }
             SyncUpdate::Events(events) => {
                 assert!(!events.is_empty(), "no empty batches");
+                assert!(!self.fleet.listing_hosts, "events once every host is in");
                 for event in events {
                     assert!(
                         event.seq > self.fleet.sequence,

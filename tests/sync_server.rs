@@ -113,7 +113,7 @@ impl Backend for LogBackend {
             .fleet
             .hosts
             .values()
-            .filter(|h| h.id > after)
+            .filter(|h| h.id > after && query.admits_state_and_failure(h))
             .take(query.limit + 1)
             .cloned()
             .collect();
@@ -260,10 +260,11 @@ async fn compacted_history_relists() {
 async fn a_malformed_listing_is_a_problem_then_listed_again() {
     let backend = LogBackend::new(30, 20);
     backend.publish_through(12);
-    // Requests: me, rings, summary, deployments, patches, actions, hosts (the 7th,
-    // cut in half), then the whole listing again and the event stream.
+    // Requests: me, rings, summary, deployments, patches, actions, the failed hosts
+    // (the first screen), then every host (the 8th, cut in half), then the whole
+    // listing again and the event stream (not JSON: never cut).
     let faults = Faults {
-        malformed_every: 7,
+        malformed_every: 8,
         ..Faults::default()
     };
     let server = serve(backend.clone(), faults).await;
@@ -280,7 +281,31 @@ async fn a_malformed_listing_is_a_problem_then_listed_again() {
         "{}",
         synced.problems[0]
     );
-    assert_eq!(synced.snapshots, [12]);
+    // The first screen was shown, then listed again after the cut page of hosts.
+    assert_eq!(synced.snapshots, [12, 12]);
     assert_eq!(synced.applied, (13..=20).collect::<Vec<_>>());
+    assert!(synced.fleet.same_content(&backend.fleet()));
+}
+
+#[tokio::test]
+async fn the_first_screen_comes_with_the_failed_hosts_and_every_other_host_follows_in_pages() {
+    let backend = LogBackend::new(2500, 5);
+    backend.publish_through(3);
+    let failed = backend
+        .fleet()
+        .hosts
+        .values()
+        .filter(|h| h.state == patchdeck::model::HostState::Failed)
+        .count();
+    let server = serve(backend.clone(), Faults::default()).await;
+    let mut synced = Synced::start(&server.url, TOKEN);
+    synced.until_live_at(3).await;
+    // The first screen: every list but the hosts, and of those the failed ones only.
+    assert_eq!(synced.first_screens, [(failed, true)]);
+    // Then the server's largest pages, the last one saying so; live only after it.
+    assert_eq!(synced.pages, [(1000, false), (2000, false), (2500, true)]);
+    assert!(!synced.fleet.listing_hosts);
+    backend.publish_through(5);
+    synced.until_live_at(5).await;
     assert!(synced.fleet.same_content(&backend.fleet()));
 }

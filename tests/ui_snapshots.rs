@@ -979,3 +979,70 @@ fn an_exploited_cve_is_announced_on_the_main_screen_80x24() {
     );
     assert_snapshot!(annotated(&draw(&mut app, 80, 24)));
 }
+
+/// The first screen of a big fleet: every list but the hosts, of which only the failed
+/// ones; the header says the rest is still being listed and the host list counts only
+/// what it has. Then the pages come in and both say the whole fleet.
+#[test]
+fn the_first_screen_before_every_host_is_listed() {
+    use patchdeck::backend::HostsPage;
+    let simulator = standard_simulator();
+    let whole = fleet_of(&*simulator);
+    let mut first = whole.clone();
+    first.hosts.retain(|_, h| h.state == HostState::Failed);
+    first.listing_hosts = true;
+    let failed = first.hosts.len();
+    let total = whole.hosts.len();
+    let mut app = console_with(first, demo_context(), Role::Approver);
+    let header = screen(&mut app, 80, 24);
+    let second_line = header.lines().nth(1).unwrap_or_default().to_string();
+    let percent = failed * 100 / total;
+    assert!(
+        second_line.contains(&format!(
+            "{total} hosts {failed} failed  listing {percent}%"
+        )),
+        "{second_line}"
+    );
+    command(&mut app, "hosts");
+    assert_eq!(app.host_rows.len(), failed);
+    snapshot_both("first_screen_listing_hosts", &mut app);
+    let rest: Vec<_> = whole
+        .hosts
+        .values()
+        .filter(|h| h.state != HostState::Failed)
+        .cloned()
+        .collect();
+    let (half, other) = rest.split_at(rest.len() / 2);
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Hosts(Box::new(HostsPage {
+            hosts: half.to_vec(),
+            listed: failed + half.len(),
+            done: false,
+        }))),
+    );
+    let halfway = screen(&mut app, 80, 24);
+    assert!(
+        halfway
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .contains(&format!("listing {}%", (failed + half.len()) * 100 / total)),
+        "{halfway}"
+    );
+    update(
+        &mut app,
+        Msg::Sync(SyncUpdate::Hosts(Box::new(HostsPage {
+            hosts: other.to_vec(),
+            listed: total,
+            done: true,
+        }))),
+    );
+    assert_eq!(app.host_rows.len(), total);
+    let done = screen(&mut app, 80, 24);
+    assert!(
+        !done.contains("listing") && !done.contains("listed so far"),
+        "{done}"
+    );
+    assert!(app.fleet.same_content(&whole));
+}

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::client::{Client, ClientError, EventStream};
-use crate::backend::{Connection, GatewayHealth, SyncUpdate};
+use crate::backend::{Connection, GatewayHealth, HostsPage, SyncUpdate};
 use crate::model::{Event, Seq};
 
 /// Exponential backoff with jitter. Pure: `delay` is a function of its arguments.
@@ -260,9 +260,32 @@ impl Sync {
         let since = match self.last_seq {
             Some(seq) => seq,
             None => {
-                let fleet = self.client.snapshot().await?;
+                // The first screen at once, then every host behind it, page by page;
+                // events from the first screen's sequence replay what changed meanwhile.
+                let fleet = self.client.first_screen().await?;
                 let seq = fleet.sequence;
                 self.send(SyncUpdate::Snapshot(Box::new(fleet))).await?;
+                let mut cursor: Option<String> = None;
+                let mut listed = 0;
+                loop {
+                    let page = self.client.hosts_page(cursor.as_deref()).await?;
+                    listed += page.items.len();
+                    if page.next_cursor.is_some() && page.next_cursor == cursor {
+                        let why = "the hosts list repeats the same cursor".to_string();
+                        return Err(ClientError::Malformed(why).into());
+                    }
+                    let done = page.next_cursor.is_none();
+                    self.send(SyncUpdate::Hosts(Box::new(HostsPage {
+                        hosts: page.items,
+                        listed,
+                        done,
+                    })))
+                    .await?;
+                    if done {
+                        break;
+                    }
+                    cursor = page.next_cursor;
+                }
                 self.last_seq = Some(seq);
                 self.fresh_snapshot = true;
                 seq

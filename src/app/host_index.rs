@@ -192,6 +192,21 @@ impl HostIndex {
         }
     }
 
+    /// Hosts listed behind the first screen, taken as they come: in the list after
+    /// the others until [`HostIndex::build`] puts every host in name order once the
+    /// listing is done (a sorted insert per host would move the whole list each time).
+    pub fn append<'a>(&mut self, fleet: &Fleet, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            match (fleet.hosts.get(id), self.ordinal(id)) {
+                (Some(host), None) => {
+                    self.add(host);
+                }
+                (Some(_), Some(_)) => self.update(fleet, [id]),
+                (None, _) => {}
+            }
+        }
+    }
+
     /// Whether the index was built for this fleet and is current (else rebuild it).
     pub fn fits(&self, fleet: &Fleet) -> bool {
         !self.stale && self.ids.len() == fleet.hosts.len()

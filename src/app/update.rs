@@ -98,6 +98,20 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             }
             app.fleet_changed();
         }
+        SyncUpdate::Hosts(page) => {
+            let done = page.done;
+            let ids = page.merge_into(&mut app.fleet);
+            if done {
+                // Every host in: the index in name order again, built once.
+                app.host_index = super::host_index::HostIndex::build(&app.fleet);
+            } else {
+                app.host_index
+                    .append(&app.fleet, ids.iter().map(String::as_str));
+            }
+            app.failures
+                .update(&app.fleet, ids.iter().map(String::as_str));
+            app.fleet_changed();
+        }
         SyncUpdate::Events(events) => {
             let mut changed = false;
             let mut last_at = None;

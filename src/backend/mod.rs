@@ -16,7 +16,7 @@ mod outcome;
 mod sync;
 
 pub use outcome::{Outcome, Refusal};
-pub use sync::{Connection, GatewayHealth, SyncUpdate};
+pub use sync::{Connection, GatewayHealth, HostsPage, SyncUpdate};
 
 use tokio::sync::broadcast;
 

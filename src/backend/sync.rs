@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Event, Fleet, Identity};
+use crate::model::{Event, Fleet, Host, Identity};
 
 /// The state of the link to the fleet, with real wall-clock times.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,14 +29,42 @@ pub enum SyncUpdate {
     /// Who the token is (after connecting, and again after a 401/403).
     Identity(Identity),
     Connection(Connection),
-    /// A fresh copy of the whole fleet: replace, do not merge.
+    /// A fresh copy of the whole fleet: replace, do not merge. On first listing a big
+    /// fleet it holds what the first screen needs (every list, the failed hosts) and
+    /// [`SyncUpdate::Hosts`] pages follow.
     Snapshot(Box<Fleet>),
+    /// A page of the other hosts behind the first screen's snapshot: merge them (the
+    /// newest version of each wins).
+    Hosts(Box<HostsPage>),
     /// Events in order, strictly after the last snapshot or batch; apply each.
     Events(Vec<Event>),
     /// Malformed data or another non-fatal error, in one line, to show the operator.
     Problem(String),
     /// What the gateway said of itself (the `patchdeck-gateway` header), when it changed.
     Gateway(GatewayHealth),
+}
+
+/// Hosts listed behind the first screen, and how far the listing is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostsPage {
+    pub hosts: Vec<Host>,
+    /// Hosts listed so far, this page included.
+    pub listed: usize,
+    /// The last page: every host is in.
+    pub done: bool,
+}
+
+impl HostsPage {
+    /// Merge the page into `fleet` (the newest version of each host wins); the ids
+    /// merged.
+    pub fn merge_into(self, fleet: &mut Fleet) -> Vec<String> {
+        let ids = self.hosts.iter().map(|h| h.id.clone()).collect();
+        for host in self.hosts {
+            fleet.upsert(crate::model::Change::Host(host));
+        }
+        fleet.listing_hosts = !self.done;
+        ids
+    }
 }
 
 /// A gateway with a store says on every answer whether it can keep what it is sent.

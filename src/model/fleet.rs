@@ -15,6 +15,9 @@ pub struct Fleet {
     pub actions: BTreeMap<String, Action>,
     /// Sequence number of the last event applied (or of the listing it was built from).
     pub sequence: Seq,
+    /// Only the first screen's hosts (the failed ones) are in; the others are still
+    /// being listed behind it: no count of hosts here is the fleet's whole yet.
+    pub listing_hosts: bool,
 }
 
 /// Insert `item` unless the map holds the same or a newer version. Returns whether it changed.

@@ -22,6 +22,10 @@ pub struct Synced {
     pub applied: Vec<Seq>,
     /// Sequence of each snapshot received.
     pub snapshots: Vec<Seq>,
+    /// Hosts in each snapshot, and whether more were to follow.
+    pub first_screens: Vec<(usize, bool)>,
+    /// Each page of hosts behind a snapshot: hosts listed so far, and the last page.
+    pub pages: Vec<(usize, bool)>,
     pub live: bool,
     pub reconnects: usize,
     pub problems: Vec<String>,
@@ -45,6 +49,8 @@ impl Synced {
             fleet: Fleet::default(),
             applied: Vec::new(),
             snapshots: Vec::new(),
+            first_screens: Vec::new(),
+            pages: Vec::new(),
             live: false,
             reconnects: 0,
             problems: Vec::new(),
@@ -68,9 +74,20 @@ impl Synced {
         match update {
             SyncUpdate::Snapshot(fleet) => {
                 self.snapshots.push(fleet.sequence);
+                self.first_screens
+                    .push((fleet.hosts.len(), fleet.listing_hosts));
                 self.fleet = *fleet;
             }
+            SyncUpdate::Hosts(page) => {
+                assert!(
+                    self.fleet.listing_hosts,
+                    "hosts after the first screen only"
+                );
+                self.pages.push((page.listed, page.done));
+                page.merge_into(&mut self.fleet);
+            }
             SyncUpdate::Events(events) => {
+                assert!(!self.fleet.listing_hosts, "events once every host is in");
                 for event in events {
                     self.applied.push(event.seq);
                     let seq = event.seq;

@@ -40,12 +40,43 @@ impl Client {
     /// rings anyway, so that the rings' sequence bounds it from below if a server does
     /// not send the header.
     pub async fn snapshot(&self) -> Result<Fleet, ClientError> {
-        let rings: Listed<Ring> = self.list_all("rings").await?;
+        self.fleet_with_hosts(&[]).await
+    }
+
+    /// What the first screen needs, whatever the fleet's size: the summary, rings,
+    /// deployments, patches, actions and the failed hosts, but not the other hosts,
+    /// which [`Client::hosts_page`] brings in behind it. Its `sequence` is as
+    /// [`Client::snapshot`]'s: events from there replay what changed meanwhile.
+    pub async fn first_screen(&self) -> Result<Fleet, ClientError> {
+        let mut fleet = self.fleet_with_hosts(&[("state", "failed")]).await?;
+        fleet.listing_hosts = true;
+        Ok(fleet)
+    }
+
+    /// One page of every host (`GET /v1/hosts`, the server's largest page), from
+    /// `cursor` (none: the first).
+    pub async fn hosts_page(&self, cursor: Option<&str>) -> Result<List<Host>, ClientError> {
+        let limit = LIST_PAGE.to_string();
+        let mut query = vec![("limit", limit.as_str())];
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor));
+        }
+        let mut page: List<Host> = self.get_json(&["hosts"], &query).await?;
+        for host in &mut page.items {
+            // The host list does not show it; a host's detail asks for it.
+            host.history.clear();
+        }
+        Ok(page)
+    }
+
+    /// Every list, the hosts as `hosts_query` asks.
+    async fn fleet_with_hosts(&self, hosts_query: &[(&str, &str)]) -> Result<Fleet, ClientError> {
+        let rings: Listed<Ring> = self.list_all("rings", &[]).await?;
         let (summary, summary_sequence) = self.summary_at().await?;
-        let deployments: Listed<Deployment> = self.list_all("deployments").await?;
-        let patches: Listed<Patch> = self.list_all("patches").await?;
-        let actions: Listed<Action> = self.list_all("actions").await?;
-        let hosts: Listed<Host> = self.list_all("hosts").await?;
+        let deployments: Listed<Deployment> = self.list_all("deployments", &[]).await?;
+        let patches: Listed<Patch> = self.list_all("patches", &[]).await?;
+        let actions: Listed<Action> = self.list_all("actions", &[]).await?;
+        let hosts: Listed<Host> = self.list_all("hosts", hosts_query).await?;
 
         let mut fleet = Fleet {
             sequence: [
@@ -96,6 +127,7 @@ impl Client {
     async fn list_all<T: DeserializeOwned>(
         &self,
         resource: &str,
+        filter: &[(&str, &str)],
     ) -> Result<Listed<T>, ClientError> {
         let limit = LIST_PAGE.to_string();
         let mut listed = Listed {
@@ -105,6 +137,7 @@ impl Client {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let mut page_query = vec![("limit", limit.as_str())];
+            page_query.extend_from_slice(filter);
             if let Some(cursor) = &cursor {
                 page_query.push(("cursor", cursor));
             }

@@ -33,13 +33,21 @@ pub fn window(app: &App, inner: Rect) -> crate::ui::panes::Window {
 pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFilter, area: Rect) {
     let cursor = app.cursor(ListId::Hosts);
     let mut title = vec![Span::styled(
-        format!(
-            " {} ({}) ",
-            filter.describe(&app.fleet),
-            app.host_rows.len()
-        ),
+        format!(" {} ({}", filter.describe(&app.fleet), app.host_rows.len()),
         theme.title,
     )];
+    if app.fleet.listing_hosts {
+        // Not the whole fleet yet: the count is of the hosts listed so far.
+        let total = app.fleet.summary.as_ref().map_or(0, |s| s.counts.total);
+        title.push(Span::styled(
+            format!(
+                " so far: {} of {total} hosts listed",
+                app.fleet.hosts.len()
+            ),
+            theme.warn,
+        ));
+    }
+    title.push(Span::styled(") ", theme.title));
     if !cursor.filter.is_empty() {
         title.push(Span::styled(
             format!("/{} ", fit(&cursor.filter, 20)),
