@@ -21,9 +21,10 @@ use crate::ui::{Look, view};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Hosts in the fleet.
-    #[arg(long, default_value_t = 100_000)]
-    pub hosts: usize,
+    /// Hosts in the fleet; several (`--hosts 10000,100000,1000000`) measure each in
+    /// turn.
+    #[arg(long, value_delimiter = ',', default_values_t = [100_000])]
+    pub hosts: Vec<usize>,
     /// Frames to render per size.
     #[arg(long, default_value_t = 30)]
     pub frames: u32,
@@ -56,6 +57,34 @@ fn mib(kib: Option<u64>) -> String {
 
 fn report(name: &str, value: String) {
     println!("{name:<44} {value}");
+}
+
+/// p50, p99 and max of some timings, in milliseconds.
+fn percentiles(mut samples: Vec<Duration>) -> String {
+    if samples.is_empty() {
+        return "n/a".into();
+    }
+    samples.sort();
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples[i].as_secs_f64() * 1000.0
+    };
+    format!(
+        "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        samples.len()
+    )
+}
+
+/// How long `work` takes (what it returns is dropped after the clock stops).
+fn timed<T>(work: impl FnOnce() -> T) -> Duration {
+    let started = Instant::now();
+    let done = work();
+    let took = started.elapsed();
+    drop(done);
+    took
 }
 
 fn per(duration: Duration, count: u32) -> String {
@@ -103,16 +132,24 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
     if let Some(url) = &args.store {
         return run_store(url, &args).await;
     }
+    for (i, hosts) in args.hosts.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        run_fleet(*hosts, &args).await?;
+    }
+    Ok(())
+}
+
+/// Every figure for a fleet of `hosts`.
+async fn run_fleet(hosts: usize, args: &BenchArgs) -> color_eyre::Result<()> {
     let start: DateTime<Utc> = "2026-11-12T14:00:00Z".parse()?;
-    println!(
-        "patchdeck bench: {} hosts (release build recommended)",
-        args.hosts
-    );
+    println!("patchdeck bench: {hosts} hosts (release build recommended)");
 
     // 1. The simulator builds the fleet.
     let started = Instant::now();
     let simulator = Simulator::new(SimConfig {
-        hosts: args.hosts,
+        hosts,
         seed: 1,
         scenario: Scenario::BadPatch,
         start,
@@ -147,12 +184,7 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
             "--seed",
             "1",
         ])
-        .args([
-            "--hosts",
-            &args.hosts.to_string(),
-            "--scenario",
-            "bad-patch",
-        ])
+        .args(["--hosts", &hosts.to_string(), "--scenario", "bad-patch"])
         .arg("--tokens")
         .arg(&tokens)
         .arg("--store")
@@ -182,12 +214,37 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
     );
     let client = Client::new(&url, Some(token))?;
     let before = rss_kib(None);
+    // What the console does on connecting: the first screen, then every host behind it.
     let started = Instant::now();
-    let fleet = client.snapshot().await?;
+    let first = client.first_screen().await?;
+    let first_screen = started.elapsed();
+    report(
+        "client: first screen (every list, failed hosts)",
+        format!(
+            "{:.0} ms ({} failed hosts)",
+            first_screen.as_secs_f64() * 1000.0,
+            first.hosts.len()
+        ),
+    );
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = client.hosts_page(cursor.as_deref()).await?;
+        listed.extend(page.items);
+        match page.next_cursor {
+            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+            _ => break,
+        }
+    }
     let sync = started.elapsed();
+    let mut fleet = first.clone();
+    for host in listed {
+        fleet.hosts.insert(host.id.clone(), host);
+    }
+    fleet.listing_hosts = false;
     let after = rss_kib(None);
     report(
-        "client: full initial sync over loopback",
+        "client: every host listed behind it",
         format!(
             "{:.2} s for {} hosts",
             sync.as_secs_f64(),
@@ -223,11 +280,19 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
         &mut app,
         Msg::Sync(SyncUpdate::Connection(Connection::Live { since: start })),
     );
-    let started = Instant::now();
-    update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet))));
+    let took = timed(|| update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(first)))));
     report(
-        "console: take the snapshot (index, groups)",
-        format!("{:.0} ms", started.elapsed().as_secs_f64() * 1000.0),
+        "console: take the first screen",
+        format!("{:.1} ms", took.as_secs_f64() * 1000.0),
+    );
+    let took = timed(|| update(&mut app, Msg::Sync(SyncUpdate::Snapshot(Box::new(fleet)))));
+    report(
+        "console: take the whole fleet (index, groups)",
+        format!("{:.0} ms", took.as_secs_f64() * 1000.0),
+    );
+    report(
+        "console: resident memory with the fleet",
+        mib(rss_kib(None)),
     );
 
     // Ingest: a burst of events from the simulator, applied in the console's batches.
@@ -259,13 +324,18 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
         let mut terminal = Terminal::new(TestBackend::new(width, height))?;
         for pane in ['1', '3'] {
             update(&mut app, key(pane));
-            let started = Instant::now();
-            for _ in 0..args.frames {
-                terminal.draw(|frame| view(&app, &look, frame))?;
+            let mut samples = Vec::new();
+            for i in 0..args.frames {
+                // A clock tick (what changes once a second), the view and the diff.
+                let tick = start + chrono::Duration::seconds(i64::from(i));
+                samples.push(timed(|| {
+                    update(&mut app, Msg::Tick(tick));
+                    let _ = terminal.draw(|frame| view(&app, &look, frame));
+                }));
             }
             report(
-                &format!("console: render a frame {width}x{height}, pane {pane}"),
-                per(started.elapsed(), args.frames),
+                &format!("console: one frame {width}x{height}, pane {pane}"),
+                percentiles(samples),
             );
         }
     }
@@ -280,19 +350,79 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<()> {
             crossterm::event::KeyCode::Enter,
         )),
     );
-    update(&mut app, key('/'));
-    let typed = "lon-lt";
-    let started = Instant::now();
-    for c in typed.chars() {
-        update(&mut app, key(c));
+    // Down a list of every host: the key, then the changed screen.
+    let (width, height) = (200u16, 50u16);
+    update(&mut app, Msg::Resize { width, height });
+    let mut terminal = Terminal::new(TestBackend::new(width, height))?;
+    terminal.draw(|frame| view(&app, &look, frame))?;
+    let mut samples = Vec::new();
+    for _ in 0..args.frames.max(100) {
+        samples.push(timed(|| {
+            update(&mut app, key('j'));
+            let _ = terminal.draw(|frame| view(&app, &look, frame));
+        }));
     }
     report(
-        "console: incremental filter of all hosts",
-        format!(
-            "{} per key ({} rows left)",
-            per(started.elapsed(), typed.len() as u32),
+        &format!(
+            "console: key to changed screen, {} hosts listed",
             app.host_rows.len()
         ),
+        percentiles(samples),
+    );
+    update(&mut app, key('/'));
+    let typed = "lon-lt-0001";
+    let mut samples = Vec::new();
+    for c in typed.chars() {
+        samples.push(timed(|| update(&mut app, key(c))));
+    }
+    let left = app.host_rows.len();
+    for _ in typed.chars() {
+        samples.push(timed(|| {
+            update(
+                &mut app,
+                Msg::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Backspace,
+                )),
+            )
+        }));
+    }
+    report(
+        &format!("console: filter all hosts per key ({left} rows left)"),
+        percentiles(samples),
+    );
+    // Regroup: the list of every host of one ring, then of every failed host.
+    update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Esc,
+        )),
+    );
+    let mut samples = Vec::new();
+    let mut rows = Vec::new();
+    for command in ["hosts pilot", "hosts failed", "hosts"] {
+        update(
+            &mut app,
+            Msg::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Esc,
+            )),
+        );
+        update(&mut app, key(':'));
+        for c in command.chars() {
+            update(&mut app, key(c));
+        }
+        samples.push(timed(|| {
+            update(
+                &mut app,
+                Msg::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Enter,
+                )),
+            )
+        }));
+        rows.push(app.host_rows.len().to_string());
+    }
+    report(
+        &format!("console: regroup all hosts ({} rows)", rows.join(", ")),
+        percentiles(samples),
     );
     report("bench: resident memory at the end", mib(rss_kib(None)));
     Ok(())

@@ -3,16 +3,56 @@
 //! exception lapsed went back to the queue, and the operator is told until they have
 //! seen it.
 
+use std::collections::BTreeSet;
+
 use super::App;
 use super::lists::matches;
 use crate::model::{Exception, Fleet, Host};
 
+/// The hosts under an exception, kept current from the hosts that change: the pane
+/// and its tab's count never walk a million hosts per frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExceptionHosts(BTreeSet<String>);
+
+impl ExceptionHosts {
+    pub fn rebuild(&mut self, fleet: &Fleet) {
+        self.0 = fleet
+            .hosts
+            .values()
+            .filter(|h| h.exception.is_some())
+            .map(|h| h.id.clone())
+            .collect();
+    }
+
+    pub fn update<'a>(&mut self, fleet: &Fleet, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            match fleet.hosts.get(id) {
+                Some(host) if host.exception.is_some() => {
+                    self.0.insert(id.to_string());
+                }
+                _ => {
+                    self.0.remove(id);
+                }
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Hosts under an exception (in force or expired), the soonest expiry first (expired
 /// ones on top), then by name.
-pub fn exceptions_in_order(fleet: &Fleet) -> Vec<&Host> {
-    let mut hosts: Vec<&Host> = fleet
-        .hosts
-        .values()
+pub fn exceptions_in_order<'a>(fleet: &'a Fleet, under: &ExceptionHosts) -> Vec<&'a Host> {
+    let mut hosts: Vec<&Host> = under
+        .0
+        .iter()
+        .filter_map(|id| fleet.hosts.get(id))
         .filter(|h| h.exception.is_some())
         .collect();
     hosts.sort_by(|a, b| {

@@ -92,7 +92,7 @@ impl App {
                 .map(|a| a.id.clone())
                 .collect(),
             Pane::Compliance => super::compliance::row_keys(self, filter),
-            Pane::Exceptions => exceptions::exceptions_in_order(&self.fleet)
+            Pane::Exceptions => exceptions::exceptions_in_order(&self.fleet, &self.exception_hosts)
                 .into_iter()
                 .filter(|h| exceptions::exception_matches(&self.fleet, h, filter))
                 .map(|h| h.id.clone())

@@ -167,6 +167,8 @@ pub struct App {
     // Derived from the fleet, recomputed when it changes.
     /// Failed hosts grouped by error code, kept current from the hosts that change.
     pub failures: FailureIndex,
+    /// The hosts under an exception, kept current from the hosts that change.
+    pub exception_hosts: super::exceptions::ExceptionHosts,
     /// Row keys of each pane, in order, filtered: recomputed when rows may change
     /// (`reselect`), read by every frame without copying.
     pub(super) pane_rows: [Vec<String>; Pane::COUNT],
@@ -247,6 +249,7 @@ impl App {
             lapsed_notice: None,
             compliance: Default::default(),
             failures: FailureIndex::default(),
+            exception_hosts: Default::default(),
             pane_rows: Default::default(),
             host_rows: Vec::new(),
             host_index: super::host_index::HostIndex::default(),

@@ -92,6 +92,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             app.fleet = *fleet;
             app.host_index = super::host_index::HostIndex::build(&app.fleet);
             app.failures.rebuild(&app.fleet);
+            app.exception_hosts.rebuild(&app.fleet);
             app.synced = true;
             if let Some(summary) = &app.fleet.summary {
                 app.fleet_clock = (app.now, summary.now, summary.clock_speed);
@@ -109,6 +110,8 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
                     .append(&app.fleet, ids.iter().map(String::as_str));
             }
             app.failures
+                .update(&app.fleet, ids.iter().map(String::as_str));
+            app.exception_hosts
                 .update(&app.fleet, ids.iter().map(String::as_str));
             app.fleet_changed();
         }
@@ -132,6 +135,8 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             app.host_index
                 .update(&app.fleet, hosts.iter().map(String::as_str));
             app.failures
+                .update(&app.fleet, hosts.iter().map(String::as_str));
+            app.exception_hosts
                 .update(&app.fleet, hosts.iter().map(String::as_str));
             if let Some(at) = last_at {
                 let speed = app.fleet.summary.as_ref().map_or(1.0, |s| s.clock_speed);

@@ -40,10 +40,7 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, filter: &HostFil
         // Not the whole fleet yet: the count is of the hosts listed so far.
         let total = app.fleet.summary.as_ref().map_or(0, |s| s.counts.total);
         title.push(Span::styled(
-            format!(
-                " so far: {} of {total} hosts listed",
-                app.fleet.hosts.len()
-            ),
+            format!(" so far: {} of {total} hosts listed", app.fleet.hosts.len()),
             theme.warn,
         ));
     }

@@ -47,11 +47,7 @@ pub fn expiry_words(exception: &Exception, now: DateTime<Utc>) -> (String, Loudn
 
 /// How many hosts are under an exception (in force or expired): the tab's count.
 pub fn exception_count(app: &App) -> usize {
-    app.fleet
-        .hosts
-        .values()
-        .filter(|h| h.exception.is_some())
-        .count()
+    app.exception_hosts.len()
 }
 
 pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
