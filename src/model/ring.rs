@@ -233,3 +233,45 @@ pub struct Ring {
     pub as_of: Option<DateTime<Utc>>,
     pub version: Version,
 }
+
+impl Ring {
+    /// A copy without its patching groups (thousands in a big fleet), for what reads
+    /// only the ring's state, gate, window and counts: the notice detector keeps one
+    /// per ring change.
+    pub fn without_groups(&self) -> Ring {
+        let Ring {
+            id,
+            name,
+            order,
+            kind,
+            site,
+            production,
+            state,
+            gate,
+            window,
+            soak_ends_at,
+            state_reason,
+            groups: _,
+            counts,
+            as_of,
+            version,
+        } = self;
+        Ring {
+            id: id.clone(),
+            name: name.clone(),
+            order: *order,
+            kind: *kind,
+            site: site.clone(),
+            production: *production,
+            state: *state,
+            gate: gate.clone(),
+            window: window.clone(),
+            soak_ends_at: *soak_ends_at,
+            state_reason: state_reason.clone(),
+            groups: Vec::new(),
+            counts: *counts,
+            as_of: *as_of,
+            version: *version,
+        }
+    }
+}

@@ -54,7 +54,11 @@ impl NoticeDetector {
     pub fn prime(&mut self, fleet: &Fleet, now: DateTime<Utc>) {
         self.fleet = Fleet {
             summary: fleet.summary.clone(),
-            rings: fleet.rings.clone(),
+            rings: fleet
+                .rings
+                .iter()
+                .map(|(id, r)| (id.clone(), r.without_groups()))
+                .collect(),
             deployments: fleet.deployments.clone(),
             patches: fleet.patches.clone(),
             sequence: fleet.sequence,
@@ -75,7 +79,7 @@ impl NoticeDetector {
         }
         let mut changes: Vec<Change> = Vec::new();
         changes.extend(fleet.summary.clone().map(Change::Summary));
-        changes.extend(fleet.rings.values().cloned().map(Change::Ring));
+        changes.extend(fleet.rings.values().map(|r| Change::Ring(r.without_groups())));
         changes.extend(fleet.deployments.values().cloned().map(Change::Deployment));
         changes.extend(fleet.patches.values().cloned().map(Change::Patch));
         let at = fleet.summary.as_ref().map_or(now, |s| s.now);
@@ -101,7 +105,15 @@ impl NoticeDetector {
         let fresh: Vec<Event> = events
             .iter()
             .filter(|e| e.seq > seen && !matches!(e.change, Change::Host(_)))
-            .cloned()
+            .map(|e| match &e.change {
+                // Its patching groups make no notice: not copied either.
+                Change::Ring(ring) => Event {
+                    seq: e.seq,
+                    at: e.at,
+                    change: Change::Ring(ring.without_groups()),
+                },
+                _ => e.clone(),
+            })
             .collect();
         let mut notices = self.changes(&fresh, false);
         if let Some(last) = events.iter().map(|e| e.seq).max() {
