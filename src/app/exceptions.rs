@@ -3,63 +3,68 @@
 //! exception lapsed went back to the queue, and the operator is told until they have
 //! seen it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 
 use super::App;
 use super::lists::matches;
 use crate::model::{Exception, Fleet, Host};
 
-/// The hosts under an exception, kept current from the hosts that change: the pane
-/// and its tab's count never walk a million hosts per frame.
+/// The hosts under an exception, kept current from the hosts that change, in the
+/// pane's order: the pane and its tab's count never walk or sort a million hosts per
+/// frame or per batch of events.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExceptionHosts(BTreeSet<String>);
+pub struct ExceptionHosts {
+    ordered: BTreeSet<OrderKey>,
+    keys: BTreeMap<String, OrderKey>,
+}
+
+/// Soonest expiry first, then by name (and id).
+type OrderKey = (DateTime<Utc>, String, String);
 
 impl ExceptionHosts {
     pub fn rebuild(&mut self, fleet: &Fleet) {
-        self.0 = fleet
-            .hosts
-            .values()
-            .filter(|h| h.exception.is_some())
-            .map(|h| h.id.clone())
-            .collect();
+        *self = ExceptionHosts::default();
+        self.update(fleet, fleet.hosts.keys().map(String::as_str));
     }
 
     pub fn update<'a>(&mut self, fleet: &Fleet, ids: impl IntoIterator<Item = &'a str>) {
         for id in ids {
-            match fleet.hosts.get(id) {
-                Some(host) if host.exception.is_some() => {
-                    self.0.insert(id.to_string());
-                }
-                _ => {
-                    self.0.remove(id);
-                }
+            let key = fleet.hosts.get(id).and_then(|h| {
+                let e = h.exception.as_ref()?;
+                Some((e.expires_at, h.name.clone(), h.id.clone()))
+            });
+            if self.keys.get(id) == key.as_ref() {
+                continue;
+            }
+            if let Some(old) = self.keys.remove(id) {
+                self.ordered.remove(&old);
+            }
+            if let Some(key) = key {
+                self.ordered.insert(key.clone());
+                self.keys.insert(id.to_string(), key);
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.keys.is_empty()
     }
 }
 
 /// Hosts under an exception (in force or expired), the soonest expiry first (expired
 /// ones on top), then by name.
 pub fn exceptions_in_order<'a>(fleet: &'a Fleet, under: &ExceptionHosts) -> Vec<&'a Host> {
-    let mut hosts: Vec<&Host> = under
-        .0
+    under
+        .ordered
         .iter()
-        .filter_map(|id| fleet.hosts.get(id))
-        .filter(|h| h.exception.is_some())
-        .collect();
-    hosts.sort_by(|a, b| {
-        let at = |h: &Host| h.exception.as_ref().map(|e| e.expires_at);
-        at(a).cmp(&at(b)).then_with(|| a.name.cmp(&b.name))
-    });
-    hosts
+        .filter_map(|(_, _, id)| fleet.hosts.get(id))
+        .collect()
 }
 
 /// "all patches", or the KB of the one patch it covers.
