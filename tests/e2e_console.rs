@@ -107,7 +107,7 @@ fn keys_drive_the_console_and_q_restores_the_terminal() {
 /// itself (status 0, not killed) and gave the terminal back.
 fn stops_cleanly(stop: impl FnOnce(&mut Console)) {
     let mut console = Console::start(DEMO, 80, 24);
-    console.wait_for_text(&["1 Rings", "Pilot"]);
+    console.wait_for_text(&["1 Rings", "Pilot", "LIVE"]);
     assert!(!console.is_cooked());
     stop(&mut console);
     let status = console.wait_exit();
@@ -155,7 +155,7 @@ fn a_small_terminal_is_told_so() {
 #[test]
 fn shrinking_and_growing_the_terminal_redraws_it() {
     let mut console = Console::start(DEMO, 80, 24);
-    console.wait_for_text(&["1 Rings", "Pilot"]);
+    console.wait_for_text(&["1 Rings", "Pilot", "LIVE"]);
     // A key answered means the input task runs, and with it the SIGWINCH handler
     // (a resize in the program's first milliseconds would go unseen).
     console.send("?");

@@ -49,7 +49,7 @@ fn find(screen: &str, words: &str) -> (usize, usize) {
 #[test]
 fn with_mouse_a_click_switches_tab_and_q_gives_the_mouse_back() {
     let mut console = Console::start(&["--mouse", "--speed", "0"], 80, 24);
-    let screen = console.wait_for_text(&["1 Rings", "mouse on: M off, Shift-drag selects"]);
+    let screen = console.wait_for_text(&["1 Rings", "mouse on: M off, Shift-drag selects", "LIVE"]);
     assert!(written(&console).contains(TAKE_MOUSE));
     let (column, row) = find(&screen, "4 Actions");
     click(&mut console, column + 2, row);
@@ -86,7 +86,7 @@ fn sigterm_and_a_panic_give_the_mouse_back() {
 #[test]
 fn off_by_default_clicks_do_nothing_and_m_takes_the_mouse() {
     let mut console = Console::start(DEMO, 80, 24);
-    let screen = console.wait_for_text(&["1 Rings", "? help"]);
+    let screen = console.wait_for_text(&["1 Rings", "? help", "LIVE"]);
     assert!(!screen.contains("mouse on"), "{screen}");
     assert!(!written(&console).contains(TAKE_MOUSE), "taken unasked");
     let (column, row) = find(&screen, "4 Actions");
@@ -111,7 +111,7 @@ fn the_config_turns_the_mouse_on() {
     let config = scratch.write_private("config.toml", "mouse = true\n");
     let config = config.to_str().expect("a UTF-8 path");
     let mut console = Console::start(&["--config", config, "--speed", "0"], 80, 24);
-    console.wait_for_text(&["1 Rings", "mouse on: M off"]);
+    console.wait_for_text(&["1 Rings", "mouse on: M off", "LIVE"]);
     assert!(written(&console).contains(TAKE_MOUSE));
     console.send("q");
     console.wait_exit();

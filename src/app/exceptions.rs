@@ -18,6 +18,9 @@ use crate::model::{Exception, Fleet, Host};
 pub struct ExceptionHosts {
     ordered: BTreeSet<OrderKey>,
     keys: BTreeMap<String, OrderKey>,
+    /// Moves on whenever a host under an exception (or one that was) changes: the
+    /// pane's rows are worked out again only then.
+    generation: u64,
 }
 
 /// Soonest expiry first, then by name (and id).
@@ -25,7 +28,11 @@ type OrderKey = (DateTime<Utc>, String, String);
 
 impl ExceptionHosts {
     pub fn rebuild(&mut self, fleet: &Fleet) {
-        *self = ExceptionHosts::default();
+        let generation = self.generation + 1;
+        *self = ExceptionHosts {
+            generation,
+            ..ExceptionHosts::default()
+        };
         self.update(fleet, fleet.hosts.keys().map(String::as_str));
     }
 
@@ -35,6 +42,9 @@ impl ExceptionHosts {
                 let e = h.exception.as_ref()?;
                 Some((e.expires_at, h.name.clone(), h.id.clone()))
             });
+            if key.is_some() || self.keys.contains_key(id) {
+                self.generation += 1;
+            }
             if self.keys.get(id) == key.as_ref() {
                 continue;
             }
@@ -50,6 +60,10 @@ impl ExceptionHosts {
 
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn is_empty(&self) -> bool {

@@ -145,7 +145,19 @@ impl App {
     /// again (or clamp).
     pub(super) fn reselect(&mut self, list: ListId) {
         if let ListId::Pane(pane) = list {
-            self.pane_rows[pane.index()] = self.compute_pane_rows(pane);
+            // The Exceptions pane's rows change only with its hosts or its filter.
+            let exceptions = (pane == Pane::Exceptions).then(|| {
+                (
+                    self.exception_hosts.generation(),
+                    self.cursor(list).filter.clone(),
+                )
+            });
+            if exceptions.is_none() || exceptions != self.exception_rows_of {
+                self.pane_rows[pane.index()] = self.compute_pane_rows(pane);
+                if exceptions.is_some() {
+                    self.exception_rows_of = exceptions;
+                }
+            }
         }
         let cursor = self.cursor(list);
         let keys = self.row_keys(list);

@@ -169,6 +169,9 @@ pub struct App {
     pub failures: FailureIndex,
     /// The hosts under an exception, kept current from the hosts that change.
     pub exception_hosts: super::exceptions::ExceptionHosts,
+    /// What the Exceptions pane's rows were worked out from: its hosts' generation and
+    /// its filter.
+    pub(super) exception_rows_of: Option<(u64, String)>,
     /// Row keys of each pane, in order, filtered: recomputed when rows may change
     /// (`reselect`), read by every frame without copying.
     pub(super) pane_rows: [Vec<String>; Pane::COUNT],
@@ -250,6 +253,7 @@ impl App {
             compliance: Default::default(),
             failures: FailureIndex::default(),
             exception_hosts: Default::default(),
+            exception_rows_of: None,
             pane_rows: Default::default(),
             host_rows: Vec::new(),
             host_index: super::host_index::HostIndex::default(),

@@ -79,7 +79,12 @@ impl NoticeDetector {
         }
         let mut changes: Vec<Change> = Vec::new();
         changes.extend(fleet.summary.clone().map(Change::Summary));
-        changes.extend(fleet.rings.values().map(|r| Change::Ring(r.without_groups())));
+        changes.extend(
+            fleet
+                .rings
+                .values()
+                .map(|r| Change::Ring(r.without_groups())),
+        );
         changes.extend(fleet.deployments.values().cloned().map(Change::Deployment));
         changes.extend(fleet.patches.values().cloned().map(Change::Patch));
         let at = fleet.summary.as_ref().map_or(now, |s| s.now);
