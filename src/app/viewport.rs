@@ -288,6 +288,20 @@ pub enum ConnectionHealth {
     Stale,
 }
 
+/// How much of the fleet's hosts are in while they are listed behind the first screen
+/// (never 100 before the last page).
+pub fn listing_percent(app: &App) -> u64 {
+    let total = app
+        .fleet
+        .summary
+        .as_ref()
+        .map_or(0, |s| u64::from(s.counts.total));
+    (app.fleet.hosts.len() as u64 * 100)
+        .checked_div(total)
+        .unwrap_or(0)
+        .min(99)
+}
+
 /// What the header says about the connection ("LIVE", "reconnecting 12s"). Data never
 /// seen is never called stale; a refused token is said until a session opens.
 pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
@@ -298,6 +312,15 @@ pub fn connection_words(app: &App) -> (String, ConnectionHealth) {
             Some(words) => (words, ConnectionHealth::Degraded),
             None => ("LIVE".into(), ConnectionHealth::Live),
         },
+        // The first screen is up and the other hosts are coming in behind it.
+        Connection::Connecting { .. } | Connection::Reconnecting { .. }
+            if app.synced && app.fleet.listing_hosts && !app.token_refused() =>
+        {
+            (
+                format!("listing hosts {}%", listing_percent(app)),
+                ConnectionHealth::Degraded,
+            )
+        }
         Connection::Connecting { since } => (
             format!("connecting {}", text::duration(app.now - *since)),
             ConnectionHealth::Degraded,

@@ -372,15 +372,6 @@ fn draw_header(app: &App, look: &Look, frame: &mut Frame, area: Rect) {
                     theme.muted,
                 ));
             }
-            if app.fleet.listing_hosts {
-                // The first screen is up; the other hosts are still coming.
-                let listed = app.fleet.hosts.len() as u64;
-                let percent = (listed * 100)
-                    .checked_div(u64::from(counts.total))
-                    .unwrap_or(0)
-                    .min(99);
-                second.push(Span::styled(format!("  listing {percent}%"), theme.warn));
-            }
         }
         None if app.synced => {
             second.push(Span::styled("no summary from the server", theme.muted));
