@@ -45,9 +45,10 @@ pub fn expiry_words(exception: &Exception, now: DateTime<Utc>) -> (String, Loudn
     }
 }
 
-/// How many hosts are under an exception (in force or expired): the tab's count.
-pub fn exception_count(app: &App) -> usize {
-    app.exception_hosts.len()
+/// How many hosts are under an exception (in force or expired): the tab's count; not
+/// known while the hosts are still being listed behind the first screen.
+pub fn exception_count(app: &App) -> Option<usize> {
+    (!app.fleet.listing_hosts).then(|| app.exception_hosts.len())
 }
 
 pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {

@@ -30,8 +30,9 @@ fn ranked_names(app: &App, map: &BTreeMap<String, u32>, ring_ids: bool) -> Strin
 }
 
 /// Hosts in all failure groups, for the title.
-pub(super) fn host_count(app: &App) -> usize {
-    app.failure_groups().iter().map(FailureGroup::count).sum()
+/// The failed hosts: all in from the first screen on.
+pub(super) fn host_count(app: &App) -> Option<usize> {
+    Some(app.failure_groups().iter().map(FailureGroup::count).sum())
 }
 
 pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {

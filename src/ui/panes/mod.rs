@@ -96,8 +96,8 @@ pub struct PaneView {
     pub table: for<'a> fn(&RowsContext<'a>) -> PaneTable<'a>,
     /// Lines a row takes in the narrow table (the wide one takes one).
     pub narrow_row_height: usize,
-    /// A count after the title, "Failed hosts (3)".
-    pub count: Option<fn(&App) -> usize>,
+    /// A count after the title, "Failed hosts (3)"; none known yet: "(…)".
+    pub count: Option<fn(&App) -> Option<usize>>,
     /// The line on the bottom border, when there is something to say.
     pub alert: Option<Alert>,
     /// The pane's own keys in the footer while it has the focus.
@@ -266,7 +266,10 @@ fn pane_name(app: &App, p: Pane, short: bool) -> String {
     let spec = p.spec();
     let title = if short { spec.short } else { spec.title };
     match view(p).count {
-        Some(count) => format!("{} {title} ({})", spec.key, count(app)),
+        Some(count) => match count(app) {
+            Some(n) => format!("{} {title} ({n})", spec.key),
+            None => format!("{} {title} (…)", spec.key),
+        },
         None => format!("{} {title}", spec.key),
     }
 }
