@@ -322,8 +322,8 @@ async fn approve_sends_the_rings_command_with_its_marker_and_limits_once() {
     assert_eq!(rig.fake.count("SendCommand"), 1);
 }
 
-/// Opens `test` and steps it to success, then gets pilot's two approvals (alice, bob).
-async fn through_test_to_pilot(rig: &Rig, backend: &SsmBackend) {
+/// Opens `test` and steps its command to success (five polls a minute apart).
+async fn open_test(rig: &Rig, backend: &SsmBackend) {
     backend
         .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
         .expect("test opened");
@@ -332,6 +332,11 @@ async fn through_test_to_pilot(rig: &Rig, backend: &SsmBackend) {
         rig.step(60);
         backend.poll_once().await.expect("poll");
     }
+}
+
+/// Opens `test` and steps it to success, then gets pilot's two approvals (alice, bob).
+async fn through_test_to_pilot(rig: &Rig, backend: &SsmBackend) {
+    open_test(rig, backend).await;
     let first = backend
         .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
         .expect("first approval");
@@ -1236,14 +1241,7 @@ async fn the_plan_to_open_pilot_names_the_os_build_test_never_ran() {
         "Test is the first ring: nothing before it to compare with: {:?}",
         plan.notes
     );
-    backend
-        .act(on_deployment(Verb::Approve, "dep-0001"), &alice())
-        .expect("test opened");
-    backend.settle().await;
-    for _ in 0..5 {
-        rig.step(60);
-        backend.poll_once().await.expect("poll");
-    }
+    open_test(&rig, &backend).await;
     let plan = backend
         .plan(&on_deployment(Verb::Approve, "dep-0001"), &alice())
         .expect("plan");

@@ -207,7 +207,7 @@ impl FailureIndex {
 #[cfg(test)]
 mod tests {
     use super::{Contribution, FailureGroup, FailureIndex};
-    use crate::backend::{Backend, HostQuery};
+    use crate::backend::Backend;
     use crate::model::{Fleet, Host, HostState};
     use crate::sim::{Scenario, SimConfig, Simulator};
     use std::collections::BTreeMap;
@@ -256,17 +256,7 @@ mod tests {
     }
 
     fn fleet_of(sim: &Simulator) -> Fleet {
-        let mut fleet = Fleet::default();
-        for host in sim
-            .hosts(&HostQuery {
-                limit: 100_000,
-                ..HostQuery::default()
-            })
-            .items
-        {
-            fleet.hosts.insert(host.id.clone(), host);
-        }
-        fleet
+        sim.hosts_fleet()
     }
 
     #[test]

@@ -299,20 +299,11 @@ impl HostIndex {
 mod tests {
     use super::*;
     use crate::app::lists::host_matches;
-    use crate::backend::{Backend, HostQuery};
     use crate::model::HostState;
     use crate::sim::{Scenario, SimConfig, Simulator};
 
     fn fleet_of(sim: &Simulator) -> Fleet {
-        let mut fleet = Fleet::default();
-        let page = sim.hosts(&HostQuery {
-            limit: 10_000,
-            ..HostQuery::default()
-        });
-        for host in page.items {
-            fleet.hosts.insert(host.id.clone(), host);
-        }
-        fleet
+        sim.hosts_fleet()
     }
 
     /// What the list showed before the index: every admitted host whose fields

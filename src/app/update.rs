@@ -72,6 +72,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     }
 }
 
+/// The failure groups and the hosts under an exception follow the hosts `ids` that
+/// changed (work in proportion to the change, not the fleet).
+fn groups_follow(app: &mut App, ids: &[String]) {
+    app.failures
+        .update(&app.fleet, ids.iter().map(String::as_str));
+    app.exception_hosts
+        .update(&app.fleet, ids.iter().map(String::as_str));
+}
+
 fn apply_sync(app: &mut App, update: SyncUpdate) {
     match update {
         SyncUpdate::Identity(identity) => {
@@ -109,10 +118,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
                 app.host_index
                     .append(&app.fleet, ids.iter().map(String::as_str));
             }
-            app.failures
-                .update(&app.fleet, ids.iter().map(String::as_str));
-            app.exception_hosts
-                .update(&app.fleet, ids.iter().map(String::as_str));
+            groups_follow(app, &ids);
             app.fleet_changed();
         }
         SyncUpdate::Events(events) => {
@@ -134,10 +140,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             app.exceptions_lapsed(lapsed);
             app.host_index
                 .update(&app.fleet, hosts.iter().map(String::as_str));
-            app.failures
-                .update(&app.fleet, hosts.iter().map(String::as_str));
-            app.exception_hosts
-                .update(&app.fleet, hosts.iter().map(String::as_str));
+            groups_follow(app, &hosts);
             if let Some(at) = last_at {
                 let speed = app.fleet.summary.as_ref().map_or(1.0, |s| s.clock_speed);
                 if at > app.fleet_now() || speed == 0.0 {

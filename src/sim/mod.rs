@@ -84,6 +84,22 @@ pub struct Simulator {
 }
 
 impl Simulator {
+    /// A fleet of every host the simulator has and nothing else (for the console's
+    /// indexes' tests).
+    #[cfg(test)]
+    pub(crate) fn hosts_fleet(&self) -> crate::model::Fleet {
+        use crate::backend::{Backend, HostQuery};
+        let mut fleet = crate::model::Fleet::default();
+        let page = self.hosts(&HostQuery {
+            limit: 10_000_000,
+            ..HostQuery::default()
+        });
+        for host in page.items {
+            fleet.hosts.insert(host.id.clone(), host);
+        }
+        fleet
+    }
+
     pub fn new(config: SimConfig) -> Arc<Simulator> {
         Self::with_log_capacity(config, log::DEFAULT_CAPACITY)
     }
