@@ -232,8 +232,8 @@ async fn run_fleet(hosts: usize, args: &BenchArgs) -> color_eyre::Result<()> {
         let page = client.hosts_page(cursor.as_deref()).await?;
         listed.extend(page.items);
         match page.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => break,
+            Some(next) => cursor = Some(next),
+            None => break,
         }
     }
     let sync = started.elapsed();

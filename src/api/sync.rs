@@ -270,10 +270,6 @@ impl Sync {
                 loop {
                     let page = self.client.hosts_page(cursor.as_deref()).await?;
                     listed += page.items.len();
-                    if page.next_cursor.is_some() && page.next_cursor == cursor {
-                        let why = "the hosts list repeats the same cursor".to_string();
-                        return Err(ClientError::Malformed(why).into());
-                    }
                     let done = page.next_cursor.is_none();
                     self.send(SyncUpdate::Hosts(Box::new(HostsPage {
                         hosts: page.items,

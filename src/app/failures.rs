@@ -255,10 +255,6 @@ mod tests {
         groups
     }
 
-    fn fleet_of(sim: &Simulator) -> Fleet {
-        sim.hosts_fleet()
-    }
-
     #[test]
     fn kept_current_from_changed_hosts_it_agrees_with_a_full_count() {
         let sim = Simulator::new(SimConfig {
@@ -267,7 +263,7 @@ mod tests {
             scenario: Scenario::BadPatch,
             start: "2026-11-12T14:00:00Z".parse().unwrap(),
         });
-        let mut fleet = fleet_of(&sim);
+        let mut fleet = sim.hosts_fleet();
         let mut index = FailureIndex::default();
         index.rebuild(&fleet);
         assert_eq!(index.groups(), counted_from_scratch(&fleet));

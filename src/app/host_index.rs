@@ -302,10 +302,6 @@ mod tests {
     use crate::model::HostState;
     use crate::sim::{Scenario, SimConfig, Simulator};
 
-    fn fleet_of(sim: &Simulator) -> Fleet {
-        sim.hosts_fleet()
-    }
-
     /// What the list showed before the index: every admitted host whose fields
     /// contain the text, by (failure time, name, id).
     fn naive<'a>(fleet: &'a Fleet, filter: &HostFilter, text: &str) -> Vec<&'a str> {
@@ -370,13 +366,13 @@ mod tests {
             start: "2026-11-12T14:00:00Z".parse().unwrap(),
         });
         sim.advance(600);
-        let mut fleet = fleet_of(&sim);
+        let mut fleet = sim.hosts_fleet();
         let mut index = HostIndex::build(&fleet);
         check(&index, &fleet);
         // The story goes on: hosts fail, succeed and are rolled back; kept current
         // from the hosts that changed, the index still agrees.
         sim.advance(6 * 3600);
-        let later = fleet_of(&sim);
+        let later = sim.hosts_fleet();
         let changed: Vec<String> = later
             .hosts
             .values()
@@ -399,7 +395,7 @@ mod tests {
             scenario: Scenario::PatchTuesday,
             start: "2026-11-12T14:00:00Z".parse().unwrap(),
         });
-        let mut fleet = fleet_of(&sim);
+        let mut fleet = sim.hosts_fleet();
         let mut index = HostIndex::build(&fleet);
         let mut new = fleet.hosts.values().next().unwrap().clone();
         new.id = "h-new".into();

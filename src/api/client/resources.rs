@@ -54,7 +54,8 @@ impl Client {
     }
 
     /// One page of every host (`GET /v1/hosts`, the server's largest page), from
-    /// `cursor` (none: the first).
+    /// `cursor` (none: the first); its `next_cursor` is none on the last page, and a
+    /// server that gives the same cursor back is malformed.
     pub async fn hosts_page(&self, cursor: Option<&str>) -> Result<List<Host>, ClientError> {
         let limit = LIST_PAGE.to_string();
         let mut query = vec![("limit", limit.as_str())];
@@ -62,6 +63,7 @@ impl Client {
             query.push(("cursor", cursor));
         }
         let mut page: List<Host> = self.get_json(&["hosts"], &query).await?;
+        page.next_cursor = next_cursor("hosts", cursor, page.next_cursor.take())?;
         for host in &mut page.items {
             // The host list does not show it; a host's detail asks for it.
             host.history.clear();
@@ -144,12 +146,7 @@ impl Client {
             let page: List<T> = self.get_json(&[resource], &page_query).await?;
             listed.items.extend(page.items);
             listed.sequence = listed.sequence.min(page.sequence);
-            match page.next_cursor {
-                Some(next) if Some(&next) == cursor.as_ref() => {
-                    return Err(ClientError::Malformed(format!(
-                        "the {resource} list repeats the same cursor"
-                    )));
-                }
+            match next_cursor(resource, cursor.as_deref(), page.next_cursor)? {
                 Some(next) => cursor = Some(next),
                 None => return Ok(listed),
             }
@@ -157,6 +154,21 @@ impl Client {
         Err(ClientError::Malformed(format!(
             "the {resource} list has more than {MAX_PAGES} pages"
         )))
+    }
+}
+
+/// The cursor to follow after a page asked with `asked`: none after the last page; the
+/// same cursor again would never end.
+fn next_cursor(
+    resource: &str,
+    asked: Option<&str>,
+    next: Option<String>,
+) -> Result<Option<String>, ClientError> {
+    match next {
+        Some(next) if Some(next.as_str()) == asked => Err(ClientError::Malformed(format!(
+            "the {resource} list repeats the same cursor"
+        ))),
+        next => Ok(next),
     }
 }
 
