@@ -265,7 +265,7 @@ async fn a_failing_command_halts_its_ring_and_its_hosts_group_by_code() {
     for host in read.hosts.iter().filter(|h| h.state == HostState::Failed) {
         let failure = host.failure.as_ref().expect("a failed host says why");
         by_code
-            .entry(failure.code.clone())
+            .entry(failure.code.to_string())
             .or_default()
             .push(host.id.clone());
     }

@@ -443,7 +443,7 @@ fn hostile_console(ring_names: bool) -> App {
         if let Some(failure) = host.failure.as_mut() {
             host.name = HOSTILE.into();
             failure.code = HOSTILE.into();
-            failure.message = long.clone();
+            failure.message = long.as_str().into();
         }
     }
     for action in fleet.actions.values_mut() {

@@ -59,7 +59,7 @@ impl Contribution {
                 f.code.as_str(),
                 f.message.as_str(),
                 f.at,
-                f.patch_id.clone(),
+                f.patch_id.as_deref(),
             ),
             None => (
                 "unknown",
@@ -72,9 +72,9 @@ impl Contribution {
             code: code.to_string(),
             message: message.to_string(),
             at,
-            ring: host.ring_id.clone(),
-            model: host.model.clone(),
-            patch,
+            ring: host.ring_id.to_string(),
+            model: host.model.to_string(),
+            patch: patch.map(String::from),
         })
     }
 }

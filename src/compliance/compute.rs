@@ -27,7 +27,7 @@ pub fn verified(host: &Host, patches: &[Patch]) -> Vec<Verified> {
     host.installed
         .iter()
         .filter_map(|id| {
-            let patch = patches.iter().find(|p| &p.id == id)?;
+            let patch = patches.iter().find(|p| p.id == *id)?;
             let successes = || {
                 host.history
                     .iter()
@@ -49,7 +49,7 @@ pub fn verified(host: &Host, patches: &[Patch]) -> Vec<Verified> {
                     .min()
             })?;
             Some(Verified {
-                patch_id: id.clone(),
+                patch_id: id.to_string(),
                 at,
             })
         })
@@ -227,7 +227,7 @@ pub fn compute<'h>(
             if excused_patch == Some(p.id.as_str()) {
                 continue;
             }
-            let has = installed.contains(&p.id);
+            let has = host.has_installed(&p.id);
             if !has && !runs.contains(&p.product.as_str()) {
                 continue;
             }
@@ -320,11 +320,11 @@ pub fn compute<'h>(
             past.push(PastLine {
                 host_id: host.id.clone(),
                 name: host.name.clone(),
-                ring_id: host.ring_id.clone(),
-                site: host.site.clone(),
+                ring_id: host.ring_id.to_string(),
+                site: host.site.to_string(),
                 kind: host.kind,
-                model: host.model.clone(),
-                os: host.os.clone(),
+                model: host.model.to_string(),
+                os: host.os.to_string(),
                 due_at,
                 days_past: whole_days(due_at, now),
                 oldest_released_at,

@@ -49,7 +49,7 @@ fn host(id: &str, ring: &str, site: &str, installed: &[&str]) -> Host {
         last_seen: now(),
         deferred_until: None,
         exception: None,
-        installed: installed.iter().map(|s| s.to_string()).collect(),
+        installed: installed.iter().map(|s| (*s).into()).collect(),
         history: Vec::new(),
         updated_at: now(),
         as_of: None,
@@ -77,19 +77,19 @@ fn patches() -> Vec<Patch> {
 
 fn fleet() -> Vec<HostFacts> {
     let mut excluded = host("h-5", "pilot", "LON", &["low"]);
-    excluded.exception = Some(Exception {
+    excluded.exception = Some(Box::new(Exception {
         owner: "erin".into(),
         reason: "legacy lab software".into(),
         ticket: Some("CHG-1".into()),
         expires_at: now() + Duration::days(3),
         compensating_control: "isolated VLAN".into(),
         ..Exception::default()
-    });
+    }));
     let mut expired = host("h-6", "pilot", "LON", &["old"]);
-    expired.exception = Some(Exception {
+    expired.exception = Some(Box::new(Exception {
         expires_at: now() - Duration::days(1),
-        ..excluded.exception.clone().unwrap()
-    });
+        ..*excluded.exception.clone().unwrap()
+    }));
     vec![
         // Everything: compliant.
         facts(host("h-1", "test", "NYC", &["old", "mid", "new"])),
@@ -337,10 +337,10 @@ fn an_exception_for_one_patch_excuses_that_patch_alone() {
     };
     // Misses old (past the line) and mid (due exactly now): excused for old, measured.
     let mut for_old = host("h-7", "pilot", "LON", &["low"]);
-    for_old.exception = Some(exception("old"));
+    for_old.exception = Some(Box::new(exception("old")));
     // Excused for new, which is within the line anyway: old still puts it past.
     let mut for_new = host("h-8", "pilot", "LON", &["low"]);
-    for_new.exception = Some(exception("new"));
+    for_new.exception = Some(Box::new(exception("new")));
     let fleet = vec![facts(for_old), facts(for_new)];
     let (c, past) = compute(&CompliancePolicy::default(), now(), &patches(), &fleet);
     assert_eq!((c.measured, c.excluded), (2, 0), "both measured");

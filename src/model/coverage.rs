@@ -114,8 +114,8 @@ impl Coverage {
 /// What `host` is compared by: its model, its OS build, and a server's tier.
 fn traits(host: &Host) -> impl Iterator<Item = (Trait, String)> + '_ {
     [
-        Some((Trait::Model, host.model.clone())),
-        Some((Trait::OsBuild, host.os.clone())),
+        Some((Trait::Model, host.model.to_string())),
+        Some((Trait::OsBuild, host.os.to_string())),
         host.tier
             .map(|t| (Trait::ServerTier, t.as_str().to_string())),
     ]
@@ -172,11 +172,8 @@ pub fn coverage<'a>(
             continue;
         }
         if earlier.iter().any(|id| id == home) {
-            let verified = done.contains(home)
-                || deployment
-                    .patch_ids
-                    .iter()
-                    .any(|p| host.installed.contains(p));
+            let verified =
+                done.contains(home) || deployment.patch_ids.iter().any(|p| host.has_installed(p));
             if verified {
                 passed.extend(traits(host));
             }
@@ -243,7 +240,7 @@ mod tests {
             last_seen: at,
             deferred_until: None,
             exception: None,
-            installed: installed.iter().map(|s| s.to_string()).collect(),
+            installed: installed.iter().map(|s| (*s).into()).collect(),
             history: Vec::new(),
             updated_at: at,
             as_of: None,
@@ -367,10 +364,10 @@ mod tests {
         let mut excluded = host("p1", "pilot", "Book G3", OS, &[]);
         excluded.state = HostState::Excluded;
         let mut spared = host("p2", "pilot", "Tablet 2", OS, &[]);
-        spared.exception = Some(crate::model::Exception {
+        spared.exception = Some(Box::new(crate::model::Exception {
             patch_id: Some("kb1".into()),
             ..crate::model::Exception::default()
-        });
+        }));
         let hosts = vec![host("t1", "test", "Desk 5", OS, &[]), excluded, spared];
         // kb1 and kb2: p2 still installs kb2, so Tablet 2 is a gap; p1 installs nothing.
         let c = coverage(&d, "pilot", &rings, &hosts).unwrap();

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Criticality, Exception, Tier, Version};
+use super::{Criticality, Exception, Interned, Tier, Version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -89,11 +89,11 @@ pub enum HostKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     /// e.g. "0x800f0922".
-    pub code: String,
-    pub message: String,
+    pub code: Interned,
+    pub message: Interned,
     /// The patch whose install failed.
     #[serde(default)]
-    pub patch_id: Option<String>,
+    pub patch_id: Option<Interned>,
     pub at: DateTime<Utc>,
 }
 
@@ -106,19 +106,22 @@ pub struct Transition {
     pub note: Option<String>,
 }
 
+/// A host as every part holds it. What many hosts share (ring, site, OS, model, group,
+/// deployment, patch ids, error codes) is [`Interned`] and what few hosts have (a
+/// failure, an exception) is boxed, so a record costs a few hundred bytes, not kilobytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Host {
     pub id: String,
     pub name: String,
-    pub ring_id: String,
+    pub ring_id: Interned,
     pub kind: HostKind,
-    pub site: String,
-    pub os: String,
+    pub site: Interned,
+    pub os: Interned,
     /// Hardware model, e.g. "Contoso Book 14 G3".
-    pub model: String,
+    pub model: Interned,
     /// Server patching group id (servers only).
     #[serde(default)]
-    pub group_id: Option<String>,
+    pub group_id: Option<Interned>,
     #[serde(default)]
     pub tier: Option<Tier>,
     pub criticality: Criticality,
@@ -131,18 +134,18 @@ pub struct Host {
     pub state: HostState,
     /// Deployment that owns the host's current lifecycle.
     #[serde(default)]
-    pub deployment_id: Option<String>,
+    pub deployment_id: Option<Interned>,
     #[serde(default)]
-    pub failure: Option<Failure>,
+    pub failure: Option<Box<Failure>>,
     pub last_seen: DateTime<Utc>,
     /// User deferral deadline (state deferred).
     #[serde(default)]
     pub deferred_until: Option<DateTime<Utc>>,
     #[serde(default)]
-    pub exception: Option<Exception>,
+    pub exception: Option<Box<Exception>>,
     /// Patches verified installed.
     #[serde(default)]
-    pub installed: Vec<String>,
+    pub installed: Vec<Interned>,
     /// Lifecycle history: only in `GET /v1/hosts/{id}`, empty in lists and events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Transition>,
@@ -152,4 +155,11 @@ pub struct Host {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<DateTime<Utc>>,
     pub version: Version,
+}
+
+impl Host {
+    /// Is patch `id` verified installed on the host?
+    pub fn has_installed(&self, id: &str) -> bool {
+        self.installed.iter().any(|p| p.as_str() == id)
+    }
 }

@@ -11,6 +11,7 @@ mod event;
 mod exception;
 mod fleet;
 mod host;
+mod interned;
 mod notice;
 mod patch;
 mod plan;
@@ -33,6 +34,7 @@ pub use exception::{
 };
 pub use fleet::Fleet;
 pub use host::{Failure, Host, HostKind, HostState, Transition};
+pub use interned::Interned;
 pub use notice::{
     Named, Notice, NoticeDetector, NoticeKind, NoticeRules, NoticeSeverity, WINDOW_WARNING_MINUTES,
 };

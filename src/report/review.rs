@@ -75,7 +75,10 @@ pub(super) async fn review(
         .copied()
         .filter(|h| {
             h.failure.as_ref().is_some_and(|f| {
-                f.patch_id.as_ref().is_none_or(|p| d.patch_ids.contains(p)) && after(f.at)
+                f.patch_id
+                    .as_ref()
+                    .is_none_or(|p| d.patch_ids.iter().any(|d| d == p))
+                    && after(f.at)
             })
         })
         .collect();

@@ -240,8 +240,8 @@ pub(super) fn exceptions(
         table.push(vec![
             host.id.clone(),
             host.name.clone(),
-            host.ring_id.clone(),
-            host.site.clone(),
+            host.ring_id.to_string(),
+            host.site.to_string(),
             scope(e),
             e.owner.clone(),
             e.reason.clone(),
@@ -274,7 +274,7 @@ pub(super) fn exceptions(
                 .map(|h| {
                     serde_json::json!({
                         "host_id": h.id, "name": h.name, "ring_id": h.ring_id, "site": h.site,
-                        "scope": h.exception.as_ref().map(scope),
+                        "scope": h.exception.as_deref().map(scope),
                         "standing": h.exception.as_ref().map(|e| e.standing(now).as_str()),
                         "exception": h.exception,
                         "expired": h.exception.as_ref().is_some_and(|e| !e.in_force(now)),

@@ -14,7 +14,7 @@ use super::problem::ApiProblem;
 use super::resources::{MAX_LIMIT, list};
 use crate::api::wire::{ExceptionItem, List};
 use crate::backend::HostQuery;
-use crate::model::ExceptionStanding;
+use crate::model::{Exception, ExceptionStanding};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ExceptionParams {
@@ -63,10 +63,10 @@ pub(crate) async fn exceptions(
             items.push(ExceptionItem {
                 host_id: host.id.clone(),
                 host_name: host.name.clone(),
-                ring_id: host.ring_id.clone(),
+                ring_id: host.ring_id.to_string(),
                 host_state: host.state,
                 standing,
-                exception: exception.clone(),
+                exception: Exception::clone(exception),
             });
         }
         match (page.more, page.items.last()) {

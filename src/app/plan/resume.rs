@@ -70,7 +70,7 @@ pub fn gate_words(ring: &Ring) -> String {
 /// "0x800f0922 ×5, 0x80070005 ×1", biggest first.
 fn codes(failed: &[&Host]) -> String {
     let groups = by_code(failed);
-    let mut counted: Vec<(&String, usize)> = groups.iter().map(|(c, h)| (*c, h.len())).collect();
+    let mut counted: Vec<(&str, usize)> = groups.iter().map(|(c, h)| (*c, h.len())).collect();
     counted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     counted
         .iter()
@@ -79,8 +79,8 @@ fn codes(failed: &[&Host]) -> String {
         .join(", ")
 }
 
-fn by_code<'a>(failed: &[&'a Host]) -> BTreeMap<&'a String, Vec<&'a Host>> {
-    let mut groups: BTreeMap<&String, Vec<&Host>> = BTreeMap::new();
+fn by_code<'a>(failed: &[&'a Host]) -> BTreeMap<&'a str, Vec<&'a Host>> {
+    let mut groups: BTreeMap<&str, Vec<&Host>> = BTreeMap::new();
     for host in failed {
         if let Some(failure) = &host.failure {
             groups.entry(&failure.code).or_default().push(host);

@@ -302,7 +302,7 @@ fn rings(groups: &[PatchGroup], hosts: &[Host], deployments: &[MappedDeployment]
             && host.ring_id != NO_PATCH_GROUP
         {
             all.push(PatchGroup {
-                name: host.ring_id.clone(),
+                name: host.ring_id.to_string(),
                 baseline_id: String::new(),
                 baseline_name: "default baseline".into(),
                 operating_system: super::wire::OperatingSystem::Unknown(String::new()),

@@ -108,7 +108,7 @@ impl Engine {
                         let hosts: Vec<usize> = (0..self.hosts.len())
                             .filter(|&h| {
                                 self.host_runs[h].deployment == Some(d)
-                                    || self.hosts[h].installed.iter().any(|p| ids.contains(p))
+                                    || ids.iter().any(|p| self.hosts[h].has_installed(p))
                             })
                             .collect();
                         self.rollback(Scope::Deployment(d), hosts, &request, actor)

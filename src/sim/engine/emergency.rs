@@ -52,7 +52,7 @@ impl Engine {
         let targets: Vec<usize> = (0..self.hosts.len())
             .filter(|&h| {
                 self.hosts[h].state != HostState::Excluded
-                    && !self.hosts[h].installed.contains(&patch.id)
+                    && !self.hosts[h].has_installed(&patch.id)
                     && match &self.applies[p] {
                         Applies::All => true,
                         Applies::Workstations => self.hosts[h].kind == HostKind::Workstation,
@@ -287,7 +287,7 @@ impl Engine {
         let note = format!("back to {}", self.deployments[d].name);
         self.set_state(h, restored, Some(note));
         self.host_runs[h].deployment = Some(d);
-        self.hosts[h].deployment_id = Some(self.deployments[d].id.clone());
+        self.hosts[h].deployment_id = Some(self.deployments[d].id.as_str().into());
         if restored == HostState::Pending {
             self.enqueue_front(h);
         }

@@ -63,7 +63,7 @@ impl Engine {
         let patch_id = patch.map(|p| self.patches[p].id.clone());
         let scope = self.scope_words(patch_id.as_deref());
         self.forget_expiry(h);
-        self.hosts[h].exception = Some(Exception {
+        self.hosts[h].exception = Some(Box::new(Exception {
             owner: terms.owner.clone().unwrap_or_else(|| actor.to_string()),
             reason: reason.clone(),
             ticket: request.ticket.clone(),
@@ -74,7 +74,7 @@ impl Engine {
             granted_at: Some(self.now),
             renewals: Vec::new(),
             lapsed_at: None,
-        });
+        }));
         self.schedule_expiry(h);
         let note = format!(
             "exception by {actor} ({scope}, until {}): {reason}",
@@ -325,7 +325,7 @@ impl Engine {
             !patches.is_empty()
                 && patches
                     .iter()
-                    .all(|&p| self.hosts[h].installed.contains(&self.patches[p].id))
+                    .all(|&p| self.hosts[h].has_installed(&self.patches[p].id))
         });
         if done {
             self.set_state(h, HostState::Succeeded, Some(note));

@@ -89,7 +89,7 @@ impl Engine {
             self.dirty.deployments.insert(new);
         }
         self.host_runs[h].deployment = deployment;
-        self.hosts[h].deployment_id = deployment.map(|d| self.deployments[d].id.clone());
+        self.hosts[h].deployment_id = deployment.map(|d| self.deployments[d].id.as_str().into());
         self.dirty.hosts.insert(h as u32);
     }
 
@@ -285,8 +285,8 @@ impl Engine {
 
     pub(super) fn install(&mut self, h: usize, patch_ids: Vec<String>) {
         for id in patch_ids {
-            if !self.hosts[h].installed.contains(&id) {
-                self.hosts[h].installed.push(id);
+            if !self.hosts[h].has_installed(&id) {
+                self.hosts[h].installed.push(id.into());
             }
         }
     }
@@ -294,13 +294,13 @@ impl Engine {
     pub(super) fn fail(&mut self, h: usize, p: usize, code: &str, message: &str) {
         let kb = self.patches[p].kb.clone();
         let failure = Failure {
-            code: code.to_string(),
-            message: message.to_string(),
-            patch_id: Some(self.patches[p].id.clone()),
+            code: code.into(),
+            message: message.into(),
+            patch_id: Some(self.patches[p].id.as_str().into()),
             at: self.now,
         };
         self.host_runs[h].last_failure = self.host_runs[h].deployment.map(|d| (d, failure.clone()));
-        self.hosts[h].failure = Some(failure);
+        self.hosts[h].failure = Some(Box::new(failure));
         self.set_state(h, HostState::Failed, Some(format!("{kb}: {code}")));
         self.finished(h);
     }

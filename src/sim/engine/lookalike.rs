@@ -113,7 +113,7 @@ impl Engine {
             && group
                 .iter()
                 .all(|(_, f)| f.patch_id.as_ref() == Some(patch))
-            && deployment.patch_ids.contains(patch)
+            && deployment.patch_ids.iter().any(|p| p == patch)
             && !pending.is_empty()
         {
             let kb = self

@@ -478,7 +478,7 @@ impl Engine {
             (None, None) => None,
         };
         patches.unwrap_or_default().iter().any(|id| {
-            (run.uninstall.is_none() || self.hosts[h].installed.contains(id))
+            (run.uninstall.is_none() || self.hosts[h].has_installed(id))
                 && self
                     .patches
                     .iter()

@@ -59,8 +59,10 @@ impl Engine {
                     own != Some(d)
                         && !state.is_in_flight()
                         && self.hosts[h].installed.iter().any(|p| {
-                            self.deployments[d].patch_ids.contains(p)
-                                && own.is_none_or(|o| !self.deployments[o].patch_ids.contains(p))
+                            self.deployments[d].patch_ids.iter().any(|i| i == p)
+                                && own.is_none_or(|o| {
+                                    !self.deployments[o].patch_ids.iter().any(|i| i == p)
+                                })
                         })
                 }
                 _ => false,
@@ -89,7 +91,7 @@ impl Engine {
             let blocking: Vec<String> = self.deployments[d]
                 .patch_ids
                 .iter()
-                .filter(|id| committed && self.hosts[h].installed.contains(id))
+                .filter(|id| committed && self.hosts[h].has_installed(id))
                 .filter_map(|id| self.patches.iter().find(|p| &p.id == id))
                 .filter(|p| !p.uninstallable)
                 .map(|p| p.kb.clone())
@@ -101,7 +103,7 @@ impl Engine {
                     self.deployments[d]
                         .patch_ids
                         .iter()
-                        .filter(|id| !committed || self.hosts[h].installed.contains(id))
+                        .filter(|id| !committed || self.hosts[h].has_installed(id))
                         .cloned(),
                 );
             } else {
@@ -239,7 +241,9 @@ impl Engine {
                 .map(|d| self.deployments[d].patch_ids.clone()),
         };
         if let Some(ids) = ids {
-            self.hosts[h].installed.retain(|id| !ids.contains(id));
+            self.hosts[h]
+                .installed
+                .retain(|id| !ids.iter().any(|i| i == id));
             let kbs: Vec<String> = ids
                 .iter()
                 .filter_map(|id| self.patches.iter().find(|p| &p.id == id))

@@ -78,7 +78,7 @@ impl Builder {
         let behind: Vec<usize> = candidates
             .iter()
             .copied()
-            .filter(|&h| !self.e.hosts[h].installed.contains(&latest_cu))
+            .filter(|&h| !self.e.hosts[h].has_installed(&latest_cu))
             .collect();
         let mut used = std::collections::BTreeSet::new();
         for (k, (owner, reason, control, ago)) in LAPSED.into_iter().enumerate() {
@@ -97,7 +97,7 @@ impl Builder {
             let granted_at = expires_at - Duration::days(rng.random_range(30..60));
             let granted_by = OPERATORS[(k + 1) % OPERATORS.len()];
             let ticket = format!("CHG-{}", 39_200 + 53 * k);
-            self.e.hosts[h].exception = Some(Exception {
+            self.e.hosts[h].exception = Some(Box::new(Exception {
                 owner: owner.into(),
                 reason: reason.into(),
                 ticket: Some(ticket.clone()),
@@ -108,7 +108,7 @@ impl Builder {
                 granted_at: Some(granted_at),
                 renewals: Vec::new(),
                 lapsed_at: Some(expires_at),
-            });
+            }));
             self.note(
                 h,
                 granted_at,
@@ -156,7 +156,7 @@ impl Builder {
             let granted_at = self.t - Duration::days(rng.random_range(3..15));
             let granted_by = OPERATORS[(k + 3) % OPERATORS.len()];
             let ticket = format!("CHG-{}", 40_800 + 41 * k);
-            self.e.hosts[h].exception = Some(Exception {
+            self.e.hosts[h].exception = Some(Box::new(Exception {
                 owner: owner.into(),
                 reason: reason.into(),
                 ticket: Some(ticket.clone()),
@@ -167,7 +167,7 @@ impl Builder {
                 granted_at: Some(granted_at),
                 renewals: Vec::new(),
                 lapsed_at: None,
-            });
+            }));
             self.note(
                 h,
                 granted_at,

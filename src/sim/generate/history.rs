@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::{HostState, Patch, PatchKind, Severity, Transition};
+use crate::model::{HostState, Interned, Patch, PatchKind, Severity, Transition};
 use crate::sim::engine::Applies;
 
 use super::{Builder, PROD, previous_month, second_tuesday};
@@ -69,7 +69,7 @@ impl Builder {
             self.e.applies.push(Applies::All);
             releases.push((format!("kb{kb}"), format!("KB{kb}"), released));
         }
-        let prev = self.e.patches[0].id.clone();
+        let prev = Interned::from(self.e.patches[0].id.as_str());
         let candidates: Vec<usize> = (0..self.e.hosts.len())
             .filter(|&h| {
                 matches!(self.e.host_runs[h].home, 2..=4 | PROD)
@@ -105,7 +105,7 @@ impl Builder {
         rng: &mut ChaCha8Rng,
     ) {
         let at = *released + Duration::hours(rng.random_range(30..240));
-        self.e.hosts[h].installed = vec![id.clone()];
+        self.e.hosts[h].installed = vec![id.into()];
         self.e.histories[h].insert(
             0,
             Transition {

@@ -6,7 +6,7 @@ use rand::Rng;
 
 use crate::model::{
     Approval, Deployment, DeploymentState, Exception, Failure, GateMode, GateState, HostCounts,
-    HostKind, HostState, Renewal, RingState, Transition,
+    HostKind, HostState, Interned, Renewal, RingState, Transition,
 };
 use crate::sim::Scenario;
 use crate::sim::engine::{Applies, DeploymentRun, Fault};
@@ -197,12 +197,12 @@ impl Builder {
                 state: HostState::Failed,
                 note: Some(format!("{kb}: {code}")),
             });
-            self.e.hosts[h].failure = Some(Failure {
+            self.e.hosts[h].failure = Some(Box::new(Failure {
                 code: code.into(),
                 message: message.into(),
-                patch_id: Some(patch_id),
+                patch_id: Some(patch_id.into()),
                 at,
-            });
+            }));
             self.e.hosts[h].state = HostState::Failed;
         } else {
             self.e.hosts[h].state = HostState::Succeeded;
@@ -253,7 +253,7 @@ impl Builder {
                 Vec::new()
             };
             self.e.hosts[h].state = HostState::Excluded;
-            self.e.hosts[h].exception = Some(Exception {
+            self.e.hosts[h].exception = Some(Box::new(Exception {
                 owner: owner.into(),
                 reason: reason.into(),
                 ticket: Some(ticket.clone()),
@@ -264,7 +264,7 @@ impl Builder {
                 granted_at: Some(granted_at),
                 renewals,
                 lapsed_at: None,
-            });
+            }));
             self.e.histories[h].push(Transition {
                 at: granted_at,
                 state: HostState::Excluded,
@@ -284,7 +284,7 @@ impl Builder {
                 ws_dep
             };
             self.e.host_runs[h].deployment = Some(d);
-            self.e.hosts[h].deployment_id = Some(self.e.deployments[d].id.clone());
+            self.e.hosts[h].deployment_id = Some(self.e.deployments[d].id.as_str().into());
             let note = format!("targeted by {}", self.e.deployments[d].name);
             self.e.histories[h].push(Transition {
                 at: created,
@@ -369,7 +369,7 @@ impl Builder {
 
     pub(super) fn grant(&mut self, h: usize, patch_ids: &[String]) {
         let host = &self.e.hosts[h];
-        let granted: Vec<String> = patch_ids
+        let granted: Vec<Interned> = patch_ids
             .iter()
             .filter(|id| {
                 let Some(p) = self.e.patches.iter().position(|p| &p.id == *id) else {
@@ -381,7 +381,7 @@ impl Builder {
                     Applies::ModelPrefix(prefix) => host.model.starts_with(prefix.as_str()),
                 }
             })
-            .cloned()
+            .map(|id| Interned::from(id.as_str()))
             .collect();
         self.e.hosts[h].installed.extend(granted);
     }

@@ -99,7 +99,10 @@ fn emergency_deploys_lookalikes_first_then_by_exposure_and_criticality() {
                 .is_some_and(|g| urgent_groups.contains(g))
     }));
     let in_stage_groups = |hosts: &[Host]| -> std::collections::BTreeSet<String> {
-        hosts.iter().filter_map(|h| h.group_id.clone()).collect()
+        hosts
+            .iter()
+            .filter_map(|h| h.group_id.clone().map(String::from))
+            .collect()
     };
     // A patching group is never split across stages.
     let (high, rest) = (stage(2), stage(3));
@@ -157,7 +160,7 @@ fn emergency_deploys_lookalikes_first_then_by_exposure_and_criticality() {
     assert!(dep_done.counts.succeeded > 0);
     let back = sim.host(&lookalike[0].id).unwrap();
     assert_ne!(back.deployment_id.as_deref(), Some(dep.id.as_str()));
-    assert!(back.installed.contains(&patch.id));
+    assert!(back.has_installed(&patch.id));
     // Its patch can be uninstalled: rolling it back succeeds without restore.
     let rollback = sim
         .act(
@@ -182,11 +185,7 @@ fn emergency_deploys_lookalikes_first_then_by_exposure_and_criticality() {
     );
     // Every host is rid of the patch; hosts the emergency gave back keep their state in
     // the monthly deployment.
-    assert!(
-        all_hosts(&sim)
-            .iter()
-            .all(|h| !h.installed.contains(&patch.id))
-    );
+    assert!(all_hosts(&sim).iter().all(|h| !h.has_installed(&patch.id)));
     let host = sim.host(&lookalike[0].id).unwrap();
     assert_eq!(host.state, back.state);
     let note = host.history.last().unwrap().note.clone().unwrap();

@@ -62,7 +62,7 @@ fn a_resume_after_rolling_back_the_failed_hosts_still_warns_of_their_look_alikes
     let look_alikes = hosts_where(&sim, |h| {
         h.model == model
             && matches!(h.state, HostState::Pending | HostState::Deferred)
-            && later.contains(&h.ring_id)
+            && later.iter().any(|r| *r == h.ring_id)
     });
     assert!(!look_alikes.is_empty());
     let resume = request(Verb::Approve, TargetKind::Deployment, &dep.id);

@@ -20,7 +20,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
     // Live state from the fleet, history from the detail fetch.
     let live = app.fleet.hosts.get(id).unwrap_or(host);
     let now = app.fleet_now();
-    let ring = app.fleet.rings.get(&live.ring_id);
+    let ring = app.fleet.rings.get(live.ring_id.as_str());
     let loudness = match live.state {
         HostState::Failed => Loudness::Fail,
         HostState::Succeeded => Loudness::Ok,

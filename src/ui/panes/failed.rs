@@ -128,8 +128,9 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
                     cells.push(Cell::from(Span::styled(
                         host.failure
                             .as_ref()
-                            .and_then(|f| f.patch_id.clone())
-                            .unwrap_or_default(),
+                            .and_then(|f| f.patch_id.as_deref())
+                            .unwrap_or_default()
+                            .to_string(),
                         theme.muted,
                     )));
                 } else {

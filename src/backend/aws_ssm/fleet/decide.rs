@@ -298,7 +298,8 @@ pub fn decide(
                 Verb::Retry => Decision::Retry {
                     dep: host
                         .deployment_id
-                        .clone()
+                        .as_deref()
+                        .map(String::from)
                         .filter(|d| state.rollouts.get(d).is_some())
                         .or_else(|| state.rollouts.active().map(|r| r.id.clone())),
                     host: id.clone(),
@@ -542,7 +543,7 @@ fn rollback_decision(
         .clone()
         .or_else(|| {
             let host = state.view.hosts.get(first)?;
-            host.failure.as_ref()?.patch_id.clone()
+            host.failure.as_ref()?.patch_id.as_deref().map(String::from)
         })
         .ok_or_else(|| {
             ActError::Invalid("rollback needs the patch to uninstall (patch_id)".into())

@@ -117,7 +117,7 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
                 .find(|c| c.id == id)
                 .and_then(|c| deployment_of(&c.comment))
         {
-            host.deployment_id = Some(dep);
+            host.deployment_id = Some(dep.into());
         }
         if let Some(exception) = state.exceptions.get(&host.id) {
             // An expired exception excludes nothing: the host is as SSM reports it.
@@ -127,7 +127,7 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
             } else {
                 exception.lapsed_at.get_or_insert(exception.expires_at);
             }
-            host.exception = Some(exception);
+            host.exception = Some(Box::new(exception));
         }
         host.as_of = as_of;
         hosts.insert(host.id.clone(), host);
@@ -135,7 +135,7 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
     let mut counts: BTreeMap<String, HostCounts> = BTreeMap::new();
     for host in hosts.values() {
         counts
-            .entry(host.ring_id.clone())
+            .entry(host.ring_id.to_string())
             .or_default()
             .add(host.state);
     }

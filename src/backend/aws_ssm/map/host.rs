@@ -9,7 +9,7 @@ use super::super::wire::{
     PatchState, PingStatus, Plugin, PluginStatus, RebootOption, ResourceType,
 };
 use super::{hresult, last_line, platform_words};
-use crate::model::{Criticality, Failure, Host, HostKind, HostState};
+use crate::model::{Criticality, Failure, Host, HostKind, HostState, Interned};
 
 /// Everything SSM says about one instance.
 #[derive(Debug, Clone, Copy)]
@@ -139,9 +139,9 @@ pub fn host_failure(invocation: &Invocation, patches: &[PatchRow], at: DateTime<
         None => details.to_string(),
     };
     Failure {
-        code,
-        message,
-        patch_id: failed_patch,
+        code: code.into(),
+        message: message.into(),
+        patch_id: failed_patch.map(Interned::from),
         at: plugin.and_then(|p| p.finished).unwrap_or(at),
     }
 }
@@ -164,8 +164,9 @@ fn by_counts(
                 "{} patch(es) in state FAILED after {}",
                 state.failed,
                 state.operation.as_str()
-            ),
-            patch_id: failed_kb(),
+            )
+            .into(),
+            patch_id: failed_kb().map(Interned::from),
             at: state.operation_end,
         };
         return (HostState::Failed, None, Some(failure));
@@ -234,7 +235,8 @@ fn state(
                 Some(state) if state.missing > 0 && state.failed == 0 => {
                     let failure = Failure {
                         code: "missing-after-install".into(),
-                        message: format!("{} patch(es) still missing after install", state.missing),
+                        message: format!("{} patch(es) still missing after install", state.missing)
+                            .into(),
                         patch_id: None,
                         at: state.operation_end,
                     };
@@ -264,8 +266,8 @@ fn rollback_state(
         ),
         Phase::Failed => {
             let mut failure = host_failure(invocation, evidence.patches, now);
-            failure.code = format!("rollback-{}", failure.code);
-            failure.message = format!("rollback failed: {}", failure.message);
+            failure.code = format!("rollback-{}", failure.code).into();
+            failure.message = format!("rollback failed: {}", failure.message).into();
             (HostState::Failed, None, Some(failure))
         }
         Phase::Pending(note) => (HostState::Pending, Some(format!("rollback {note}")), None),
@@ -351,24 +353,24 @@ pub fn host(evidence: &HostEvidence, ring_id: &str, now: DateTime<Utc>) -> Host 
         .patches
         .iter()
         .filter(|p| installed(&p.state))
-        .map(|p| p.kb.to_ascii_lowercase())
+        .map(|p| Interned::from(p.kb.to_ascii_lowercase()))
         .collect();
     Host {
         id: instance.id.clone(),
         name,
-        ring_id: ring_id.to_string(),
+        ring_id: ring_id.into(),
         kind: HostKind::Server,
-        site: platform_words(&instance.platform),
-        os,
-        model: resource_words(&instance.resource_type),
+        site: platform_words(&instance.platform).into(),
+        os: os.into(),
+        model: resource_words(&instance.resource_type).into(),
         group_id: None,
         tier: None,
         criticality: Criticality::Medium,
         exposed: false,
         roaming: false,
         state,
-        deployment_id: evidence.deployment_id.map(String::from),
-        failure,
+        deployment_id: evidence.deployment_id.map(Interned::from),
+        failure: failure.map(Box::new),
         last_seen: instance.last_ping.unwrap_or(now),
         deferred_until: None,
         exception: None,
