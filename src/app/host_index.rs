@@ -7,6 +7,9 @@
 //! that change; rebuilt when the fleet is replaced or a host is renamed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 
 use chrono::{DateTime, Utc};
 
@@ -64,18 +67,65 @@ impl Dictionary {
 /// Why a host sits where it does among the failed ones: earliest failure, then name.
 type FailedKey = (DateTime<Utc>, String, String);
 
-#[derive(Debug, Clone, Default, PartialEq)]
+const SEPARATOR: char = '\u{1}';
+
+/// Strings by ordinal, all in one buffer, each followed by a separator no filter
+/// contains (so one substring search covers them all and never spans two).
+#[derive(Debug, Clone, Default)]
+struct Texts {
+    text: String,
+    /// Ordinal -> where its string starts in `text` (rising with the ordinal).
+    starts: Vec<u32>,
+}
+
+impl Texts {
+    fn push(&mut self, value: &str) {
+        self.starts.push(self.text.len() as u32);
+        self.text.push_str(value);
+        self.text.push(SEPARATOR);
+    }
+
+    fn get(&self, ordinal: Ordinal) -> &str {
+        let start = self.starts[ordinal as usize] as usize;
+        let end = self
+            .starts
+            .get(ordinal as usize + 1)
+            .map_or(self.text.len(), |e| *e as usize);
+        &self.text[start..end - SEPARATOR.len_utf8()]
+    }
+
+    /// Per ordinal: does its string contain `needle`? One pass of a fast substring
+    /// search over the whole buffer.
+    fn containing(&self, needle: &str) -> Vec<bool> {
+        let mut hits = vec![false; self.starts.len()];
+        let mut ordinal = 0usize;
+        for at in memchr::memmem::find_iter(self.text.as_bytes(), needle.as_bytes()) {
+            // Matches come in rising order: step on to the string holding this one.
+            while self
+                .starts
+                .get(ordinal + 1)
+                .is_some_and(|next| *next as usize <= at)
+            {
+                ordinal += 1;
+            }
+            hits[ordinal] = true;
+        }
+        hits
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct HostIndex {
     /// Ordinal -> host id.
-    ids: Vec<String>,
-    by_id: HashMap<String, Ordinal>,
+    ids: Texts,
+    /// Host id -> ordinal, hashed from `ids` (the ids are not copied again).
+    by_id: HashTable<Ordinal>,
+    hasher: RandomState,
     dictionaries: [Dictionary; FIELDS],
     /// Per field, ordinal -> value id.
     columns: [Vec<u32>; FIELDS],
-    /// Every lower-cased name followed by a separator no filter contains.
-    names: String,
-    /// Ordinal -> where its name starts in `names` (rising with the ordinal).
-    name_starts: Vec<u32>,
+    /// Ordinal -> lower-cased name.
+    names: Texts,
     /// Hosts without a failure come first, by name then id: every ordinal in that order.
     by_name: Vec<Ordinal>,
     /// Hosts with a failure, in their order, and each one's key.
@@ -86,8 +136,6 @@ pub struct HostIndex {
     /// A host was renamed: the name buffer is rebuilt at the next look-up.
     stale: bool,
 }
-
-const SEPARATOR: char = '\u{1}';
 
 impl HostIndex {
     /// The index of every host of `fleet`.
@@ -104,33 +152,35 @@ impl HostIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.ids.starts.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.starts.is_empty()
     }
 
     /// The id of the host at `ordinal`.
     pub fn id(&self, ordinal: Ordinal) -> &str {
-        &self.ids[ordinal as usize]
+        self.ids.get(ordinal)
     }
 
     /// The ordinal of host `id`, if indexed.
     pub fn ordinal(&self, id: &str) -> Option<Ordinal> {
-        self.by_id.get(id).copied()
+        let hash = self.hasher.hash_one(id);
+        self.by_id.find(hash, |o| self.ids.get(*o) == id).copied()
     }
 
     fn add(&mut self, host: &Host) -> Ordinal {
-        let ordinal = self.ids.len() as Ordinal;
-        self.ids.push(host.id.clone());
-        self.by_id.insert(host.id.clone(), ordinal);
+        let ordinal = self.len() as Ordinal;
+        self.ids.push(&host.id);
+        let hash = self.hasher.hash_one(host.id.as_str());
+        let (ids, hasher) = (&self.ids, &self.hasher);
+        self.by_id
+            .insert_unique(hash, ordinal, |o| hasher.hash_one(ids.get(*o)));
         for (which, column) in self.columns.iter_mut().enumerate() {
             column.push(self.dictionaries[which].id(field(host, which)));
         }
-        self.name_starts.push(self.names.len() as u32);
-        self.names.push_str(&host.name.to_lowercase());
-        self.names.push(SEPARATOR);
+        self.names.push(&host.name.to_lowercase());
         self.by_name.push(ordinal);
         self.failing.push(false);
         self.set_failure(ordinal, host);
@@ -155,15 +205,6 @@ impl HostIndex {
         }
     }
 
-    fn name_of(&self, ordinal: Ordinal) -> &str {
-        let start = self.name_starts[ordinal as usize] as usize;
-        let end = self
-            .name_starts
-            .get(ordinal as usize + 1)
-            .map_or(self.names.len(), |e| *e as usize);
-        &self.names[start..end - SEPARATOR.len_utf8()]
-    }
-
     /// Bring the hosts `ids` up to date with `fleet` (new ones are added).
     pub fn update<'a>(&mut self, fleet: &Fleet, ids: impl IntoIterator<Item = &'a str>) {
         for id in ids {
@@ -186,7 +227,7 @@ impl HostIndex {
                 self.columns[which][ordinal as usize] = value;
             }
             self.set_failure(ordinal, host);
-            if self.name_of(ordinal) != host.name.to_lowercase() {
+            if self.names.get(ordinal) != host.name.to_lowercase() {
                 self.stale = true;
             }
         }
@@ -209,7 +250,7 @@ impl HostIndex {
 
     /// Whether the index was built for this fleet and is current (else rebuild it).
     pub fn fits(&self, fleet: &Fleet) -> bool {
-        !self.stale && self.ids.len() == fleet.hosts.len()
+        !self.stale && self.len() == fleet.hosts.len()
     }
 
     /// The hosts `filter` admits whose name, model, site, ring, state, error code or
@@ -239,59 +280,43 @@ impl HostIndex {
                 && code.is_none_or(|c| self.columns[CODE][o] == c)
         };
         let needle = text.to_lowercase();
-        let hit: Box<dyn Fn(usize) -> bool + '_> = if needle.is_empty() {
-            Box::new(|_| true)
+        // Per ordinal: does the name or a field's value contain the text?
+        let hit: Option<Vec<bool>> = if needle.is_empty() {
+            None
         } else if needle.contains(SEPARATOR) {
-            Box::new(|_| false)
+            return Vec::new();
         } else {
-            // Only the fields with a value that contains it are looked at per host.
-            let values: Vec<(usize, Vec<bool>)> = self
-                .dictionaries
-                .iter()
-                .map(|d| d.containing(&needle))
-                .enumerate()
-                .filter(|(_, hits)| hits.contains(&true))
-                .collect();
-            let named = self.names_containing(&needle);
-            Box::new(move |o: usize| {
-                named[o]
-                    || values
-                        .iter()
-                        .any(|(which, hits)| hits[self.columns[*which][o] as usize])
-            })
+            let mut hit = self.names.containing(&needle);
+            // Only the fields with a value that contains it are looked at, a column
+            // at a time.
+            for (which, dictionary) in self.dictionaries.iter().enumerate() {
+                let values = dictionary.containing(&needle);
+                if values.contains(&true) {
+                    for (h, value) in hit.iter_mut().zip(&self.columns[which]) {
+                        *h |= values[*value as usize];
+                    }
+                }
+            }
+            Some(hit)
         };
-        let mut rows: Vec<Ordinal> = self
-            .by_name
-            .iter()
-            .copied()
-            .filter(|o| !self.failing[*o as usize])
-            .filter(|o| admits(*o as usize) && hit(*o as usize))
-            .collect();
+        let wanted = |o: usize| admits(o) && hit.as_ref().is_none_or(|hit| hit[o]);
+        let mut rows: Vec<Ordinal> = Vec::with_capacity(match &hit {
+            Some(hit) => hit.iter().filter(|h| **h).count(),
+            None => self.len(),
+        });
+        rows.extend(
+            self.by_name
+                .iter()
+                .copied()
+                .filter(|o| !self.failing[*o as usize] && wanted(*o as usize)),
+        );
         rows.extend(
             self.failed
                 .values()
                 .copied()
-                .filter(|o| admits(*o as usize) && hit(*o as usize)),
+                .filter(|o| wanted(*o as usize)),
         );
         rows
-    }
-
-    /// Per ordinal: does its lower-cased name contain `needle`? One pass of a fast
-    /// substring search over the buffer of every name.
-    fn names_containing(&self, needle: &str) -> Vec<bool> {
-        let mut named = vec![false; self.ids.len()];
-        let mut ordinal = 0usize;
-        for at in memchr::memmem::find_iter(self.names.as_bytes(), needle.as_bytes()) {
-            while self
-                .name_starts
-                .get(ordinal + 1)
-                .is_some_and(|next| *next as usize <= at)
-            {
-                ordinal += 1;
-            }
-            named[ordinal] = true;
-        }
-        named
     }
 }
 

@@ -63,6 +63,9 @@ impl HostsPage {
             fleet.upsert(crate::model::Change::Host(host));
         }
         fleet.listing_hosts = !self.done;
+        if self.done {
+            fleet.repack_hosts();
+        }
         ids
     }
 }

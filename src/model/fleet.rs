@@ -86,6 +86,13 @@ impl Fleet {
         true
     }
 
+    /// Hosts inserted one page at a time leave the map's nodes part empty (each split
+    /// keeps about half); taken out and put back in one sorted pass, every node is full:
+    /// about a third less memory for a fleet listed page by page.
+    pub fn repack_hosts(&mut self) {
+        self.hosts = std::mem::take(&mut self.hosts).into_iter().collect();
+    }
+
     /// A ring's name for people, or its id when the fleet does not know the ring.
     pub fn ring_name(&self, id: &str) -> String {
         self.rings

@@ -107,10 +107,14 @@ impl Client {
         for action in actions.items {
             fleet.actions.insert(action.id.clone(), action);
         }
-        for mut host in hosts.items {
-            host.history.clear();
-            fleet.hosts.insert(host.id.clone(), host);
-        }
+        fleet.hosts = hosts
+            .items
+            .into_iter()
+            .map(|mut host| {
+                host.history.clear();
+                (host.id.clone(), host)
+            })
+            .collect();
         Ok(fleet)
     }
 
