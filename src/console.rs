@@ -162,6 +162,12 @@ pub async fn run(
                 Err(_) => break,
             }
         }
+        // The whole fleet taken: what its listing freed goes back to the system.
+        let fleet_taken = batch.iter().any(|msg| match msg {
+            Msg::Sync(SyncUpdate::Hosts(page)) => page.done,
+            Msg::Sync(SyncUpdate::Snapshot(_)) => true,
+            _ => false,
+        });
         for msg in batch {
             for effect in update(&mut app, msg) {
                 match effect {
@@ -264,6 +270,9 @@ pub async fn run(
                     }
                 }
             }
+        }
+        if fleet_taken {
+            crate::memory::give_back_freed();
         }
         if app.dirty && Instant::now() >= last_frame + FRAME_INTERVAL {
             if terminal.draw(|frame| view(&app, &look, frame)).is_err() {

@@ -16,6 +16,7 @@ pub mod config_command;
 pub mod console;
 pub mod dev;
 pub mod keys;
+pub mod memory;
 pub mod model;
 pub mod notify;
 pub mod report;

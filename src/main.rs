@@ -237,6 +237,10 @@ struct UsageError(String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_none() {
+        // Before any thread starts: the console's few threads share one arena.
+        patchdeck::memory::one_arena();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -144,7 +144,7 @@ pub struct Host {
     #[serde(default)]
     pub exception: Option<Box<Exception>>,
     /// Patches verified installed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exactly_as_long")]
     pub installed: Vec<Interned>,
     /// Lifecycle history: only in `GET /v1/hosts/{id}`, empty in lists and events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -162,4 +162,14 @@ impl Host {
     pub fn has_installed(&self, id: &str) -> bool {
         self.installed.iter().any(|p| p.as_str() == id)
     }
+}
+
+/// A list read without its length up front grows to twice what it holds; a million
+/// hosts' lists are kept exactly as long as they are.
+fn exactly_as_long<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Interned>, D::Error> {
+    let mut list = Vec::<Interned>::deserialize(deserializer)?;
+    list.shrink_to_fit();
+    Ok(list)
 }
