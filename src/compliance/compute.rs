@@ -49,7 +49,7 @@ pub fn verified(host: &Host, patches: &[Patch]) -> Vec<Verified> {
                     .min()
             })?;
             Some(Verified {
-                patch_id: id.to_string(),
+                patch_id: id.clone(),
                 at,
             })
         })

@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::CompliancePolicy;
-use crate::model::{HostKind, Seq, Severity};
+use crate::model::{HostKind, Interned, Seq, Severity};
 
 /// When a host was verified with a patch installed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verified {
-    pub patch_id: String,
+    pub patch_id: Interned,
     pub at: DateTime<Utc>,
 }
 

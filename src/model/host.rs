@@ -102,8 +102,10 @@ pub struct Failure {
 pub struct Transition {
     pub at: DateTime<Utc>,
     pub state: HostState,
+    /// What happened ("KB5043080: 0x800f0922", "targeted by ..."): the same few words
+    /// on many hosts, held once.
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<Interned>,
 }
 
 /// A host as every part holds it. What many hosts share (ring, site, OS, model, group,

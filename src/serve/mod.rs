@@ -535,6 +535,8 @@ pub async fn start_durable(
         FleetSpec::Sim(sim) => {
             let config = sim_fleet::stored_config(&store, sim).await?;
             let simulator = Simulator::new(config);
+            // Building a large fleet frees as much as it keeps.
+            crate::memory::give_back_freed();
             simulator.set_clock_speed(speed);
             (simulator.clone(), simulator.clone(), Some(simulator), speed)
         }

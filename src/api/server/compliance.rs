@@ -77,6 +77,8 @@ impl ComplianceCache {
         };
         if !caught_up {
             computed.hosts = list_all(std::mem::take(&mut computed.hosts), backend, &patches);
+            // Reading every host with its history freed as much as the facts keep.
+            crate::memory::give_back_freed();
         }
         let (mut result, past) = compute(
             &self.policy,
@@ -97,10 +99,11 @@ impl ComplianceCache {
 
 /// A host as compliance needs it, its history read for the verified times.
 fn facts_of(mut host: Host, backend: &dyn Backend, patches: &[Patch]) -> (Version, HostFacts) {
-    let times = backend
+    let mut times = backend
         .host(&host.id)
         .map(|full| verified(&full, patches))
         .unwrap_or_default();
+    times.shrink_to_fit();
     host.history.clear();
     (
         host.version,
@@ -117,7 +120,8 @@ fn list_all(
     backend: &dyn Backend,
     patches: &[Patch],
 ) -> BTreeMap<String, (Version, HostFacts)> {
-    let mut seen = BTreeMap::new();
+    // In id order, put in the map at the end in one pass: its nodes full.
+    let mut seen = Vec::new();
     let mut after = None;
     loop {
         let page = backend.hosts(&HostQuery {
@@ -134,11 +138,11 @@ fn list_all(
                 Some(entry) if entry.0 == host.version => entry,
                 _ => facts_of(host, backend, patches),
             };
-            seen.insert(entry.1.host.id.clone(), entry);
+            seen.push((entry.1.host.id.clone(), entry));
         }
         match next {
             Some(last) => after = Some(last),
-            None => return seen,
+            None => return seen.into_iter().collect(),
         }
     }
 }

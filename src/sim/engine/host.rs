@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use crate::model::{Failure, HostKind, HostState, Transition};
+use crate::model::{Failure, HostKind, HostState, Interned, Transition};
 
 use super::{Applies, Engine, secs};
 
@@ -72,7 +72,7 @@ impl Engine {
         self.histories[h].push(Transition {
             at: self.now,
             state,
-            note,
+            note: note.map(Interned::from),
         });
         self.dirty.hosts.insert(h as u32);
     }
@@ -299,7 +299,9 @@ impl Engine {
             patch_id: Some(self.patches[p].id.as_str().into()),
             at: self.now,
         };
-        self.host_runs[h].last_failure = self.host_runs[h].deployment.map(|d| (d, failure.clone()));
+        self.host_runs[h].last_failure = self.host_runs[h]
+            .deployment
+            .map(|d| Box::new((d, failure.clone())));
         self.hosts[h].failure = Some(Box::new(failure));
         self.set_state(h, HostState::Failed, Some(format!("{kb}: {code}")));
         self.finished(h);

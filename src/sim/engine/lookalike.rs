@@ -40,7 +40,7 @@ impl Engine {
     pub(super) fn look_alike_warnings(&self, d: usize, r: usize) -> Vec<String> {
         let mut by_code: BTreeMap<&str, Vec<(usize, &Failure)>> = BTreeMap::new();
         for (h, run) in self.host_runs.iter().enumerate() {
-            if let Some((fd, failure)) = &run.last_failure
+            if let Some((fd, failure)) = run.last_failure.as_deref()
                 && *fd == d
                 && run.home == r
             {

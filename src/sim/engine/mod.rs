@@ -130,7 +130,7 @@ pub struct HostRun {
     /// The deployment this host last failed in, and how: kept when a rollback or an
     /// exclusion clears `Host::failure` (the look-alike warnings read it), forgotten
     /// when the host is retried.
-    pub last_failure: Option<(usize, Failure)>,
+    pub last_failure: Option<Box<(usize, Failure)>>,
 }
 
 #[derive(Debug, Clone, Default)]

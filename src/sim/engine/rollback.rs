@@ -221,7 +221,7 @@ impl Engine {
             self.histories[h].push(Transition {
                 at: self.now,
                 state: self.hosts[h].state,
-                note: Some(format!("rollback by {actor}: uninstalling")),
+                note: Some(format!("rollback by {actor}: uninstalling").into()),
             });
             self.dirty.hosts.insert(h as u32);
             self.arm_in(h, 60, 300);
@@ -262,7 +262,7 @@ impl Engine {
                 self.histories[h].push(Transition {
                     at: self.now,
                     state,
-                    note: Some(note),
+                    note: Some(note.into()),
                 });
                 self.dirty.hosts.insert(h as u32);
             }

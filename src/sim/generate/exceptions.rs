@@ -194,7 +194,7 @@ impl Builder {
             Transition {
                 at,
                 state,
-                note: Some(note),
+                note: Some(note.into()),
             },
         );
     }

@@ -111,7 +111,7 @@ impl Builder {
             Transition {
                 at,
                 state: HostState::Succeeded,
-                note: Some(format!("verified installed {kb}")),
+                note: Some(format!("verified installed {kb}").into()),
             },
         );
     }

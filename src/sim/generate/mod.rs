@@ -171,6 +171,15 @@ impl Builder {
         for h in 0..self.e.hosts.len() {
             self.e.schedule_expiry(h);
         }
+        // Built by pushing: each list holds up to twice its hosts; a million hosts'
+        // lists are kept exactly as long as they are.
+        self.e.hosts.shrink_to_fit();
+        self.e.host_runs.shrink_to_fit();
+        self.e.search_keys.shrink_to_fit();
+        self.e.histories.shrink_to_fit();
+        for history in &mut self.e.histories {
+            history.shrink_to_fit();
+        }
         self.e
     }
 }

@@ -195,7 +195,7 @@ impl Builder {
             self.e.histories[h].push(Transition {
                 at,
                 state: HostState::Failed,
-                note: Some(format!("{kb}: {code}")),
+                note: Some(format!("{kb}: {code}").into()),
             });
             self.e.hosts[h].failure = Some(Box::new(Failure {
                 code: code.into(),
@@ -268,9 +268,10 @@ impl Builder {
             self.e.histories[h].push(Transition {
                 at: granted_at,
                 state: HostState::Excluded,
-                note: Some(format!(
-                    "exception by {granted_by} ({ticket}), owned by {owner}: {reason}"
-                )),
+                note: Some(
+                    format!("exception by {granted_by} ({ticket}), owned by {owner}: {reason}")
+                        .into(),
+                ),
             });
         }
         // Every other host is targeted by this month's deployments.
@@ -289,7 +290,7 @@ impl Builder {
             self.e.histories[h].push(Transition {
                 at: created,
                 state: HostState::Pending,
-                note: Some(note),
+                note: Some(note.into()),
             });
             let seen = self.rng().random_range(0..900);
             self.e.hosts[h].last_seen = self.t - Duration::seconds(seen);

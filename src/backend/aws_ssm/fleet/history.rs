@@ -43,11 +43,14 @@ pub fn history(state: &State, host: &Host) -> Vec<Transition> {
             Some(Transition {
                 at,
                 state: map::invocation_state(invocation, rollback),
-                note: Some(format!(
-                    "{label}, command {}: {}",
-                    command.id,
-                    map::invocation_words(invocation)
-                )),
+                note: Some(
+                    format!(
+                        "{label}, command {}: {}",
+                        command.id,
+                        map::invocation_words(invocation)
+                    )
+                    .into(),
+                ),
             })
         })
         .take(COMMANDS_LISTED)
@@ -58,7 +61,7 @@ pub fn history(state: &State, host: &Host) -> Vec<Transition> {
         at: host.updated_at,
         state: host.state,
         note: Some(match &host.failure {
-            Some(f) => format!("now: {}: {}", f.code, f.message),
+            Some(f) => format!("now: {}: {}", f.code, f.message).into(),
             None => "now".into(),
         }),
     });
