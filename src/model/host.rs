@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Criticality, Exception, Interned, Tier, Version};
+use super::{Criticality, Exception, Interned, PatchList, Tier, Version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -146,8 +146,8 @@ pub struct Host {
     #[serde(default)]
     pub exception: Option<Box<Exception>>,
     /// Patches verified installed.
-    #[serde(default, deserialize_with = "exactly_as_long")]
-    pub installed: Vec<Interned>,
+    #[serde(default)]
+    pub installed: PatchList,
     /// Lifecycle history: only in `GET /v1/hosts/{id}`, empty in lists and events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Transition>,
@@ -164,14 +164,4 @@ impl Host {
     pub fn has_installed(&self, id: &str) -> bool {
         self.installed.iter().any(|p| p.as_str() == id)
     }
-}
-
-/// A list read without its length up front grows to twice what it holds; a million
-/// hosts' lists are kept exactly as long as they are.
-fn exactly_as_long<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<Interned>, D::Error> {
-    let mut list = Vec::<Interned>::deserialize(deserializer)?;
-    list.shrink_to_fit();
-    Ok(list)
 }

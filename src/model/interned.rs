@@ -16,8 +16,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Interned(Arc<str>);
 
 /// Every value in use, and the size at which values no record holds are dropped.
-struct Pool {
-    values: HashSet<Arc<str>>,
+struct Pool<T: ?Sized> {
+    values: HashSet<Arc<T>>,
     sweep_at: usize,
 }
 
@@ -25,27 +25,37 @@ struct Pool {
 /// last sweep, so a long-running gateway's pool stays within twice what is in use.
 const FIRST_SWEEP: usize = 4096;
 
-static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(|| {
-    Mutex::new(Pool {
-        values: HashSet::new(),
-        sweep_at: FIRST_SWEEP,
-    })
-});
+impl<T: ?Sized + Eq + std::hash::Hash> Pool<T> {
+    fn new() -> Mutex<Pool<T>> {
+        Mutex::new(Pool {
+            values: HashSet::new(),
+            sweep_at: FIRST_SWEEP,
+        })
+    }
 
-impl Interned {
-    pub fn new(value: &str) -> Interned {
+    /// The shared copy of `value`, made by `make` when there is none.
+    fn shared(pool: &Mutex<Pool<T>>, value: &T, make: impl FnOnce(&T) -> Arc<T>) -> Arc<T> {
         // A poisoned pool still holds whole values: take it as it is.
-        let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut pool = pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(shared) = pool.values.get(value) {
-            return Interned(Arc::clone(shared));
+            return Arc::clone(shared);
         }
         if pool.values.len() >= pool.sweep_at {
             pool.values.retain(|v| Arc::strong_count(v) > 1);
             pool.sweep_at = (pool.values.len() * 2).max(FIRST_SWEEP);
         }
-        let shared: Arc<str> = Arc::from(value);
+        let shared = make(value);
         pool.values.insert(Arc::clone(&shared));
-        Interned(shared)
+        shared
+    }
+}
+
+static STRINGS: LazyLock<Mutex<Pool<str>>> = LazyLock::new(Pool::new);
+static LISTS: LazyLock<Mutex<Pool<[Interned]>>> = LazyLock::new(Pool::new);
+
+impl Interned {
+    pub fn new(value: &str) -> Interned {
+        Interned(Pool::shared(&STRINGS, value, |v: &str| Arc::from(v)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -198,6 +208,83 @@ impl<'de> Deserialize<'de> for Interned {
     }
 }
 
+/// A host's installed patches: one shared copy of each distinct list (most hosts of a
+/// ring have the same), so a host holds a pointer, not a list of its own.
+#[derive(Clone)]
+pub struct PatchList(Arc<[Interned]>);
+
+impl PatchList {
+    pub fn new(ids: &[Interned]) -> PatchList {
+        PatchList(Pool::shared(&LISTS, ids, |v: &[Interned]| Arc::from(v)))
+    }
+
+    /// The list with `id` added at the end (the same list if it has it).
+    pub fn with(&self, id: Interned) -> PatchList {
+        if self.0.contains(&id) {
+            return self.clone();
+        }
+        let mut ids = self.0.to_vec();
+        ids.push(id);
+        PatchList::new(&ids)
+    }
+
+    /// The list without the ids `drop` says.
+    pub fn without(&self, drop: impl Fn(&Interned) -> bool) -> PatchList {
+        let kept: Vec<Interned> = self.0.iter().filter(|id| !drop(id)).cloned().collect();
+        PatchList::new(&kept)
+    }
+}
+
+impl Default for PatchList {
+    fn default() -> PatchList {
+        PatchList::new(&[])
+    }
+}
+
+impl Deref for PatchList {
+    type Target = [Interned];
+    fn deref(&self) -> &[Interned] {
+        &self.0
+    }
+}
+
+impl PartialEq for PatchList {
+    fn eq(&self, other: &PatchList) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+impl<const N: usize> PartialEq<[Interned; N]> for PatchList {
+    fn eq(&self, other: &[Interned; N]) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl FromIterator<Interned> for PatchList {
+    fn from_iter<I: IntoIterator<Item = Interned>>(ids: I) -> PatchList {
+        let ids: Vec<Interned> = ids.into_iter().collect();
+        PatchList::new(&ids)
+    }
+}
+
+impl fmt::Debug for PatchList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl Serialize for PatchList {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PatchList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PatchList, D::Error> {
+        Ok(PatchList::new(&Vec::<Interned>::deserialize(deserializer)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +312,18 @@ mod tests {
         let back: Interned = serde_json::from_str(&json).unwrap();
         assert!(Arc::ptr_eq(&back.0, &held.0));
         assert!(serde_json::from_str::<Interned>("12").is_err());
+    }
+
+    #[test]
+    fn hosts_with_the_same_patches_share_one_list() {
+        let a: PatchList = ["kb1", "kb2"].into_iter().map(Interned::from).collect();
+        let b: PatchList = serde_json::from_str(r#"["kb1","kb2"]"#).unwrap();
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        let more = a.with("kb3".into());
+        assert_eq!(more.len(), 3);
+        assert!(Arc::ptr_eq(&more.with("kb3".into()).0, &more.0));
+        let back = more.without(|id| id == "kb3");
+        assert!(Arc::ptr_eq(&back.0, &a.0));
+        assert_eq!(serde_json::to_string(&back).unwrap(), r#"["kb1","kb2"]"#);
     }
 }

@@ -34,7 +34,7 @@ pub use exception::{
 };
 pub use fleet::Fleet;
 pub use host::{Failure, Host, HostKind, HostState, Transition};
-pub use interned::Interned;
+pub use interned::{Interned, PatchList};
 pub use notice::{
     Named, Notice, NoticeDetector, NoticeKind, NoticeRules, NoticeSeverity, WINDOW_WARNING_MINUTES,
 };

@@ -286,7 +286,7 @@ impl Engine {
     pub(super) fn install(&mut self, h: usize, patch_ids: Vec<String>) {
         for id in patch_ids {
             if !self.hosts[h].has_installed(&id) {
-                self.hosts[h].installed.push(id.into());
+                self.hosts[h].installed = self.hosts[h].installed.with(id.into());
             }
         }
     }

@@ -241,9 +241,9 @@ impl Engine {
                 .map(|d| self.deployments[d].patch_ids.clone()),
         };
         if let Some(ids) = ids {
-            self.hosts[h]
+            self.hosts[h].installed = self.hosts[h]
                 .installed
-                .retain(|id| !ids.iter().any(|i| i == id));
+                .without(|id| ids.iter().any(|i| i == id));
             let kbs: Vec<String> = ids
                 .iter()
                 .filter_map(|id| self.patches.iter().find(|p| &p.id == id))

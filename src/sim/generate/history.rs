@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::{HostState, Interned, Patch, PatchKind, Severity, Transition};
+use crate::model::{HostState, Interned, Patch, PatchKind, PatchList, Severity, Transition};
 use crate::sim::engine::Applies;
 
 use super::{Builder, PROD, previous_month, second_tuesday};
@@ -105,7 +105,7 @@ impl Builder {
         rng: &mut ChaCha8Rng,
     ) {
         let at = *released + Duration::hours(rng.random_range(30..240));
-        self.e.hosts[h].installed = vec![id.into()];
+        self.e.hosts[h].installed = PatchList::new(&[id.into()]);
         self.e.histories[h].insert(
             0,
             Transition {

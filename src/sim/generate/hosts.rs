@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use crate::model::{Criticality, Host, HostKind, HostState, Tier};
+use crate::model::{Criticality, Host, HostKind, HostState, PatchList, Tier};
 use crate::sim::engine::HostRun;
 
 use super::rings::WAVES;
@@ -82,7 +82,7 @@ impl Builder {
             last_seen: self.t,
             deferred_until: None,
             exception: None,
-            installed: vec![self.e.patches[0].id.as_str().into()],
+            installed: PatchList::new(&[self.e.patches[0].id.as_str().into()]),
             history: Vec::new(),
             updated_at: self.t,
             as_of: None,

@@ -6,7 +6,7 @@ use rand::Rng;
 
 use crate::model::{
     Approval, Deployment, DeploymentState, Exception, Failure, GateMode, GateState, HostCounts,
-    HostKind, HostState, Interned, Renewal, RingState, Transition,
+    HostKind, HostState, Interned, PatchList, Renewal, RingState, Transition,
 };
 use crate::sim::Scenario;
 use crate::sim::engine::{Applies, DeploymentRun, Fault};
@@ -384,7 +384,13 @@ impl Builder {
             })
             .map(|id| Interned::from(id.as_str()))
             .collect();
-        self.e.hosts[h].installed.extend(granted);
+        let all: Vec<Interned> = self.e.hosts[h]
+            .installed
+            .iter()
+            .cloned()
+            .chain(granted)
+            .collect();
+        self.e.hosts[h].installed = PatchList::new(&all);
     }
 
     /// Pilot finished installing at `done`: most hosts succeeded, a few failed with two
