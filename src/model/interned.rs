@@ -279,9 +279,44 @@ impl Serialize for PatchList {
     }
 }
 
+/// Lists this long or shorter are read on the stack: a million hosts' lists read from
+/// the API leave no short-lived allocation behind each host.
+const SHORT_LIST: usize = 8;
+
 impl<'de> Deserialize<'de> for PatchList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PatchList, D::Error> {
-        Ok(PatchList::new(&Vec::<Interned>::deserialize(deserializer)?))
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = PatchList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of patch ids")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PatchList, A::Error> {
+                let mut short: [Interned; SHORT_LIST] = Default::default();
+                let mut len = 0;
+                let mut long: Vec<Interned> = Vec::new();
+                while let Some(id) = seq.next_element::<Interned>()? {
+                    if len < SHORT_LIST {
+                        short[len] = id;
+                        len += 1;
+                    } else {
+                        if long.is_empty() {
+                            long.extend(short.iter().cloned());
+                        }
+                        long.push(id);
+                    }
+                }
+                Ok(if long.is_empty() {
+                    PatchList::new(&short[..len])
+                } else {
+                    PatchList::new(&long)
+                })
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
     }
 }
 
@@ -318,6 +353,9 @@ mod tests {
     fn hosts_with_the_same_patches_share_one_list() {
         let a: PatchList = ["kb1", "kb2"].into_iter().map(Interned::from).collect();
         let b: PatchList = serde_json::from_str(r#"["kb1","kb2"]"#).unwrap();
+        let long: Vec<String> = (0..11).map(|n| format!("kb{n}")).collect();
+        let read: PatchList = serde_json::from_str(&serde_json::to_string(&long).unwrap()).unwrap();
+        assert_eq!(read.iter().map(Interned::as_str).collect::<Vec<_>>(), long);
         assert!(Arc::ptr_eq(&a.0, &b.0));
         let more = a.with("kb3".into());
         assert_eq!(more.len(), 3);
