@@ -42,7 +42,13 @@ fn the_tab_lists_exceptions_soonest_expiry_first() {
     assert!(rows.len() >= 3, "{rows:?}");
     let expiries: Vec<_> = rows
         .iter()
-        .map(|id| app.fleet.hosts[id].exception.as_ref().unwrap().expires_at)
+        .map(|id| {
+            app.fleet.hosts[id.as_str()]
+                .exception
+                .as_ref()
+                .unwrap()
+                .expires_at
+        })
         .collect();
     let mut sorted = expiries.clone();
     sorted.sort();
@@ -202,7 +208,7 @@ fn an_expiry_is_loud_until_it_is_seen() {
         .hosts
         .values()
         .filter(|h| h.exception.as_ref().is_some_and(|e| e.in_force(now)))
-        .map(|h| h.id.clone())
+        .map(|h| h.id.to_string())
         .take(2)
         .collect();
     assert_eq!(in_force.len(), 2, "two exceptions in force");
@@ -224,7 +230,7 @@ fn an_expiry_is_loud_until_it_is_seen() {
     );
     assert_snapshot!("exceptions_expired_notice_80x24", screen(&mut app, 80, 24));
     // The same host changing again is no new expiry.
-    let mut again = app.fleet.hosts[&in_force[1]].clone();
+    let mut again = app.fleet.hosts[in_force[1].as_str()].clone();
     again.version += 1;
     let seq = app.fleet.sequence + 1;
     update(

@@ -320,7 +320,7 @@ fn a_second_click_opens_the_row_clicked_whatever_size_the_cursor_last_moved_at()
     click(&mut app, 10, y);
     let host = app.selected_key(ListId::Hosts).expect("a host");
     assert!(
-        first_shown.contains(&app.fleet.hosts[&host].name),
+        first_shown.contains(app.fleet.hosts[host.as_str()].name.as_str()),
         "the host clicked is the one drawn there: {first_shown}"
     );
     let after: String = text(&draw(&mut app, 80, 24))

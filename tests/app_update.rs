@@ -265,7 +265,7 @@ fn selection_stays_on_its_row_when_rows_move_after_an_event_batch() {
         .hosts
         .iter()
         .map(|id| {
-            let mut host = app.fleet.hosts[id].clone();
+            let mut host = app.fleet.hosts[id.as_str()].clone();
             host.state = HostState::Pending;
             host.failure = None;
             host.version += 1;
@@ -357,7 +357,7 @@ fn hosts_command_opens_the_host_list_with_its_filter() {
     assert!(failed_in_pilot > 1);
     assert_eq!(app.host_rows.len(), failed_in_pilot);
     for id in &app.row_keys(ListId::Hosts).to_vec() {
-        let host = &app.fleet.hosts[id];
+        let host = &app.fleet.hosts[id.as_str()];
         assert_eq!(
             (host.state, host.ring_id.as_str()),
             (HostState::Failed, "pilot")
@@ -943,7 +943,7 @@ fn confirm_sends_one_request_per_target_with_the_version_seen_and_a_key() {
     for (call, target) in calls.iter().zip(&planned) {
         assert_eq!(call.request.verb, Verb::Retry);
         assert_eq!(call.request.target, target.target);
-        let host = &app.fleet.hosts[&call.request.target.id];
+        let host = &app.fleet.hosts[call.request.target.id.as_str()];
         assert_eq!(
             call.request.if_match,
             Some(host.version),
@@ -1340,10 +1340,14 @@ fn select_all_of_a_filtered_host_list_then_r_retries_each_failed_host() {
     type_text(&mut app, "NYC");
     press(&mut app, KeyCode::Enter);
     let shown = app.row_keys(ListId::Hosts).to_vec();
-    assert!(shown.iter().all(|id| app.fleet.hosts[id].site == "NYC"));
+    assert!(
+        shown
+            .iter()
+            .all(|id| app.fleet.hosts[id.as_str()].site == "NYC")
+    );
     let failed: BTreeSet<String> = shown
         .iter()
-        .filter(|id| app.fleet.hosts[*id].state == HostState::Failed)
+        .filter(|id| app.fleet.hosts[id.as_str()].state == HostState::Failed)
         .cloned()
         .collect();
     assert!(
@@ -1560,7 +1564,7 @@ fn replanning_after_a_412_leaves_out_the_targets_already_done() {
     // The first host changed meanwhile; the events of the other retries have not
     // arrived yet, so those hosts still read as failed.
     let changed = calls[0].request.target.id.clone();
-    let mut host = app.fleet.hosts[&changed].clone();
+    let mut host = app.fleet.hosts[changed.as_str()].clone();
     host.version += 1;
     send_changes(&mut app, vec![Change::Host(host.clone())]);
     done(
@@ -1812,7 +1816,7 @@ fn a_host_that_moves_on_but_can_still_take_the_action_does_not_block_it() {
     press(&mut app, KeyCode::Tab);
     type_text(&mut app, "30");
     // One host is rolled back meanwhile: it can still be excluded.
-    let mut host = app.fleet.hosts[&targets[0]].clone();
+    let mut host = app.fleet.hosts[targets[0].as_str()].clone();
     host.state = HostState::RolledBack;
     host.version += 1;
     let new_version = host.version;

@@ -267,7 +267,7 @@ async fn a_failing_command_halts_its_ring_and_its_hosts_group_by_code() {
         by_code
             .entry(failure.code.to_string())
             .or_default()
-            .push(host.id.clone());
+            .push(host.id.to_string());
     }
     let expected: BTreeMap<String, Vec<String>> = [
         (
@@ -429,7 +429,7 @@ async fn two_polls_of_the_fake_become_only_the_changes_between_them() {
     let changed: Vec<(String, u64)> = second
         .iter()
         .map(|c| match c {
-            Change::Host(h) => (h.id.clone(), h.version),
+            Change::Host(h) => (h.id.to_string(), h.version),
             Change::Ring(r) => (r.id.clone(), r.version),
             other => (other.kind().to_string(), 0),
         })

@@ -156,7 +156,7 @@ async fn reads_come_from_the_snapshot_in_ring_order_with_keyset_pages_and_their_
     assert!(first.more);
     let next = backend.hosts(&HostQuery {
         limit: 10,
-        after: first.items.last().map(|h| h.id.clone()),
+        after: first.items.last().map(|h| h.id.to_string()),
         ..HostQuery::default()
     });
     assert_eq!(next.items.len(), 4);
@@ -238,7 +238,7 @@ async fn a_poll_turns_what_changed_into_events_and_an_offline_instance_keeps_its
     let kinds: Vec<(String, String)> = events
         .iter()
         .map(|e| match &e.change {
-            Change::Host(h) => ("host".into(), h.id.clone()),
+            Change::Host(h) => ("host".into(), h.id.to_string()),
             Change::Ring(r) => ("ring".into(), r.id.clone()),
             other => (other.kind().into(), String::new()),
         })

@@ -38,6 +38,7 @@ fn pending_host(fleet: &Fleet) -> String {
         .find(|h| h.exception.is_none())
         .expect("a pending host")
         .id
+        .to_string()
 }
 
 fn terms(expires: &str) -> Value {

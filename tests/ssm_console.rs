@@ -127,7 +127,7 @@ async fn the_fake_accounts_groups_commands_and_failed_instances_at_80x24() {
     update(
         &mut app,
         Msg::HostDetail {
-            id: failing.id.clone(),
+            id: failing.id.to_string(),
             result: Box::new(Ok(detail)),
         },
     );

@@ -88,7 +88,7 @@ fn target(sim: &Simulator, kind: TargetKind, pick: usize) -> Option<Target> {
             })
             .items
             .into_iter()
-            .map(|h| h.id)
+            .map(|h| h.id.to_string())
             .collect(),
         TargetKind::Fleet => Vec::new(),
     };
@@ -170,10 +170,10 @@ fn without_clock(mut fleet: Fleet) -> Fleet {
 
 /// What differs between two fleets, for the failure message.
 fn differences(synced: &Fleet, truth: &Fleet) -> Vec<String> {
-    fn keyed<T: PartialEq + std::fmt::Debug>(
+    fn keyed<K: Ord + std::fmt::Display, T: PartialEq + std::fmt::Debug>(
         what: &str,
-        a: &std::collections::BTreeMap<String, T>,
-        b: &std::collections::BTreeMap<String, T>,
+        a: &std::collections::BTreeMap<K, T>,
+        b: &std::collections::BTreeMap<K, T>,
         out: &mut Vec<String>,
     ) {
         for id in a

@@ -113,7 +113,7 @@ impl Backend for LogBackend {
             .fleet
             .hosts
             .values()
-            .filter(|h| h.id > after && query.admits_state_and_failure(h))
+            .filter(|h| h.id.as_str() > after.as_str() && query.admits_state_and_failure(h))
             .take(query.limit + 1)
             .cloned()
             .collect();

@@ -33,14 +33,14 @@ impl ExceptionHosts {
             generation,
             ..ExceptionHosts::default()
         };
-        self.update(fleet, fleet.hosts.keys().map(String::as_str));
+        self.update(fleet, fleet.hosts.keys().map(|k| k.as_str()));
     }
 
     pub fn update<'a>(&mut self, fleet: &Fleet, ids: impl IntoIterator<Item = &'a str>) {
         for id in ids {
             let key = fleet.hosts.get(id).and_then(|h| {
                 let e = h.exception.as_ref()?;
-                Some((e.expires_at, h.name.clone(), h.id.clone()))
+                Some((e.expires_at, h.name.to_string(), h.id.to_string()))
             });
             if key.is_some() || self.keys.contains_key(id) {
                 self.generation += 1;
@@ -77,7 +77,7 @@ pub fn exceptions_in_order<'a>(fleet: &'a Fleet, under: &ExceptionHosts) -> Vec<
     under
         .ordered
         .iter()
-        .filter_map(|(_, _, id)| fleet.hosts.get(id))
+        .filter_map(|(_, _, id)| fleet.hosts.get(id.as_str()))
         .collect()
 }
 

@@ -155,7 +155,7 @@ impl FailureIndex {
     /// Count the whole fleet again (a new snapshot).
     pub fn rebuild(&mut self, fleet: &Fleet) {
         *self = FailureIndex::default();
-        self.update(fleet, fleet.hosts.keys().map(String::as_str));
+        self.update(fleet, fleet.hosts.keys().map(|k| k.as_str()));
     }
 
     /// Count again the hosts that changed (or went away).
@@ -233,7 +233,7 @@ mod tests {
                     rings: BTreeMap::new(),
                     models: BTreeMap::new(),
                     patches: BTreeMap::new(),
-                    hosts: hosts.iter().map(|h| h.0.id.clone()).collect(),
+                    hosts: hosts.iter().map(|h| h.0.id.to_string()).collect(),
                 };
                 for (_, c) in &hosts {
                     *messages.entry(&c.message).or_default() += 1;
@@ -274,7 +274,7 @@ mod tests {
             let mut changed = Vec::new();
             for event in sim.events_since(since).unwrap() {
                 if let crate::model::Change::Host(host) = &event.change {
-                    changed.push(host.id.clone());
+                    changed.push(host.id.to_string());
                 }
                 fleet.apply(event);
             }
@@ -288,12 +288,12 @@ mod tests {
             .hosts
             .values()
             .filter(|h| h.state == HostState::Failed)
-            .map(|h| h.id.clone())
+            .map(|h| h.id.to_string())
             .collect();
         for id in &failed {
-            fleet.hosts.get_mut(id).unwrap().state = HostState::Pending;
+            fleet.hosts.get_mut(id.as_str()).unwrap().state = HostState::Pending;
         }
-        fleet.hosts.remove(&failed[0]);
+        fleet.hosts.remove(failed[0].as_str());
         index.update(&fleet, failed.iter().map(String::as_str));
         assert_eq!(index.groups(), []);
     }

@@ -191,7 +191,7 @@ impl HostIndex {
         let key = host
             .failure
             .as_ref()
-            .map(|f| (f.at, host.name.clone(), host.id.clone()));
+            .map(|f| (f.at, host.name.to_string(), host.id.to_string()));
         if self.failed_keys.get(&ordinal) == key.as_ref() {
             return;
         }
@@ -401,8 +401,8 @@ mod tests {
         let changed: Vec<String> = later
             .hosts
             .values()
-            .filter(|h| fleet.hosts.get(&h.id) != Some(*h))
-            .map(|h| h.id.clone())
+            .filter(|h| fleet.hosts.get(h.id.as_str()) != Some(*h))
+            .map(|h| h.id.to_string())
             .collect();
         assert!(!changed.is_empty());
         fleet = later;

@@ -68,7 +68,7 @@ impl App {
                                 || self
                                     .fleet
                                     .hosts
-                                    .get(*id)
+                                    .get(id.as_str())
                                     .is_some_and(|h| lists::host_matches(h, filter))
                         })
                         .collect();
@@ -95,7 +95,7 @@ impl App {
             Pane::Exceptions => exceptions::exceptions_in_order(&self.fleet, &self.exception_hosts)
                 .into_iter()
                 .filter(|h| exceptions::exception_matches(&self.fleet, h, filter))
-                .map(|h| h.id.clone())
+                .map(|h| h.id.to_string())
                 .collect(),
         }
     }

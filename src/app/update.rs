@@ -129,7 +129,7 @@ fn apply_sync(app: &mut App, update: SyncUpdate) {
             for event in events {
                 last_at = Some(event.at);
                 if let crate::model::Change::Host(host) = &event.change {
-                    hosts.push(host.id.clone());
+                    hosts.push(host.id.to_string());
                     lapsed += usize::from(super::exceptions::lapsed_now(
                         app.fleet.hosts.get(&host.id),
                         host,

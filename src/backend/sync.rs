@@ -58,7 +58,7 @@ impl HostsPage {
     /// Merge the page into `fleet` (the newest version of each host wins); the ids
     /// merged.
     pub fn merge_into(self, fleet: &mut Fleet) -> Vec<String> {
-        let ids = self.hosts.iter().map(|h| h.id.clone()).collect();
+        let ids = self.hosts.iter().map(|h| h.id.to_string()).collect();
         for host in self.hosts {
             fleet.upsert(crate::model::Change::Host(host));
         }

@@ -318,8 +318,8 @@ pub fn compute<'h>(
                 .min()
                 .unwrap_or(first.released_at);
             past.push(PastLine {
-                host_id: host.id.clone(),
-                name: host.name.clone(),
+                host_id: host.id.to_string(),
+                name: host.name.to_string(),
                 ring_id: host.ring_id.to_string(),
                 site: host.site.to_string(),
                 kind: host.kind,

@@ -32,7 +32,7 @@ fn patch(id: &str, severity: Severity, days_ago: i64, supersedes: &[&str]) -> Pa
 fn host(id: &str, ring: &str, site: &str, installed: &[&str]) -> Host {
     Host {
         id: id.into(),
-        name: id.to_uppercase(),
+        name: id.to_uppercase().into(),
         ring_id: ring.into(),
         kind: HostKind::Workstation,
         site: site.into(),

@@ -223,7 +223,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 11, 10, 18, 0, 0).unwrap();
         Host {
             id: id.into(),
-            name: id.to_uppercase(),
+            name: id.to_uppercase().into(),
             ring_id: ring.into(),
             kind: HostKind::Workstation,
             site: "LON".into(),

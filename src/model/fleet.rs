@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
+
 use super::{Action, Change, Deployment, Event, Host, Patch, Ring, Seq, Summary};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -10,7 +12,7 @@ pub struct Fleet {
     pub summary: Option<Summary>,
     pub rings: BTreeMap<String, Ring>,
     pub deployments: BTreeMap<String, Deployment>,
-    pub hosts: BTreeMap<String, Host>,
+    pub hosts: BTreeMap<CompactString, Host>,
     pub patches: BTreeMap<String, Patch>,
     pub actions: BTreeMap<String, Action>,
     /// Sequence number of the last event applied (or of the listing it was built from).
@@ -21,8 +23,8 @@ pub struct Fleet {
 }
 
 /// Insert `item` unless the map holds the same or a newer version. Returns whether it changed.
-fn upsert_versioned<T>(
-    map: &mut BTreeMap<String, T>,
+fn upsert_versioned<K: Ord + std::borrow::Borrow<str> + for<'a> From<&'a str>, T>(
+    map: &mut BTreeMap<K, T>,
     id: &str,
     item: T,
     version: fn(&T) -> u64,
@@ -34,7 +36,7 @@ fn upsert_versioned<T>(
             true
         }
         None => {
-            map.insert(id.to_string(), item);
+            map.insert(K::from(id), item);
             true
         }
     }

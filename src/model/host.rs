@@ -1,6 +1,7 @@
 //! Hosts: their lifecycle state, failures, the exception they may be under, history.
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::{Criticality, Exception, Interned, PatchList, Tier, Version};
@@ -113,8 +114,8 @@ pub struct Transition {
 /// failure, an exception) is boxed, so a record costs a few hundred bytes, not kilobytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Host {
-    pub id: String,
-    pub name: String,
+    pub id: CompactString,
+    pub name: CompactString,
     pub ring_id: Interned,
     pub kind: HostKind,
     pub site: Interned,

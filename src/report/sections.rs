@@ -238,8 +238,8 @@ pub(super) fn exceptions(
         let Some(e) = &host.exception else { continue };
         let last = e.renewals.last();
         table.push(vec![
-            host.id.clone(),
-            host.name.clone(),
+            host.id.to_string(),
+            host.name.to_string(),
             host.ring_id.to_string(),
             host.site.to_string(),
             scope(e),

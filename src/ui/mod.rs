@@ -425,7 +425,7 @@ pub fn footer_keys(app: &App) -> Vec<KeyAction> {
             if app
                 .fleet
                 .hosts
-                .get(id)
+                .get(id.as_str())
                 .is_some_and(|h| h.exception.is_some()) =>
         {
             vec![A::Renew, A::Revoke, A::Retry, A::Rollback, A::Back, A::Help]

@@ -293,7 +293,7 @@ async fn serve_host(State(script): Shared, Path(id): Path<String>, headers: Head
         &headers,
         String::new(),
     );
-    match script.fleet_at(script.listed_at).hosts.get(&id) {
+    match script.fleet_at(script.listed_at).hosts.get(id.as_str()) {
         Some(host) => axum::Json(host.clone()).into_response(),
         None => problem_response(404, None, None),
     }
@@ -348,13 +348,13 @@ async fn serve_list(
             let page: Vec<Host> = fleet
                 .hosts
                 .into_values()
-                .filter(|h| h.id > after)
+                .filter(|h| h.id.as_str() > after.as_str())
                 .take(limit + 1)
                 .collect();
             let more = page.len() > limit;
             let page: Vec<Host> = page.into_iter().take(limit).collect();
             let next = if more {
-                page.last().map(|h| h.id.clone())
+                page.last().map(|h| h.id.to_string())
             } else {
                 None
             };

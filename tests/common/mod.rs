@@ -72,7 +72,7 @@ pub fn fleet_of(backend: &dyn Backend) -> Fleet {
             limit: 100,
             ..HostQuery::default()
         });
-        after = page.items.last().map(|h| h.id.clone());
+        after = page.items.last().map(|h| h.id.to_string());
         for host in page.items {
             fleet.upsert(Change::Host(host));
         }

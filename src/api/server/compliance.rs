@@ -130,15 +130,15 @@ fn list_all(
             ..HostQuery::default()
         });
         let next = match (page.more, page.items.last()) {
-            (true, Some(last)) => Some(last.id.clone()),
+            (true, Some(last)) => Some(last.id.to_string()),
             _ => None,
         };
         for host in page.items {
-            let entry = match known.remove(&host.id) {
+            let entry = match known.remove(host.id.as_str()) {
                 Some(entry) if entry.0 == host.version => entry,
                 _ => facts_of(host, backend, patches),
             };
-            seen.push((entry.1.host.id.clone(), entry));
+            seen.push((entry.1.host.id.to_string(), entry));
         }
         match next {
             Some(last) => after = Some(last),
@@ -172,7 +172,7 @@ fn catch_up(
         let full = events.len() == EVENT_PAGE;
         for event in events {
             if let Change::Host(host) = event.change {
-                changed.insert(host.id.clone(), host);
+                changed.insert(host.id.to_string(), host);
             }
         }
         if !full {

@@ -61,8 +61,8 @@ pub(crate) async fn exceptions(
                 continue;
             }
             items.push(ExceptionItem {
-                host_id: host.id.clone(),
-                host_name: host.name.clone(),
+                host_id: host.id.to_string(),
+                host_name: host.name.to_string(),
                 ring_id: host.ring_id.to_string(),
                 host_state: host.state,
                 standing,
@@ -70,7 +70,7 @@ pub(crate) async fn exceptions(
             });
         }
         match (page.more, page.items.last()) {
-            (true, Some(last)) => query.after = Some(last.id.clone()),
+            (true, Some(last)) => query.after = Some(last.id.to_string()),
             _ => break page.sequence,
         }
     };

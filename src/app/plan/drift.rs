@@ -31,7 +31,7 @@ pub fn current_state(fleet: &Fleet, target: &Target) -> Option<(String, u64)> {
             (r.state.as_str().to_string(), r.version)
         }
         TargetKind::Host => {
-            let h = fleet.hosts.get(&target.id)?;
+            let h = fleet.hosts.get(target.id.as_str())?;
             (h.state.as_str().to_string(), h.version)
         }
         TargetKind::Fleet => {
@@ -55,7 +55,7 @@ pub fn still_takes(fleet: &Fleet, verb: Verb, planned: &PlannedTarget) -> Option
     match planned.target.kind {
         TargetKind::Host => fleet
             .hosts
-            .get(&planned.target.id)
+            .get(planned.target.id.as_str())
             .map(|h| (verb.spec().host_takes(h), h.version)),
         _ => current_state(fleet, &planned.target)
             .map(|(state, version)| (state == planned.seen_state, version)),

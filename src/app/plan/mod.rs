@@ -102,9 +102,9 @@ fn host_target(host: &Host) -> PlannedTarget {
     PlannedTarget {
         target: Target {
             kind: TargetKind::Host,
-            id: host.id.clone(),
+            id: host.id.to_string(),
         },
-        name: host.name.clone(),
+        name: host.name.to_string(),
         version: host.version,
         seen_state: host.state.as_str().to_string(),
     }
@@ -213,7 +213,7 @@ pub fn plan_ring(verb: Verb, ring: &Ring) -> Result<PlannedAction, String> {
 pub fn plan_hosts(fleet: &Fleet, verb: Verb, host_ids: &[String]) -> Result<PlannedAction, String> {
     let hosts: Vec<&Host> = host_ids
         .iter()
-        .filter_map(|id| fleet.hosts.get(id))
+        .filter_map(|id| fleet.hosts.get(id.as_str()))
         .collect();
     if hosts.is_empty() {
         return Err("select hosts first (a failure group, a host, or Space in a host list)".into());

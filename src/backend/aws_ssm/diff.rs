@@ -70,13 +70,13 @@ impl Snapshot {
         let mut seen = Vec::with_capacity(read.hosts.len());
         for mut host in read.hosts {
             seen.push(host.id.clone());
-            match self.hosts.get(&host.id) {
+            match self.hosts.get(host.id.as_str()) {
                 Some(old) if same_host(old, &host) => continue,
                 Some(old) => host.version = old.version + 1,
                 None => host.version = 1,
             }
             changes.push(Change::Host(host.clone()));
-            self.hosts.insert(host.id.clone(), host);
+            self.hosts.insert(host.id.to_string(), host);
         }
         for host in self.hosts.values_mut() {
             if seen.contains(&host.id) || host.state == HostState::Offline {
@@ -185,7 +185,7 @@ mod tests {
         changes
             .iter()
             .filter_map(|c| match c {
-                Change::Host(h) => Some((h.id.clone(), h.version)),
+                Change::Host(h) => Some((h.id.to_string(), h.version)),
                 _ => None,
             })
             .collect()

@@ -201,9 +201,9 @@ impl Engine {
             Scope::Host(h) => (
                 Target {
                     kind: TargetKind::Host,
-                    id: self.hosts[h].id.clone(),
+                    id: self.hosts[h].id.to_string(),
                 },
-                self.hosts[h].name.clone(),
+                self.hosts[h].name.to_string(),
             ),
             Scope::Fleet => (
                 Target {

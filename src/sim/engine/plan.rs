@@ -217,7 +217,7 @@ impl Engine {
                 .map(|r| (self.rings[r].name.clone(), self.rings[r].version)),
             TargetKind::Host => self
                 .host_index(id)
-                .map(|h| (self.hosts[h].name.clone(), self.hosts[h].version)),
+                .map(|h| (self.hosts[h].name.to_string(), self.hosts[h].version)),
             TargetKind::Fleet => Some((self.summary.name.clone(), self.summary.version)),
         };
         found.unwrap_or_else(|| (id.to_string(), 0))

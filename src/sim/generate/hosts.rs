@@ -64,8 +64,8 @@ impl Builder {
             .search_keys
             .push(format!("{name} {model} {site} {group_name}").to_lowercase());
         self.e.hosts.push(Host {
-            id: format!("h-{:06}", h + 1),
-            name,
+            id: compact_str::format_compact!("h-{:06}", h + 1),
+            name: name.into(),
             ring_id: self.e.rings[ring].id.as_str().into(),
             kind,
             site: site.into(),

@@ -63,7 +63,7 @@ fn rollback_uninstalls_where_possible_and_says_restore_required_elsewhere() {
     assert_eq!(action.state, ActionState::Partial);
     let detail = action.detail.unwrap();
     assert!(
-        detail.contains(&host.name) && detail.contains(&cu),
+        detail.contains(host.name.as_str()) && detail.contains(&cu),
         "{detail}"
     );
     sim.advance(600);

@@ -26,7 +26,7 @@ fn resuming_the_halted_pilot_warns_that_the_bad_model_never_passed_through_test(
     let failed: Vec<String> = all_hosts(&sim)
         .into_iter()
         .filter(|h| h.ring_id == pilot && h.state == HostState::Failed)
-        .map(|h| h.id)
+        .map(|h| h.id.to_string())
         .collect();
     assert!(!failed.is_empty());
     for id in &failed {

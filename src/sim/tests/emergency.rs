@@ -52,7 +52,7 @@ fn emergency_deploys_lookalikes_first_then_by_exposure_and_criticality() {
                 limit: 500,
                 ..HostQuery::default()
             });
-            after = page.items.last().map(|h| h.id.clone());
+            after = page.items.last().map(|h| h.id.to_string());
             hosts.extend(page.items);
             if !page.more {
                 return hosts;

@@ -20,7 +20,7 @@ fn arbitrary_action(sim: &Simulator, verb: usize, pick: usize, reasons: bool) ->
             } else {
                 failed[pick % failed.len()]
             };
-            (TargetKind::Host, host.id.clone())
+            (TargetKind::Host, host.id.to_string())
         }
         (Verb::Pause | Verb::Resume, 0) | (Verb::Rollback, 1) => {
             let rings = sim.rings().items;

@@ -82,7 +82,7 @@ fn all_hosts(sim: &Simulator) -> Vec<crate::model::Host> {
             limit: 1000,
             ..HostQuery::default()
         });
-        after = page.items.last().map(|h| h.id.clone());
+        after = page.items.last().map(|h| h.id.to_string());
         hosts.extend(page.items);
         if !page.more {
             return hosts;

@@ -15,7 +15,7 @@ fn hosts_in_ring(sim: &Simulator, ring: &str) -> Vec<Host> {
             limit: 500,
             ..HostQuery::default()
         });
-        after = page.items.last().map(|h| h.id.clone());
+        after = page.items.last().map(|h| h.id.to_string());
         hosts.extend(page.items);
         if !page.more {
             return hosts;
@@ -101,7 +101,7 @@ fn an_emergency_starts_the_stages_its_plan_showed() {
         assert!(stage.window.always && stage.window.open_now);
         let members: std::collections::BTreeSet<String> = hosts_in_ring(&sim, &ring.id)
             .into_iter()
-            .map(|h| h.id)
+            .map(|h| h.id.to_string())
             .collect();
         assert!(stage.hosts.host_ids.len() <= PLAN_HOST_IDS);
         assert!(stage.hosts.host_ids.iter().all(|id| members.contains(id)));

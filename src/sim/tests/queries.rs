@@ -70,7 +70,7 @@ fn host_queries_filter_and_page_by_id() {
                 ..query.clone()
             });
             assert!(page.items.len() <= 7);
-            after = page.items.last().map(|h| h.id.clone());
+            after = page.items.last().map(|h| h.id.to_string());
             got.extend(page.items.into_iter().map(|h| h.id));
             if !page.more {
                 return got;
@@ -81,7 +81,7 @@ fn host_queries_filter_and_page_by_id() {
         everything
             .iter()
             .filter(|h| f(h))
-            .map(|h| h.id.clone())
+            .map(|h| h.id.to_string())
             .collect()
     };
     let by_ring = pages(HostQuery {
@@ -120,13 +120,13 @@ fn host_queries_filter_and_page_by_id() {
     assert!(group.iter().all(|id| {
         everything
             .iter()
-            .any(|h| &h.id == id && h.kind == HostKind::Server)
+            .any(|h| h.id == id.as_str() && h.kind == HostKind::Server)
     }));
     assert!(!group.is_empty());
     // Paging resumes after the given id even if it is not in the filter.
     let page = sim.hosts(&HostQuery {
         ring: Some("wave-3".into()),
-        after: Some(everything[0].id.clone()),
+        after: Some(everything[0].id.to_string()),
         limit: 1,
         ..HostQuery::default()
     });

@@ -87,7 +87,7 @@ pub(super) fn table<'a>(cx: &RowsContext<'a>) -> PaneTable<'a> {
     let column = |at: usize| cx.column_width(&widths, at);
     let mut rows = Vec::new();
     for (index, id) in cx.visible() {
-        let Some(host) = app.fleet.hosts.get(id) else {
+        let Some(host) = app.fleet.hosts.get(id.as_str()) else {
             continue;
         };
         let Some(exception) = &host.exception else {

@@ -310,7 +310,7 @@ pub fn decide(
                 }
                 _ => rollback_decision(state, core, &request, vec![id.clone()])?,
             };
-            (decision, host.name.clone(), host.version)
+            (decision, host.name.to_string(), host.version)
         }
         TargetKind::Fleet => {
             return Err(ActError::Unsupported(
@@ -331,7 +331,7 @@ pub fn ring_hosts(state: &State, ring: &str) -> Vec<String> {
     let hosts = state.view.hosts.values();
     hosts
         .filter(|h| h.ring_id == ring && h.state != crate::model::HostState::Excluded)
-        .map(|h| h.id.clone())
+        .map(|h| h.id.to_string())
         .collect()
 }
 

@@ -119,7 +119,7 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
         {
             host.deployment_id = Some(dep.into());
         }
-        if let Some(exception) = state.exceptions.get(&host.id) {
+        if let Some(exception) = state.exceptions.get(host.id.as_str()) {
             // An expired exception excludes nothing: the host is as SSM reports it.
             let mut exception = exception.clone();
             if exception.in_force(now) {
@@ -130,7 +130,7 @@ pub fn compose(state: &State, settings: &SsmSettings, now: DateTime<Utc>) -> Vie
             host.exception = Some(Box::new(exception));
         }
         host.as_of = as_of;
-        hosts.insert(host.id.clone(), host);
+        hosts.insert(host.id.to_string(), host);
     }
     let mut counts: BTreeMap<String, HostCounts> = BTreeMap::new();
     for host in hosts.values() {
@@ -466,7 +466,7 @@ pub fn publish(
 ) -> Vec<Change> {
     let mut changes = Vec::new();
     for host in fresh.hosts.values_mut() {
-        match state.view.hosts.get(&host.id) {
+        match state.view.hosts.get(host.id.as_str()) {
             Some(old) if same_host(old, host) => {
                 let as_of = host.as_of;
                 *host = old.clone();

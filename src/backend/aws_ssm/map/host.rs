@@ -356,8 +356,8 @@ pub fn host(evidence: &HostEvidence, ring_id: &str, now: DateTime<Utc>) -> Host 
         .map(|p| Interned::from(p.kb.to_ascii_lowercase()))
         .collect();
     Host {
-        id: instance.id.clone(),
-        name,
+        id: instance.id.as_str().into(),
+        name: name.into(),
         ring_id: ring_id.into(),
         kind: HostKind::Server,
         site: platform_words(&instance.platform).into(),
