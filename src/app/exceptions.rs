@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 
 use super::App;
 use super::lists::matches;
@@ -24,7 +25,7 @@ pub struct ExceptionHosts {
 }
 
 /// Soonest expiry first, then by name (and id).
-type OrderKey = (DateTime<Utc>, String, String);
+type OrderKey = (DateTime<Utc>, CompactString, CompactString);
 
 impl ExceptionHosts {
     pub fn rebuild(&mut self, fleet: &Fleet) {
@@ -40,7 +41,7 @@ impl ExceptionHosts {
         for id in ids {
             let key = fleet.hosts.get(id).and_then(|h| {
                 let e = h.exception.as_ref()?;
-                Some((e.expires_at, h.name.to_string(), h.id.to_string()))
+                Some((e.expires_at, h.name.clone(), h.id.clone()))
             });
             if key.is_some() || self.keys.contains_key(id) {
                 self.generation += 1;

@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, RandomState};
 use hashbrown::HashTable;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 
 use super::lists::HostFilter;
 use crate::model::{Fleet, Host};
@@ -65,7 +66,7 @@ impl Dictionary {
 }
 
 /// Why a host sits where it does among the failed ones: earliest failure, then name.
-type FailedKey = (DateTime<Utc>, String, String);
+type FailedKey = (DateTime<Utc>, CompactString, CompactString);
 
 const SEPARATOR: char = '\u{1}';
 
@@ -191,7 +192,7 @@ impl HostIndex {
         let key = host
             .failure
             .as_ref()
-            .map(|f| (f.at, host.name.to_string(), host.id.to_string()));
+            .map(|f| (f.at, host.name.clone(), host.id.clone()));
         if self.failed_keys.get(&ordinal) == key.as_ref() {
             return;
         }

@@ -25,7 +25,10 @@ struct Pool<T: ?Sized> {
 /// last sweep, so a long-running gateway's pool stays within twice what is in use.
 const FIRST_SWEEP: usize = 4096;
 
-impl<T: ?Sized + Eq + std::hash::Hash> Pool<T> {
+impl<T: ?Sized + Eq + std::hash::Hash> Pool<T>
+where
+    for<'a> Arc<T>: From<&'a T>,
+{
     fn new() -> Mutex<Pool<T>> {
         Mutex::new(Pool {
             values: HashSet::new(),
@@ -33,8 +36,8 @@ impl<T: ?Sized + Eq + std::hash::Hash> Pool<T> {
         })
     }
 
-    /// The shared copy of `value`, made by `make` when there is none.
-    fn shared(pool: &Mutex<Pool<T>>, value: &T, make: impl FnOnce(&T) -> Arc<T>) -> Arc<T> {
+    /// The shared copy of `value`, copied into the pool when it has none.
+    fn shared(pool: &Mutex<Pool<T>>, value: &T) -> Arc<T> {
         // A poisoned pool still holds whole values: take it as it is.
         let mut pool = pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(shared) = pool.values.get(value) {
@@ -44,7 +47,7 @@ impl<T: ?Sized + Eq + std::hash::Hash> Pool<T> {
             pool.values.retain(|v| Arc::strong_count(v) > 1);
             pool.sweep_at = (pool.values.len() * 2).max(FIRST_SWEEP);
         }
-        let shared = make(value);
+        let shared = Arc::from(value);
         pool.values.insert(Arc::clone(&shared));
         shared
     }
@@ -55,7 +58,7 @@ static LISTS: LazyLock<Mutex<Pool<[Interned]>>> = LazyLock::new(Pool::new);
 
 impl Interned {
     pub fn new(value: &str) -> Interned {
-        Interned(Pool::shared(&STRINGS, value, |v: &str| Arc::from(v)))
+        Interned(Pool::shared(&STRINGS, value))
     }
 
     pub fn as_str(&self) -> &str {
@@ -215,7 +218,7 @@ pub struct PatchList(Arc<[Interned]>);
 
 impl PatchList {
     pub fn new(ids: &[Interned]) -> PatchList {
-        PatchList(Pool::shared(&LISTS, ids, |v: &[Interned]| Arc::from(v)))
+        PatchList(Pool::shared(&LISTS, ids))
     }
 
     /// The list with `id` added at the end (the same list if it has it).
