@@ -299,6 +299,9 @@ async fn run_fleet(hosts: usize, args: &BenchArgs) -> color_eyre::Result<()> {
     let since = simulator.sequence();
     simulator.advance(30 * 60);
     let events = simulator.events_since(since).unwrap_or_default();
+    // As the stream brings them: each event its own copy, none shared with the
+    // simulator (a ring's groups included), decoded before the clock starts.
+    let events: Vec<crate::model::Event> = serde_json::from_str(&serde_json::to_string(&events)?)?;
     let count = events.len() as u32;
     let batches: Vec<Vec<_>> = events.chunks(500).map(|c| c.to_vec()).collect();
     let batch_count = batches.len() as u32;

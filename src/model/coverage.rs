@@ -294,7 +294,7 @@ mod tests {
             window: MaintenanceWindow::always("UTC", 0),
             soak_ends_at: None,
             state_reason: None,
-            groups: Vec::new(),
+            groups: Default::default(),
             counts: HostCounts::default(),
             as_of: None,
             version: 1,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::{HostCounts, MaintenanceWindow, Version};
 
@@ -223,9 +224,11 @@ pub struct Ring {
     /// Why the ring is halted or paused, in words.
     #[serde(default)]
     pub state_reason: Option<String>,
-    /// Server patching groups in this ring (empty for workstation rings).
+    /// Server patching groups in this ring (empty for workstation rings). Shared: a
+    /// ring's thousands of groups rarely change, and a copy of the ring for each of its
+    /// events (the event log, every stream, every console) is a reference count.
     #[serde(default)]
-    pub groups: Vec<PatchingGroup>,
+    pub groups: Arc<[PatchingGroup]>,
     pub counts: HostCounts,
     /// When the data this ring comes from was read from its fleet (a polled vendor
     /// fleet, e.g. SSM); none: live (the simulator).
@@ -268,7 +271,7 @@ impl Ring {
             window: window.clone(),
             soak_ends_at: *soak_ends_at,
             state_reason: state_reason.clone(),
-            groups: Vec::new(),
+            groups: Arc::default(),
             counts: *counts,
             as_of: *as_of,
             version: *version,

@@ -131,7 +131,7 @@ impl Engine {
                 window: MaintenanceWindow::always("UTC", 0),
                 soak_ends_at: None,
                 state_reason: Some("emergency: maintenance windows overridden".into()),
-                groups: Vec::new(),
+                groups: Default::default(),
                 counts: HostCounts::default(),
                 as_of: None,
                 version: 0,

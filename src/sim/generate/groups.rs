@@ -72,6 +72,8 @@ const SERVICES: [Service; 6] = [
 impl Builder {
     pub(super) fn servers(&mut self, ring: usize, count: usize, production: bool) {
         let groups = (count / 12).max(1);
+        // The ring's groups are one shared list: built here, then put in once.
+        let mut ring_groups = self.e.rings[ring].groups.to_vec();
         for g in 0..groups {
             let size = count / groups + usize::from(g < count % groups);
             let service = &SERVICES[g % SERVICES.len()];
@@ -118,10 +120,10 @@ impl Builder {
                     per_tier[2] = size - per_tier[0] - per_tier[1];
                 }
             }
-            let group_index = self.e.rings[ring].groups.len();
-            self.e.rings[ring].groups.push(PatchingGroup {
+            let group_index = ring_groups.len();
+            ring_groups.push(PatchingGroup {
                 id: id.clone(),
-                name,
+                name: name.clone(),
                 service: service.name.to_lowercase(),
                 owner: service.owner.into(),
                 criticality,
@@ -165,7 +167,7 @@ impl Builder {
                         site,
                         os,
                         model,
-                        group: Some((g_index, id.clone(), tier)),
+                        group: Some((g_index, id.clone(), &name, tier)),
                         criticality,
                         exposed: production && tier == Tier::Web,
                         roaming: false,
@@ -179,5 +181,6 @@ impl Builder {
                 phase: RebootPhase::Idle,
             });
         }
+        self.e.rings[ring].groups = ring_groups.into();
     }
 }

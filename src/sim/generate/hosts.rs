@@ -24,8 +24,9 @@ pub(super) struct HostSpec<'a> {
     pub site: &'a str,
     pub os: &'a str,
     pub model: &'a str,
-    /// Servers: the patching group (index into the engine's groups, its id) and tier.
-    pub group: Option<(usize, String, Tier)>,
+    /// Servers: the patching group (index into the engine's groups, its id and name)
+    /// and tier.
+    pub group: Option<(usize, String, &'a str, Tier)>,
     pub criticality: Criticality,
     pub exposed: bool,
     pub roaming: bool,
@@ -49,16 +50,7 @@ impl Builder {
         let h = self.e.hosts.len();
         let group_name = group
             .as_ref()
-            .map(|(g, id, _)| {
-                let ring = self.e.groups.get(*g).map_or(ring, |run| run.ring);
-                let name = self.e.rings[ring]
-                    .groups
-                    .iter()
-                    .find(|group| &group.id == id)
-                    .map(|group| group.name.clone())
-                    .unwrap_or_default();
-                format!("{id} {name}")
-            })
+            .map(|(_, id, name, _)| format!("{id} {name}"))
             .unwrap_or_default();
         self.e
             .search_keys
@@ -71,8 +63,8 @@ impl Builder {
             site: site.into(),
             os: os.into(),
             model: model.into(),
-            group_id: group.as_ref().map(|(_, id, _)| id.into()),
-            tier: group.as_ref().map(|(_, _, tier)| *tier),
+            group_id: group.as_ref().map(|(_, id, _, _)| id.into()),
+            tier: group.as_ref().map(|(_, _, _, tier)| *tier),
             criticality,
             exposed,
             roaming,
@@ -91,7 +83,7 @@ impl Builder {
         self.e.histories.push(Vec::new());
         self.e.host_runs.push(HostRun {
             home: ring,
-            group: group.map(|(g, _, _)| g),
+            group: group.map(|(g, _, _, _)| g),
             ..HostRun::default()
         });
         self.e.ring_runs[ring].members.push(h as u32);

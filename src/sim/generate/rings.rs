@@ -93,7 +93,7 @@ impl Builder {
             window,
             soak_ends_at: None,
             state_reason: None,
-            groups: Vec::new(),
+            groups: Default::default(),
             counts: HostCounts::default(),
             as_of: None,
             version: 1,

@@ -47,7 +47,7 @@ fn servers_reboot_in_the_groups_order() {
     let engine = &inner.engine;
     let nonprod = engine.ring_index("servers-nonprod").unwrap();
     let mut checked = 0;
-    for group in &engine.rings[nonprod].groups {
+    for group in engine.rings[nonprod].groups.iter() {
         if group.reboot_order != [Tier::Web, Tier::App, Tier::Db] {
             continue;
         }

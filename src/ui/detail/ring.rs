@@ -83,7 +83,7 @@ pub(super) fn lines(cx: &DetailContext, id: &str) -> Vec<Line<'static>> {
             theme,
             "Patching groups (reboot order: down, then up in reverse)",
         ));
-        for group in &ring.groups {
+        for group in ring.groups.iter() {
             let order: Vec<String> = group
                 .reboot_order
                 .iter()

@@ -230,7 +230,7 @@ pub fn ring(
         window: MaintenanceWindow::always("UTC", 0),
         soak_ends_at: None,
         state_reason: reason,
-        groups: Vec::new(),
+        groups: Default::default(),
         counts: counted(hosts),
         as_of: None,
         version: 1,
